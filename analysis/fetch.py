@@ -1,0 +1,226 @@
+"""Rules the Fetch standard defines on methods and headers, as pure functions.
+
+Standard library only. Each function cites the section of https://fetch.spec.whatwg.org/
+it implements; where Chromium deviates, the Chromium behaviour wins (the browser is the judge).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+# §2.2.1 "CORS-safelisted method".
+SAFELISTED_METHODS = frozenset({"GET", "HEAD", "POST"})
+
+# §2.2.1 "normalize a method": only these are upper-cased; anything else keeps its case.
+_NORMALIZED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"})
+
+# §2.2.2 "forbidden request-header" names. Chromium also forbids User-Agent.
+FORBIDDEN_REQUEST_HEADERS = frozenset(
+    {
+        "accept-charset",
+        "accept-encoding",
+        "access-control-request-headers",
+        "access-control-request-method",
+        "access-control-request-private-network",
+        "connection",
+        "content-length",
+        "cookie",
+        "cookie2",
+        "date",
+        "dnt",
+        "expect",
+        "host",
+        "keep-alive",
+        "origin",
+        "referer",
+        "set-cookie",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "via",
+        "user-agent",
+    }
+)
+_METHOD_OVERRIDE_HEADERS = frozenset(
+    {"x-http-method", "x-http-method-override", "x-method-override"}
+)
+
+# Headers a browser adds on its own to a CORS request; script never set them, so they never
+# make a request "unsafe". Only needed when the preflight that lists the script's headers is
+# not in the capture.
+BROWSER_ADDED_HEADERS = frozenset(
+    {
+        "accept-language",
+        "cache-control",
+        "pragma",
+        "if-modified-since",
+        "if-none-match",
+        "if-range",
+        "priority",
+        "purpose",
+        "upgrade-insecure-requests",
+        "x-client-data",
+        "proxy-connection",
+        "device-memory",
+        "dpr",
+        "width",
+        "viewport-width",
+        "rtt",
+        "downlink",
+        "ect",
+        "save-data",
+        "intervention",
+        "service-worker",
+    }
+)
+
+# §2.2.2 "CORS-unsafe request-header byte".
+_UNSAFE_BYTES = frozenset(b'"():<>?@[\\]{}\x7f') | (frozenset(range(0x20)) - {0x09})
+
+_TOKEN_RE = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+# §3.2.3 "CORS-safelisted response-header name".
+SAFELISTED_RESPONSE_HEADERS = frozenset(
+    {
+        "cache-control",
+        "content-language",
+        "content-length",
+        "content-type",
+        "expires",
+        "last-modified",
+        "pragma",
+    }
+)
+
+
+def normalize_method(method: str) -> str:
+    """§2.2.1: byte-uppercase only the six well-known methods, keep any other case."""
+    upper = method.upper()
+    return upper if upper in _NORMALIZED_METHODS else method
+
+
+def is_safelisted_method(method: str) -> bool:
+    # Byte-exact after normalization: `fetch(u, {method: 'patch'})` sends "patch".
+    return method in SAFELISTED_METHODS
+
+
+def is_token(value: str) -> bool:
+    return bool(_TOKEN_RE.match(value))
+
+
+def is_forbidden_request_header(name: str, value: str = "") -> bool:
+    """§2.2.2 forbidden request-header, with Chromium's addition of User-Agent."""
+    lower = name.lower()
+    if lower in FORBIDDEN_REQUEST_HEADERS:
+        return True
+    if lower.startswith(("proxy-", "sec-")):
+        return True
+    if lower in _METHOD_OVERRIDE_HEADERS:
+        methods = {m.strip().upper() for m in value.split(",")}
+        return bool(methods & {"CONNECT", "TRACE", "TRACK"})
+    return False
+
+
+def _has_unsafe_byte(value: str) -> bool:
+    return any(ord(ch) in _UNSAFE_BYTES for ch in value)
+
+
+def _is_safelisted_content_type(value: str) -> bool:
+    if _has_unsafe_byte(value):
+        return False
+    essence = _mime_essence(value)
+    return essence in {"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"}
+
+
+def _mime_essence(value: str) -> str | None:
+    """MIME Sniffing "parse a MIME type", reduced to what safelisting needs: the essence."""
+    head = value.split(";", 1)[0].strip(" \t\r\n")
+    type_, sep, subtype = head.partition("/")
+    subtype = subtype.rstrip(" \t\r\n")
+    if not sep or not type_ or not subtype or not is_token(type_) or not is_token(subtype):
+        return None
+    return f"{type_.lower()}/{subtype.lower()}"
+
+
+_RANGE_RE = re.compile(r"^bytes=([0-9]+)-([0-9]*)$")
+
+
+def _is_safelisted_range(value: str) -> bool:
+    # §2.2.2 "simple range header value": one `bytes=N-` or `bytes=N-M`, no whitespace.
+    match = _RANGE_RE.match(value)
+    if not match:
+        return False
+    start, end = match.groups()
+    return not end or int(start) <= int(end)
+
+
+def is_safelisted_request_header(name: str, value: str) -> bool:
+    """§2.2.2 CORS-safelisted request-header (name, value)."""
+    if len(value.encode("utf-8", "surrogateescape")) > 128:
+        return False
+    lower = name.lower()
+    if lower == "accept":
+        return not _has_unsafe_byte(value)
+    if lower in ("accept-language", "content-language"):
+        return all(ch.isascii() and (ch.isalnum() or ch in " *,-.;=") for ch in value)
+    if lower == "content-type":
+        return _is_safelisted_content_type(value)
+    if lower == "range":
+        return _is_safelisted_range(value)
+    return False
+
+
+def cors_unsafe_header_names(
+    headers: Iterable[tuple[str, str]], *, ignore: frozenset[str] = frozenset()
+) -> list[str]:
+    """§2.2.2 "CORS-unsafe request-header names": lowercased, de-duplicated, sorted.
+
+    Forbidden headers are set by the browser and never count; nor do names in `ignore`
+    (headers known to be browser-added when reading a capture).
+    """
+    unsafe: set[str] = set()
+    safelisted: set[str] = set()
+    safelisted_size = 0
+    for name, value in headers:
+        lower = name.lower()
+        if lower.startswith(":") or lower in ignore or is_forbidden_request_header(name, value):
+            continue
+        if is_safelisted_request_header(name, value):
+            safelisted.add(lower)
+            safelisted_size += len(value.encode("utf-8", "surrogateescape"))
+        else:
+            unsafe.add(lower)
+    if safelisted_size > 1024:
+        unsafe |= safelisted
+    return sorted(unsafe)
+
+
+def parse_token_list(value: str | None) -> list[str] | None:
+    """§3.2.3 extract `#token` values (Access-Control-Allow-Methods/-Headers).
+
+    Returns [] for an absent header, None when an element is not a token (the preflight then
+    fails). Empty elements are skipped, as Chromium and Firefox do.
+    """
+    if value is None:
+        return []
+    items: list[str] = []
+    for raw in value.split(","):
+        item = raw.strip(" \t")
+        if not item:
+            continue
+        if not is_token(item):
+            return None
+        items.append(item)
+    return items
+
+
+def parse_max_age(value: str | None) -> int | None:
+    """Chromium's strict delta-seconds parse: None when absent or not an integer."""
+    if value is None:
+        return None
+    text = value.strip(" \t")
+    if not re.fullmatch(r"-?[0-9]+", text):
+        return None
+    return int(text)

@@ -1,0 +1,229 @@
+"""The captured facts corscope reasons about: one `Exchange` per browser-level fetch.
+
+Readers build these from HAR files, mitmproxy flow files and the addon's capture; the
+verdict engine reads them and decides. Standard library only: the addon imports this
+inside mitmproxy's own Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import urlsplit
+
+Mode = Literal["cors", "no-cors", "same-origin", "navigate", "websocket"]
+Credentials = Literal["omit", "same-origin", "include"]
+Source = Literal["network", "service-worker", "http-cache", "cdn-cache"]
+
+MODES: frozenset[str] = frozenset({"cors", "no-cors", "same-origin", "navigate", "websocket"})
+CREDENTIALS: frozenset[str] = frozenset({"omit", "same-origin", "include"})
+SOURCES: frozenset[str] = frozenset({"network", "service-worker", "http-cache", "cdn-cache"})
+
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
+
+
+@dataclass(frozen=True, slots=True)
+class Headers:
+    """Header fields in wire order, duplicates kept, names as sent."""
+
+    fields: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, pairs: Iterable[tuple[str, str]]) -> Headers:
+        return cls(tuple((str(k), str(v)) for k, v in pairs))
+
+    def get_all(self, name: str) -> list[str]:
+        name = name.lower()
+        return [v for k, v in self.fields if k.lower() == name]
+
+    def get(self, name: str) -> str | None:
+        """The combined value, as Fetch's "get a header" and Chromium's
+        `GetNormalizedHeader` see it: values trimmed and joined with ", "."""
+        values = self.get_all(name)
+        if not values:
+            return None
+        return ", ".join(_strip_http_whitespace(v) for v in values)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and any(k.lower() == name.lower() for k, _ in self.fields)
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self.fields)
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+    def names(self) -> list[str]:
+        return [k for k, _ in self.fields]
+
+
+def _strip_http_whitespace(value: str) -> str:
+    return value.strip(" \t\r\n")
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    method: str
+    url: str
+    headers: Headers = Headers()
+    http_version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    status: int
+    headers: Headers = Headers()
+    reason: str = ""
+    http_version: str | None = None
+    body_excerpt: str | None = None
+    """The first KiB of small preflight and error bodies, where the capture kept it."""
+    made_by_proxy: bool = False
+    """True when the proxy itself produced this response (e.g. mitmproxy's 502)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    """One request on the wire and what came back: a response, an error, or both."""
+
+    request: Request
+    response: Response | None = None
+    error: str | None = None
+    """Why no (usable) response arrived: connection refused, TLS refused, timeout…"""
+    started: float | None = None
+    """Epoch seconds."""
+    duration_ms: float | None = None
+    server_ip: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Preflight:
+    """The CORS-preflight fetch that guarded one step, or a note that it came from the
+    browser's preflight cache (`transaction is None and cached`)."""
+
+    transaction: Transaction | None = None
+    cached: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One URL of a (possibly redirected) fetch: the preflight sent for it, if any, and the
+    actual request with its response. `actual` is None when a failed preflight stopped the
+    fetch, or when the capture holds only the preflight."""
+
+    url: str
+    preflight: Preflight | None = None
+    actual: Transaction | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BrowserVerdict:
+    """What the browser itself decided, where a capture recorded it."""
+
+    blocked: bool
+    reason: str | None = None
+    failed_parameter: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What the wire does not always show. Readers fill what they know; None = unknown."""
+
+    page_origin: str | None = None
+    page_url: str | None = None
+    mode: str | None = None
+    credentials: str | None = None
+    source: str | None = None
+    browser: BrowserVerdict | None = None
+    resource_type: str | None = None
+    """Chrome's `_resourceType` style: fetch, xhr, script, font, image, stylesheet…"""
+    redirect_mode: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One browser-level fetch across origins: preflights, redirect hops, the final answer."""
+
+    id: str
+    steps: tuple[Step, ...]
+    context: Context = field(default_factory=Context)
+    origin_file: str | None = None
+    """Which input file it came from, for messages."""
+
+    @property
+    def first(self) -> Step:
+        return self.steps[0]
+
+    @property
+    def last(self) -> Step:
+        return self.steps[-1]
+
+    @property
+    def method(self) -> str:
+        step = self.first
+        if step.actual is not None:
+            return step.actual.request.method
+        if step.preflight and step.preflight.transaction:
+            acrm = step.preflight.transaction.request.headers.get("access-control-request-method")
+            if acrm:
+                return acrm
+        return "GET"
+
+    @property
+    def url(self) -> str:
+        return self.first.url
+
+    @property
+    def final_url(self) -> str:
+        return self.last.url
+
+    @property
+    def started(self) -> float | None:
+        for step in self.steps:
+            for tx in (step.preflight.transaction if step.preflight else None, step.actual):
+                if tx is not None and tx.started is not None:
+                    return tx.started
+        return None
+
+    def transactions(self) -> Iterator[Transaction]:
+        for step in self.steps:
+            if step.preflight is not None and step.preflight.transaction is not None:
+                yield step.preflight.transaction
+            if step.actual is not None:
+                yield step.actual
+
+
+# --- Origins (URL Standard "origin" and its ASCII serialization) -------------------------
+
+
+def origin_of(url: str) -> str | None:
+    """ASCII serialization of a URL's origin, or None for opaque origins / unparsable URLs."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    host = parts.hostname.lower()
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    if port is None or port == _DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+def same_origin(a: str | None, b: str | None) -> bool:
+    """Same origin, for two URLs or serialized origins. Opaque (None/'null') is never same."""
+    if not a or not b or a == "null" or b == "null":
+        return False
+    return origin_of(a) == origin_of(b) and origin_of(a) is not None
+
+
+def scheme_of(url: str) -> str:
+    head, sep, _ = url.partition(":")
+    return head.lower() if sep else ""

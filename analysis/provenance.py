@@ -1,0 +1,70 @@
+"""Where a response came from: the network, a CDN's cache, the browser's cache, a worker.
+
+The capture's own word (the page probe, Chrome's `_fromCache`) wins; otherwise the cache
+signals CDNs and reverse proxies add to responses tell a shared-cache hit. Standard library only.
+"""
+
+from __future__ import annotations
+
+from analysis.model import SOURCES, Exchange, Headers
+
+# Response headers through which shared caches report a hit, and the values that mean one.
+_HIT_HEADERS: dict[str, tuple[str, ...]] = {
+    "x-cache": ("hit",),
+    "cf-cache-status": ("hit", "stale", "revalidated", "updating"),
+    "x-cache-status": ("hit", "stale", "revalidated", "updating"),
+    "x-proxy-cache": ("hit",),
+    "cdn-cache": ("hit",),
+    "x-drupal-cache": ("hit",),
+    "x-vercel-cache": ("hit", "stale", "prerender"),
+    "x-nf-cache-status": ("hit",),
+}
+CACHE_SIGNAL_HEADERS = (
+    "age",
+    "x-cache",
+    "cf-cache-status",
+    "x-served-by",
+    "via",
+    "x-amz-cf-pop",
+    "akamai-cache-status",
+    "x-cache-status",
+    "x-cache-hits",
+    "x-varnish",
+    "x-proxy-cache",
+    "cdn-cache",
+    "x-vercel-cache",
+)
+
+
+def is_shared_cache_hit(headers: Headers) -> bool:
+    for name, hits in _HIT_HEADERS.items():
+        value = (headers.get(name) or "").lower()
+        # "HIT, MISS" (Fastly shield, then edge) still means the edge answered from cache.
+        if any(token.strip().startswith(hits) for token in value.split(",")):
+            return True
+    akamai = (headers.get("akamai-cache-status") or "").lower()
+    if akamai.startswith("hit"):
+        return True
+    age = (headers.get("age") or "").split(",")[0].strip()
+    return age.isdigit() and int(age) > 0
+
+
+def response_source(exchange: Exchange) -> str:
+    hinted = exchange.context.source
+    if hinted in SOURCES:
+        return hinted
+    final = exchange.last.actual
+    if final is not None and final.response is not None:
+        if is_shared_cache_hit(final.response.headers):
+            return "cdn-cache"
+    return "network"
+
+
+def cache_signals(headers: Headers) -> dict[str, str]:
+    """The cache-related response headers present, for evidence in reports."""
+    signals: dict[str, str] = {}
+    for name in CACHE_SIGNAL_HEADERS:
+        value = headers.get(name)
+        if value is not None:
+            signals[name] = value
+    return signals

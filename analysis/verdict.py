@@ -1,0 +1,817 @@
+"""Decide one `Exchange` the way the browser did: the CORS verdict engine.
+
+Follows the Fetch standard (https://fetch.spec.whatwg.org/) in Chromium's check order and
+names each failure with Chromium's `network::mojom::CorsError` (without the `k`). Pure
+functions, standard library only: the mitmproxy addon imports this module.
+
+Reading order: `decide` → `_walk` (one pass over the fetch's steps for one credentials
+mode) → `_check_preflight` / `_check_access` (the CORS check) → warnings.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from urllib.parse import urljoin, urlsplit
+
+from analysis import fetch
+from analysis.model import (
+    CREDENTIALS,
+    BrowserVerdict,
+    Exchange,
+    Headers,
+    Response,
+    Step,
+    Transaction,
+    same_origin,
+)
+from analysis.provenance import response_source
+from analysis.wording import chrome_message, firefox_message
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 20
+# Chromium `preflight_result.cc`: absent or unparsable Max-Age means 5 s, capped at 2 h.
+PREFLIGHT_DEFAULT_MAX_AGE = 5
+PREFLIGHT_MAX_AGE_CAP = 7200
+# Below this a preflight is sent again so often that it costs a round trip on most calls.
+SHORT_PREFLIGHT_CACHE = 60
+
+
+@dataclass(frozen=True, slots=True)
+class CorsWarning:
+    """Something that does not block the request but will bite: a finding of its own."""
+
+    id: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Where and why a CORS check failed, in Chromium's and Firefox's terms."""
+
+    reason: str
+    stage: str  # "preflight" | "response" | "redirect"
+    url: str
+    hint: str | None = None
+    firefox_code: str | None = None
+    firefox_hint: str | None = None
+    status: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    cors: bool
+    """The fetch was cross-origin in a CORS mode, so a CORS check applied."""
+    blocked: bool | None
+    condition: str | None = None
+    stage: str | None = None
+    reason: str | None = None
+    failed_parameter: str | None = None
+    chrome_message: str | None = None
+    firefox_code: str | None = None
+    firefox_message: str | None = None
+    confirmed: bool = False
+    fault: str | None = None
+    """A proxy or upstream failure, which is not a CORS failure."""
+    browser_reason: str | None = None
+    """What Chromium reports when it differs from `reason` (e.g. for a proxy's own 502)."""
+    mode: str | None = None
+    credentials: str | None = None
+    """The credentials mode the verdict assumed: omit/same-origin/include, or None (unknown)."""
+    source: str = "network"
+    preflight_required: bool = False
+    preflight_cached: bool = False
+    failed_url: str | None = None
+    browser: BrowserVerdict | None = None
+    warnings: tuple[CorsWarning, ...] = field(default_factory=tuple)
+
+
+@dataclass(slots=True)
+class _Walk:
+    """What one pass over the steps found, for one assumed credentials mode."""
+
+    failure: Failure | None = None
+    fault: Fault | None = None
+    fault_stage: str | None = None
+    incomplete: str | None = None
+    cors: bool = False
+    preflight_required: bool = False
+    preflight_cached: bool = False
+    warnings: list[CorsWarning] = field(default_factory=list)
+
+
+# --- Entry point ------------------------------------------------------------------------
+
+
+def decide(exchange: Exchange) -> Verdict:
+    """The verdict the browser reached for this exchange, predicted from the capture."""
+    ctx = exchange.context
+    origin = page_origin(exchange)
+    mode = request_mode(exchange, origin)
+    source = response_source(exchange)
+    base = Verdict(cors=False, blocked=False, mode=mode, source=source, browser=ctx.browser)
+
+    if origin is None or mode in ("navigate", "websocket"):
+        return _confirm(base)
+    if mode == "no-cors":
+        return _confirm(replace(base, warnings=tuple(_no_cors_warnings(exchange, origin))))
+
+    credentials = credentials_mode(exchange, origin)
+    if credentials is not None:
+        walk = _walk(exchange, origin, mode, include=credentials == "include")
+        verdict = _verdict_from(walk, base, exchange, origin, credentials)
+        return _confirm(verdict)
+
+    # Credentials mode unknown: decide both ways and say so when the answer depends on it.
+    without = _walk(exchange, origin, mode, include=False)
+    with_ = _walk(exchange, origin, mode, include=True)
+    if _same_outcome(without, with_) or without.failure is not None or without.fault:
+        return _confirm(_verdict_from(without, base, exchange, origin, None))
+    if with_.failure is None:
+        return _confirm(_verdict_from(without, base, exchange, origin, None))
+    conditional = _verdict_from(with_, base, exchange, origin, None)
+    return _confirm(
+        replace(
+            conditional,
+            blocked=None,
+            condition="credentials-include",
+            warnings=tuple(without.warnings),
+        )
+    )
+
+
+def _same_outcome(a: _Walk, b: _Walk) -> bool:
+    fa, fb = a.failure, b.failure
+    return (fa is None) == (fb is None) and (fa is None or fa.reason == fb.reason)
+
+
+def _verdict_from(
+    walk: _Walk, base: Verdict, exchange: Exchange, origin: str, credentials: str | None
+) -> Verdict:
+    ctx = exchange.context
+    common = replace(
+        base,
+        cors=walk.cors,
+        credentials=credentials,
+        preflight_required=walk.preflight_required,
+        preflight_cached=walk.preflight_cached,
+        warnings=tuple(walk.warnings),
+    )
+    if walk.fault is not None:
+        browser_reason = walk.fault.browser_reason
+        if browser_reason and walk.fault_stage == "preflight":
+            browser_reason = "Preflight" + browser_reason
+        return replace(
+            common,
+            cors=True,
+            blocked=True,
+            stage=walk.fault_stage,
+            fault=walk.fault.message,
+            browser_reason=browser_reason,
+        )
+    if walk.failure is None:
+        if walk.incomplete is not None and ctx.browser is not None and ctx.browser.blocked:
+            # The wire cannot tell; the browser's own word is the only evidence there is.
+            return replace(
+                common,
+                blocked=True,
+                reason=ctx.browser.reason,
+                failed_parameter=ctx.browser.failed_parameter,
+                condition=None,
+            )
+        if walk.incomplete is not None:
+            return replace(common, blocked=None, condition=walk.incomplete)
+        return replace(common, blocked=False)
+    f = walk.failure
+    return replace(
+        common,
+        cors=True,
+        blocked=True,
+        stage=f.stage,
+        reason=f.reason,
+        failed_parameter=f.hint,
+        failed_url=f.url,
+        chrome_message=chrome_message(
+            f.reason,
+            url=f.url,
+            initial_url=exchange.url,
+            origin=origin,
+            hint=f.hint,
+            resource_type=ctx.resource_type,
+        ),
+        firefox_code=f.firefox_code,
+        firefox_message=(
+            firefox_message(f.firefox_code, url=f.url, hint=f.firefox_hint, status=f.status)
+            if f.firefox_code
+            else None
+        ),
+    )
+
+
+def _confirm(verdict: Verdict) -> Verdict:
+    """Mark the verdict confirmed when the browser's own verdict is known and agrees."""
+    browser = verdict.browser
+    if browser is None or verdict.blocked is None:
+        return verdict
+    agrees = browser.blocked == verdict.blocked and (
+        not browser.blocked or browser.reason is None or browser.reason == verdict.reason
+    )
+    return replace(verdict, confirmed=agrees)
+
+
+# --- What the wire says about the request ------------------------------------------------
+
+
+def page_origin(exchange: Exchange) -> str | None:
+    """The origin of the page that made the request (the request's origin)."""
+    ctx = exchange.context
+    if ctx.page_origin and ctx.page_origin != "null":
+        return ctx.page_origin
+    for tx in exchange.transactions():
+        value = tx.request.headers.get("origin")
+        if value:
+            return value  # may be "null": an opaque origin is still an origin
+    if ctx.page_origin == "null":
+        return "null"
+    return None
+
+
+def request_mode(exchange: Exchange, origin: str | None) -> str | None:
+    """The request's mode: the capture's hint, else `Sec-Fetch-Mode`, else inferred."""
+    ctx = exchange.context
+    if ctx.mode:
+        return ctx.mode
+    step = exchange.first
+    if step.preflight is not None:
+        return "cors"
+    if step.actual is not None:
+        headers = step.actual.request.headers
+        sent = headers.get("sec-fetch-mode")
+        if sent:
+            return sent.lower()
+        if headers.get("upgrade", "").lower() == "websocket":
+            return "websocket"
+        # A cross-origin GET/HEAD carries Origin only in CORS mode.
+        if "origin" in headers:
+            return "cors"
+        if origin is not None and not same_origin(origin, step.url):
+            return "no-cors"
+    return None
+
+
+def credentials_mode(exchange: Exchange, origin: str) -> str | None:
+    """The credentials mode where the capture shows it; None when it cannot be known.
+
+    Only a credentialed ("include") cross-origin request carries cookies or the
+    `Sec-Fetch-Storage-Access` header; HTTP auth the browser added itself is an
+    `Authorization` header that the preflight did not announce.
+    """
+    if exchange.context.credentials in CREDENTIALS:
+        return exchange.context.credentials
+    for step in exchange.steps:
+        if step.actual is None or same_origin(origin, step.url):
+            continue
+        headers = step.actual.request.headers
+        if "cookie" in headers or "sec-fetch-storage-access" in headers:
+            return "include"
+        if "authorization" in headers and step.preflight and step.preflight.transaction:
+            announced = step.preflight.transaction.request.headers.get(
+                "access-control-request-headers"
+            )
+            if "authorization" not in (announced or "").lower():
+                return "include"
+    return None
+
+
+# --- One pass over the steps (Fetch §4.1 main fetch, §4.4 HTTP fetch, §4.5 redirects) -----
+
+
+def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -> _Walk:
+    walk = _Walk()
+    tainted = False  # §4.4 "redirect-taint": the next request's Origin is `null`
+    response_tainting_cors = False
+    for index, step in enumerate(exchange.steps):
+        if index > MAX_REDIRECTS:
+            walk.fault = Fault("more than 20 redirects (net::ERR_TOO_MANY_REDIRECTS)")
+            return walk
+        url = step.url
+        # §4.1 main fetch step 12: CORS applies once the chain left the request's origin.
+        cors_flag = response_tainting_cors or not same_origin(origin, url)
+        request_origin = "null" if tainted else origin
+        if cors_flag:
+            walk.cors = True
+            response_tainting_cors = True
+            if mode == "same-origin":
+                walk.failure = Failure("DisallowedByMode", "response", url)
+                return walk
+            if not _is_http(url):
+                walk.failure = Failure(
+                    "CorsDisabledScheme", "response", url, firefox_code="CORSRequestNotHttp"
+                )
+                return walk
+            if not _check_step_preflight(walk, step, request_origin, include):
+                return walk
+
+        tx = step.actual
+        if tx is not None and (fault := _fault(tx)) is not None:
+            walk.fault, walk.fault_stage = fault, "response"
+            return walk
+        if tx is None or tx.response is None:
+            if cors_flag:
+                walk.incomplete = "response-not-captured"
+            return walk
+        response = tx.response
+        if response.status in (304, 407):
+            # §4.6: no CORS check on the browser's own revalidation or proxy auth challenge.
+            return walk
+
+        location = _redirect_location(tx)
+        if location is not None:
+            # §4.5 HTTP-redirect fetch: the redirect response itself passes the CORS check.
+            if cors_flag and (failure := _check_access(response, request_origin, include)):
+                walk.failure = _at(failure, "redirect", url)
+                return walk
+            if _has_userinfo(location) and (tainted or not same_origin(origin, location)):
+                walk.failure = Failure("RedirectContainsCredentials", "redirect", url)
+                return walk
+            if not same_origin(location, url) and not same_origin(origin, url):
+                tainted = True
+            if index + 1 >= len(exchange.steps):
+                walk.incomplete = "redirect-target-not-captured"
+                return walk
+            continue
+
+        if cors_flag:
+            if (failure := _check_access(response, request_origin, include)) is not None:
+                walk.failure = _at(failure, "response", url)
+                return walk
+            walk.warnings.extend(_response_warnings(response, request_origin, include))
+        return walk
+    return walk
+
+
+def _check_step_preflight(walk: _Walk, step: Step, request_origin: str, include: bool) -> bool:
+    """§4.7 CORS-preflight fetch for one step. False when the walk must stop here."""
+    actual = step.actual
+    needed = step.preflight is not None or (
+        actual is not None and _needs_preflight(actual.request.method, actual.request.headers)
+    )
+    if not needed:
+        return True
+    walk.preflight_required = True
+    preflight = step.preflight.transaction if step.preflight is not None else None
+    if preflight is None:
+        # Needed but not on the wire: Chromium answered it from its preflight cache.
+        walk.preflight_cached = True
+        return True
+    if (fault := _fault(preflight)) is not None:
+        walk.fault, walk.fault_stage = fault, "preflight"
+        return False
+    if preflight.response is None:
+        walk.incomplete = "preflight-response-not-captured"
+        return False
+    failure = _check_preflight(preflight, request_origin, include, actual)
+    if failure is not None:
+        walk.failure = failure
+        return False
+    walk.warnings.extend(_preflight_warnings(preflight, include))
+    return True
+
+
+def _needs_preflight(method: str, headers: Headers) -> bool:
+    """§4.4 HTTP fetch step 5.1, judged from the actual request on the wire."""
+    unsafe = fetch.cors_unsafe_header_names(headers, ignore=fetch.BROWSER_ADDED_HEADERS)
+    return not fetch.is_safelisted_method(method) or bool(unsafe)
+
+
+def _check_preflight(
+    preflight: Transaction, request_origin: str, include: bool, actual: Transaction | None
+) -> Failure | None:
+    """Chromium `PreflightController` order: redirect, CORS check, status, parse, method,
+    headers (reference §1.5)."""
+    response = preflight.response
+    assert response is not None
+    url = preflight.request.url
+    status = response.status
+    if _redirect_location(preflight) is not None or status in REDIRECT_STATUSES:
+        return Failure(
+            "PreflightDisallowedRedirect",
+            "preflight",
+            url,
+            firefox_code="CORSExternalRedirectNotAllowed",
+            status=status,
+        )
+    if (failure := _check_access(response, request_origin, include)) is not None:
+        return _at(failure, "preflight", url, preflight=True)
+    if not 200 <= status <= 299:
+        return Failure(
+            "PreflightInvalidStatus",
+            "preflight",
+            url,
+            firefox_code="CORSPreflightDidNotSucceed",
+            status=status,
+        )
+
+    request_headers = preflight.request.headers
+    method = request_headers.get("access-control-request-method") or (
+        actual.request.method if actual is not None else "GET"
+    )
+    allow_methods = fetch.parse_token_list(response.headers.get("access-control-allow-methods"))
+    if allow_methods is None:
+        return Failure(
+            "InvalidAllowMethodsPreflightResponse",
+            "preflight",
+            url,
+            firefox_code="CORSInvalidAllowMethod",
+            firefox_hint=_first_non_token(response.headers.get("access-control-allow-methods")),
+        )
+    allow_headers = fetch.parse_token_list(response.headers.get("access-control-allow-headers"))
+    if allow_headers is None:
+        return Failure(
+            "InvalidAllowHeadersPreflightResponse",
+            "preflight",
+            url,
+            firefox_code="CORSInvalidAllowHeader",
+            firefox_hint=_first_non_token(response.headers.get("access-control-allow-headers")),
+        )
+
+    # §4.7 step 7.5: the method must be listed verbatim (case-sensitive), be safelisted, or
+    # be covered by `*` for a request without credentials.
+    if not (
+        method in allow_methods
+        or fetch.is_safelisted_method(method)
+        or ("*" in allow_methods and not include)
+    ):
+        return Failure(
+            "MethodDisallowedByPreflightResponse",
+            "preflight",
+            url,
+            hint=method,
+            firefox_code="CORSMethodNotFound",
+        )
+
+    # §4.7 step 7.6-7.7: every CORS-unsafe header must be listed (case-insensitively) unless
+    # `*` covers it. Chromium still lets `*` cover Authorization (reference §1.5).
+    listed = {name.lower() for name in allow_headers}
+    wildcard = "*" in listed and not include
+    for name in _announced_headers(preflight, actual):
+        if name not in listed and not wildcard:
+            return Failure(
+                "HeaderDisallowedByPreflightResponse",
+                "preflight",
+                url,
+                hint=name,
+                firefox_code="CORSMissingAllowHeaderFromPreflight",
+                firefox_hint=name,
+            )
+    return None
+
+
+def _announced_headers(preflight: Transaction, actual: Transaction | None) -> list[str]:
+    """The CORS-unsafe header names the browser listed in the preflight, in its order."""
+    announced = preflight.request.headers.get("access-control-request-headers")
+    if announced is not None:
+        return [n.strip().lower() for n in announced.split(",") if n.strip()]
+    if actual is not None:
+        return fetch.cors_unsafe_header_names(
+            actual.request.headers, ignore=fetch.BROWSER_ADDED_HEADERS
+        )
+    return []
+
+
+def _check_access(response: Response, request_origin: str, include: bool) -> Failure | None:
+    """§4.9 CORS check, in Chromium's `CheckAccess` order; Firefox's code alongside."""
+    headers = response.headers
+    allow_origin = headers.get("access-control-allow-origin")
+    status = response.status
+    firefox = _firefox_access_code(headers, request_origin, include)
+
+    def fail(reason: str, hint: str | None = None) -> Failure:
+        code, code_hint = firefox or (None, None)
+        return Failure(reason, "response", "", hint, code, code_hint, status)
+
+    if allow_origin == "*":
+        return fail("WildcardOriginNotAllowed") if include else None
+    if allow_origin is None:
+        return fail("MissingAllowOriginHeader")
+    if allow_origin != request_origin:
+        if " " in allow_origin or "," in allow_origin:
+            return fail("MultipleAllowOriginValues", allow_origin)
+        if allow_origin == "null":
+            return fail("AllowOriginMismatch", allow_origin)
+        if not _is_valid_url(allow_origin):
+            return fail("InvalidAllowOriginValue", allow_origin)
+        return fail("AllowOriginMismatch", allow_origin)
+    if include:
+        allow_credentials = headers.get("access-control-allow-credentials")
+        if allow_credentials != "true":
+            return fail("InvalidAllowCredentials", allow_credentials or "")
+    return None
+
+
+def _firefox_access_code(
+    headers: Headers, request_origin: str, include: bool
+) -> tuple[str, str | None] | None:
+    """Firefox `nsCORSListenerProxy::CheckRequestApproved` order (reference §1.6)."""
+    lines = headers.get_all("access-control-allow-origin")
+    if len(lines) > 1:
+        return ("CORSMultipleAllowOriginNotAllowed", None)
+    if not lines:
+        return ("CORSMissingAllowOrigin", None)
+    value = lines[0].strip(" \t")
+    if value == "*" and include:
+        return ("CORSNotSupportingCredentials", None)
+    if value != "*" and value != request_origin:
+        return ("CORSAllowOriginNotMatchingOrigin", value)
+    if include and headers.get("access-control-allow-credentials") != "true":
+        return ("CORSMissingAllowCredentials", None)
+    return None
+
+
+def _at(failure: Failure, stage: str, url: str, *, preflight: bool = False) -> Failure:
+    reason = "Preflight" + failure.reason if preflight else failure.reason
+    return replace(failure, reason=reason, stage=stage, url=url)
+
+
+# --- Faults that are not CORS failures ---------------------------------------------------
+
+_PROXY_SERVER = re.compile(r"^mitmproxy\b", re.IGNORECASE)
+# Chromium's generic failure: what a CORS or service-worker failure looks like in a HAR.
+_BROWSER_SIDE_ERRORS = ("net::ERR_FAILED", "net::ERR_ABORTED", "net::ERR_BLOCKED_BY_CLIENT")
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """A proxy, upstream or network failure: not a CORS failure, though the fetch failed."""
+
+    message: str
+    browser_reason: str | None = None
+    """What Chromium reports for it, e.g. a missing ACAO on the proxy's own 502."""
+
+
+def _fault(tx: Transaction) -> Fault | None:
+    """The fault behind a transaction without a usable response; None when there is none."""
+    response = tx.response
+    if response is None:
+        error = tx.error or ""
+        if not error or error.startswith(_BROWSER_SIDE_ERRORS):
+            return None
+        if error.startswith("net::"):
+            return Fault(f"network error: {error}")
+        return Fault(
+            f"upstream failed: {error}; the proxy answered the browser with its own 502",
+            "MissingAllowOriginHeader",
+        )
+    if response.made_by_proxy or (
+        response.status >= 400 and _PROXY_SERVER.match(response.headers.get("server") or "")
+    ):
+        detail = f" ({tx.error})" if tx.error else ""
+        return Fault(
+            f"the proxy answered {response.status} itself{detail}", "MissingAllowOriginHeader"
+        )
+    return None
+
+
+# --- Warnings: the request passed, but something will bite --------------------------------
+
+_INFRASTRUCTURE_HEADERS = frozenset(
+    {
+        "age",
+        "alt-svc",
+        "connection",
+        "content-encoding",
+        "content-security-policy",
+        "cross-origin-embedder-policy",
+        "cross-origin-opener-policy",
+        "cross-origin-resource-policy",
+        "date",
+        "keep-alive",
+        "nel",
+        "permissions-policy",
+        "referrer-policy",
+        "report-to",
+        "reporting-endpoints",
+        "server",
+        "server-timing",
+        "set-cookie",
+        "set-cookie2",
+        "strict-transport-security",
+        "timing-allow-origin",
+        "transfer-encoding",
+        "vary",
+        "via",
+        "x-content-type-options",
+        "x-frame-options",
+        "x-xss-protection",
+        "x-powered-by",
+        "x-cache",
+        "x-cache-hits",
+        "x-served-by",
+        "x-timer",
+        "x-amz-cf-pop",
+        "x-amz-cf-id",
+        "cf-ray",
+        "cf-cache-status",
+        "akamai-cache-status",
+        "x-cache-status",
+        "accept-ranges",
+        "x-envoy-upstream-service-time",
+        "x-amzn-requestid",
+        "x-amz-apigw-id",
+        "x-amzn-trace-id",
+        "x-proxy-cache",
+        "x-varnish",
+        "expect-ct",
+        "origin-agent-cluster",
+        "document-policy",
+        "proxy-connection",
+    }
+)
+
+
+def _response_warnings(response: Response, request_origin: str, include: bool) -> list[CorsWarning]:
+    warnings: list[CorsWarning] = []
+    hidden = _unexposed_headers(response.headers, include)
+    if hidden:
+        warnings.append(
+            CorsWarning(
+                "expose-headers-missing",
+                "JavaScript cannot read the response header"
+                + ("s " if len(hidden) > 1 else " ")
+                + ", ".join(hidden)
+                + ": not listed in Access-Control-Expose-Headers.",
+            )
+        )
+    allow_origin = response.headers.get("access-control-allow-origin")
+    if allow_origin not in (None, "*") and _is_cacheable(response.headers):
+        vary = {v.strip().lower() for v in (response.headers.get("vary") or "").split(",")}
+        if "origin" not in vary and "*" not in vary:
+            warnings.append(
+                CorsWarning(
+                    "vary-origin-missing",
+                    f"The response allows one origin ({allow_origin}) and may be cached, but"
+                    " lacks 'Vary: Origin': a cache can replay it to another origin, which"
+                    " the browser then blocks.",
+                )
+            )
+    return warnings
+
+
+def _unexposed_headers(headers: Headers, include: bool) -> list[str]:
+    """§3.2.3 / Blink: headers script cannot read; infrastructure headers are not reported."""
+    exposed = fetch.parse_token_list(headers.get("access-control-expose-headers")) or []
+    exposed_lower = {name.lower() for name in exposed}
+    if "*" in exposed_lower and not include:
+        return []
+    hidden: list[str] = []
+    seen: set[str] = set()
+    for name, _ in headers:
+        lower = name.lower()
+        if (
+            lower in seen
+            or lower.startswith((":", "access-control-"))
+            or lower in fetch.SAFELISTED_RESPONSE_HEADERS
+            or lower in _INFRASTRUCTURE_HEADERS
+            or lower in exposed_lower
+        ):
+            continue
+        seen.add(lower)
+        hidden.append(name)
+    return hidden
+
+
+def _is_cacheable(headers: Headers) -> bool:
+    directives = _cache_control(headers.get("cache-control"))
+    if "no-store" in directives:
+        return False
+    for name in ("max-age", "s-maxage"):
+        value = directives.get(name)
+        if value is not None and value.isdigit() and int(value) > 0:
+            return True
+    if "max-age" in directives or "no-cache" in directives:
+        return False
+    return "public" in directives or headers.get("expires") is not None
+
+
+def _cache_control(value: str | None) -> dict[str, str]:
+    directives: dict[str, str] = {}
+    for part in (value or "").split(","):
+        name, _, arg = part.strip().partition("=")
+        if name:
+            directives[name.lower()] = arg.strip().strip('"')
+    return directives
+
+
+def _preflight_warnings(preflight: Transaction, include: bool) -> list[CorsWarning]:
+    response = preflight.response
+    assert response is not None
+    warnings: list[CorsWarning] = []
+    raw = response.headers.get("access-control-max-age")
+    max_age = fetch.parse_max_age(raw)
+    effective = (
+        PREFLIGHT_DEFAULT_MAX_AGE if max_age is None else min(max_age, PREFLIGHT_MAX_AGE_CAP)
+    )
+    if effective < SHORT_PREFLIGHT_CACHE:
+        if raw is None:
+            detail = "has no Access-Control-Max-Age, so Chromium reuses it for only 5 s"
+        elif max_age is None:
+            detail = f"has an unparsable Access-Control-Max-Age '{raw}' (Chromium uses 5 s)"
+        elif effective <= 0:
+            detail = f"has Access-Control-Max-Age: {raw}, so it is never reused"
+        else:
+            detail = f"has Access-Control-Max-Age: {raw}, so it is reused for only {effective} s"
+        warnings.append(
+            CorsWarning(
+                "preflight-not-cached",
+                f"The preflight response {detail}: almost every call pays an extra round trip.",
+            )
+        )
+    announced = preflight.request.headers.get("access-control-request-headers") or ""
+    allowed = fetch.parse_token_list(response.headers.get("access-control-allow-headers")) or []
+    if (
+        not include
+        and "authorization" in {n.strip().lower() for n in announced.split(",")}
+        and "*" in allowed
+        and "authorization" not in {n.lower() for n in allowed}
+    ):
+        warnings.append(
+            CorsWarning(
+                "authorization-covered-by-wildcard",
+                "Authorization is allowed only through 'Access-Control-Allow-Headers: *'."
+                " Browsers accept this today, but the Fetch standard says the wildcard does not"
+                " cover Authorization: list it explicitly.",
+            )
+        )
+    return warnings
+
+
+def _no_cors_warnings(exchange: Exchange, origin: str) -> list[CorsWarning]:
+    if all(same_origin(origin, step.url) for step in exchange.steps):
+        return []
+    return [
+        CorsWarning(
+            "no-cors-opaque",
+            "Sent with mode 'no-cors': the browser hands JavaScript an opaque response"
+            " (status 0, no headers, no body) whatever the server answers.",
+        )
+    ]
+
+
+# --- Small helpers -------------------------------------------------------------------------
+
+
+def _redirect_location(tx: Transaction) -> str | None:
+    response = tx.response
+    if response is None or response.status not in REDIRECT_STATUSES:
+        return None
+    location = response.headers.get("location")
+    if not location:
+        return None
+    return urljoin(tx.request.url, location)
+
+
+def _is_http(url: str) -> bool:
+    return url.split(":", 1)[0].lower() in ("http", "https")
+
+
+def _has_userinfo(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return bool(parts.username or parts.password)
+
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+_SPECIAL_SCHEMES = frozenset({"http", "https", "ws", "wss", "ftp"})
+_FORBIDDEN_HOST_CHARS = frozenset(" #%/:<>?@[\\]^|\t\r\n\x00")
+
+
+def _is_valid_url(value: str) -> bool:
+    """Whether Chromium's GURL would parse the value: decides InvalidAllowOriginValue."""
+    match = _SCHEME.match(value)
+    if not match:
+        return False
+    scheme = match.group(0)[:-1].lower()
+    if scheme not in _SPECIAL_SCHEMES:
+        return True
+    rest = value[match.end() :].lstrip("/\\")
+    authority = re.split(r"[/\\?#]", rest, maxsplit=1)[0]
+    host_port = authority.rsplit("@", 1)[-1]
+    if host_port.startswith("["):
+        host, _, port = host_port.partition("]")
+        port = port.removeprefix(":")
+        host = host + "]"
+    else:
+        host, _, port = host_port.partition(":")
+    if not host or (not host.startswith("[") and any(ch in _FORBIDDEN_HOST_CHARS for ch in host)):
+        return False
+    return not port or (port.isdigit() and int(port) <= 65535)
+
+
+def _first_non_token(value: str | None) -> str | None:
+    for item in (value or "").split(","):
+        item = item.strip(" \t")
+        if item and not fetch.is_token(item):
+            return item
+    return None
