@@ -249,7 +249,7 @@ def request_mode(exchange: Exchange, origin: str | None) -> str | None:
         sent = headers.get("sec-fetch-mode")
         if sent:
             return sent.lower()
-        if headers.get("upgrade", "").lower() == "websocket":
+        if (headers.get("upgrade") or "").lower() == "websocket":
             return "websocket"
         # A cross-origin GET/HEAD carries Origin only in CORS mode.
         if "origin" in headers:

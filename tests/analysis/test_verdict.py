@@ -1,0 +1,593 @@
+"""The engine against the cases of shared/browser-cors-reference.md, one per reason/warning."""
+
+from __future__ import annotations
+
+import pytest
+
+from analysis.model import BrowserVerdict, Preflight, Step
+from analysis.verdict import decide
+from tests.factories import API, PAGE, exchange, preflight_tx, preflighted, simple_get, tx
+
+ACAO = "Access-Control-Allow-Origin"
+ACAC = "Access-Control-Allow-Credentials"
+ACAM = "Access-Control-Allow-Methods"
+ACAH = "Access-Control-Allow-Headers"
+
+
+# --- The CORS check on a response (reference §1.6) ----------------------------------------
+
+
+def test_missing_allow_origin_on_simple_get() -> None:
+    v = decide(simple_get([("Content-Type", "application/json")]))
+    assert (v.cors, v.blocked, v.stage, v.reason) == (
+        True,
+        True,
+        "response",
+        "MissingAllowOriginHeader",
+    )
+    assert v.failed_parameter is None
+    assert v.chrome_message == (
+        f"Access to fetch at '{API}/data' from origin '{PAGE}' has been blocked by CORS policy:"
+        " No 'Access-Control-Allow-Origin' header is present on the requested resource. If an"
+        " opaque response serves your needs, set the request's mode to 'no-cors' to fetch the"
+        " resource with CORS disabled."
+    )
+    assert v.firefox_code == "CORSMissingAllowOrigin"
+    assert v.firefox_message is not None and v.firefox_message.endswith("Status code: 200.")
+
+
+def test_server_error_without_headers_is_a_cors_failure_not_a_500() -> None:
+    v = decide(simple_get([], status=500))
+    assert (v.blocked, v.reason) == (True, "MissingAllowOriginHeader")
+
+
+def test_matching_origin_passes() -> None:
+    v = decide(simple_get([(ACAO, PAGE)]))
+    assert (v.cors, v.blocked, v.reason) == (True, False, None)
+
+
+def test_whitespace_around_the_value_is_not_part_of_it() -> None:
+    assert decide(simple_get([(ACAO, "  *  ")])).blocked is False
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (PAGE + "/", "AllowOriginMismatch"),
+        ("http://localhost:5174", "AllowOriginMismatch"),
+        ("https://localhost:5173", "AllowOriginMismatch"),
+        ("HTTP://localhost:5173", "AllowOriginMismatch"),
+        ("http://LOCALHOST:5173", "AllowOriginMismatch"),
+        ("null", "AllowOriginMismatch"),
+        ("localhost.test", "InvalidAllowOriginValue"),
+        ("", "InvalidAllowOriginValue"),
+        ('"*"', "InvalidAllowOriginValue"),
+        ("**", "InvalidAllowOriginValue"),
+        ("127.0.0.1:5173", "InvalidAllowOriginValue"),
+        ("http://", "InvalidAllowOriginValue"),
+        (f"{PAGE}, {PAGE}", "MultipleAllowOriginValues"),
+        (f"{PAGE} http://other.test", "MultipleAllowOriginValues"),
+    ],
+)
+def test_allow_origin_value_rules(value: str, reason: str) -> None:
+    v = decide(simple_get([(ACAO, value)]))
+    assert (v.blocked, v.reason, v.failed_parameter) == (True, reason, value.strip())
+
+
+def test_two_allow_origin_lines_are_joined_and_fail_as_multiple() -> None:
+    v = decide(simple_get([(ACAO, PAGE), ("Server", "nginx"), (ACAO, PAGE)]))
+    assert (v.reason, v.failed_parameter) == ("MultipleAllowOriginValues", f"{PAGE}, {PAGE}")
+    # Firefox counts header lines before it compares values.
+    assert v.firefox_code == "CORSMultipleAllowOriginNotAllowed"
+
+
+def test_one_line_list_is_not_matching_in_firefox() -> None:
+    v = decide(simple_get([(ACAO, f"{PAGE}, {PAGE}")]))
+    assert v.firefox_code == "CORSAllowOriginNotMatchingOrigin"
+
+
+def test_wildcard_with_credentials() -> None:
+    v = decide(simple_get([(ACAO, "*"), (ACAC, "true")], credentials="include"))
+    assert (v.blocked, v.reason) == (True, "WildcardOriginNotAllowed")
+    assert v.firefox_code == "CORSNotSupportingCredentials"
+
+
+def test_wildcard_without_credentials_passes() -> None:
+    assert decide(simple_get([(ACAO, "*")], credentials="same-origin")).blocked is False
+
+
+@pytest.mark.parametrize(("value", "hint"), [(None, ""), ("True", "True"), ("yes", "yes")])
+def test_credentials_need_allow_credentials_true(value: str | None, hint: str) -> None:
+    sent = [(ACAO, PAGE)] + ([(ACAC, value)] if value is not None else [])
+    v = decide(simple_get(sent, credentials="include"))
+    assert (v.blocked, v.reason, v.failed_parameter) == (True, "InvalidAllowCredentials", hint)
+    assert v.firefox_code == "CORSMissingAllowCredentials"
+
+
+def test_duplicated_allow_credentials_fails() -> None:
+    v = decide(simple_get([(ACAO, PAGE), (ACAC, "true"), (ACAC, "true")], credentials="include"))
+    assert (v.reason, v.failed_parameter) == ("InvalidAllowCredentials", "true, true")
+
+
+def test_credentials_with_exact_origin_and_true_passes() -> None:
+    v = decide(simple_get([(ACAO, PAGE), (ACAC, "true")], credentials="include"))
+    assert v.blocked is False
+
+
+def test_null_origin_matches_allow_origin_null() -> None:
+    v = decide(simple_get([(ACAO, "null")], origin="null"))
+    assert v.blocked is False
+
+
+def test_xhr_wording_for_credentials_errors() -> None:
+    v = decide(simple_get([(ACAO, "*")], credentials="include", resource_type="xhr"))
+    assert v.chrome_message is not None
+    assert v.chrome_message.startswith(f"Access to XMLHttpRequest at '{API}/data'")
+    assert v.chrome_message.endswith("controlled by the withCredentials attribute.")
+
+
+# --- Credentials mode unknown: conditional verdicts ---------------------------------------
+
+
+def test_unknown_credentials_with_wildcard_is_conditional() -> None:
+    v = decide(simple_get([(ACAO, "*")], credentials=None))
+    assert (v.blocked, v.condition) == (None, "credentials-include")
+    assert v.reason == "WildcardOriginNotAllowed"
+
+
+def test_cookie_on_the_request_means_credentials_include() -> None:
+    v = decide(simple_get([(ACAO, "*")], credentials=None, request_headers=[("Cookie", "a=b")]))
+    assert (v.blocked, v.reason, v.credentials) == (True, "WildcardOriginNotAllowed", "include")
+
+
+def test_storage_access_header_means_credentials_include() -> None:
+    sent = [("Sec-Fetch-Storage-Access", "none")]
+    v = decide(simple_get([(ACAO, "*")], credentials=None, request_headers=sent))
+    assert (v.blocked, v.credentials) == (True, "include")
+
+
+def test_unknown_credentials_blocked_either_way_is_not_conditional() -> None:
+    v = decide(simple_get([], credentials=None))
+    assert (v.blocked, v.condition, v.reason) == (True, None, "MissingAllowOriginHeader")
+
+
+# --- Preflight (reference §1.5) -------------------------------------------------------------
+
+
+def test_preflight_404_without_cors_headers_is_missing_allow_origin() -> None:
+    v = decide(preflighted("POST", 404, [], announced="content-type"))
+    assert (v.blocked, v.stage, v.reason) == (
+        True,
+        "preflight",
+        "PreflightMissingAllowOriginHeader",
+    )
+    assert v.chrome_message is not None
+    assert "Response to preflight request doesn't pass access control check: No 'Access" in (
+        v.chrome_message
+    )
+    assert v.firefox_code == "CORSMissingAllowOrigin"
+
+
+def test_preflight_404_with_cors_headers_is_invalid_status() -> None:
+    v = decide(preflighted("POST", 404, [(ACAO, PAGE)], announced="content-type"))
+    assert (v.reason, v.stage) == ("PreflightInvalidStatus", "preflight")
+    assert v.chrome_message is not None and v.chrome_message.endswith(
+        "Response to preflight request doesn't pass access control check: It does not have"
+        " HTTP ok status."
+    )
+    assert v.firefox_code == "CORSPreflightDidNotSucceed"
+
+
+def test_preflight_redirect_is_disallowed() -> None:
+    v = decide(preflighted("PUT", 301, [("Location", API + "/items/"), (ACAO, "*")]))
+    assert v.reason == "PreflightDisallowedRedirect"
+    assert v.firefox_code == "CORSExternalRedirectNotAllowed"
+
+
+@pytest.mark.parametrize(
+    ("sent", "include", "reason", "hint"),
+    [
+        ([(ACAO, "*")], True, "PreflightWildcardOriginNotAllowed", None),
+        ([(ACAO, PAGE)], True, "PreflightInvalidAllowCredentials", ""),
+        ([(ACAO, PAGE + "/")], False, "PreflightAllowOriginMismatch", PAGE + "/"),
+        ([(ACAO, "api.test")], False, "PreflightInvalidAllowOriginValue", "api.test"),
+        (
+            [(ACAO, PAGE), (ACAO, PAGE)],
+            False,
+            "PreflightMultipleAllowOriginValues",
+            f"{PAGE}, {PAGE}",
+        ),
+    ],
+)
+def test_preflight_flavoured_allow_origin_errors(
+    sent: list[tuple[str, str]], include: bool, reason: str, hint: str | None
+) -> None:
+    credentials = "include" if include else "omit"
+    v = decide(preflighted("PUT", 204, [*sent, (ACAM, "PUT")], credentials=credentials))
+    assert (v.reason, v.failed_parameter) == (reason, hint)
+
+
+def test_method_not_allowed() -> None:
+    v = decide(preflighted("DELETE", 204, [(ACAO, PAGE), (ACAM, "GET, POST, PUT")]))
+    assert (v.reason, v.failed_parameter) == ("MethodDisallowedByPreflightResponse", "DELETE")
+    assert v.chrome_message is not None and v.chrome_message.endswith(
+        "Method DELETE is not allowed by Access-Control-Allow-Methods in preflight response."
+    )
+
+
+def test_method_matching_is_case_sensitive() -> None:
+    v = decide(preflighted("patch", 204, [(ACAO, PAGE), (ACAM, "GET, PATCH")]))
+    assert (v.reason, v.failed_parameter) == ("MethodDisallowedByPreflightResponse", "patch")
+
+
+def test_method_wildcard_only_without_credentials() -> None:
+    assert (
+        decide(
+            preflighted(
+                "PUT",
+                204,
+                [(ACAO, PAGE), (ACAM, "*")],
+                actual_status=200,
+                actual_headers=[(ACAO, PAGE)],
+            )
+        ).blocked
+        is False
+    )
+    v = decide(
+        preflighted("PUT", 204, [(ACAO, PAGE), (ACAC, "true"), (ACAM, "*")], credentials="include")
+    )
+    assert v.reason == "MethodDisallowedByPreflightResponse"
+
+
+def test_header_not_allowed_names_the_first_in_sorted_order() -> None:
+    v = decide(
+        preflighted(
+            "POST", 204, [(ACAO, PAGE), (ACAM, "POST")], announced="content-type,x-request-id"
+        )
+    )
+    assert (v.reason, v.failed_parameter) == ("HeaderDisallowedByPreflightResponse", "content-type")
+    assert v.firefox_code == "CORSMissingAllowHeaderFromPreflight"
+
+
+def test_header_matching_is_case_insensitive() -> None:
+    ok = preflighted(
+        "POST",
+        204,
+        [(ACAO, PAGE), (ACAH, "Content-Type, X-Request-ID")],
+        announced="content-type,x-request-id",
+        actual_status=200,
+        actual_headers=[(ACAO, PAGE)],
+    )
+    assert decide(ok).blocked is False
+
+
+def test_authorization_under_wildcard_passes_with_a_warning() -> None:
+    v = decide(
+        preflighted(
+            "GET",
+            204,
+            [(ACAO, "*"), (ACAH, "*")],
+            announced="authorization",
+            actual_status=200,
+            actual_headers=[(ACAO, "*")],
+        )
+    )
+    assert v.blocked is False
+    assert "authorization-covered-by-wildcard" in {w.id for w in v.warnings}
+
+
+def test_header_wildcard_does_not_apply_with_credentials() -> None:
+    v = decide(
+        preflighted(
+            "GET",
+            204,
+            [(ACAO, PAGE), (ACAC, "true"), (ACAH, "*")],
+            announced="x-token",
+            credentials="include",
+        )
+    )
+    assert (v.reason, v.failed_parameter) == ("HeaderDisallowedByPreflightResponse", "x-token")
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        (ACAM, "InvalidAllowMethodsPreflightResponse"),
+        (ACAH, "InvalidAllowHeadersPreflightResponse"),
+    ],
+)
+def test_unparsable_allow_lists(name: str, reason: str) -> None:
+    v = decide(preflighted("PUT", 204, [(ACAO, PAGE), (name, "PUT, [bad]")]))
+    assert v.reason == reason
+
+
+def test_empty_list_elements_are_ignored() -> None:
+    v = decide(
+        preflighted(
+            "PUT",
+            204,
+            [(ACAO, PAGE), (ACAM, "GET,, PUT,")],
+            actual_status=200,
+            actual_headers=[(ACAO, PAGE)],
+        )
+    )
+    assert v.blocked is False
+
+
+def test_preflight_checks_use_null_origin_when_tainted() -> None:
+    v = decide(
+        preflighted(
+            "PUT",
+            204,
+            [(ACAO, "null"), (ACAM, "PUT")],
+            origin="null",
+            actual_status=200,
+            actual_headers=[(ACAO, "null")],
+        )
+    )
+    assert v.blocked is False
+
+
+def test_successful_preflight_then_missing_header_on_the_actual_response() -> None:
+    v = decide(
+        preflighted(
+            "PUT",
+            204,
+            [(ACAO, PAGE), (ACAM, "PUT"), ("Access-Control-Max-Age", "600")],
+            actual_status=200,
+            actual_headers=[],
+        )
+    )
+    assert (v.stage, v.reason) == ("response", "MissingAllowOriginHeader")
+    assert v.preflight_required and not v.preflight_cached
+
+
+def test_needed_preflight_missing_from_capture_came_from_the_cache() -> None:
+    url = API + "/items"
+    step = Step(url, None, tx("PUT", url, [("Origin", PAGE)], 200, [(ACAO, PAGE)]))
+    v = decide(exchange(step))
+    assert (v.blocked, v.preflight_required, v.preflight_cached) == (False, True, True)
+
+
+def test_simple_request_needs_no_preflight() -> None:
+    url = API + "/form"
+    sent = [
+        ("Origin", PAGE),
+        ("Content-Type", "text/plain;charset=UTF-8"),
+        ("Accept", "*/*"),
+        ("User-Agent", "Mozilla/5.0"),
+        ("Sec-Fetch-Mode", "cors"),
+        ("Accept-Language", "en"),
+    ]
+    v = decide(exchange(Step(url, None, tx("POST", url, sent, 200, [(ACAO, "*")]))))
+    assert (v.blocked, v.preflight_required) == (False, False)
+
+
+# --- Redirects (reference §1.7) ------------------------------------------------------------
+
+
+def test_cross_origin_redirect_taints_origin_to_null() -> None:
+    first = API + "/old"
+    second = "http://cdn.test/new"
+    hop1 = tx("GET", first, [("Origin", PAGE)], 302, [("Location", second), (ACAO, PAGE)])
+    hop2 = tx("GET", second, [("Origin", "null")], 200, [(ACAO, PAGE)])
+    v = decide(exchange(Step(first, None, hop1), Step(second, None, hop2)))
+    assert (v.blocked, v.reason, v.failed_parameter) == (True, "AllowOriginMismatch", PAGE)
+    assert v.stage == "response"
+    assert v.chrome_message is not None
+    assert f"at '{second}' (redirected from '{first}') from origin '{PAGE}'" in v.chrome_message
+
+
+def test_tainted_request_passes_with_allow_origin_null_or_wildcard() -> None:
+    first, second = API + "/old", "http://cdn.test/new"
+    for value in ("null", "*"):
+        hop1 = tx("GET", first, [("Origin", PAGE)], 302, [("Location", second), (ACAO, PAGE)])
+        hop2 = tx("GET", second, [("Origin", "null")], 200, [(ACAO, value)])
+        assert decide(exchange(Step(first, None, hop1), Step(second, None, hop2))).blocked is False
+
+
+def test_redirect_response_itself_needs_cors_headers() -> None:
+    first, second = API + "/old", API + "/new"
+    hop1 = tx("GET", first, [("Origin", PAGE)], 301, [("Location", "/new")])
+    hop2 = tx("GET", second, [("Origin", PAGE)], 200, [(ACAO, PAGE)])
+    v = decide(exchange(Step(first, None, hop1), Step(second, None, hop2)))
+    assert (v.stage, v.reason) == ("redirect", "MissingAllowOriginHeader")
+
+
+def test_same_origin_redirect_keeps_the_origin() -> None:
+    first, second = API + "/old", API + "/new"
+    hop1 = tx("GET", first, [("Origin", PAGE)], 301, [("Location", "/new"), (ACAO, PAGE)])
+    hop2 = tx("GET", second, [("Origin", PAGE)], 200, [(ACAO, PAGE)])
+    assert decide(exchange(Step(first, None, hop1), Step(second, None, hop2))).blocked is False
+
+
+def test_redirect_with_credentials_in_location() -> None:
+    first = API + "/old"
+    hop1 = tx(
+        "GET",
+        first,
+        [("Origin", PAGE)],
+        302,
+        [("Location", "http://user:pw@cdn.test/x"), (ACAO, PAGE)],
+    )
+    v = decide(exchange(Step(first, None, hop1), Step("http://user:pw@cdn.test/x", None, None)))
+    assert (v.reason, v.stage) == ("RedirectContainsCredentials", "redirect")
+
+
+def test_same_origin_start_then_cross_origin_redirect_is_checked() -> None:
+    first, second = PAGE + "/api", API + "/data"
+    hop1 = tx("GET", first, [], 302, [("Location", second)])
+    hop2 = tx("GET", second, [("Origin", PAGE)], 200, [])
+    v = decide(exchange(Step(first, None, hop1), Step(second, None, hop2), mode="cors"))
+    assert (v.cors, v.reason) == (True, "MissingAllowOriginHeader")
+
+
+def test_back_to_the_page_origin_after_leaving_is_still_checked() -> None:
+    first, second = API + "/bounce", PAGE + "/data"
+    hop1 = tx("GET", first, [("Origin", PAGE)], 302, [("Location", second), (ACAO, PAGE)])
+    hop2 = tx("GET", second, [("Origin", "null")], 200, [])
+    v = decide(exchange(Step(first, None, hop1), Step(second, None, hop2)))
+    assert v.reason == "MissingAllowOriginHeader"
+
+
+def test_redirected_preflighted_request_is_preflighted_again() -> None:
+    first, second = API + "/v1/items", "http://other.test/items"
+    pf1 = Preflight(preflight_tx(first, "PUT", 204, [(ACAO, PAGE), (ACAM, "PUT")]))
+    hop1 = tx("PUT", first, [("Origin", PAGE)], 307, [("Location", second), (ACAO, PAGE)])
+    pf2 = Preflight(preflight_tx(second, "PUT", 204, [(ACAO, PAGE), (ACAM, "PUT")], origin="null"))
+    v = decide(exchange(Step(first, pf1, hop1), Step(second, pf2, None)))
+    assert (v.stage, v.reason, v.failed_parameter) == (
+        "preflight",
+        "PreflightAllowOriginMismatch",
+        PAGE,
+    )
+
+
+# --- Modes and schemes (reference §1.1) ---------------------------------------------------
+
+
+def test_same_origin_request_is_not_cors() -> None:
+    url = PAGE + "/api"
+    v = decide(exchange(Step(url, None, tx("GET", url, [("Sec-Fetch-Mode", "cors")], 200, []))))
+    assert (v.cors, v.blocked) == (False, False)
+
+
+def test_mode_same_origin_to_another_origin() -> None:
+    v = decide(simple_get([(ACAO, "*")], mode="same-origin"))
+    assert v.reason == "DisallowedByMode"
+
+
+def test_cors_disabled_scheme() -> None:
+    url = "file:///tmp/data.json"
+    v = decide(exchange(Step(url, None, None), origin="null", mode="cors"))
+    assert (v.reason, v.firefox_code) == ("CorsDisabledScheme", "CORSRequestNotHttp")
+
+
+def test_no_cors_is_allowed_but_opaque() -> None:
+    v = decide(simple_get([], mode="no-cors"))
+    assert (v.cors, v.blocked) == (False, False)
+    assert [w.id for w in v.warnings] == ["no-cors-opaque"]
+
+
+def test_navigation_is_not_cors() -> None:
+    assert decide(simple_get([], mode="navigate")).cors is False
+
+
+# --- Faults that are not CORS failures ------------------------------------------------------
+
+
+def test_upstream_failure_is_a_fault_not_a_missing_header() -> None:
+    url = API + "/down"
+    step = Step(url, None, tx("GET", url, [("Origin", PAGE)], None, error="Connection refused"))
+    v = decide(exchange(step))
+    assert (v.blocked, v.reason) == (True, None)
+    assert v.fault is not None and "Connection refused" in v.fault
+    assert v.browser_reason == "MissingAllowOriginHeader"
+
+
+def test_proxy_made_502_is_a_fault() -> None:
+    v = decide(
+        simple_get([("Server", "mitmproxy 11.0.2"), ("Content-Type", "text/html")], status=502)
+    )
+    assert (v.reason, v.browser_reason) == (None, "MissingAllowOriginHeader")
+    assert v.fault is not None
+
+
+def test_browser_side_failure_without_response_uses_the_browsers_word() -> None:
+    url = API + "/x"
+    step = Step(url, None, tx("GET", url, [("Origin", PAGE)], None, error="net::ERR_FAILED"))
+    browser = BrowserVerdict(True, "MissingAllowOriginHeader")
+    v = decide(exchange(step, browser=browser))
+    assert (v.blocked, v.reason, v.confirmed) == (True, "MissingAllowOriginHeader", True)
+
+
+def test_response_not_captured_without_browser_word_is_unknown() -> None:
+    url = API + "/x"
+    step = Step(url, None, tx("GET", url, [("Origin", PAGE)], None, error="net::ERR_FAILED"))
+    v = decide(exchange(step))
+    assert (v.blocked, v.condition) == (None, "response-not-captured")
+
+
+# --- Confirmation by the browser's own verdict ----------------------------------------------
+
+
+def test_confirmed_when_the_browser_agrees() -> None:
+    v = decide(simple_get([], browser=BrowserVerdict(True, "MissingAllowOriginHeader")))
+    assert v.confirmed is True
+    v = decide(simple_get([], browser=BrowserVerdict(False)))
+    assert v.confirmed is False
+
+
+# --- Warnings -----------------------------------------------------------------------------
+
+
+def test_unexposed_response_headers() -> None:
+    v = decide(
+        simple_get([(ACAO, "*"), ("X-Total-Count", "3"), ("Content-Type", "a/b"), ("Date", "x")])
+    )
+    warning = {w.id: w.message for w in v.warnings}
+    assert "X-Total-Count" in warning["expose-headers-missing"]
+    assert "Content-Type" not in warning["expose-headers-missing"]
+
+
+def test_exposed_headers_give_no_warning() -> None:
+    v = decide(
+        simple_get(
+            [
+                (ACAO, "*"),
+                ("X-Total-Count", "3"),
+                ("Access-Control-Expose-Headers", "x-total-count"),
+            ]
+        )
+    )
+    assert v.warnings == ()
+
+
+def test_expose_wildcard_does_not_count_with_credentials() -> None:
+    v = decide(
+        simple_get(
+            [(ACAO, PAGE), (ACAC, "true"), ("ETag", "1"), ("Access-Control-Expose-Headers", "*")],
+            credentials="include",
+        )
+    )
+    assert [w.id for w in v.warnings] == ["expose-headers-missing"]
+
+
+def test_reflected_origin_on_cacheable_response_without_vary() -> None:
+    v = decide(simple_get([(ACAO, PAGE), ("Cache-Control", "public, max-age=600")]))
+    assert "vary-origin-missing" in {w.id for w in v.warnings}
+    v = decide(
+        simple_get(
+            [
+                (ACAO, PAGE),
+                ("Cache-Control", "public, max-age=600"),
+                ("Vary", "Accept-Encoding, Origin"),
+            ]
+        )
+    )
+    assert "vary-origin-missing" not in {w.id for w in v.warnings}
+
+
+@pytest.mark.parametrize(
+    ("max_age", "warned"),
+    [(None, True), ("0", True), ("-1", True), ("10s", True), ("600", False), ("86400", False)],
+)
+def test_preflight_cache_warning(max_age: str | None, warned: bool) -> None:
+    sent = [(ACAO, PAGE), (ACAM, "PUT")] + (
+        [("Access-Control-Max-Age", max_age)] if max_age else []
+    )
+    v = decide(preflighted("PUT", 204, sent, actual_status=200, actual_headers=[(ACAO, PAGE)]))
+    assert v.blocked is False
+    assert ("preflight-not-cached" in {w.id for w in v.warnings}) is warned
+
+
+# --- Provenance -------------------------------------------------------------------------------
+
+
+def test_cdn_hit_is_the_source() -> None:
+    v = decide(simple_get([(ACAO, "http://other.test"), ("X-Cache", "HIT"), ("Age", "12")]))
+    assert (v.source, v.reason) == ("cdn-cache", "AllowOriginMismatch")
+
+
+def test_hinted_source_wins() -> None:
+    assert decide(simple_get([(ACAO, "*")], source="service-worker")).source == "service-worker"
