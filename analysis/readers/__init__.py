@@ -1,0 +1,184 @@
+"""Readers: any capture file in, `Exchange`s out.
+
+    result = read("session.har")     # or a capture (.jsonl) or a mitmproxy flow file
+    result.exchanges, result.warnings
+
+The format is sniffed from the content, never from the extension.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from analysis.model import Exchange
+
+from .assemble import Assembled, assemble
+from .captured import Captured, Hints, Loaded
+from .errors import InputError
+
+__all__ = [
+    "Assembled",
+    "Captured",
+    "Hints",
+    "InputError",
+    "Loaded",
+    "ReadResult",
+    "assemble",
+    "read",
+    "read_many",
+    "sniff",
+]
+
+_SNIFF_BYTES = 64 * 1024
+_FIRST_KEY = re.compile(r'\{\s*"((?:[^"\\]|\\.)*)"')
+# Keys a HAR entry written by the addon typically opens with.
+_ENTRY_KEYS = frozenset(
+    {
+        "_corscope",
+        "_corscope_id",
+        "_id",
+        "_cors",
+        "startedDateTime",
+        "request",
+        "response",
+        "pageref",
+        "time",
+        "timings",
+        "cache",
+        "serverIPAddress",
+        "connection",
+    }
+)
+
+
+@dataclass(slots=True)
+class ReadResult:
+    exchanges: list[Exchange]
+    warnings: list[str]
+    """Each names the file it is about."""
+    format: str
+    """"har", "capture", "flows", or "mixed" for several files of different formats."""
+    transactions: int = 0
+    """HTTP transactions read."""
+    skipped: int = 0
+    """Records that were not HTTP transactions (TCP/UDP/DNS flows, CONNECT tunnels)."""
+    hints: dict[str, Hints] = field(default_factory=dict)
+    """Per exchange id, the merged hints, including those `Context` has no field for."""
+    paths: list[str] = field(default_factory=list)
+
+
+def sniff(path: str | os.PathLike[str]) -> str:
+    """ "har", "capture" or "flows", judged by content. InputError for anything else."""
+    spath = os.fspath(path)
+    if os.path.isdir(spath):
+        raise InputError(spath, "is a directory, not a capture file")
+    try:
+        with open(spath, "rb") as f:
+            head = f.read(_SNIFF_BYTES)
+    except OSError as e:
+        raise InputError(spath, e.strerror or str(e)) from None
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    stripped = head.lstrip()
+    if not stripped:
+        raise InputError(spath, "the file is empty")
+    if stripped.startswith(b"{"):
+        return _sniff_json(stripped)
+    if re.match(rb"\d+:", head):
+        return "flows"
+    if stripped.startswith(b"["):
+        raise InputError(spath, "a JSON array, not a HAR file or a corscope capture")
+    raise InputError(
+        spath, "unknown format: not a HAR file, a corscope capture or a mitmproxy flow file"
+    )
+
+
+def _sniff_json(head: bytes) -> str:
+    text = head.decode("utf-8", errors="replace")
+    match = _FIRST_KEY.match(text)
+    first_key = match.group(1) if match else None
+    if first_key == "log":
+        return "har"
+    first_line, newline, _ = text.partition("\n")
+    if newline:
+        try:
+            obj = json.loads(first_line)
+        except (json.JSONDecodeError, RecursionError):
+            obj = None
+        if isinstance(obj, dict):
+            if "log" in obj:
+                return "har"
+            if "_corscope" in obj or "request" in obj:
+                return "capture"
+    elif first_key in _ENTRY_KEYS:
+        return "capture"  # one long line, or a capture of a single cut-off line
+    # Any other JSON object: the HAR reader says precisely what is missing.
+    return "har"
+
+
+def read(path: str | os.PathLike[str]) -> ReadResult:
+    spath = os.fspath(path)
+    fmt = sniff(spath)
+    loaded = _load(fmt, spath)
+    assembled = assemble(loaded.captured, origin_file=spath)
+    return ReadResult(
+        exchanges=assembled.exchanges,
+        warnings=list(loaded.warnings),
+        format=fmt,
+        transactions=len(loaded.captured),
+        skipped=loaded.skipped,
+        hints=assembled.hints,
+        paths=[spath],
+    )
+
+
+def _load(fmt: str, path: str) -> Loaded:
+    # Imported here so that reading a HAR never needs mitmproxy, and vice versa.
+    if fmt == "har":
+        from .har import read_har
+
+        return read_har(path)
+    if fmt == "capture":
+        from .capture import read_capture
+
+        return read_capture(path)
+    from .flows import read_flows
+
+    return read_flows(path)
+
+
+def read_many(paths: Iterable[str | os.PathLike[str]]) -> ReadResult:
+    """Several files as one session. Exchanges are never joined across files; an id that
+    another file already used gets the file's position as prefix ("2.x0001")."""
+    combined = ReadResult(exchanges=[], warnings=[], format="")
+    formats: set[str] = set()
+    used: set[str] = set()
+    for number, path in enumerate(paths, start=1):
+        result = read(path)
+        formats.add(result.format)
+        combined.paths.extend(result.paths)
+        combined.warnings.extend(result.warnings)
+        combined.transactions += result.transactions
+        combined.skipped += result.skipped
+        for exchange in result.exchanges:
+            original = exchange.id
+            if original in used:
+                exchange = dataclasses.replace(exchange, id=_unused(f"{number}.{original}", used))
+            used.add(exchange.id)
+            combined.exchanges.append(exchange)
+            combined.hints[exchange.id] = result.hints.get(original, Hints())
+    combined.format = formats.pop() if len(formats) == 1 else ("mixed" if formats else "")
+    return combined
+
+
+def _unused(candidate: str, used: set[str]) -> str:
+    xid, k = candidate, 2
+    while xid in used:
+        xid = f"{candidate}-{k}"
+        k += 1
+    return xid

@@ -1,0 +1,429 @@
+"""Group captured transactions into `Exchange`s: preflights with the requests they guarded,
+redirect hops into one fetch, and hints into one `Context`.
+
+This does not judge CORS and drops nothing: same-origin and navigation traffic stays, the
+engine filters. Everything is indexed by dicts, so the work grows linearly with the input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+from analysis.model import (
+    MODES,
+    Context,
+    Exchange,
+    Preflight,
+    Step,
+    Transaction,
+    origin_of,
+)
+
+from .captured import Captured, Hints
+from .hints import resource_type_from_dest
+
+REDIRECT_STATUSES: frozenset[int] = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 20
+"""Fetch gives a network error on the 21st redirect, so a chain holds at most 21 steps."""
+REDIRECT_WINDOW_S = 30.0
+"""A browser follows a redirect at once; a request to the same URL much later is another
+fetch (typically after the browser refused to follow a redirect that failed CORS)."""
+_REDIRECT_SCAN = 16
+"""How many waiting chains to try per URL before starting a new exchange; keeps a flood of
+identical unfollowed redirects from turning the pass quadratic."""
+
+_Key = tuple[str, str, str | None]
+
+
+@dataclass(slots=True)
+class Assembled:
+    exchanges: list[Exchange]
+    hints: dict[str, Hints] = field(default_factory=dict)
+    """Per exchange id: the hints merged over its transactions, including those `Context`
+    has no field for yet (e.g. `browser_error`)."""
+
+
+@dataclass(slots=True)
+class _Unit:
+    """One step on the wire: a preflight, the request it guarded, or both."""
+
+    preflight: Captured | None
+    actual: Captured | None
+
+    @property
+    def lead(self) -> Captured:
+        lead = self.actual or self.preflight
+        assert lead is not None
+        return lead
+
+    @property
+    def url(self) -> str:
+        return self.lead.tx.request.url
+
+    @property
+    def method(self) -> str:
+        if self.actual is not None:
+            return self.actual.tx.request.method
+        assert self.preflight is not None
+        return _acrm(self.preflight.tx) or "GET"
+
+    @property
+    def origin_header(self) -> str | None:
+        for c in (self.actual, self.preflight):
+            if c is not None:
+                value = c.tx.request.headers.get("origin")
+                if value is not None:
+                    return value
+        return None
+
+    @property
+    def started(self) -> float | None:
+        starts = [c.tx.started for c in (self.preflight, self.actual) if c and c.tx.started]
+        return min(starts) if starts else None
+
+
+@dataclass(slots=True)
+class _Chain:
+    units: list[_Unit]
+    origin: str | None
+    waiting_for: str | None = None
+    """The resolved Location the last step redirected to, until a request for it arrives."""
+    redirected_at: float | None = None
+    """When the redirect response arrived (end of its transaction), where known."""
+
+
+def assemble(captured: Iterable[Captured], origin_file: str | None = None) -> Assembled:
+    items = _in_time_order(list(captured))
+    units = _pair(items)
+    chains = _chain(units)
+    return _build(chains, origin_file)
+
+
+# --- ordering -------------------------------------------------------------------------
+
+
+def _in_time_order(items: list[Captured]) -> list[Captured]:
+    """Sort by start time, stable on file order. A transaction without a start time keeps
+    its place after the one before it in the file, rather than jumping to either end."""
+    items = sorted(items, key=lambda c: c.order)
+    keyed: list[tuple[float, int, Captured]] = []
+    last = float("-inf")
+    for pos, c in enumerate(items):
+        if c.tx.started is not None:
+            last = c.tx.started
+        keyed.append((last, pos, c))
+    keyed.sort(key=lambda t: (t[0], t[1]))
+    return [c for _, _, c in keyed]
+
+
+# --- preflight pairing ----------------------------------------------------------------
+
+
+def _acrm(tx: Transaction) -> str | None:
+    value = tx.request.headers.get("access-control-request-method")
+    return value.strip() if value is not None else None
+
+
+def _is_preflight(tx: Transaction) -> bool:
+    return tx.request.method.upper() == "OPTIONS" and _acrm(tx) is not None
+
+
+def _browser_recorded_preflight(c: Captured) -> bool:
+    return c.hints.get("initiator_type") == "preflight" or c.hints.get("resource_type") == (
+        "preflight"
+    )
+
+
+def _url_key(url: str) -> str:
+    # Fragments never reach the wire; HAR files sometimes keep them.
+    return url.split("#", 1)[0]
+
+
+def _key(c: Captured, method: str) -> _Key:
+    return (_url_key(c.tx.request.url), method, c.tx.request.headers.get("origin"))
+
+
+def _in_flight(actual: Captured, preflight: Captured) -> bool:
+    """Was `actual` still open when `preflight` started? Browsers log the request first and
+    its preflight after, and the request's time includes the preflight's."""
+    a, p = actual.tx, preflight.tx
+    if a.started is None or p.started is None:
+        return True
+    if a.started > p.started:
+        return False
+    if a.duration_ms is None:
+        return True
+    return a.started + a.duration_ms / 1000.0 + 0.001 >= p.started
+
+
+def _pair(items: list[Captured]) -> list[_Unit]:
+    n = len(items)
+    partner: list[int | None] = [None] * n
+    preflight_method: dict[int, str] = {}
+    waiting: dict[_Key, int] = {}
+    # For requests a browser logged with provisional headers (no Origin): (url, method).
+    waiting_loose: dict[tuple[str, str], list[int]] = {}
+    # Unpaired requests, for preflights a browser logged after the request they guard.
+    unpaired: dict[_Key, list[int]] = {}
+
+    def top_unpaired(key: _Key) -> int | None:
+        stack = unpaired.get(key)
+        while stack and partner[stack[-1]] is not None:
+            stack.pop()
+        return stack[-1] if stack else None
+
+    for i, c in enumerate(items):
+        tx = c.tx
+        if _is_preflight(tx):
+            method = _acrm(tx) or ""
+            preflight_method[i] = method
+            key = _key(c, method)
+            if _browser_recorded_preflight(c):
+                candidates = [top_unpaired(key), top_unpaired((key[0], method, None))]
+                found = [j for j in candidates if j is not None and _in_flight(items[j], c)]
+                if found:
+                    j = max(found)
+                    partner[i], partner[j] = j, i
+                    continue
+            # A newer preflight for the same key replaces the waiting one, which then
+            # stands alone: that is what a failed preflight looks like on the wire.
+            waiting[key] = i
+            waiting_loose.setdefault((key[0], method), []).append(i)
+            continue
+
+        key = _key(c, tx.request.method)
+        j = waiting.pop(key, None)
+        if j is None and key[2] is None and tx.response is None:
+            j = _take_loose(waiting_loose.get((key[0], key[1])), waiting, items, preflight_method)
+        if j is not None:
+            partner[i], partner[j] = j, i
+        else:
+            unpaired.setdefault(key, []).append(i)
+
+    units: list[_Unit] = []
+    for i, c in enumerate(items):
+        j = partner[i]
+        if j is not None and j < i:
+            continue  # already part of the unit started at j
+        other = items[j] if j is not None else None
+        if i in preflight_method:
+            units.append(_Unit(preflight=c, actual=other))
+        else:
+            units.append(_Unit(preflight=other, actual=c))
+    return units
+
+
+def _take_loose(
+    stack: list[int] | None,
+    waiting: dict[_Key, int],
+    items: list[Captured],
+    preflight_method: dict[int, str],
+) -> int | None:
+    while stack:
+        j = stack.pop()
+        key = _key(items[j], preflight_method[j])
+        if waiting.get(key) == j:
+            del waiting[key]
+            return j
+    return None
+
+
+# --- redirect chains ------------------------------------------------------------------
+
+
+def _redirect_target(unit: _Unit) -> str | None:
+    actual = unit.actual
+    if actual is None or actual.tx.response is None:
+        return None
+    response = actual.tx.response
+    if response.status not in REDIRECT_STATUSES:
+        return None
+    location = response.headers.get("location") or actual.hints.get("redirect_url")
+    if not location or not location.strip():
+        return None
+    try:
+        target = urljoin(actual.tx.request.url, location.strip())
+        urlsplit(target)
+    except ValueError:
+        return None
+    return _url_key(target)
+
+
+def _fits(chain: _Chain, unit: _Unit) -> bool:
+    """Could `unit` be the request the chain's last redirect led to?"""
+    origin = unit.origin_header
+    if chain.origin is not None and origin not in (None, "null", chain.origin):
+        return False
+    # 301/302 turn POST into GET and 303 turns anything but HEAD into GET.
+    last = chain.units[-1].method
+    if unit.method not in (last, "GET"):
+        return False
+    start = unit.started
+    if chain.redirected_at is not None and start is not None:
+        return start - chain.redirected_at <= REDIRECT_WINDOW_S
+    return True
+
+
+def _chain(units: list[_Unit]) -> list[_Chain]:
+    chains: list[_Chain] = []
+    waiting: dict[str, list[_Chain]] = {}
+    for unit in units:
+        chain = _join_waiting(waiting.get(_url_key(unit.url)), unit)
+        if chain is None:
+            chain = _Chain(units=[unit], origin=unit.origin_header)
+            chains.append(chain)
+        else:
+            chain.units.append(unit)
+        chain.waiting_for = None
+        target = _redirect_target(unit)
+        if target is not None and len(chain.units) <= MAX_REDIRECTS:
+            chain.waiting_for = target
+            tx = unit.lead.tx
+            chain.redirected_at = (
+                tx.started + (tx.duration_ms or 0.0) / 1000.0 if tx.started is not None else None
+            )
+            waiting.setdefault(target, []).append(chain)
+    return chains
+
+
+def _join_waiting(stack: list[_Chain] | None, unit: _Unit) -> _Chain | None:
+    if not stack:
+        return None
+    url = _url_key(unit.url)
+    # Drop chains that moved on; the newest waiting chain is the likeliest, since
+    # browsers follow redirects at once.
+    while stack and stack[-1].waiting_for != url:
+        stack.pop()
+    for pos in range(len(stack) - 1, max(-1, len(stack) - 1 - _REDIRECT_SCAN), -1):
+        chain = stack[pos]
+        if chain.waiting_for == url and _fits(chain, unit):
+            del stack[pos]
+            return chain
+    return None
+
+
+# --- exchanges and context ------------------------------------------------------------
+
+
+def _build(chains: list[_Chain], origin_file: str | None) -> Assembled:
+    exchanges: list[Exchange] = []
+    merged_hints: dict[str, Hints] = {}
+    used: set[str] = set()
+    for n, chain in enumerate(chains, start=1):
+        members = [c for u in chain.units for c in (u.actual, u.preflight) if c is not None]
+        own = next((c.id for c in members if c.id), None)
+        xid = _unique(own or f"x{n:04d}", used)
+        steps = tuple(
+            Step(
+                url=unit.url,
+                preflight=Preflight(unit.preflight.tx) if unit.preflight else None,
+                actual=unit.actual.tx if unit.actual else None,
+            )
+            for unit in chain.units
+        )
+        hints = _merge_hints(chain)
+        exchanges.append(
+            Exchange(
+                id=xid,
+                steps=steps,
+                context=_context(chain, hints),
+                origin_file=origin_file,
+            )
+        )
+        merged_hints[xid] = hints
+    return Assembled(exchanges=exchanges, hints=merged_hints)
+
+
+def _unique(candidate: str, used: set[str]) -> str:
+    xid, k = candidate, 2
+    while xid in used:
+        xid = f"{candidate}-{k}"
+        k += 1
+    used.add(xid)
+    return xid
+
+
+def _merge_hints(chain: _Chain) -> Hints:
+    """First value wins, reading each step's request before its preflight; except where the
+    final answer matters (`source`, `browser_error`), where the last step wins."""
+    merged = Hints()
+    for unit in chain.units:
+        for c in (unit.actual, unit.preflight):
+            if c is None:
+                continue
+            for key, value in c.hints.items():
+                if key in ("resource_type", "initiator_type") and value == "preflight":
+                    continue  # describes the preflight, not the fetch
+                merged.setdefault(key, value)  # type: ignore[misc]
+    for key in ("source", "browser_error"):
+        for unit in reversed(chain.units):
+            value = unit.actual.hints.get(key) if unit.actual else None
+            if value is not None:
+                merged[key] = value  # type: ignore[literal-required]
+                break
+    return merged
+
+
+def _context(chain: _Chain, hints: Hints) -> Context:
+    first = chain.units[0].lead.tx.request
+    headers = first.headers
+
+    resource_type = hints.get("resource_type") or resource_type_from_dest(
+        headers.get("sec-fetch-dest")
+    )
+
+    page_origin = _origin_or_none(hints.get("initiator_origin"))
+    referer = headers.get("referer")
+    if page_origin is None:
+        page_origin = _origin_or_none(chain.units[0].origin_header)
+    if page_origin is None and referer:
+        page_origin = origin_of(referer)
+    if page_origin is None and (headers.get("sec-fetch-site") or "").lower() == "same-origin":
+        page_origin = origin_of(first.url)
+    har_page = hints.get("har_page_url")
+    if page_origin is None and har_page:
+        page_origin = origin_of(har_page)
+
+    page_url = hints.get("page_url")
+    if page_url is None and har_page and page_origin in (None, origin_of(har_page)):
+        page_url = har_page
+    if page_url is None and referer and resource_type in (None, "fetch", "xhr"):
+        page_url = _full_referer(referer, page_origin)
+
+    mode = hints.get("mode")
+    if mode is None:
+        sec_mode = (headers.get("sec-fetch-mode") or "").lower()
+        mode = sec_mode if sec_mode in MODES else None
+
+    return Context(
+        page_origin=page_origin,
+        page_url=page_url,
+        mode=mode,
+        credentials=hints.get("credentials"),
+        source=hints.get("source"),
+        browser=hints.get("browser"),
+        resource_type=resource_type,
+        redirect_mode=hints.get("redirect_mode"),
+    )
+
+
+def _origin_or_none(value: str | None) -> str | None:
+    if not value or value.strip() == "null":
+        return None
+    return origin_of(value.strip())
+
+
+def _full_referer(referer: str, page_origin: str | None) -> str | None:
+    """A Referer is the page URL only when the policy let the whole URL through; a bare
+    origin (the cross-origin default) says nothing about the path."""
+    try:
+        parts = urlsplit(referer)
+    except ValueError:
+        return None
+    if parts.path in ("", "/") and not parts.query:
+        return None
+    if page_origin is not None and origin_of(referer) != page_origin:
+        return None
+    return referer

@@ -1,0 +1,62 @@
+"""What every reader hands to `assemble`: transactions as captured, with hints beside them.
+
+A hint is something the capture knew beyond the wire (the page probe's `_cors` object,
+Chrome's HAR extras). Readers only collect hints; `assemble` turns them into a `Context`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TypedDict
+
+from analysis.model import BrowserVerdict, Transaction
+
+
+class Hints(TypedDict, total=False):
+    """Per-transaction facts from the capture. Every key is optional; absent = unknown."""
+
+    initiator_origin: str
+    """`_cors.initiatorOrigin`: the origin of the page or worker that fetched."""
+    page_url: str
+    """`_cors.pageUrl`: the page's URL as the probe saw it."""
+    har_page_url: str
+    """The URL of the HAR page (`pages[].title` in Chrome exports) the entry belongs to."""
+    mode: str
+    credentials: str
+    redirect_mode: str
+    source: str
+    """Where the response came from, already resolved per transaction: `_cors.source`,
+    else Chrome's `_fromCache` / `_fetchedViaServiceWorker`."""
+    browser: BrowserVerdict
+    resource_type: str
+    """`_cors.resourceType`, else Chrome's `_resourceType` (which can be "preflight")."""
+    browser_error: str
+    """The browser's own error string (`_error`, e.g. "net::ERR_FAILED"), kept even when a
+    response was recorded: Chrome writes the real status and `_error` for CORS failures."""
+    redirect_url: str
+    """HAR's `response.redirectURL`, used when a 3xx response lacks a Location header."""
+    initiator_type: str
+    """Chrome's `_initiator.type`; "preflight" marks a preflight the browser recorded."""
+
+
+@dataclass(frozen=True, slots=True)
+class Captured:
+    """One transaction as a reader found it."""
+
+    tx: Transaction
+    hints: Hints = field(default_factory=lambda: Hints())
+    order: int = 0
+    """Position in the file; breaks ties between equal start times."""
+    id: str | None = None
+    """The capture's own id (`_corscope_id`, `_id`), if it had one."""
+
+
+@dataclass(slots=True)
+class Loaded:
+    """A reader's result before assembly."""
+
+    captured: list[Captured]
+    format: str
+    warnings: list[str] = field(default_factory=list)
+    skipped: int = 0
+    """Records that were not HTTP transactions (TCP/UDP/DNS flows, CONNECT tunnels)."""

@@ -1,0 +1,154 @@
+"""mitmproxy flow files (`mitmdump -w`, the "save" addon). Needs mitmproxy, imported only
+when such a file is read, so the HAR and capture readers work inside any Python."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from analysis.model import Headers, Request, Response, Transaction
+
+from .captured import Captured, Hints, Loaded
+from .errors import InputError
+from .hints import cors_hints
+
+if TYPE_CHECKING:
+    from mitmproxy import http
+
+BODY_EXCERPT_BYTES = 1024
+_MAX_DECODE_BYTES = 1 << 20
+"""Compressed error bodies larger than this are not inflated just for an excerpt."""
+
+
+def read_flows(path: str | os.PathLike[str]) -> Loaded:
+    spath = os.fspath(path)
+    try:
+        from mitmproxy import exceptions
+        from mitmproxy import http as mhttp
+        from mitmproxy.io import FlowReader
+    except ImportError:
+        raise InputError(
+            spath, "reading mitmproxy flow files needs mitmproxy (pip install mitmproxy)"
+        ) from None
+
+    loaded = Loaded(captured=[], format="flows")
+    records = 0
+    try:
+        f = open(spath, "rb")  # closed by the `with` below
+    except OSError as e:
+        raise InputError(spath, e.strerror or str(e)) from None
+    with f:
+        try:
+            for flow in FlowReader(f).stream():
+                records += 1
+                if not isinstance(flow, mhttp.HTTPFlow) or flow.request.method == "CONNECT":
+                    loaded.skipped += 1
+                    continue
+                loaded.captured.append(_captured(flow, records, spath))
+        # mitmproxy raises FlowReadException for bad data, but a well-formed tnetstring
+        # that is no flow state can still surface as a KeyError or TypeError.
+        except (exceptions.FlowReadException, KeyError, TypeError, ValueError) as e:
+            reason = str(e) or type(e).__name__
+            if records == 0:
+                raise InputError(spath, f"not a readable mitmproxy flow file: {reason}") from None
+            loaded.warnings.append(
+                f"{spath}: stopped after {records} complete flows: {reason} "
+                "(file truncated?); kept those"
+            )
+    return loaded
+
+
+def _captured(flow: http.HTTPFlow, number: int, path: str) -> Captured:
+    req = flow.request
+    request = Request(
+        method=req.method,
+        url=req.pretty_url,
+        headers=_headers(req.headers.fields),
+        http_version=req.http_version or None,
+    )
+    response = _response(flow)
+    error = flow.error.msg if flow.error is not None else None
+
+    end: float | None = None
+    if flow.response is not None:
+        end = flow.response.timestamp_end or flow.response.timestamp_start
+    elif flow.error is not None:
+        end = flow.error.timestamp
+    duration = (end - req.timestamp_start) * 1000.0 if end and req.timestamp_start else None
+
+    peer = flow.server_conn.peername if flow.server_conn else None
+    tx = Transaction(
+        request=request,
+        response=response,
+        error=error,
+        started=req.timestamp_start,
+        duration_ms=duration if duration is not None and duration >= 0 else None,
+        server_ip=str(peer[0]) if peer else None,
+    )
+    hints, entry_id = _metadata_hints(flow.metadata, number, path)
+    return Captured(tx=tx, hints=hints, order=number, id=entry_id)
+
+
+def _response(flow: http.HTTPFlow) -> Response | None:
+    resp = flow.response
+    if resp is None:
+        return None
+    excerpt = None
+    if flow.request.method.upper() == "OPTIONS" or resp.status_code >= 400:
+        excerpt = _excerpt(resp)
+    # A response with no server connection behind it came from mitmproxy or an addon.
+    server = flow.server_conn
+    made_by_proxy = server is None or server.timestamp_start is None
+    return Response(
+        status=resp.status_code,
+        headers=_headers(resp.headers.fields),
+        reason=resp.reason or "",
+        http_version=resp.http_version or None,
+        body_excerpt=excerpt,
+        made_by_proxy=made_by_proxy,
+    )
+
+
+def _excerpt(resp: http.Response) -> str | None:
+    raw = resp.raw_content
+    if not raw:
+        return None
+    content: bytes | None = raw
+    if "content-encoding" in resp.headers and len(raw) <= _MAX_DECODE_BYTES:
+        content = resp.get_content(strict=False)
+    if not content:
+        return None
+    return content[:BODY_EXCERPT_BYTES].decode("utf-8", errors="replace")
+
+
+def _headers(fields: Any) -> Headers:
+    pairs: list[tuple[str, str]] = []
+    for name, value in fields:
+        key = _text(name)
+        if key.startswith(":"):
+            continue
+        pairs.append((key, _text(value)))
+    return Headers(tuple(pairs))
+
+
+def _text(value: bytes | str) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        # latin-1 maps every byte, so odd header bytes survive instead of failing the file.
+        return value.decode("latin-1")
+
+
+def _metadata_hints(metadata: Any, number: int, path: str) -> tuple[Hints, str | None]:
+    """The addon stores the `_cors` object as `metadata["cors"]` and the capture id as
+    `metadata["corscope_id"]`."""
+    if not isinstance(metadata, dict):
+        return Hints(), None
+    cors = metadata.get("cors")
+    hints = cors_hints(cors, f"flow {number}", path) if isinstance(cors, dict) else Hints()
+    entry_id = metadata.get("corscope_id")
+    if entry_id is None and isinstance(cors, dict):
+        entry_id = cors.get("_corscope_id")
+    return hints, entry_id if isinstance(entry_id, str) and entry_id else None

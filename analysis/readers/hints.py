@@ -1,0 +1,118 @@
+"""The `_cors` extension object: corscope's own hints on a HAR entry, capture line or flow.
+
+Shape (every key optional, every value may be null):
+
+    {"initiatorOrigin": str, "pageUrl": str, "mode": str, "credentials": str,
+     "redirect": str, "source": str, "resourceType": str,
+     "browser": {"blocked": bool, "reason": str|null, "failed_parameter": str|null}}
+
+Unknown keys are ignored so that a newer addon's captures still read. Known keys with the
+wrong type or an unknown enumerated value are an InputError: the engine would otherwise
+reason from a value nobody meant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from analysis.model import CREDENTIALS, MODES, SOURCES, BrowserVerdict
+
+from .captured import Hints
+from .errors import InputError
+
+REDIRECT_MODES: frozenset[str] = frozenset({"follow", "error", "manual"})
+
+# _cors key -> (hint key, allowed values or None for any string)
+_STRING_FIELDS: dict[str, tuple[str, frozenset[str] | None]] = {
+    "initiatorOrigin": ("initiator_origin", None),
+    "pageUrl": ("page_url", None),
+    "mode": ("mode", MODES),
+    "credentials": ("credentials", CREDENTIALS),
+    "redirect": ("redirect_mode", REDIRECT_MODES),
+    "source": ("source", SOURCES),
+    "resourceType": ("resource_type", None),
+}
+
+# Sec-Fetch-Dest -> Chrome's resource type names, so both sources speak one vocabulary.
+_DEST_TO_RESOURCE_TYPE: dict[str, str] = {
+    "empty": "fetch",
+    "script": "script",
+    "style": "stylesheet",
+    "image": "image",
+    "font": "font",
+    "document": "document",
+    "iframe": "document",
+    "frame": "document",
+    "audio": "media",
+    "video": "media",
+    "track": "texttrack",
+    "manifest": "manifest",
+    "worker": "script",
+    "sharedworker": "script",
+    "serviceworker": "script",
+}
+
+
+def cors_hints(obj: object, where: str, path: str) -> Hints:
+    """Validate a `_cors` object and turn it into hints. `where` names the record
+    ("entry 3", "line 7") for the error message."""
+    hints = Hints()
+    if obj is None:
+        return hints
+    if not isinstance(obj, Mapping):
+        raise InputError(path, f"{where}: _cors must be an object, not {describe_type(obj)}")
+    for key, (hint_key, allowed) in _STRING_FIELDS.items():
+        value = obj.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            got = describe_type(value)
+            raise InputError(path, f"{where}: _cors.{key} must be a string, not {got}")
+        if allowed is not None and value not in allowed:
+            choices = ", ".join(sorted(allowed))
+            raise InputError(path, f"{where}: _cors.{key} is {value!r}, expected one of {choices}")
+        hints[hint_key] = value  # type: ignore[literal-required]
+    browser = obj.get("browser")
+    if browser is not None:
+        hints["browser"] = _browser_verdict(browser, where, path)
+    return hints
+
+
+def _browser_verdict(obj: object, where: str, path: str) -> BrowserVerdict:
+    if not isinstance(obj, Mapping):
+        got = describe_type(obj)
+        raise InputError(path, f"{where}: _cors.browser must be an object, not {got}")
+    blocked = obj.get("blocked")
+    if not isinstance(blocked, bool):
+        raise InputError(path, f"{where}: _cors.browser.blocked must be true or false")
+    reason = obj.get("reason")
+    if reason is not None and not isinstance(reason, str):
+        raise InputError(path, f"{where}: _cors.browser.reason must be a string or null")
+    # CDP spells it failedParameter; accept both so a probe can pass CDP's object through.
+    failed = obj.get("failed_parameter", obj.get("failedParameter"))
+    if failed is not None and not isinstance(failed, str):
+        raise InputError(path, f"{where}: _cors.browser.failed_parameter must be a string or null")
+    return BrowserVerdict(blocked=blocked, reason=reason, failed_parameter=failed)
+
+
+def resource_type_from_dest(dest: str | None) -> str | None:
+    if not dest:
+        return None
+    dest = dest.strip().lower()
+    return _DEST_TO_RESOURCE_TYPE.get(dest, dest or None)
+
+
+def describe_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, Mapping):
+        return "an object"
+    return type(value).__name__
