@@ -1,0 +1,168 @@
+"""corscope as a library: read captures, decide every cross-origin exchange, build the document.
+
+    from analysis.api import analyze
+    document = analyze(["session.har"])      # the `corscope/1` JSON document as a dict
+
+`analyze_files` returns the `Analysis` (exchanges with their verdicts) for callers that want
+the objects; `document` turns an `Analysis` into the JSON contract. Standard library only,
+so the addon can call it inside mitmproxy's own Python.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from analysis.model import Exchange
+from analysis.readers import read_many
+from analysis.verdict import Verdict, decide, page_origin
+
+SCHEMA = "corscope/1"
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """One cross-origin exchange and the browser's verdict on it."""
+
+    exchange: Exchange
+    verdict: Verdict
+
+
+@dataclass(slots=True)
+class Analysis:
+    decided: list[Decided]
+    inputs: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """Reader warnings (a truncated file, an unknown flow format), each naming its file."""
+    not_cross_origin: int = 0
+    """Exchanges seen that were same-origin or navigations: counted, not reported."""
+
+    @property
+    def blocked(self) -> list[Decided]:
+        return [d for d in self.decided if d.verdict.blocked is True]
+
+    @property
+    def conditional(self) -> list[Decided]:
+        return [d for d in self.decided if d.verdict.blocked is None]
+
+
+def decide_all(exchanges: Iterable[Exchange]) -> tuple[list[Decided], int]:
+    """Decide each exchange; keep the cross-origin ones (CORS applied, or an opaque no-cors)."""
+    decided: list[Decided] = []
+    skipped = 0
+    for exchange in exchanges:
+        verdict = decide(exchange)
+        if verdict.cors or verdict.warnings:
+            decided.append(Decided(exchange, verdict))
+        else:
+            skipped += 1
+    return decided, skipped
+
+
+def analyze_files(paths: Sequence[str | os.PathLike[str]]) -> Analysis:
+    """Read every input (raises `InputError` on bad input) and decide every exchange."""
+    result = read_many(paths)
+    decided, skipped = decide_all(result.exchanges)
+    return Analysis(
+        decided=decided,
+        inputs=[os.fspath(p) for p in paths],
+        warnings=list(result.warnings),
+        not_cross_origin=skipped,
+    )
+
+
+def analyze(paths: Sequence[str | os.PathLike[str]]) -> dict:
+    return document(analyze_files(paths))
+
+
+# --- The JSON document (`corscope/1`) ----------------------------------------------------
+
+
+def document(analysis: Analysis) -> dict:
+    exchanges = [exchange_record(d) for d in analysis.decided]
+    return {
+        "schema": SCHEMA,
+        "inputs": analysis.inputs,
+        "summary": summary(analysis),
+        "warnings": analysis.warnings,
+        "exchanges": exchanges,
+        "findings": [],
+    }
+
+
+def summary(analysis: Analysis) -> dict:
+    verdicts = [d.verdict for d in analysis.decided]
+    return {
+        "exchanges": len(verdicts),
+        "blocked": sum(v.blocked is True for v in verdicts),
+        "conditional": sum(v.blocked is None for v in verdicts),
+        "allowed": sum(v.blocked is False for v in verdicts),
+        "faults": sum(v.fault is not None for v in verdicts),
+        "with_warnings": sum(bool(v.warnings) for v in verdicts),
+        "confirmed": sum(v.confirmed for v in verdicts),
+        "not_cross_origin": analysis.not_cross_origin,
+    }
+
+
+def exchange_record(decided: Decided) -> dict:
+    exchange, verdict = decided.exchange, decided.verdict
+    final = exchange.last.actual
+    status = final.response.status if final is not None and final.response is not None else None
+    return {
+        "id": exchange.id,
+        "method": exchange.method,
+        "url": exchange.url,
+        "final_url": exchange.final_url,
+        "origin": page_origin(exchange),
+        "source": verdict.source,
+        "status": status,
+        "started": _iso(exchange.started),
+        "mode": verdict.mode,
+        "credentials": verdict.credentials,
+        "resource_type": exchange.context.resource_type,
+        "redirects": [step.url for step in exchange.steps[1:]],
+        "preflight": _preflight_record(exchange, verdict),
+        "verdict": {
+            "blocked": verdict.blocked,
+            "condition": verdict.condition,
+            "stage": verdict.stage,
+            "reason": verdict.reason,
+            "failed_parameter": verdict.failed_parameter,
+            "chrome_message": verdict.chrome_message,
+            "firefox_code": verdict.firefox_code,
+            "firefox_message": verdict.firefox_message,
+            "confirmed": verdict.confirmed,
+            "fault": verdict.fault,
+            "browser_reason": verdict.browser_reason,
+            "browser": (
+                None
+                if verdict.browser is None
+                else {
+                    "blocked": verdict.browser.blocked,
+                    "reason": verdict.browser.reason,
+                    "failed_parameter": verdict.browser.failed_parameter,
+                }
+            ),
+        },
+        "warnings": [{"id": w.id, "message": w.message} for w in verdict.warnings],
+        "file": exchange.origin_file,
+        "finding": None,
+    }
+
+
+def _preflight_record(exchange: Exchange, verdict: Verdict) -> dict | None:
+    if not verdict.preflight_required:
+        return None
+    for step in exchange.steps:
+        if step.preflight is not None and step.preflight.transaction is not None:
+            response = step.preflight.transaction.response
+            return {"status": response.status if response else None, "cached": False}
+    return {"status": None, "cached": True}
+
+
+def _iso(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")

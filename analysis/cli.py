@@ -1,0 +1,143 @@
+"""`corscope`: a thin command line over `analysis.api`.
+
+Exit status: 0 nothing blocked, 1 something blocked, 2 bad input or usage.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from analysis.api import Analysis, Decided, analyze_files, document
+from analysis.readers.errors import InputError
+
+EXIT_OK, EXIT_BLOCKED, EXIT_BAD_INPUT = 0, 1, 2
+SHOWN_BLOCKED = 50
+
+
+def _fail(message: str) -> None:
+    click.echo(f"corscope: error: {message}", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="corscope")
+def main() -> None:
+    """Find out which cross-origin requests the browser blocked, why, and what to change."""
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the corscope/1 JSON document here ('-' for standard output).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+def analyze(inputs: tuple[str, ...], json_path: str | None, quiet: bool) -> None:
+    """Decide every cross-origin exchange in INPUTS the way the browser did.
+
+    INPUTS are HAR files (any browser), mitmproxy flow files, or corscope captures; the
+    format is read from the content, not the file name.
+    """
+    try:
+        analysis = analyze_files(list(inputs))
+    except InputError as err:
+        _fail(str(err))
+        return
+    if json_path:
+        _write_json(document(analysis), json_path)
+    if not quiet and json_path != "-":
+        print_summary(analysis, Console(highlight=False, soft_wrap=True))
+    sys.exit(EXIT_BLOCKED if analysis.blocked else EXIT_OK)
+
+
+@main.command("har")
+@click.argument("capture", type=click.Path(dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    required=True,
+    help="Where to write the HAR 1.2 file.",
+)
+def to_har(capture: str, output: str) -> None:
+    """Turn a corscope capture (JSON lines) into a standard .har file other tools import."""
+    from analysis.readers.capture import capture_to_har
+
+    try:
+        har = capture_to_har(capture)
+    except InputError as err:
+        _fail(str(err))
+        return
+    _write_json(har, output)
+    click.echo(f"wrote {output} ({len(har['log']['entries'])} entries)")
+
+
+def _write_json(data: dict, path: str) -> None:
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    if path == "-":
+        click.echo(text)
+        return
+    try:
+        Path(path).write_text(text + "\n", encoding="utf-8")
+    except OSError as err:
+        _fail(f"{path}: cannot write: {err.strerror or err}")
+
+
+def print_summary(analysis: Analysis, console: Console) -> None:
+    for warning in analysis.warnings:
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
+    decided = analysis.decided
+    blocked, conditional = analysis.blocked, analysis.conditional
+    warned = sum(bool(d.verdict.warnings) for d in decided)
+    console.print(
+        f"[bold]{len(decided)}[/] cross-origin exchanges: "
+        f"[red]{len(blocked)} blocked[/], {len(conditional)} conditional, "
+        f"{len(decided) - len(blocked) - len(conditional)} allowed, {warned} with warnings"
+        f" ({analysis.not_cross_origin} same-origin or navigation requests not counted)"
+    )
+    if blocked:
+        _print_table(console, "Blocked", blocked[:SHOWN_BLOCKED])
+        if len(blocked) > SHOWN_BLOCKED:
+            console.print(f"… and {len(blocked) - SHOWN_BLOCKED} more (see --json)")
+    if conditional:
+        _print_table(console, "Depends on what the wire does not show", conditional[:20])
+
+
+def _print_table(console: Console, title: str, rows: list[Decided]) -> None:
+    console.print(f"\n[bold]{title}[/]")
+    for d in rows:
+        v = d.verdict
+        if v.fault:
+            why = f"not a CORS failure: {v.fault}"
+        elif v.blocked is None:
+            why = f"blocked if {_condition_text(v.condition)}: {v.reason or 'unknown'}"
+        else:
+            why = v.reason or "blocked"
+            if v.failed_parameter:
+                why += f" ({v.failed_parameter})"
+        where = f" at {v.stage}" if v.stage and not v.fault else ""
+        console.print(
+            f"  [dim]{escape(d.exchange.id)}[/] {escape(d.exchange.method)}"
+            f" {escape(d.exchange.url)}\n      [red]{escape(why)}[/]{escape(where)}"
+        )
+
+
+def _condition_text(condition: str | None) -> str:
+    return {
+        "credentials-include": "sent with credentials",
+        "response-not-captured": "(response not in the capture)",
+        "redirect-target-not-captured": "(redirect target not in the capture)",
+        "preflight-response-not-captured": "(preflight response not in the capture)",
+    }.get(condition or "", condition or "unknown")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,198 @@
+"""`corscope analyze` end to end on files: output, JSON contract, exit status."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from analysis.cli import main
+
+PAGE = "http://localhost:5173"
+API = "http://127.0.0.2:8000"
+
+
+def _entry(
+    method: str, url: str, req: dict[str, str], status: int, resp: dict[str, str], **extra: object
+) -> dict:
+    return {
+        "startedDateTime": "2026-11-26T10:00:01.000Z",
+        "time": 5,
+        "request": {
+            "method": method,
+            "url": url,
+            "httpVersion": "HTTP/1.1",
+            "headers": [{"name": k, "value": v} for k, v in req.items()],
+            "queryString": [],
+            "cookies": [],
+            "headersSize": -1,
+            "bodySize": 0,
+        },
+        "response": {
+            "status": status,
+            "statusText": "",
+            "httpVersion": "HTTP/1.1",
+            "headers": [{"name": k, "value": v} for k, v in resp.items()],
+            "cookies": [],
+            "content": {"size": 0, "mimeType": "text/plain"},
+            "redirectURL": "",
+            "headersSize": -1,
+            "bodySize": 0,
+        },
+        "cache": {},
+        "timings": {"send": 0, "wait": 5, "receive": 0},
+        **extra,
+    }
+
+
+def _har(tmp_path: Path, *entries: dict) -> Path:
+    path = tmp_path / "session.har"
+    path.write_text(
+        json.dumps(
+            {
+                "log": {
+                    "version": "1.2",
+                    "creator": {"name": "t", "version": "1"},
+                    "entries": list(entries),
+                }
+            }
+        )
+    )
+    return path
+
+
+def _cors(mode: str = "cors", credentials: str = "same-origin") -> dict:
+    return {"_cors": {"mode": mode, "credentials": credentials, "initiatorOrigin": PAGE}}
+
+
+def test_blocked_request_exits_1_and_names_the_reason(tmp_path: Path) -> None:
+    har = _har(tmp_path, _entry("GET", API + "/users", {"Origin": PAGE}, 200, {}, **_cors()))
+    result = CliRunner().invoke(main, ["analyze", str(har)])
+    assert result.exit_code == 1
+    assert "1 blocked" in result.output
+    assert "MissingAllowOriginHeader" in result.output
+
+
+def test_nothing_blocked_exits_0(tmp_path: Path) -> None:
+    har = _har(
+        tmp_path,
+        _entry(
+            "GET",
+            API + "/users",
+            {"Origin": PAGE},
+            200,
+            {"Access-Control-Allow-Origin": "*"},
+            **_cors(),
+        ),
+    )
+    result = CliRunner().invoke(main, ["analyze", str(har)])
+    assert result.exit_code == 0, result.output
+    assert "0 blocked" in result.output
+
+
+def test_json_document_follows_the_contract(tmp_path: Path) -> None:
+    har = _har(
+        tmp_path,
+        _entry(
+            "OPTIONS",
+            API + "/items",
+            {"Origin": PAGE, "Access-Control-Request-Method": "PUT"},
+            404,
+            {},
+            **_cors(),
+        ),
+        _entry("GET", PAGE + "/", {}, 200, {}),
+    )
+    out = tmp_path / "out.json"
+    result = CliRunner().invoke(main, ["analyze", str(har), "--json", str(out)])
+    assert result.exit_code == 1
+    doc = json.loads(out.read_text())
+    assert doc["schema"] == "corscope/1"
+    assert doc["findings"] == []
+    assert doc["summary"]["not_cross_origin"] == 1
+    [ex] = doc["exchanges"]
+    assert set(ex) >= {
+        "id",
+        "method",
+        "url",
+        "final_url",
+        "origin",
+        "source",
+        "preflight",
+        "verdict",
+        "warnings",
+    }
+    assert (ex["method"], ex["url"], ex["origin"], ex["source"]) == (
+        "PUT",
+        API + "/items",
+        PAGE,
+        "network",
+    )
+    assert ex["preflight"] == {"status": 404, "cached": False}
+    verdict = ex["verdict"]
+    assert set(verdict) >= {
+        "blocked",
+        "condition",
+        "stage",
+        "reason",
+        "failed_parameter",
+        "chrome_message",
+        "firefox_code",
+        "confirmed",
+    }
+    assert (verdict["blocked"], verdict["stage"], verdict["reason"]) == (
+        True,
+        "preflight",
+        "PreflightMissingAllowOriginHeader",
+    )
+
+
+def test_json_to_stdout(tmp_path: Path) -> None:
+    har = _har(
+        tmp_path,
+        _entry(
+            "GET",
+            API + "/a",
+            {"Origin": PAGE},
+            200,
+            {"Access-Control-Allow-Origin": PAGE},
+            **_cors(),
+        ),
+    )
+    result = CliRunner().invoke(main, ["analyze", str(har), "--json", "-"])
+    assert json.loads(result.output)["summary"]["allowed"] == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        ("", "empty"),
+        ("{not json", ""),
+        ('{"log": {"entries": 5}}', "entries"),
+        ("hello world", ""),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, content: str, needle: str) -> None:
+    path = tmp_path / "broken.har"
+    path.write_text(content)
+    proc = subprocess.run(
+        [sys.executable, "-m", "analysis.cli", "analyze", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert str(path) in lines[0] and "Traceback" not in proc.stderr
+    assert needle in lines[0].lower()
+
+
+def test_missing_file_and_usage_errors_exit_2(tmp_path: Path) -> None:
+    assert CliRunner().invoke(main, ["analyze", str(tmp_path / "nope.har")]).exit_code == 2
+    assert CliRunner().invoke(main, ["analyze"]).exit_code == 2
+    assert CliRunner().invoke(main, ["analyse-typo"]).exit_code == 2
