@@ -396,6 +396,8 @@ def _context(chain: _Chain, hints: Hints) -> Context:
     if mode is None:
         sec_mode = (headers.get("sec-fetch-mode") or "").lower()
         mode = sec_mode if sec_mode in MODES else None
+    if mode is None and chain.units[0].preflight is not None:
+        mode = "cors"  # only CORS-mode requests are ever preflighted
 
     return Context(
         page_origin=page_origin,

@@ -1,0 +1,422 @@
+from __future__ import annotations
+
+from analysis.model import BrowserVerdict, Context, Transaction
+from analysis.readers.assemble import MAX_REDIRECTS, assemble
+from analysis.readers.captured import Captured, Hints
+
+from .builders import API, PAGE, cap, caps, preflight_tx, tx
+
+ORIGIN = [("Origin", PAGE)]
+
+
+def shape(captured: list[Captured]) -> list[list[tuple[str, str | None, str | None]]]:
+    """Each exchange as its steps: (url, preflight's ACRM or None, actual method or None)."""
+    out = []
+    for x in assemble(captured).exchanges:
+        steps = []
+        for s in x.steps:
+            pre = s.preflight.transaction if s.preflight else None
+            steps.append(
+                (
+                    s.url,
+                    pre.request.headers.get("access-control-request-method") if pre else None,
+                    s.actual.request.method if s.actual else None,
+                )
+            )
+        out.append(steps)
+    return out
+
+
+# --- preflight pairing ------------------------------------------------------------------
+
+
+def test_preflight_pairs_with_the_request_it_guarded() -> None:
+    url = f"{API}/items"
+    got = shape(caps(preflight_tx(url, "PUT"), tx("PUT", url, ORIGIN)))
+    assert got == [[(url, "PUT", "PUT")]]
+
+
+def test_failed_preflight_stands_alone() -> None:
+    url = f"{API}/orders"
+    got = shape(caps(preflight_tx(url, "POST", status=404), tx("GET", f"{API}/other", ORIGIN)))
+    assert got == [[(url, "POST", None)], [(f"{API}/other", None, "GET")]]
+
+
+def test_failed_preflight_exchange_reports_the_method_it_asked_for() -> None:
+    x = assemble(caps(preflight_tx(f"{API}/orders", "DELETE", status=403))).exchanges[0]
+    assert x.method == "DELETE"
+    assert x.first.actual is None
+
+
+def test_two_preflights_then_one_request_pairs_the_later_one() -> None:
+    url = f"{API}/items"
+    first = preflight_tx(url, "PUT", started=1.0)
+    second = preflight_tx(url, "PUT", started=2.0)
+    actual = tx("PUT", url, ORIGIN, started=3.0)
+    xs = assemble(caps(first, second, actual)).exchanges
+    assert len(xs) == 2
+    assert xs[0].first.preflight is not None and xs[0].first.preflight.transaction is first
+    assert xs[0].first.actual is None
+    assert xs[1].first.preflight is not None and xs[1].first.preflight.transaction is second
+    assert xs[1].first.actual is actual
+
+
+def test_preflight_does_not_pair_with_another_method_url_or_origin() -> None:
+    url = f"{API}/items"
+    got = shape(
+        caps(
+            preflight_tx(url, "PUT"),
+            tx("DELETE", url, ORIGIN),
+            tx("PUT", f"{url}/2", ORIGIN),
+            tx("PUT", url, [("Origin", "http://127.0.0.9:1")]),
+        )
+    )
+    assert got == [
+        [(url, "PUT", None)],
+        [(url, None, "DELETE")],
+        [(f"{url}/2", None, "PUT")],
+        [(url, None, "PUT")],
+    ]
+
+
+def test_request_before_its_preflight_is_not_paired_for_proxy_captures() -> None:
+    # A proxy never sees a request before its preflight: the request is another fetch.
+    url = f"{API}/items"
+    got = shape(caps(tx("PUT", url, ORIGIN), preflight_tx(url, "PUT")))
+    assert got == [[(url, None, "PUT")], [(url, "PUT", None)]]
+
+
+def test_browser_logged_preflight_after_its_request_pairs_backwards() -> None:
+    # Chrome logs the fetch first and its preflight after, inside the fetch's own time.
+    url = f"{API}/orders"
+    actual = tx(
+        "POST", url, [], status=None, error="net::ERR_FAILED", started=10.0, duration_ms=8.0
+    )
+    pre = preflight_tx(url, "POST", status=404, started=10.002, duration_ms=3.0)
+    captured = [
+        cap(actual, 0, Hints(resource_type="fetch", browser_error="net::ERR_FAILED")),
+        cap(pre, 1, Hints(resource_type="preflight", initiator_type="preflight")),
+    ]
+    [x] = assemble(captured).exchanges
+    assert x.first.actual is actual
+    assert x.first.preflight is not None and x.first.preflight.transaction is pre
+    assert x.context.mode == "cors"
+    assert x.context.resource_type == "fetch"
+
+
+def test_browser_logged_preflight_skips_a_request_that_already_ended() -> None:
+    url = f"{API}/orders"
+    old = tx("POST", url, ORIGIN, started=10.0, duration_ms=5.0)
+    pre = preflight_tx(url, "POST", started=20.0, duration_ms=1.0)
+    actual = tx("POST", url, ORIGIN, started=20.5)
+    captured = [
+        cap(old, 0),
+        cap(pre, 1, Hints(initiator_type="preflight")),
+        cap(actual, 2),
+    ]
+    xs = assemble(captured).exchanges
+    assert [x.first.actual for x in xs] == [old, actual]
+    assert xs[1].first.preflight is not None and xs[1].first.preflight.transaction is pre
+
+
+def test_unsent_request_without_origin_pairs_with_its_preflight() -> None:
+    # A browser records a request it never sent with provisional headers: no Origin.
+    url = f"{API}/orders"
+    pre = preflight_tx(url, "POST", status=404, started=1.0)
+    actual = tx(
+        "POST",
+        url,
+        [("Content-Type", "application/json")],
+        status=None,
+        started=1.5,
+        error="net::ERR_FAILED",
+    )
+    [x] = assemble(caps(pre, actual)).exchanges
+    assert x.first.actual is actual
+    assert x.context.page_origin == PAGE
+
+
+def test_sent_request_without_origin_does_not_take_a_preflight() -> None:
+    url = f"{API}/orders"
+    got = shape(caps(preflight_tx(url, "POST"), tx("POST", url, [])))
+    assert got == [[(url, "POST", None)], [(url, None, "POST")]]
+
+
+def test_non_preflight_options_is_an_ordinary_request() -> None:
+    url = f"{API}/items"
+    got = shape(caps(tx("OPTIONS", url, ORIGIN), tx("OPTIONS", url, ORIGIN)))
+    assert got == [[(url, None, "OPTIONS")], [(url, None, "OPTIONS")]]
+
+
+# --- ordering -----------------------------------------------------------------------------
+
+
+def test_sorted_by_start_time_stable_on_file_order() -> None:
+    a = tx("GET", f"{API}/a", ORIGIN, started=5.0)
+    b = tx("GET", f"{API}/b", ORIGIN, started=1.0)
+    c = tx("GET", f"{API}/c", ORIGIN, started=5.0)
+    d = tx("GET", f"{API}/d", ORIGIN, started=None)  # keeps its place after c
+    xs = assemble([cap(a, 0), cap(b, 1), cap(c, 2), cap(d, 3)]).exchanges
+    assert [x.url.rsplit("/", 1)[1] for x in xs] == ["b", "a", "c", "d"]
+
+
+# --- redirects ----------------------------------------------------------------------------
+
+
+def redirect(
+    method: str,
+    url: str,
+    location: str,
+    status: int = 302,
+    started: float | None = None,
+    duration_ms: float | None = None,
+) -> Transaction:
+    return tx(
+        method,
+        url,
+        ORIGIN,
+        status=status,
+        response_headers=[("Location", location)],
+        started=started,
+        duration_ms=duration_ms,
+    )
+
+
+def test_redirect_chain_with_a_new_preflight_at_the_target() -> None:
+    a, b = f"{API}/v1/items/7", f"{API}/v2/items/7"
+    got = shape(
+        caps(
+            preflight_tx(a, "PUT"),
+            redirect("PUT", a, b, status=307),
+            preflight_tx(b, "PUT"),
+            tx("PUT", b, ORIGIN),
+        )
+    )
+    assert got == [[(a, "PUT", "PUT"), (b, "PUT", "PUT")]]
+
+
+def test_relative_location_is_resolved_against_the_request_url() -> None:
+    a = f"{API}/v1/items/7?x=1"
+    got = shape(
+        caps(redirect("GET", a, "../../v2/items/7"), tx("GET", f"{API}/v2/items/7", ORIGIN))
+    )
+    assert got == [[(a, None, "GET"), (f"{API}/v2/items/7", None, "GET")]]
+
+
+def test_cross_origin_redirect_taints_the_origin_to_null() -> None:
+    other = "http://127.0.0.4:9000/data"
+    got = assemble(
+        caps(
+            redirect("GET", f"{API}/data", other),
+            tx("GET", other, [("Origin", "null")]),
+        )
+    ).exchanges
+    assert len(got) == 1
+    assert [s.url for s in got[0].steps] == [f"{API}/data", other]
+    assert got[0].context.page_origin == PAGE  # from the first request, not the tainted one
+
+
+def test_303_turns_post_into_get() -> None:
+    got = shape(
+        caps(redirect("POST", f"{API}/form", "/done", status=303), tx("GET", f"{API}/done", ORIGIN))
+    )
+    assert got == [[(f"{API}/form", None, "POST"), (f"{API}/done", None, "GET")]]
+
+
+def test_redirect_target_from_another_page_origin_starts_its_own_exchange() -> None:
+    got = shape(
+        caps(
+            redirect("GET", f"{API}/a", "/b"),
+            tx("GET", f"{API}/b", [("Origin", "http://127.0.0.9:1")]),
+        )
+    )
+    assert len(got) == 2
+
+
+def test_redirect_target_long_after_the_redirect_is_another_fetch() -> None:
+    got = shape(
+        caps(
+            redirect("GET", f"{API}/a", "/b", started=0.0, duration_ms=5.0),
+            tx("GET", f"{API}/b", ORIGIN, started=3600.0),
+        )
+    )
+    assert len(got) == 2
+
+
+def test_redirect_url_from_har_is_used_without_location_header() -> None:
+    a = tx("GET", f"{API}/a", ORIGIN, status=302)
+    b = tx("GET", f"{API}/b", ORIGIN)
+    captured = [cap(a, 0, Hints(redirect_url="/b")), cap(b, 1)]
+    assert len(assemble(captured).exchanges) == 1
+
+
+def test_preflight_answered_with_a_redirect_is_not_followed() -> None:
+    a = f"{API}/a"
+    pre = preflight_tx(a, "PUT", status=301, response_headers=[("Location", "/b")])
+    got = shape(caps(pre, tx("PUT", f"{API}/b", ORIGIN)))
+    assert got == [[(a, "PUT", None)], [(f"{API}/b", None, "PUT")]]
+
+
+def test_redirect_chains_stop_after_twenty_redirects() -> None:
+    txs = [redirect("GET", f"{API}/r{i}", f"/r{i + 1}") for i in range(MAX_REDIRECTS + 3)]
+    xs = assemble(caps(*txs)).exchanges
+    assert len(xs[0].steps) == MAX_REDIRECTS + 1
+    assert xs[1].url == f"{API}/r{MAX_REDIRECTS + 1}"
+
+
+def test_concurrent_identical_redirects_each_get_a_target() -> None:
+    got = shape(
+        caps(
+            redirect("GET", f"{API}/a", "/b"),
+            redirect("GET", f"{API}/a", "/b"),
+            tx("GET", f"{API}/b", ORIGIN),
+            tx("GET", f"{API}/b", ORIGIN),
+        )
+    )
+    assert [len(x) for x in got] == [2, 2]
+
+
+# --- context ------------------------------------------------------------------------------
+
+
+def context_of(t: Transaction, hints: Hints | None = None) -> Context:
+    return assemble([cap(t, 0, hints)]).exchanges[0].context
+
+
+def test_page_origin_prefers_the_probe_over_headers() -> None:
+    ctx = context_of(
+        tx("GET", f"{API}/a", ORIGIN), Hints(initiator_origin="https://app.example:443")
+    )
+    assert ctx.page_origin == "https://app.example"
+
+
+def test_page_origin_from_origin_header() -> None:
+    assert context_of(tx("GET", f"{API}/a", ORIGIN)).page_origin == PAGE
+
+
+def test_page_origin_null_falls_through_to_referer() -> None:
+    t = tx("GET", f"{API}/a", [("Origin", "null"), ("Referer", f"{PAGE}/shop/cart?x=1")])
+    ctx = context_of(t)
+    assert ctx.page_origin == PAGE
+    assert ctx.page_url == f"{PAGE}/shop/cart?x=1"
+
+
+def test_bare_origin_referer_gives_no_page_url() -> None:
+    ctx = context_of(tx("GET", f"{API}/a", [("Referer", f"{PAGE}/")]))
+    assert ctx.page_origin == PAGE
+    assert ctx.page_url is None
+
+
+def test_page_origin_from_sec_fetch_site_same_origin() -> None:
+    ctx = context_of(tx("GET", f"{API}/a", [("Sec-Fetch-Site", "same-origin")]))
+    assert ctx.page_origin == API
+
+
+def test_page_origin_and_url_from_the_har_page() -> None:
+    ctx = context_of(tx("GET", f"{API}/a"), Hints(har_page_url=f"{PAGE}/app"))
+    assert ctx.page_origin == PAGE
+    assert ctx.page_url == f"{PAGE}/app"
+
+
+def test_har_page_of_another_origin_is_not_the_page_url() -> None:
+    ctx = context_of(tx("GET", f"{API}/a", ORIGIN), Hints(har_page_url="http://127.0.0.8/"))
+    assert ctx.page_origin == PAGE
+    assert ctx.page_url is None
+
+
+def test_unknown_page_stays_none() -> None:
+    ctx = context_of(tx("GET", f"{API}/a"))
+    assert ctx.page_origin is None and ctx.page_url is None
+
+
+def test_mode_from_probe_then_sec_fetch_mode() -> None:
+    t = tx("GET", f"{API}/a", [("Sec-Fetch-Mode", "no-cors")])
+    assert context_of(t).mode == "no-cors"
+    assert context_of(t, Hints(mode="cors")).mode == "cors"
+    assert context_of(tx("GET", f"{API}/a", [("Sec-Fetch-Mode", "bogus")])).mode is None
+
+
+def test_credentials_only_from_the_probe() -> None:
+    t = tx("GET", f"{API}/a", [("Cookie", "sid=1")])
+    assert context_of(t).credentials is None
+    assert context_of(t, Hints(credentials="include")).credentials == "include"
+
+
+def test_source_browser_verdict_and_redirect_mode_ride_along() -> None:
+    verdict = BrowserVerdict(blocked=True, reason="MissingAllowOriginHeader")
+    ctx = context_of(
+        tx("GET", f"{API}/a"),
+        Hints(source="service-worker", browser=verdict, redirect_mode="manual"),
+    )
+    assert ctx.source == "service-worker"
+    assert ctx.browser == verdict
+    assert ctx.redirect_mode == "manual"
+
+
+def test_source_comes_from_the_final_step() -> None:
+    a = redirect("GET", f"{API}/a", "/b")
+    b = tx("GET", f"{API}/b", ORIGIN)
+    captured = [cap(a, 0, Hints(source="network")), cap(b, 1, Hints(source="http-cache"))]
+    assert assemble(captured).exchanges[0].context.source == "http-cache"
+
+
+def test_resource_type_from_hint_then_sec_fetch_dest() -> None:
+    assert context_of(tx("GET", "u", [("Sec-Fetch-Dest", "empty")])).resource_type == "fetch"
+    assert context_of(tx("GET", "u", [("Sec-Fetch-Dest", "style")])).resource_type == "stylesheet"
+    assert (
+        context_of(
+            tx("GET", "u", [("Sec-Fetch-Dest", "font")]), Hints(resource_type="xhr")
+        ).resource_type
+        == "xhr"
+    )
+    assert context_of(tx("GET", "u")).resource_type is None
+
+
+def test_merged_hints_keep_the_browser_error() -> None:
+    result = assemble(
+        [cap(tx("GET", f"{API}/a", ORIGIN), 0, Hints(browser_error="net::ERR_FAILED"))]
+    )
+    [x] = result.exchanges
+    assert result.hints[x.id]["browser_error"] == "net::ERR_FAILED"
+
+
+# --- ids ----------------------------------------------------------------------------------
+
+
+def test_generated_ids_are_sequential_in_assembled_order() -> None:
+    xs = assemble(caps(tx("GET", f"{API}/a"), tx("GET", f"{API}/b"))).exchanges
+    assert [x.id for x in xs] == ["x0001", "x0002"]
+
+
+def test_capture_ids_are_kept_and_made_unique() -> None:
+    captured = [
+        cap(tx("GET", f"{API}/a", started=1.0), 0, id="e7"),
+        cap(tx("GET", f"{API}/b", started=2.0), 1, id="e7"),
+        cap(tx("GET", f"{API}/c", started=3.0), 2),
+    ]
+    assert [x.id for x in assemble(captured).exchanges] == ["e7", "e7-2", "x0003"]
+
+
+def test_origin_file_is_set() -> None:
+    [x] = assemble(caps(tx("GET", f"{API}/a")), origin_file="/tmp/s.har").exchanges
+    assert x.origin_file == "/tmp/s.har"
+
+
+def test_same_origin_and_navigation_traffic_is_kept() -> None:
+    doc = tx("GET", f"{PAGE}/", [("Sec-Fetch-Mode", "navigate"), ("Sec-Fetch-Dest", "document")])
+    same = tx("GET", f"{PAGE}/app.js", [("Sec-Fetch-Site", "same-origin")])
+    xs = assemble(caps(doc, same)).exchanges
+    assert len(xs) == 2
+    assert xs[0].context.mode == "navigate"
+    assert xs[0].context.resource_type == "document"
+
+
+def test_many_transactions_assemble_in_one_pass() -> None:
+    # Many requests share URL keys: a quadratic pairing would stall here.
+    txs = []
+    for i in range(3000):
+        url = f"{API}/items/{i % 7}"
+        txs += [preflight_tx(url, "PUT"), tx("PUT", url, ORIGIN)]
+    xs = assemble(caps(*txs)).exchanges
+    assert len(xs) == 3000
+    assert all(x.first.preflight and x.first.actual for x in xs)
