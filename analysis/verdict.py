@@ -262,9 +262,10 @@ def request_mode(exchange: Exchange, origin: str | None) -> str | None:
 def credentials_mode(exchange: Exchange, origin: str) -> str | None:
     """The credentials mode where the capture shows it; None when it cannot be known.
 
-    Only a credentialed ("include") cross-origin request carries cookies or the
-    `Sec-Fetch-Storage-Access` header; HTTP auth the browser added itself is an
-    `Authorization` header that the preflight did not announce.
+    Only a credentialed ("include") cross-origin request carries cookies, or HTTP auth the
+    browser added itself (an `Authorization` header the preflight did not announce).
+    Chromium sends `Sec-Fetch-Storage-Access` on exactly the credentialed cross-site requests
+    (measured here with Chromium 156), so on a cross-site request its absence is evidence too.
     """
     if exchange.context.credentials in CREDENTIALS:
         return exchange.context.credentials
@@ -280,7 +281,21 @@ def credentials_mode(exchange: Exchange, origin: str) -> str | None:
             )
             if "authorization" not in (announced or "").lower():
                 return "include"
+        if (headers.get("sec-fetch-site") or "").lower() == "cross-site" and _sends_storage_access(
+            headers.get("user-agent")
+        ):
+            return "same-origin"
     return None
+
+
+_CHROMIUM_VERSION = re.compile(r"(?:Headless)?Chrome/(\d+)\.")
+# Chromium shipped Storage Access Headers (`Sec-Fetch-Storage-Access`) in version 133.
+_STORAGE_ACCESS_HEADERS_SINCE = 133
+
+
+def _sends_storage_access(user_agent: str | None) -> bool:
+    match = _CHROMIUM_VERSION.search(user_agent or "")
+    return match is not None and int(match.group(1)) >= _STORAGE_ACCESS_HEADERS_SINCE
 
 
 # --- One pass over the steps (Fetch §4.1 main fetch, §4.4 HTTP fetch, §4.5 redirects) -----

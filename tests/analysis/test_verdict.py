@@ -146,6 +146,21 @@ def test_storage_access_header_means_credentials_include() -> None:
     assert (v.blocked, v.credentials) == (True, "include")
 
 
+CHROME_156 = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 HeadlessChrome/156.0.0.0"
+
+
+def test_cross_site_chromium_request_without_storage_access_is_not_credentialed() -> None:
+    sent = [("Sec-Fetch-Site", "cross-site"), ("User-Agent", CHROME_156)]
+    v = decide(simple_get([(ACAO, "*")], credentials=None, request_headers=sent))
+    assert (v.blocked, v.condition, v.credentials) == (False, None, "same-origin")
+
+
+def test_same_site_request_gives_no_credentials_evidence() -> None:
+    sent = [("Sec-Fetch-Site", "same-site"), ("User-Agent", CHROME_156)]
+    v = decide(simple_get([(ACAO, "*")], credentials=None, request_headers=sent))
+    assert (v.blocked, v.condition) == (None, "credentials-include")
+
+
 def test_unknown_credentials_blocked_either_way_is_not_conditional() -> None:
     v = decide(simple_get([], credentials=None))
     assert (v.blocked, v.condition, v.reason) == (True, None, "MissingAllowOriginHeader")
