@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field, replace
 from urllib.parse import urljoin, urlsplit
 
-from analysis import fetch
+from analysis import address_space, fetch
 from analysis.model import (
     CREDENTIALS,
     BrowserVerdict,
@@ -324,6 +324,9 @@ def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -
                     "CorsDisabledScheme", "response", url, firefox_code="CORSRequestNotHttp"
                 )
                 return walk
+            if (failure := _local_network_failure(origin, step)) is not None:
+                walk.failure = failure
+                return walk
             if not _check_step_preflight(walk, step, request_origin, include):
                 return walk
 
@@ -391,6 +394,25 @@ def _check_step_preflight(walk: _Walk, step: Step, request_origin: str, include:
         return False
     walk.warnings.extend(_preflight_warnings(preflight, include))
     return True
+
+
+def _local_network_failure(origin: str, step: Step) -> Failure | None:
+    """Local Network Access: a request into a more private address space than the page's
+    is stopped before it is sent, unless the page is a secure context with the permission.
+    Only decided when the capture places both ends and shows the request never went out."""
+    first = step.preflight.transaction if step.preflight is not None else None
+    first = first or step.actual
+    if first is not None and first.response is not None:
+        return None  # it reached the server: the browser let it through
+    initiator = address_space.space_of_url(origin)
+    target = address_space.space_of_url(step.url)
+    if first is not None and first.server_ip:
+        target = address_space.space_of_ip(first.server_ip) or target
+    if initiator is None or target is None or not address_space.is_more_private(target, initiator):
+        return None
+    if not address_space.is_secure_context(origin):
+        return Failure("InsecureLocalNetwork", "preflight", step.url, hint=target)
+    return Failure("LocalNetworkAccessPermissionDenied", "preflight", step.url, hint=target)
 
 
 def _needs_preflight(method: str, headers: Headers) -> bool:

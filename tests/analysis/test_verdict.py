@@ -606,3 +606,36 @@ def test_cdn_hit_is_the_source() -> None:
 
 def test_hinted_source_wins() -> None:
     assert decide(simple_get([(ACAO, "*")], source="service-worker")).source == "service-worker"
+
+
+# --- Local Network Access -------------------------------------------------------------------
+
+
+def test_public_page_to_loopback_not_sent_needs_permission() -> None:
+    url = "http://127.0.0.1:9000/status"
+    step = Step(
+        url, None, tx("GET", url, [("Origin", "https://8.8.8.8")], None, error="net::ERR_FAILED")
+    )
+    v = decide(exchange(step, origin="https://8.8.8.8"))
+    assert (v.reason, v.failed_parameter) == ("LocalNetworkAccessPermissionDenied", "loopback")
+    assert v.chrome_message is not None and "`loopback` address space" in v.chrome_message
+
+
+def test_insecure_public_page_to_private_address() -> None:
+    url = "http://192.168.1.1/api"
+    step = Step(url, None, tx("GET", url, [("Origin", "http://8.8.4.4")], None))
+    v = decide(exchange(step, origin="http://8.8.4.4"))
+    assert (v.reason, v.failed_parameter) == ("InsecureLocalNetwork", "local")
+
+
+def test_local_network_request_that_got_an_answer_was_permitted() -> None:
+    url = "http://192.168.1.1/api"
+    step = Step(url, None, tx("GET", url, [("Origin", "https://8.8.8.8")], 200, [(ACAO, "*")]))
+    assert decide(exchange(step, origin="https://8.8.8.8")).blocked is False
+
+
+def test_unplaceable_names_give_no_local_network_verdict() -> None:
+    url = "http://printer.lan/api"
+    step = Step(url, None, tx("GET", url, [("Origin", "https://app.test")], None))
+    v = decide(exchange(step, origin="https://app.test"))
+    assert v.reason is None and v.condition == "response-not-captured"
