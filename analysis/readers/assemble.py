@@ -195,7 +195,9 @@ def _pair(items: list[Captured]) -> list[_Unit]:
 
         key = _key(c, tx.request.method)
         j = waiting.pop(key, None)
-        if j is None and key[2] is None and tx.response is None:
+        # Only a request the browser logged but never sent lacks Origin for this reason;
+        # a proxy saw every request it records in full.
+        if j is None and key[2] is None and tx.response is None and "browser_error" in c.hints:
             j = _take_loose(waiting_loose.get((key[0], key[1])), waiting, items, preflight_method)
         if j is not None:
             partner[i], partner[j] = j, i

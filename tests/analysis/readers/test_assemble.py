@@ -131,7 +131,8 @@ def test_unsent_request_without_origin_pairs_with_its_preflight() -> None:
         started=1.5,
         error="net::ERR_FAILED",
     )
-    [x] = assemble(caps(pre, actual)).exchanges
+    captured = [cap(pre, 0), cap(actual, 1, Hints(browser_error="net::ERR_FAILED"))]
+    [x] = assemble(captured).exchanges
     assert x.first.actual is actual
     assert x.context.page_origin == PAGE
 
@@ -139,6 +140,9 @@ def test_unsent_request_without_origin_pairs_with_its_preflight() -> None:
 def test_sent_request_without_origin_does_not_take_a_preflight() -> None:
     url = f"{API}/orders"
     got = shape(caps(preflight_tx(url, "POST"), tx("POST", url, [])))
+    assert got == [[(url, "POST", None)], [(url, None, "POST")]]
+    # Nor does one the proxy saw fail: it was sent, with whatever headers it had.
+    got = shape(caps(preflight_tx(url, "POST"), tx("POST", url, [], status=None, error="reset")))
     assert got == [[(url, "POST", None)], [(url, None, "POST")]]
 
 

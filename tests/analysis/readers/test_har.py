@@ -1,0 +1,461 @@
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from analysis.model import Exchange
+from analysis.readers import read
+from analysis.readers.errors import InputError
+from analysis.readers.har import read_har
+
+from .builders import API, PAGE, har_doc, har_entry, write_json
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+
+
+def only_cross_origin(path: Path) -> list[Exchange]:
+    return [x for x in read(path).exchanges if not x.url.startswith(PAGE)]
+
+
+def entries_of(tmp_path: Path, *entries: dict[str, Any], **log: Any) -> Path:
+    return write_json(tmp_path / "t.har", har_doc(list(entries), **log))
+
+
+# --- Chrome DevTools exports --------------------------------------------------------------
+
+
+def test_chrome_missing_acao_keeps_status_headers_and_the_browser_error() -> None:
+    path = DATA / "chrome-missing-acao.har"
+    result = read(path)
+    assert result.format == "har"
+    assert result.transactions == 2
+    [x] = only_cross_origin(path)
+    actual = x.first.actual
+    assert actual is not None and actual.response is not None
+    assert actual.response.status == 200
+    assert "access-control-allow-origin" not in actual.response.headers
+    assert actual.error is None  # the response is there; the error is the browser's
+    assert result.hints[x.id]["browser_error"] == "net::ERR_FAILED"
+    assert actual.server_ip == "127.0.0.3"
+    assert actual.started == pytest.approx(1795167000.0524)
+    assert actual.duration_ms == pytest.approx(3.9)
+    assert actual.request.http_version == "HTTP/1.1"
+    assert x.context.page_origin == PAGE
+    assert x.context.page_url == f"{PAGE}/"
+    assert x.context.mode == "cors"
+    assert x.context.resource_type == "fetch"
+    assert x.origin_file == str(path)
+
+
+def test_chrome_failed_preflight_pairs_with_the_unsent_post() -> None:
+    [x] = only_cross_origin(DATA / "chrome-preflight-failed-post.har")
+    assert len(x.steps) == 1
+    step = x.first
+    assert step.actual is not None
+    assert step.actual.request.method == "POST"
+    assert step.actual.response is None
+    assert step.actual.error == "net::ERR_FAILED"
+    assert step.preflight is not None and step.preflight.transaction is not None
+    pre = step.preflight.transaction
+    assert pre.response is not None and pre.response.status == 404
+    assert pre.response.body_excerpt == "Not Found"
+    assert x.context.page_origin == PAGE  # from the preflight's Origin
+    assert x.context.mode == "cors"
+    assert x.context.resource_type == "fetch"
+
+
+def test_chrome_preflighted_put_and_a_disk_cache_hit() -> None:
+    put, cached = only_cross_origin(DATA / "chrome-preflight-put-ok-then-cached.har")
+    assert put.method == "PUT"
+    assert put.first.preflight is not None and put.first.actual is not None
+    assert put.first.actual.response is not None and put.first.actual.response.status == 200
+    assert put.context.source is None
+    assert cached.context.source == "http-cache"
+    assert cached.first.actual is not None and cached.first.actual.server_ip is None
+
+
+def test_chrome_redirect_chain_with_a_preflight_at_each_url() -> None:
+    [x] = only_cross_origin(DATA / "chrome-redirect-chain.har")
+    assert [s.url for s in x.steps] == [f"{API}/api/v1/items/7", f"{API}/api/v2/items/7"]
+    assert all(s.preflight is not None and s.actual is not None for s in x.steps)
+    assert x.first.actual is not None and x.first.actual.response is not None
+    assert x.first.actual.response.status == 301
+
+
+def test_chrome_navigation_is_kept_for_the_engine_to_filter() -> None:
+    result = read(DATA / "chrome-missing-acao.har")
+    doc = result.exchanges[0]
+    assert doc.url == f"{PAGE}/"
+    assert doc.context.mode == "navigate"
+    assert doc.context.resource_type == "document"
+
+
+# --- entry details ------------------------------------------------------------------------
+
+
+def test_headers_in_file_order_with_duplicates_and_no_pseudo_headers(tmp_path: Path) -> None:
+    entry = har_entry(
+        headers=[(":authority", "127.0.0.3:8000"), (":method", "GET"), ("Origin", PAGE)],
+        response_headers=[
+            (":status", "200"),
+            ("Access-Control-Allow-Origin", PAGE),
+            ("Vary", "Accept"),
+            ("access-control-allow-origin", PAGE),
+        ],
+    )
+    [c] = read_har(entries_of(tmp_path, entry)).captured
+    assert c.tx.request.headers.fields == (("Origin", PAGE),)
+    assert c.tx.response is not None
+    assert c.tx.response.headers.fields == (
+        ("Access-Control-Allow-Origin", PAGE),
+        ("Vary", "Accept"),
+        ("access-control-allow-origin", PAGE),
+    )
+
+
+def test_status_zero_without_headers_is_no_response(tmp_path: Path) -> None:
+    entry = har_entry(status=0)
+    entry["response"]["_error"] = "net::ERR_CONNECTION_REFUSED"
+    [c] = read_har(entries_of(tmp_path, entry)).captured
+    assert c.tx.response is None
+    assert c.tx.error == "net::ERR_CONNECTION_REFUSED"
+    assert c.hints["browser_error"] == "net::ERR_CONNECTION_REFUSED"
+
+
+def test_entry_level_error_is_read_too(tmp_path: Path) -> None:
+    entry = har_entry(status=0, _error="net::ERR_FAILED")
+    [c] = read_har(entries_of(tmp_path, entry)).captured
+    assert c.tx.error == "net::ERR_FAILED"
+
+
+def test_body_excerpt_only_for_preflights_and_errors(tmp_path: Path) -> None:
+    big = "x" * 5000
+    ok = har_entry("GET", status=200)
+    ok["response"]["content"]["text"] = big
+    err = har_entry("GET", status=500)
+    err["response"]["content"]["text"] = big
+    pre = har_entry("OPTIONS", status=200)
+    pre["response"]["content"]["text"] = "ok"
+    b64 = har_entry("GET", status=403)
+    b64["response"]["content"].update(
+        text=base64.b64encode(("é" * 3000).encode()).decode(), encoding="base64"
+    )
+    got = [
+        c.tx.response.body_excerpt
+        for c in read_har(entries_of(tmp_path, ok, err, pre, b64)).captured
+        if c.tx.response
+    ]
+    assert got == [None, "x" * 1024, "ok", "é" * 1024]
+
+
+def test_time_and_date_conversions(tmp_path: Path) -> None:
+    a = har_entry(started="2026-11-20T10:30:00.250+01:00", time=-1)
+    b = har_entry(started="2026-11-20T09:30:00")  # no zone: taken as UTC
+    ca, cb = read_har(entries_of(tmp_path, a, b)).captured
+    assert ca.tx.started == pytest.approx(1795167000.25)
+    assert ca.tx.duration_ms is None
+    assert cb.tx.started == pytest.approx(1795167000.0)
+
+
+def test_http_versions_are_normalised(tmp_path: Path) -> None:
+    entry = har_entry()
+    entry["request"]["httpVersion"] = "h2"
+    entry["response"]["httpVersion"] = "unknown"
+    [c] = read_har(entries_of(tmp_path, entry)).captured
+    assert c.tx.request.http_version == "HTTP/2.0"
+    assert c.tx.response is not None and c.tx.response.http_version is None
+
+
+def test_chrome_extras_become_hints(tmp_path: Path) -> None:
+    sw = har_entry(_resourceType="xhr", _initiator={"type": "script"}, pageref="page_1")
+    sw["response"]["_fetchedViaServiceWorker"] = True
+    mem = har_entry(_fromCache="memory")
+    path = entries_of(
+        tmp_path,
+        sw,
+        mem,
+        pages=[
+            {"id": "page_1", "title": f"{PAGE}/shop", "startedDateTime": "2026-11-20T09:30:00Z"}
+        ],
+    )
+    a, b = read_har(path).captured
+    assert a.hints == {
+        "source": "service-worker",
+        "resource_type": "xhr",
+        "initiator_type": "script",
+        "har_page_url": f"{PAGE}/shop",
+    }
+    assert b.hints == {"source": "http-cache"}
+
+
+def test_cors_extension_overrides_chrome_extras(tmp_path: Path) -> None:
+    entry = har_entry(
+        _fromCache="disk",
+        _resourceType="fetch",
+        _corscope_id="c42",
+        _cors={
+            "initiatorOrigin": PAGE,
+            "mode": "cors",
+            "credentials": "include",
+            "source": "cdn-cache",
+            "browser": {
+                "blocked": True,
+                "reason": "WildcardOriginNotAllowed",
+                "failed_parameter": None,
+            },
+        },
+    )
+    [x] = read(entries_of(tmp_path, entry)).exchanges
+    assert x.id == "c42"
+    assert x.context.credentials == "include"
+    assert x.context.source == "cdn-cache"
+    assert x.context.browser is not None and x.context.browser.reason == "WildcardOriginNotAllowed"
+
+
+def test_firefox_shaped_har(tmp_path: Path) -> None:
+    entry = {
+        "pageref": "page_1",
+        "startedDateTime": "2026-11-20T10:30:00.123+01:00",
+        "request": {
+            "bodySize": 0,
+            "method": "GET",
+            "url": f"{API}/api/profile",
+            "httpVersion": "HTTP/2",
+            "headers": [
+                {"name": "Origin", "value": PAGE},
+                {"name": "Sec-Fetch-Mode", "value": "cors"},
+            ],
+            "cookies": [],
+            "queryString": [],
+            "headersSize": 312,
+        },
+        "response": {
+            "status": 200,
+            "statusText": "OK",
+            "httpVersion": "HTTP/2",
+            "headers": [{"name": "content-type", "value": "application/json"}],
+            "cookies": [],
+            "content": {"mimeType": "application/json", "size": 27, "text": "{}"},
+            "redirectURL": "",
+            "headersSize": 120,
+            "bodySize": 150,
+        },
+        "cache": {},
+        "timings": {
+            "blocked": 0,
+            "dns": 0,
+            "connect": 0,
+            "ssl": 0,
+            "send": 0,
+            "wait": 3,
+            "receive": 0,
+        },
+        "time": 3,
+        "_securityState": "insecure",
+        "serverIPAddress": "127.0.0.3",
+        "connection": "8000",
+    }
+    path = entries_of(
+        tmp_path,
+        entry,
+        creator={"name": "Firefox", "version": "140.0"},
+        browser={"name": "Firefox", "version": "140.0"},
+        pages=[
+            {
+                "startedDateTime": "2026-11-20T10:29:59+01:00",
+                "id": "page_1",
+                "title": "Shop",
+                "pageTimings": {},
+            }
+        ],
+    )
+    [x] = read(path).exchanges
+    assert x.context.page_origin == PAGE
+    assert x.context.page_url is None  # Firefox titles are document titles, not URLs
+    assert x.first.actual is not None
+    assert x.first.actual.request.http_version == "HTTP/2.0"
+
+
+def test_entries_without_optional_fields(tmp_path: Path) -> None:
+    bare = {"request": {"method": "GET", "url": f"{API}/a"}}
+    no_response = {"request": {"method": "GET", "url": f"{API}/b", "headers": []}, "response": None}
+    result = read(entries_of(tmp_path, bare, no_response))
+    assert [x.url for x in result.exchanges] == [f"{API}/a", f"{API}/b"]
+    assert all(x.first.actual and x.first.actual.response is None for x in result.exchanges)
+    assert result.exchanges[0].started is None
+
+
+# --- mitmproxy's own HAR export -----------------------------------------------------------
+
+
+def test_mitmproxy_har_export_round_trip(tmp_path: Path) -> None:
+    from mitmproxy import http
+    from mitmproxy.addons.savehar import SaveHar
+    from mitmproxy.test import taddons, tflow, tutils
+
+    ok = tflow.tflow(
+        req=tutils.treq(
+            method=b"OPTIONS",
+            host="127.0.0.3",
+            port=8000,
+            path=b"/api/items",
+            headers=http.Headers(
+                [
+                    (b"Origin", PAGE.encode()),
+                    (b"Access-Control-Request-Method", b"PUT"),
+                    (b"X-Dup", b"1"),
+                    (b"X-Dup", b"2"),
+                ]
+            ),
+            content=b"",
+        ),
+        resp=tutils.tresp(
+            status_code=204,
+            reason=b"No Content",
+            headers=http.Headers([(b"Access-Control-Allow-Origin", PAGE.encode())]),
+            content=b"",
+        ),
+    )
+    failed = tflow.tflow(
+        req=tutils.treq(
+            method=b"PUT",
+            host="127.0.0.3",
+            port=8000,
+            path=b"/api/items",
+            headers=http.Headers([(b"Origin", PAGE.encode())]),
+        ),
+        err=True,
+    )
+    failed.request.timestamp_start += 1
+    path = tmp_path / "mitm.har"
+    addon = SaveHar()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, hardump=str(path))
+        addon.response(ok)
+        addon.error(failed)
+        addon.done()
+
+    assert json.loads(path.read_text())["log"]["creator"]["name"] == "mitmproxy"
+    result = read(path)
+    assert result.format == "har"
+    [x] = result.exchanges
+    pre = x.first.preflight
+    assert pre is not None and pre.transaction is not None
+    assert pre.transaction.request.url == "http://127.0.0.3:8000/api/items"
+    assert pre.transaction.request.headers.get_all("x-dup") == ["1", "2"]
+    assert pre.transaction.response is not None and pre.transaction.response.status == 204
+    assert pre.transaction.server_ip == "192.168.0.1"
+    put = x.first.actual
+    assert put is not None and put.response is None
+    assert put.error == "error"
+    # The proxy's error is not something the browser said.
+    assert "browser_error" not in result.hints[x.id]
+
+
+# --- malformed input ----------------------------------------------------------------------
+
+
+def expect_error(path: Path, *fragments: str) -> InputError:
+    with pytest.raises(InputError) as info:
+        read(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ")
+    assert "\n" not in message
+    for fragment in fragments:
+        assert fragment in message
+    return info.value
+
+
+def test_truncated_har(tmp_path: Path) -> None:
+    text = (DATA / "chrome-missing-acao.har").read_text()
+    path = tmp_path / "cut.har"
+    path.write_text(text[: len(text) // 2])
+    expect_error(path, "truncated")
+
+
+def test_garbled_har(tmp_path: Path) -> None:
+    path = tmp_path / "garbled.har"
+    path.write_text('{"log": {"entries": [}, }}')
+    expect_error(path, "not valid JSON", "line 1")
+
+
+def test_non_utf8_har(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.har"
+    path.write_bytes(
+        json.dumps(har_doc([har_entry()]))
+        .replace("OK", "Ö")
+        .encode("utf-8")
+        .replace("Ö".encode(), b"\xd6")
+    )
+    expect_error(path, "not UTF-8")
+
+
+@pytest.mark.parametrize(
+    ("mutate", "fragments"),
+    [
+        (lambda d: d["log"].update(entries={}), ["log.entries must be an array"]),
+        (lambda d: d["log"].update(pages="p"), ["log.pages must be an array"]),
+        (lambda d: d["log"]["entries"].append(7), ["log.entries[1]", "must be an object"]),
+        (
+            lambda d: d["log"]["entries"][0].pop("request"),
+            ["log.entries[0]", "request must be an object"],
+        ),
+        (
+            lambda d: d["log"]["entries"][0]["request"].update(url=3),
+            ["log.entries[0]", "request.url"],
+        ),
+        (
+            lambda d: d["log"]["entries"][0]["request"].update(headers={}),
+            ["request.headers must be an array"],
+        ),
+        (
+            lambda d: d["log"]["entries"][0]["request"]["headers"].append(
+                {"name": "A", "value": 1}
+            ),
+            ["request.headers[1].value must be a string"],
+        ),
+        (
+            lambda d: d["log"]["entries"][0]["response"].update(status="200"),
+            ["response.status must be a number"],
+        ),
+        (
+            lambda d: d["log"]["entries"][0]["response"].update(status=200.5),
+            ["response.status must be a whole"],
+        ),
+        (
+            lambda d: d["log"]["entries"][0].update(startedDateTime="yesterday"),
+            ["startedDateTime", "ISO 8601"],
+        ),
+        (lambda d: d["log"]["entries"][0].update(time="fast"), ["time must be a number"]),
+        (lambda d: d["log"]["entries"][0].update(_fromCache=True), ["_fromCache must be a string"]),
+        (
+            lambda d: d["log"]["entries"][0].update(_cors=[]),
+            ["log.entries[0]", "_cors must be an object"],
+        ),
+        (
+            lambda d: d["log"]["entries"][0].update(_cors={"mode": 1}),
+            ["log.entries[0]", "_cors.mode"],
+        ),
+        (lambda d: d["log"]["entries"][0].update(_cors={"mode": "cros"}), ["_cors.mode is 'cros'"]),
+        (
+            lambda d: d["log"]["entries"][0].update(_cors={"browser": {"blocked": "yes"}}),
+            ["_cors.browser.blocked"],
+        ),
+        (
+            lambda d: d["log"]["entries"][0].update(_corscope_id=[1]),
+            ["_corscope_id must be a string"],
+        ),
+    ],
+)
+def test_wrong_types_are_input_errors(tmp_path: Path, mutate: Any, fragments: list[str]) -> None:
+    doc = har_doc([har_entry(headers=[("Origin", PAGE)])])
+    mutate(doc)
+    expect_error(write_json(tmp_path / "bad.har", doc), *fragments)
+
+
+def test_json_without_log_is_not_a_har(tmp_path: Path) -> None:
+    expect_error(write_json(tmp_path / "x.json", {"version": 1}), 'no "log" object')
