@@ -1,0 +1,323 @@
+"""Headless Chromium through the lab proxy, with its own verdicts read over DevTools.
+
+The verdict lives in `Network.loadingFailed.corsErrorStatus` of the *actual* request.
+Requests a service worker makes are reported only on the worker's own target, so the
+worker is attached from a browser-level session (`flatten: false`: Playwright's session
+objects cannot address flattened child sessions) and its events are read from
+`Target.receivedMessageFromTarget`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from playwright.sync_api import Browser, BrowserContext, CDPSession, Page, sync_playwright
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+# From the lab notes: the minimum that keeps Chromium quiet and offline-safe here.
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    # mitmproxy re-signs TLS with its own CA; the lab tests CORS, not certificate trust.
+    "--ignore-certificate-errors",
+)
+
+
+class BrowserError(RuntimeError):
+    pass
+
+
+@dataclass
+class NetRecord:
+    """Everything DevTools said about one request id, on the page or in the worker."""
+
+    source: str
+    request_id: str
+    seq: int
+    url: str
+    """The first URL: a redirect keeps the request id and changes the URL."""
+    method: str
+    resource_type: str | None
+    initiator_type: str | None
+    preflight_for: str | None
+    urls: list[str] = field(default_factory=list)
+    status: int | None = None
+    from_disk_cache: bool = False
+    from_service_worker: bool = False
+    done: bool = False
+    failed: bool = False
+    error_text: str | None = None
+    cors_error: str | None = None
+    failed_parameter: str | None = None
+    blocked_reason: str | None = None
+
+    @property
+    def is_preflight(self) -> bool:
+        return self.initiator_type == "preflight"
+
+
+class NetLog:
+    """Folds Network.* events of one target into `NetRecord`s, in arrival order."""
+
+    def __init__(self, source: str, counter: itertools.count[int]) -> None:
+        self.source = source
+        self.records: dict[str, NetRecord] = {}
+        self.issues: list[dict[str, Any]] = []
+        self.console: list[str] = []
+        self._counter = counter
+
+    def handle(self, method: str, params: dict[str, Any]) -> None:
+        if method == "Network.requestWillBeSent":
+            self._will_be_sent(params)
+        elif method in ("Audits.issueAdded",):
+            self.issues.append(params.get("issue", {}))
+        elif method == "Log.entryAdded":
+            entry = params.get("entry", {})
+            self.console.append(f"{entry.get('level')}: {entry.get('text')}")
+        else:
+            record = self.records.get(params.get("requestId", ""))
+            if record is not None:
+                self._update(record, method, params)
+
+    def _will_be_sent(self, p: dict[str, Any]) -> None:
+        rid = p["requestId"]
+        url = p["request"]["url"]
+        record = self.records.get(rid)
+        if record is not None:  # a redirect hop: same id, next URL
+            record.urls.append(url)
+            return
+        initiator = p.get("initiator") or {}
+        self.records[rid] = NetRecord(
+            source=self.source,
+            request_id=rid,
+            seq=next(self._counter),
+            url=url,
+            method=p["request"]["method"],
+            resource_type=p.get("type"),
+            initiator_type=initiator.get("type"),
+            preflight_for=initiator.get("requestId")
+            if initiator.get("type") == "preflight"
+            else None,
+            urls=[url],
+        )
+
+    @staticmethod
+    def _update(record: NetRecord, method: str, p: dict[str, Any]) -> None:
+        if method == "Network.responseReceived":
+            response = p.get("response", {})
+            record.status = response.get("status")
+            record.from_disk_cache = bool(response.get("fromDiskCache"))
+            record.from_service_worker = bool(response.get("fromServiceWorker"))
+        elif method == "Network.responseReceivedExtraInfo":
+            record.status = record.status or p.get("statusCode")
+        elif method == "Network.requestServedFromCache":
+            record.from_disk_cache = True
+        elif method == "Network.loadingFinished":
+            record.done = True
+        elif method == "Network.loadingFailed":
+            record.done = True
+            record.failed = True
+            record.error_text = p.get("errorText")
+            record.blocked_reason = p.get("blockedReason")
+            cors = p.get("corsErrorStatus")
+            if cors:
+                record.cors_error = cors.get("corsError")
+                record.failed_parameter = cors.get("failedParameter")
+
+    def matching(self, url: str, after: int = -1) -> list[NetRecord]:
+        """Non-preflight records whose first URL is `url`, oldest first."""
+        found = [
+            r
+            for r in self.records.values()
+            if r.url == url and not r.is_preflight and r.seq > after
+        ]
+        return sorted(found, key=lambda r: r.seq)
+
+    def preflights_of(self, record: NetRecord) -> list[NetRecord]:
+        return [r for r in self.records.values() if r.preflight_for == record.request_id]
+
+
+_EVENTS = (
+    "Network.requestWillBeSent",
+    "Network.responseReceived",
+    "Network.responseReceivedExtraInfo",
+    "Network.requestServedFromCache",
+    "Network.loadingFinished",
+    "Network.loadingFailed",
+    "Audits.issueAdded",
+    "Log.entryAdded",
+)
+
+
+class LabBrowser:
+    """One Chromium, one context, one page for the whole lab run."""
+
+    def __init__(self, proxy_url: str, host_map: dict[str, str], executable: Path = CHROMIUM):
+        self.proxy_url = proxy_url
+        self.host_map = host_map
+        self.executable = executable
+        self._counter = itertools.count()
+        self.page_log = NetLog("page", self._counter)
+        self.worker_log = NetLog("worker", self._counter)
+        self._pw: Any = None
+        self.browser: Browser | None = None
+        self.context: BrowserContext | None = None
+        self._page: Page | None = None
+        self._cdp: CDPSession | None = None
+        self._browser_cdp: CDPSession | None = None
+        self._worker_session: str | None = None
+        self._message_ids = itertools.count(1)
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def __enter__(self) -> LabBrowser:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def start(self) -> None:
+        # Names are mapped in Chromium too, so that a request which ever bypassed the proxy
+        # would still land on loopback rather than on a real resolver.
+        rules = ", ".join(f"MAP {name} {ip}" for name, ip in sorted(self.host_map.items()))
+        args = [*CHROMIUM_FLAGS]
+        if rules:
+            args.append(f"--host-resolver-rules={rules}")
+        self._pw = sync_playwright().start()
+        try:
+            self.browser = self._pw.chromium.launch(
+                executable_path=str(self.executable),
+                args=args,
+                proxy={"server": self.proxy_url},
+            )
+            self.context = self.browser.new_context()
+            self._page = self.context.new_page()
+            self._cdp = self.context.new_cdp_session(self._page)
+            for event in _EVENTS:
+                self._cdp.on(event, self._page_handler(event))
+            for domain in ("Network", "Audits", "Log"):
+                self._cdp.send(f"{domain}.enable")
+        except Exception:
+            self.close()
+            raise
+
+    def _page_handler(self, event: str) -> Callable[[dict[str, Any]], None]:
+        return lambda params: self.page_log.handle(event, params)
+
+    def close(self) -> None:
+        try:
+            if self.browser is not None:
+                self.browser.close()
+        finally:
+            self.browser = None
+            if self._pw is not None:
+                self._pw.stop()
+                self._pw = None
+
+    @property
+    def page(self) -> Page:
+        if self._page is None:
+            raise BrowserError("browser not started")
+        return self._page
+
+    # --- driving --------------------------------------------------------------------------
+
+    def goto(self, url: str) -> None:
+        response = self.page.goto(url, wait_until="load")
+        if response is None or response.status != 200:
+            status = None if response is None else response.status
+            raise BrowserError(f"lab page {url} answered {status}")
+
+    def evaluate(self, source: str) -> Any:
+        return self.page.evaluate(source)
+
+    def pump(self, ms: float = 10) -> None:
+        """Let Playwright deliver pending DevTools events (they arrive only while it runs)."""
+        self.page.wait_for_timeout(ms)
+
+    def wait_until(self, condition: Callable[[], bool], timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if condition():
+                return True
+            if time.monotonic() > deadline:
+                return False
+            self.pump()
+
+    def mark(self) -> int:
+        """A sequence number: records created after it belong to what runs next."""
+        return next(self._counter)
+
+    # --- service worker -------------------------------------------------------------------
+
+    def install_worker(self, page_url: str, script_path: str, scope: str) -> None:
+        """Register the lab worker from `page_url`, wait until it controls the page, and
+        attach to its target so its own network verdicts are recorded."""
+        self.goto(page_url)
+        self.evaluate(
+            f"""async () => {{
+  await navigator.serviceWorker.register({json.dumps(script_path)},
+                                         {{scope: {json.dumps(scope)}}});
+  await navigator.serviceWorker.ready;
+  if (!navigator.serviceWorker.controller) {{
+    await new Promise((resolve) =>
+      navigator.serviceWorker.addEventListener('controllerchange', resolve));
+  }}
+}}"""
+        )
+        self._attach_worker(script_path)
+
+    def _attach_worker(self, script_path: str) -> None:
+        if self.browser is None:
+            raise BrowserError("browser not started")
+        self._browser_cdp = self.browser.new_browser_cdp_session()
+        targets = self._browser_cdp.send("Target.getTargets")["targetInfos"]
+        workers = [
+            t for t in targets if t["type"] == "service_worker" and t["url"].endswith(script_path)
+        ]
+        if not workers:
+            raise BrowserError(f"no service worker target for {script_path}: {targets}")
+        self._browser_cdp.on("Target.receivedMessageFromTarget", self._on_worker_message)
+        self._worker_session = self._browser_cdp.send(
+            "Target.attachToTarget", {"targetId": workers[0]["targetId"], "flatten": False}
+        )["sessionId"]
+        for domain in ("Network", "Log"):
+            self._send_to_worker(f"{domain}.enable")
+        # The enable commands are asynchronous messages; one round trip makes sure the
+        # worker reports before the first scenario request goes out.
+        self.pump(100)
+
+    def _send_to_worker(self, method: str, params: dict[str, Any] | None = None) -> None:
+        assert self._browser_cdp is not None and self._worker_session is not None
+        message = {"id": next(self._message_ids), "method": method, "params": params or {}}
+        self._browser_cdp.send(
+            "Target.sendMessageToTarget",
+            {"sessionId": self._worker_session, "message": json.dumps(message)},
+        )
+
+    def _on_worker_message(self, params: dict[str, Any]) -> None:
+        if params.get("sessionId") != self._worker_session:
+            return
+        message = json.loads(params["message"])
+        if "method" in message:
+            self.worker_log.handle(message["method"], message.get("params", {}))

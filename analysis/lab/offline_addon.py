@@ -1,0 +1,70 @@
+"""mitmproxy addon for the lab only: nothing leaves the machine.
+
+Chromium keeps calling Google hosts despite every flag; answering those locally means
+mitmproxy never resolves or connects to them. The lab's made-up names (www.app.test, …)
+are routed to their loopback address here, because the browser hands names to the proxy
+unresolved and no resolver knows them.
+
+Loaded by path with `mitmdump -s`, so it imports nothing from the project.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from mitmproxy import ctx, http
+from mitmproxy.proxy import server_hooks
+
+OFFLINE_HEADER = "X-Corscope-Lab-Offline"
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class LabOffline:
+    def __init__(self) -> None:
+        self.hosts: dict[str, str] = {}
+
+    def load(self, loader) -> None:  # type: ignore[no-untyped-def]
+        loader.add_option(
+            "lab_hosts", str, "", "Comma-separated name=loopback-ip pairs the lab serves."
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        if "lab_hosts" in updated:
+            pairs = (p.split("=", 1) for p in ctx.options.lab_hosts.split(",") if "=" in p)
+            self.hosts = {name.strip().lower(): ip.strip() for name, ip in pairs}
+
+    def _allowed(self, host: str) -> bool:
+        return _is_loopback(host) or host.lower() in self.hosts
+
+    def _refuse(self, flow: http.HTTPFlow) -> None:
+        flow.response = http.Response.make(
+            403, b"corscope lab: offline", {"Content-Type": "text/plain", OFFLINE_HEADER: "1"}
+        )
+
+    def http_connect(self, flow: http.HTTPFlow) -> None:
+        # Answer CONNECT before mitmproxy dials the target: a refused tunnel is never opened.
+        if not self._allowed(flow.request.host):
+            self._refuse(flow)
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        if not self._allowed(flow.request.host):
+            self._refuse(flow)
+
+    def server_connect(self, data: server_hooks.ServerConnectionHookData) -> None:
+        address = data.server.address
+        if address is None:
+            return
+        host, port = address
+        if host.lower() in self.hosts:
+            data.server.address = (self.hosts[host.lower()], port)
+        elif not _is_loopback(host):
+            data.server.error = "corscope lab: connections off loopback are refused"
+
+
+addons = [LabOffline()]

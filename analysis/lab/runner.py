@@ -1,0 +1,263 @@
+"""Run every scenario once through servers, mitmdump and Chromium; keep Chromium's verdicts."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from analysis.lab import js, pages
+from analysis.lab.browser import LabBrowser, NetRecord
+from analysis.lab.proxy import Proxy, ProxyConfig, ProxyError, capture_addon_args
+from analysis.lab.responder import fill
+from analysis.lab.scenarios import SCENARIOS
+from analysis.lab.servers import LabServers, start_servers
+from analysis.lab.spec import Scenario, Visit
+
+# How long DevTools may lag behind the page's own promise; generous, since it only bounds
+# a failure (a request that never reports), never a normal run.
+_SETTLE_S = 5.0
+
+
+class LabError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class GroundTruth:
+    """Chromium's own decision on a scenario's decisive request."""
+
+    scenario_id: str
+    url: str
+    """The URL the page requested (first URL of a redirect chain)."""
+    method: str
+    """As Chromium sent it (`patch` stays lower case)."""
+    blocked: bool
+    cors_error: str | None
+    failed_parameter: str | None
+    js_result: dict[str, Any]
+    page_url: str
+    details: dict[str, Any] = field(default_factory=dict)
+    """error_text, status, preflights, from_disk_cache, from_service_worker, verdict_from
+    (`page` or `worker`), observed (False if DevTools never reported the request)."""
+
+
+@dataclass
+class LabRun:
+    workdir: Path
+    results: list[GroundTruth]
+    flow_path: Path
+    capture_path: Path | None
+    """None when no capture addon ran or it wrote nothing."""
+    ground_truth_path: Path
+    origins: dict[str, str]
+    duration_s: float
+    warnings: list[str] = field(default_factory=list)
+
+    def by_id(self) -> dict[str, GroundTruth]:
+        return {r.scenario_id: r for r in self.results}
+
+    def fill(self, template: str) -> str:
+        """A scenario template (`{app}/`, `{app_port}` …) with this run's origins."""
+        values = dict(self.origins)
+        values.update({f"{k}_port": url.rsplit(":", 1)[1] for k, url in self.origins.items()})
+        return fill(template, values)
+
+
+def run_lab(
+    workdir: Path | str,
+    scenarios: tuple[Scenario, ...] | list[Scenario] | None = None,
+    *,
+    proxy_args: tuple[str, ...] | None = None,
+) -> LabRun:
+    """Run the lab in `workdir` (created if needed).
+
+    `proxy_args` are extra mitmdump arguments; by default the project's capture addon
+    (`addons/cors.py`) is loaded when it exists, writing `capture.jsonl` in workdir.
+    """
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    chosen = tuple(SCENARIOS if scenarios is None else scenarios)
+    flow_path = workdir / "flows.mitm"
+    capture_path = workdir / "capture.jsonl"
+    for stale in (flow_path, capture_path):
+        stale.unlink(missing_ok=True)
+    extra = capture_addon_args(capture_path) if proxy_args is None else proxy_args
+    warnings: list[str] = []
+
+    started = time.monotonic()
+    with start_servers(chosen, workdir) as servers:
+        config = ProxyConfig(
+            flow_path=flow_path,
+            confdir=workdir / "mitmproxy-conf",
+            log_path=workdir / "mitmdump.log",
+            host_map=servers.host_map,
+            extra_args=extra,
+        )
+        proxy = Proxy(config)
+        try:
+            proxy.start()
+        except ProxyError as error:
+            if not extra:
+                raise
+            # A colleague's addon still in progress must not take the whole lab down.
+            warnings.append(f"mitmdump failed with {' '.join(extra)}; ran without: {error}")
+            config.extra_args = ()
+            proxy.start()
+        try:
+            with LabBrowser(proxy.url, servers.host_map) as browser:
+                if any(s.worker for s in chosen):
+                    browser.install_worker(
+                        servers.url("app", pages.page_path("sw", "_install")),
+                        pages.WORKER_PATH,
+                        pages.WORKER_SCOPE,
+                    )
+                results = [run_scenario(browser, servers, s) for s in chosen]
+        finally:
+            proxy.stop()
+    duration = time.monotonic() - started
+
+    capture = capture_path if capture_path.exists() and capture_path.stat().st_size else None
+    truth_path = workdir / "ground_truth.json"
+    run = LabRun(
+        workdir=workdir,
+        results=results,
+        flow_path=flow_path,
+        capture_path=capture,
+        ground_truth_path=truth_path,
+        origins={k: o.url for k, o in servers.origins.items()},
+        duration_s=duration,
+        warnings=warnings,
+    )
+    write_ground_truth(run)
+    return run
+
+
+def write_ground_truth(run: LabRun) -> None:
+    document = {
+        "flow_file": str(run.flow_path),
+        "capture": None if run.capture_path is None else str(run.capture_path),
+        "origins": run.origins,
+        "duration_s": round(run.duration_s, 2),
+        "warnings": run.warnings,
+        "results": [asdict(r) for r in run.results],
+    }
+    run.ground_truth_path.write_text(json.dumps(document, indent=2) + "\n")
+
+
+def request_url(servers: LabServers, scenario: Scenario, visit: Visit) -> str:
+    return servers.url(visit.call.api, scenario.path + visit.call.sub)
+
+
+def _perform(
+    browser: LabBrowser, servers: LabServers, scenario: Scenario, visit: Visit
+) -> tuple[str, dict[str, Any]]:
+    page_url = servers.url(visit.page, pages.page_path(visit.page_kind, scenario.id))
+    browser.goto(page_url)
+    if visit.page_kind == "sw" and not browser.evaluate(
+        "() => navigator.serviceWorker.controller !== null"
+    ):
+        raise LabError(f"{scenario.id}: the lab service worker does not control {page_url}")
+    result = browser.evaluate(js.render(visit.call, request_url(servers, scenario, visit)))
+    return page_url, result
+
+
+def run_scenario(browser: LabBrowser, servers: LabServers, scenario: Scenario) -> GroundTruth:
+    for visit in scenario.before:
+        mark = browser.mark()
+        _perform(browser, servers, scenario, visit)
+        url = request_url(servers, scenario, visit)
+        browser.wait_until(
+            lambda url=url, mark=mark: _all_done(browser.page_log.matching(url, mark)), _SETTLE_S
+        )
+
+    mark = browser.mark()
+    page_url, js_result = _perform(browser, servers, scenario, scenario.visit)
+    url = request_url(servers, scenario, scenario.visit)
+
+    def settled() -> bool:
+        seen = browser.page_log.matching(url, mark)
+        if not seen or not seen[-1].done:
+            return False
+        # A worker that fetches on the page's behalf may report its own verdict a moment
+        # after the page's; a Cache Storage hit or synthetic answer makes no request.
+        if scenario.worker in ("pass", "opaque"):
+            return _all_done(browser.worker_log.matching(url, mark), need_one=True)
+        return True
+
+    browser.wait_until(settled, _SETTLE_S)
+    return _truth(browser, scenario, url, page_url, js_result, mark)
+
+
+def _all_done(records: list[NetRecord], need_one: bool = False) -> bool:
+    return (bool(records) or not need_one) and all(r.done for r in records)
+
+
+def _truth(
+    browser: LabBrowser,
+    scenario: Scenario,
+    url: str,
+    page_url: str,
+    js_result: dict[str, Any],
+    mark: int,
+) -> GroundTruth:
+    seen = browser.page_log.matching(url, mark)
+    if not seen:
+        return GroundTruth(
+            scenario.id,
+            url,
+            scenario.call.method,
+            blocked=js_result.get("error") is not None,
+            cors_error=None,
+            failed_parameter=None,
+            js_result=js_result,
+            page_url=page_url,
+            details={"observed": False},
+        )
+    record = seen[-1]
+    cors_error, parameter, verdict_from = record.cors_error, record.failed_parameter, "page"
+    worker_records = browser.worker_log.matching(url, mark)
+    if record.failed and cors_error is None and worker_records:
+        # The page only learns net::ERR_FAILED; the worker's own fetch holds the reason.
+        worker = worker_records[-1]
+        if worker.cors_error is not None:
+            cors_error, parameter, verdict_from = (
+                worker.cors_error,
+                worker.failed_parameter,
+                "worker",
+            )
+    details: dict[str, Any] = {
+        "observed": record.done,
+        "verdict_from": verdict_from,
+        "error_text": record.error_text,
+        "blocked_reason": record.blocked_reason,
+        "status": record.status,
+        "redirects": record.urls[1:],
+        "requests": len(seen),
+        "preflights": sum(len(browser.page_log.preflights_of(r)) for r in seen),
+        "from_disk_cache": record.from_disk_cache,
+        "from_service_worker": record.from_service_worker,
+        "worker_requests": [
+            {
+                "method": w.method,
+                "failed": w.failed,
+                "cors_error": w.cors_error,
+                "failed_parameter": w.failed_parameter,
+                "error_text": w.error_text,
+            }
+            for w in worker_records
+        ],
+    }
+    return GroundTruth(
+        scenario_id=scenario.id,
+        url=url,
+        method=record.method,
+        blocked=record.failed,
+        cors_error=cors_error,
+        failed_parameter=parameter,
+        js_result=js_result,
+        page_url=page_url,
+        details=details,
+    )

@@ -1,0 +1,155 @@
+"""The vocabulary scenarios are written in: what the page does and how the servers answer.
+
+Everything here is plain frozen data so that a scenario reads like a row in a table. URLs
+are not known until the servers have bound their ports, so header values, allow-lists and
+expected failure parameters are templates: `{origin}` is the request's `Origin` header,
+`{path}` the scenario's own path, and every origin key (`{app}`, `{api2}`, …) its serialized
+origin, with `{app_port}` style keys for its port.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Header = tuple[str, str]
+PageKind = Literal["plain", "sandboxed", "sw"]
+"""plain page; a page served with `CSP: sandbox` (opaque origin, `Origin: null`); a page
+controlled by the lab's service worker."""
+WorkerAction = Literal["pass", "cache", "synthetic", "opaque"]
+"""What the service worker does with a scenario's request: `fetch(event.request)`; answer
+from Cache Storage (filled on first use); a `new Response()`; a `no-cors` refetch."""
+
+ROOT_CAUSES: frozenset[str] = frozenset(
+    {
+        "cors-not-enabled",
+        "cors-after-routes",
+        "preflight-not-handled",
+        "per-route-cors-without-options",
+        "error-responses-without-cors",
+        "wildcard-with-credentials",
+        "credentials-not-allowed",
+        "origin-allowlist-mismatch",
+        "null-origin",
+        "allow-headers-missing",
+        "allow-methods-missing",
+        "duplicate-allow-origin",
+        "gateway-preflight-differs",
+        "preflight-redirected",
+        "redirect-tainted-origin",
+        "cdn-cache-wrong-origin",
+        "cache-missing-vary-origin",
+        "browser-cache-wrong-origin",
+        "service-worker-response",
+        "expose-headers-missing",
+        "preflight-not-cached",
+        "proxy-or-upstream-fault",
+        "none",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A canned HTTP response. Header values are templates (see module doc)."""
+
+    status: int = 200
+    headers: tuple[Header, ...] = ()
+    body: str = '{"ok": true}'
+    content_type: str | None = "application/json"
+
+
+@dataclass(frozen=True)
+class Route:
+    """How one layer of the API answers one method on one path of a scenario."""
+
+    method: str = "*"
+    """The method exactly as sent (case matters: `patch` is not `PATCH`); `*` = any."""
+    reply: Reply = Reply()
+    sub: str = ""
+    """Path below the scenario's own path, e.g. `/final` for a redirect target."""
+    on: str | None = None
+    """Origin key of the server that answers; None = whichever server the request reached."""
+    allow_origins: tuple[str, ...] | None = None
+    """An allow-list the app checks before echoing `{origin}`: headers that mention
+    `{origin}` are left out when the request's Origin is not listed."""
+    allow_origin_regex: str | None = None
+    """Same, as a regular expression searched (not fully matched) in the Origin."""
+    shared_cache: bool = False
+    """A caching layer in front of the app: the first reply for the path is stored and
+    replayed (with Age and X-Cache: HIT) to later requests, keyed by Origin only when the
+    stored reply says `Vary: Origin`."""
+
+
+@dataclass(frozen=True)
+class Call:
+    """One cross-origin request the page's script makes."""
+
+    api: str = "api"
+    """Origin key of the server the request goes to."""
+    method: str = "GET"
+    headers: tuple[Header, ...] = ()
+    mode: str | None = None
+    credentials: str | None = None
+    body: str | None = None
+    client: Literal["fetch", "xhr"] = "fetch"
+    read_header: str | None = None
+    """A response header the script tries to read, to show Expose-Headers at work."""
+    sub: str = ""
+    repeat: int = 1
+    """Call the same URL this many times in a row (preflight-cache scenarios)."""
+
+
+@dataclass(frozen=True)
+class Visit:
+    """Open a page of one origin and run one call from it."""
+
+    page: str = "app"
+    call: Call = Call()
+    page_kind: PageKind = "plain"
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What Chromium is expected to decide; `failed_parameter` is a template."""
+
+    blocked: bool
+    cors_error: str | None = None
+    failed_parameter: str | None = None
+
+
+ALLOWED = Expected(blocked=False)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    """Stable kebab-case id; also the scenario's URL path `/s/<id>`."""
+    title: str
+    cause: str
+    """Root cause id it demonstrates (see ROOT_CAUSES); `none` for controls that succeed."""
+    visit: Visit
+    """The decisive visit: its request is the one the ground truth is about."""
+    routes: tuple[Route, ...]
+    expected: Expected
+    before: tuple[Visit, ...] = ()
+    """Visits that set the stage (fill a cache) before the decisive one."""
+    worker: WorkerAction | None = None
+    wire_decides: bool = True
+    """False when the flow file alone cannot show what decided: the decisive request never
+    reached the proxy (browser cache, synthetic worker answer) or the worker changed it."""
+    key_row: bool = False
+    """One of the rows of the lab-notes table; these prove the lab itself works."""
+    notes: str = ""
+
+    @property
+    def path(self) -> str:
+        return f"/s/{self.id}"
+
+    @property
+    def page(self) -> str:
+        return self.visit.page
+
+    @property
+    def call(self) -> Call:
+        return self.visit.call

@@ -1,0 +1,26 @@
+"""One lab run per test session: real servers, real mitmdump, real Chromium.
+
+Set CORSCOPE_LAB_DIR to keep the run's flow file, capture and ground_truth.json somewhere
+you can open after the tests (default: pytest's temporary directory).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from analysis.lab.browser import CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def lab_run(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package to run the lab")
+    from analysis.lab.runner import run_lab
+
+    kept = os.environ.get("CORSCOPE_LAB_DIR")
+    workdir = Path(kept) if kept else tmp_path_factory.mktemp("lab")
+    return run_lab(workdir)

@@ -1,0 +1,92 @@
+"""The lab proves itself against the lab notes, then corscope is held to Chromium's verdicts.
+
+Chromium's verdict per scenario comes from DevTools (`corsErrorStatus`); corscope's from
+`analysis.api.analyze` over the flow file mitmdump wrote and, when the project's addon ran,
+over its capture.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from analysis.lab.compare import ExchangeIndex, chromium_verdict, compare
+from analysis.lab.scenarios import SCENARIOS
+from analysis.lab.spec import Scenario
+
+IDS = [s.id for s in SCENARIOS]
+KEY_ROWS = [s for s in SCENARIOS if s.key_row]
+
+
+def _truth(lab_run: Any, scenario: Scenario) -> Any:
+    return lab_run.by_id()[scenario.id]
+
+
+def test_every_scenario_has_ground_truth(lab_run: Any) -> None:
+    assert [r.scenario_id for r in lab_run.results] == IDS
+    unobserved = [r.scenario_id for r in lab_run.results if not r.details.get("observed")]
+    assert not unobserved, f"DevTools never reported the request of: {unobserved}"
+    assert lab_run.ground_truth_path.exists()
+
+
+def test_flow_file_written_and_stays_on_loopback(lab_run: Any) -> None:
+    from mitmproxy import io
+
+    with lab_run.flow_path.open("rb") as handle:
+        flows = list(io.FlowReader(handle).stream())
+    assert flows, "mitmdump wrote no flows"
+    addresses = {f.server_conn.peername[0] for f in flows if f.server_conn.peername}
+    assert addresses, "no flow reached a server"
+    assert all(a.startswith("127.") for a in addresses), addresses
+
+
+def _expectation(lab_run: Any, scenario: Scenario) -> tuple[bool, str | None, str | None]:
+    e = scenario.expected
+    parameter = None if e.failed_parameter is None else lab_run.fill(e.failed_parameter)
+    return e.blocked, e.cors_error, parameter
+
+
+@pytest.mark.parametrize("scenario", KEY_ROWS, ids=[s.id for s in KEY_ROWS])
+def test_lab_notes_rows_reproduce(lab_run: Any, scenario: Scenario) -> None:
+    """The table of the lab notes, re-measured: if these fail, the lab is broken, not corscope."""
+    truth = _truth(lab_run, scenario)
+    got = (truth.blocked, truth.cors_error, truth.failed_parameter)
+    assert got == _expectation(lab_run, scenario), truth
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=IDS)
+def test_chromium_decides_as_the_scenario_expects(lab_run: Any, scenario: Scenario) -> None:
+    """Each scenario's written expectation is what this Chromium actually does."""
+    truth = _truth(lab_run, scenario)
+    got = (truth.blocked, truth.cors_error, truth.failed_parameter)
+    assert got == _expectation(lab_run, scenario), truth
+
+
+@cache
+def _corscope_index(path: Path) -> ExchangeIndex:
+    from analysis.api import analyze
+
+    return ExchangeIndex.of(analyze([str(path)]))
+
+
+@pytest.mark.parametrize("source", ["flow", "capture"])
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=IDS)
+def test_corscope_agrees_with_chromium(lab_run: Any, scenario: Scenario, source: str) -> None:
+    if source == "flow":
+        path = lab_run.flow_path
+        if not scenario.wire_decides:
+            pytest.skip("what decided never reached the proxy; only the capture's probe sees it")
+    else:
+        path = lab_run.capture_path
+        if path is None:
+            pytest.skip("no capture: addons/cors.py absent or wrote nothing")
+    truth = _truth(lab_run, scenario)
+    result = compare(truth, _corscope_index(path))
+    assert result.corscope is not None, (
+        f"{result.explain()} (looked for {truth.method} {truth.url} in {path.name})"
+    )
+    assert result.agrees, result.explain()
+    assert chromium_verdict(truth) is not None
