@@ -24,6 +24,7 @@ from .hints import cors_hints, describe_type
 
 FORMAT_VERSION = 1
 CREATOR = {"name": "corscope", "version": "0.1.0"}
+_NAMES = {"har": "a HAR file", "flows": "a mitmproxy flow file"}
 
 
 @dataclass(slots=True)
@@ -62,13 +63,20 @@ def capture_to_har(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The capture as a standard HAR 1.2 document other tools import, annotations merged
     into each entry's `_cors`."""
     spath = os.fspath(path)
+    from . import sniff  # the package imports this module; import at call time
+
+    kind = sniff(spath)
+    if kind != "capture":
+        raise InputError(spath, f"not a corscope capture (it reads as {_NAMES[kind]})")
     entries: list[dict[str, Any]] = []
     by_id: dict[str, dict[str, Any]] = {}
+    previous_start: str | None = None
     for line in _lines(spath, []):
         if line.kind == "entry":
             # Validate as the reader would, so a HAR we write is one we can read back.
             entry_to_captured(line.obj, where=f"line {line.number}", path=spath, order=0)
-            entry = _complete(line.obj)
+            entry = _complete(line.obj, previous_start)
+            previous_start = entry["startedDateTime"]
             entry_id = entry.get("_corscope_id") or entry.get("_id")
             if isinstance(entry_id, str | int) and not isinstance(entry_id, bool):
                 by_id[str(entry_id)] = entry
@@ -91,24 +99,44 @@ def capture_to_har(path: str | os.PathLike[str]) -> dict[str, Any]:
     }
 
 
-def _complete(entry: dict[str, Any]) -> dict[str, Any]:
-    """Fill the fields HAR 1.2 requires that a capture line may leave out."""
+def _complete(entry: dict[str, Any], previous_start: str | None) -> dict[str, Any]:
+    """Fill the fields HAR 1.2 requires that a capture line may leave out. Importers such as
+    DevTools reject an entry with any of them missing."""
+    # An entry without a time sits right after the one before it, as the reader orders it.
+    entry.setdefault("startedDateTime", previous_start or "1970-01-01T00:00:00.000Z")
     entry.setdefault("time", 0)
     entry.setdefault("cache", {})
     entry.setdefault("timings", {"send": 0, "wait": 0, "receive": 0})
+    request = entry["request"]
+    for key, default in _REQUEST_DEFAULTS.items():
+        request.setdefault(key, default() if callable(default) else default)
     if entry.get("response") is None:
-        entry["response"] = {
-            "status": 0,
-            "statusText": "",
-            "httpVersion": "",
-            "cookies": [],
-            "headers": [],
-            "content": {"size": 0, "mimeType": "x-unknown"},
-            "redirectURL": "",
-            "headersSize": -1,
-            "bodySize": -1,
-        }
+        entry["response"] = {}
+    response = entry["response"]
+    for key, default in _RESPONSE_DEFAULTS.items():
+        response.setdefault(key, default() if callable(default) else default)
     return entry
+
+
+_REQUEST_DEFAULTS: dict[str, Any] = {
+    "httpVersion": "",
+    "cookies": list,
+    "headers": list,
+    "queryString": list,
+    "headersSize": -1,
+    "bodySize": -1,
+}
+_RESPONSE_DEFAULTS: dict[str, Any] = {
+    "status": 0,
+    "statusText": "",
+    "httpVersion": "",
+    "cookies": list,
+    "headers": list,
+    "content": lambda: {"size": 0, "mimeType": "x-unknown"},
+    "redirectURL": "",
+    "headersSize": -1,
+    "bodySize": -1,
+}
 
 
 def _lines(path: str, warnings: list[str]) -> Iterator[_Line]:
