@@ -80,7 +80,9 @@ class _Unit:
 
     @property
     def started(self) -> float | None:
-        starts = [c.tx.started for c in (self.preflight, self.actual) if c and c.tx.started]
+        starts = [
+            c.tx.started for c in (self.preflight, self.actual) if c and c.tx.started is not None
+        ]
         return min(starts) if starts else None
 
 

@@ -38,23 +38,30 @@ def read_flows(path: str | os.PathLike[str]) -> Loaded:
     except OSError as e:
         raise InputError(spath, e.strerror or str(e)) from None
     with f:
-        try:
-            for flow in FlowReader(f).stream():
-                records += 1
-                if not isinstance(flow, mhttp.HTTPFlow) or flow.request.method == "CONNECT":
-                    loaded.skipped += 1
-                    continue
-                loaded.captured.append(_captured(flow, records, spath))
-        # mitmproxy raises FlowReadException for bad data, but a well-formed tnetstring
-        # that is no flow state can still surface as a KeyError or TypeError.
-        except (exceptions.FlowReadException, KeyError, TypeError, ValueError) as e:
-            reason = str(e) or type(e).__name__
-            if records == 0:
-                raise InputError(spath, f"not a readable mitmproxy flow file: {reason}") from None
-            loaded.warnings.append(
-                f"{spath}: stopped after {records} complete flows: {reason} "
-                "(file truncated?); kept those"
-            )
+        stream = iter(FlowReader(f).stream())
+        while True:
+            try:
+                flow = next(stream, None)
+            # mitmproxy raises FlowReadException for bad data, but a well-formed tnetstring
+            # that is no flow state can still surface as a KeyError or TypeError.
+            except (exceptions.FlowReadException, KeyError, TypeError, ValueError) as e:
+                reason = str(e) or type(e).__name__
+                if records == 0:
+                    raise InputError(
+                        spath, f"not a readable mitmproxy flow file: {reason}"
+                    ) from None
+                loaded.warnings.append(
+                    f"{spath}: stopped after {records} complete flows: {reason} "
+                    "(file truncated?); kept those"
+                )
+                break
+            if flow is None:
+                break
+            records += 1
+            if not isinstance(flow, mhttp.HTTPFlow) or flow.request.method == "CONNECT":
+                loaded.skipped += 1
+                continue
+            loaded.captured.append(_captured(flow, records, spath))
     return loaded
 
 
