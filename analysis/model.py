@@ -138,6 +138,8 @@ class Context:
     resource_type: str | None = None
     """Chrome's `_resourceType` style: fetch, xhr, script, font, image, stylesheet…"""
     redirect_mode: str | None = None
+    browser_error: str | None = None
+    """The browser's own network error string, e.g. Chrome HAR's `_error: net::ERR_FAILED`."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -783,6 +783,10 @@ def _preflight_warnings(preflight: Transaction, include: bool) -> list[CorsWarni
 
 
 def _no_cors_warnings(exchange: Exchange, origin: str) -> list[CorsWarning]:
+    # Images, scripts and styles load cross-origin in no-cors mode by design; only a script's
+    # fetch() asked for 'no-cors' deserves a word.
+    if exchange.context.resource_type not in ("fetch", "xhr"):
+        return []
     if all(same_origin(origin, step.url) for step in exchange.steps):
         return []
     return [

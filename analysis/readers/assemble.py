@@ -412,6 +412,7 @@ def _context(chain: _Chain, hints: Hints) -> Context:
         browser=hints.get("browser"),
         resource_type=resource_type,
         redirect_mode=hints.get("redirect_mode"),
+        browser_error=hints.get("browser_error"),
     )
 
 
