@@ -668,7 +668,7 @@ _INFRASTRUCTURE_HEADERS = frozenset(
 
 def _response_warnings(response: Response, request_origin: str, include: bool) -> list[CorsWarning]:
     warnings: list[CorsWarning] = []
-    hidden = _unexposed_headers(response.headers, include)
+    hidden = unexposed_headers(response.headers, include)
     if hidden:
         warnings.append(
             CorsWarning(
@@ -694,7 +694,7 @@ def _response_warnings(response: Response, request_origin: str, include: bool) -
     return warnings
 
 
-def _unexposed_headers(headers: Headers, include: bool) -> list[str]:
+def unexposed_headers(headers: Headers, include: bool) -> list[str]:
     """§3.2.3 / Blink: headers script cannot read; infrastructure headers are not reported."""
     exposed = fetch.parse_token_list(headers.get("access-control-expose-headers")) or []
     exposed_lower = {name.lower() for name in exposed}

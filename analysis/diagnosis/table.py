@@ -1,0 +1,144 @@
+"""One row per decided exchange: the table every diagnosis rule reads.
+
+Rules look across exchanges ("this API answers 2xx with CORS headers but 5xx without"), so
+the facts they compare are pulled out once here, into a pandas DataFrame.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+import pandas as pd
+
+from analysis.api import Decided
+from analysis.model import Exchange, Response, Transaction, origin_of
+from analysis.provenance import is_shared_cache_hit
+from analysis.verdict import page_origin
+
+COLUMNS = [
+    "id",
+    "api_origin",
+    "endpoint",
+    "method",
+    "page_origin",
+    "page",
+    "blocked",
+    "conditional",
+    "reason",
+    "stage",
+    "failed_parameter",
+    "fault",
+    "source",
+    "status",
+    "preflight_status",
+    "preflight_ms",
+    "preflight_acao",
+    "started",
+    "acao",
+    "acao_lines",
+    "acac",
+    "set_cookie",
+    "server",
+    "preflight_server",
+    "credentials",
+    "tainted",
+    "warnings",
+    "body",
+    "preflight_body",
+    "cache_hit",
+]
+
+_ID_SEGMENT = re.compile(
+    r"^(?:\d+|[0-9a-fA-F]{8,}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+    r"[0-9a-fA-F]{12}|[A-Za-z0-9_-]{20,})$"
+)
+
+
+def endpoint(method: str, url: str) -> str:
+    """`GET /api/users/{id}`: the path with ids folded, so one route is one endpoint."""
+    try:
+        path = urlsplit(url).path or "/"
+    except ValueError:
+        path = "/"
+    segments = ["{id}" if _ID_SEGMENT.match(s) else s for s in path.split("/")]
+    return f"{method} {'/'.join(segments)}"
+
+
+def build(decided: Sequence[Decided]) -> pd.DataFrame:
+    # object dtype keeps None as None (rules test `is None`); only time is numeric.
+    frame = pd.DataFrame([_row(d) for d in decided], columns=COLUMNS, dtype=object)
+    frame["started"] = pd.to_numeric(frame["started"], errors="coerce")
+    return frame
+
+
+def _row(d: Decided) -> dict:
+    ex, v = d.exchange, d.verdict
+    failed_url = v.failed_url or ex.final_url
+    final = _final_response(ex)
+    preflight = _failed_or_first_preflight(ex)
+    pf_response = preflight.response if preflight is not None else None
+    headers = final.headers if final is not None else None
+    return {
+        "id": ex.id,
+        "api_origin": origin_of(failed_url) or failed_url,
+        "endpoint": endpoint(ex.method, failed_url),
+        "method": ex.method,
+        "page_origin": page_origin(ex),
+        "page": ex.context.page_url,
+        "blocked": v.blocked is True,
+        "conditional": v.blocked is None,
+        "reason": v.reason,
+        "stage": v.stage,
+        "failed_parameter": v.failed_parameter,
+        "fault": v.fault,
+        "source": v.source,
+        "status": final.status if final is not None else None,
+        "preflight_status": pf_response.status if pf_response is not None else None,
+        "preflight_ms": preflight.duration_ms if preflight is not None else None,
+        "preflight_acao": (
+            pf_response.headers.get("access-control-allow-origin") if pf_response else None
+        ),
+        "started": ex.started,
+        "acao": headers.get("access-control-allow-origin") if headers else None,
+        "acao_lines": len(headers.get_all("access-control-allow-origin")) if headers else 0,
+        "acac": headers.get("access-control-allow-credentials") if headers else None,
+        "set_cookie": bool(headers and "set-cookie" in headers),
+        "server": _server(final),
+        "preflight_server": _server(pf_response),
+        "credentials": v.credentials,
+        "tainted": _tainted(ex),
+        "warnings": tuple(w.id for w in v.warnings),
+        "body": final.body_excerpt if final is not None else None,
+        "preflight_body": pf_response.body_excerpt if pf_response is not None else None,
+        "cache_hit": bool(headers is not None and is_shared_cache_hit(headers)),
+    }
+
+
+def _final_response(ex: Exchange) -> Response | None:
+    for step in reversed(ex.steps):
+        if step.actual is not None and step.actual.response is not None:
+            return step.actual.response
+    return None
+
+
+def _failed_or_first_preflight(ex: Exchange) -> Transaction | None:
+    found = [s.preflight.transaction for s in ex.steps if s.preflight and s.preflight.transaction]
+    return found[-1] if found else None
+
+
+def _server(response: Response | None) -> str | None:
+    if response is None:
+        return None
+    parts = [response.headers.get("server"), response.headers.get("x-powered-by")]
+    joined = " / ".join(p for p in parts if p)
+    return joined or None
+
+
+def _tainted(ex: Exchange) -> bool:
+    for step in ex.steps[1:]:
+        for tx in (step.preflight.transaction if step.preflight else None, step.actual):
+            if tx is not None and tx.request.headers.get("origin") == "null":
+                return True
+    return False
