@@ -7,9 +7,10 @@ it disagrees somewhere or could not run, 2 on usage errors.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,14 +56,31 @@ def _analyze(path: Path) -> tuple[ExchangeIndex | None, str | None]:
     return ExchangeIndex.of(document), None
 
 
+def _shorten(run: LabRun) -> Callable[[str], str]:
+    """Write this run's origins as their keys ({app}, {api} …): ports change every run and
+    make the table unreadably wide."""
+    patterns = [
+        (re.compile(re.escape(url) + r"(?!\d)"), f"{{{key}}}")
+        for key, url in sorted(run.origins.items(), key=lambda kv: -len(kv[1]))
+    ]
+
+    def shorten(text: str) -> str:
+        for pattern, key in patterns:
+            text = pattern.sub(key, text)
+        return text
+
+    return shorten
+
+
 def _table(run: LabRun, inputs: dict[str, ExchangeIndex | None]) -> tuple[list[str], int]:
     scenarios = {s.id: s for s in SCENARIOS}
     names = list(inputs)
     header = ["scenario", "Chromium", *[f"corscope ({n})" for n in names], "agree?"]
     rows: list[list[str]] = []
     disagreements = 0
+    short = _shorten(run)
     for truth in run.results:
-        row = [truth.scenario_id, str(chromium_verdict(truth))]
+        row = [truth.scenario_id, short(str(chromium_verdict(truth)))]
         marks: list[str] = []
         for name in names:
             index = inputs[name]
@@ -73,9 +91,9 @@ def _table(run: LabRun, inputs: dict[str, ExchangeIndex | None]) -> tuple[list[s
             if name == "flow" and scenario is not None and not scenario.wire_decides:
                 row.append("(not on the wire)")
                 continue
-            result: Agreement = compare(truth, index)
-            row.append("no exchange" if result.corscope is None else str(result.corscope))
-            marks.append("yes" if result.agrees else "NO")
+            result: Agreement = compare(truth, index, scenario.call if scenario else None)
+            row.append("no exchange" if result.corscope is None else short(str(result.corscope)))
+            marks.append(("yes*" if result.conditional else "yes") if result.agrees else "NO")
             disagreements += not result.agrees
         row.append("/".join(marks) or "-")
         rows.append(row)
@@ -114,12 +132,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         lines, disagreements = _table(run, inputs)
 
     print("\n".join(lines))
+    print("\norigins: " + ", ".join(f"{{{k}}} = {u}" for k, u in run.origins.items()))
     print(
-        f"\n{len(run.results)} scenarios in {run.duration_s:.1f} s; "
+        f"{len(run.results)} scenarios in {run.duration_s:.1f} s; "
         f"ground truth: {run.ground_truth_path if args.workdir else '(temporary)'}"
     )
     for problem in problems:
         print(f"note: {problem}")
+    if any("yes*" in line for line in lines):
+        print(
+            "yes*: corscope's verdict was conditional; its condition checked against what "
+            "the page really sent"
+        )
     if disagreements:
         print(f"{disagreements} disagreement(s) between corscope and Chromium")
     failed = disagreements > 0 or (not args.no_corscope and any(v is None for v in inputs.values()))

@@ -4,6 +4,13 @@ corscope's JSON document (from `analysis.api.analyze`) lists exchanges with the 
 the page requested, the method, and a verdict. Exchanges are matched to scenarios by URL
 and method; when a scenario requested the same URL more than once (cache priming, repeated
 calls) the last exchange is the decisive one, as in the lab.
+
+Two readings of corscope's verdict follow its documented contract:
+- `browser_reason` names what Chromium reports when it differs from corscope's own `reason`
+  (a proxy's 502 is a fault, not a CORS failure, yet Chromium calls it a missing ACAO);
+  that name is the one compared with Chromium's `corsError`.
+- a conditional verdict ("blocked if sent with credentials") is judged against what the
+  scenario really did: the lab knows the credentials mode the wire does not show.
 """
 
 from __future__ import annotations
@@ -14,19 +21,28 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from analysis.lab.runner import GroundTruth
+from analysis.lab.spec import Call
 
 
 @dataclass(frozen=True)
 class Verdict:
-    blocked: bool
+    blocked: bool | None
+    """None: corscope could not tell from the input (a conditional verdict)."""
     reason: str | None
     failed_parameter: str | None
+    condition: str | None = None
+    fault: str | None = None
 
     def __str__(self) -> str:
-        if not self.blocked:
+        if self.blocked is None:
+            text = f"if {self.condition or '?'}: {self.reason or '-'}"
+        elif not self.blocked:
             return "allowed"
-        text = f"blocked: {self.reason or '(no CORS error name)'}"
-        return f"{text} ({self.failed_parameter!r})" if self.failed_parameter else text
+        else:
+            text = f"blocked: {self.reason or '(no CORS error name)'}"
+        if self.failed_parameter:
+            text += f" ({self.failed_parameter!r})"
+        return text + (" [fault]" if self.fault else "")
 
 
 def _blank_to_none(value: object) -> str | None:
@@ -40,11 +56,36 @@ def chromium_verdict(truth: GroundTruth) -> Verdict:
 
 def corscope_verdict(exchange: Mapping[str, Any]) -> Verdict:
     verdict = exchange.get("verdict") or {}
+    blocked = verdict.get("blocked")
     return Verdict(
-        bool(verdict.get("blocked")),
-        _blank_to_none(verdict.get("reason")),
+        None if blocked is None else bool(blocked),
+        _blank_to_none(verdict.get("browser_reason") or verdict.get("reason")),
         _blank_to_none(verdict.get("failed_parameter")),
+        _blank_to_none(verdict.get("condition")),
+        _blank_to_none(verdict.get("fault")),
     )
+
+
+def condition_holds(condition: str | None, call: Call | None) -> bool | None:
+    """Whether a conditional verdict's condition was true for the scenario's call;
+    None when the lab cannot tell (an unknown condition, or no call given)."""
+    if call is None:
+        return None
+    if condition == "credentials-include":
+        return call.credentials == "include"
+    return None
+
+
+def resolve(corscope: Verdict, call: Call | None) -> Verdict | None:
+    """A definite verdict: conditional ones resolved with what the lab knows, else None."""
+    if corscope.blocked is not None:
+        return corscope
+    holds = condition_holds(corscope.condition, call)
+    if holds is None:
+        return None
+    if holds:
+        return Verdict(True, corscope.reason, corscope.failed_parameter, fault=corscope.fault)
+    return Verdict(False, None, None)
 
 
 def agree(chromium: Verdict, corscope: Verdict) -> bool:
@@ -55,9 +96,7 @@ def agree(chromium: Verdict, corscope: Verdict) -> bool:
     """
     if chromium.blocked != corscope.blocked:
         return False
-    if not chromium.blocked:
-        return True
-    if chromium.reason is None:
+    if not chromium.blocked or chromium.reason is None:
         return True
     return (chromium.reason, chromium.failed_parameter) == (
         corscope.reason,
@@ -101,22 +140,34 @@ class Agreement:
     chromium: Verdict
     corscope: Verdict | None
     """None when corscope reported no exchange for the scenario's URL and method."""
+    resolved: Verdict | None
+    """corscope's verdict made definite for this scenario (see `resolve`)."""
 
     @property
     def agrees(self) -> bool:
-        return self.corscope is not None and agree(self.chromium, self.corscope)
+        return self.resolved is not None and agree(self.chromium, self.resolved)
+
+    @property
+    def conditional(self) -> bool:
+        return self.corscope is not None and self.corscope.blocked is None
 
     def explain(self) -> str:
-        theirs = (
-            "no exchange for this URL and method" if self.corscope is None else str(self.corscope)
-        )
+        if self.corscope is None:
+            theirs = "no exchange for this URL and method"
+        elif self.resolved is None:
+            theirs = f"{self.corscope} (a condition the lab cannot check)"
+        else:
+            theirs = str(self.corscope)
         return f"{self.scenario_id}: Chromium {self.chromium}; corscope {theirs}"
 
 
-def compare(truth: GroundTruth, index: ExchangeIndex) -> Agreement:
+def compare(truth: GroundTruth, index: ExchangeIndex, call: Call | None = None) -> Agreement:
+    """`call` is what the scenario's page really did, to settle conditional verdicts."""
     exchange = index.find(truth.url, truth.method)
+    corscope = None if exchange is None else corscope_verdict(exchange)
     return Agreement(
         truth.scenario_id,
         chromium_verdict(truth),
-        None if exchange is None else corscope_verdict(exchange),
+        corscope,
+        None if corscope is None else resolve(corscope, call),
     )

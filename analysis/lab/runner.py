@@ -41,7 +41,8 @@ class GroundTruth:
     page_url: str
     details: dict[str, Any] = field(default_factory=dict)
     """error_text, status, preflights, from_disk_cache, from_service_worker, verdict_from
-    (`page` or `worker`), observed (False if DevTools never reported the request)."""
+    (`page` or `worker`), observed (False if DevTools never reported the request),
+    server_hits (what reached the lab servers during the decisive visit)."""
 
 
 @dataclass
@@ -155,7 +156,10 @@ def _perform(
     browser: LabBrowser, servers: LabServers, scenario: Scenario, visit: Visit
 ) -> tuple[str, dict[str, Any]]:
     page_url = servers.url(visit.page, pages.page_path(visit.page_kind, scenario.id))
-    browser.goto(page_url)
+    if visit.page_kind == "sandboxed":
+        browser.goto(page_url)  # an opaque origin cannot rewrite its own URL
+    else:
+        browser.open(page_url, pages.page_path(visit.page_kind, ""))
     if visit.page_kind == "sw" and not browser.evaluate(
         "() => navigator.serviceWorker.controller !== null"
     ):
@@ -174,6 +178,7 @@ def run_scenario(browser: LabBrowser, servers: LabServers, scenario: Scenario) -
         )
 
     mark = browser.mark()
+    hits_before = len(servers.hits)
     page_url, js_result = _perform(browser, servers, scenario, scenario.visit)
     url = request_url(servers, scenario, scenario.visit)
 
@@ -188,7 +193,15 @@ def run_scenario(browser: LabBrowser, servers: LabServers, scenario: Scenario) -
         return True
 
     browser.wait_until(settled, _SETTLE_S)
-    return _truth(browser, scenario, url, page_url, js_result, mark)
+    # What reached the servers during the decisive visit: empty when a cache answered.
+    hits = [
+        f"{h.method} {h.path} (Origin: {h.origin_header}) -> {h.status}"
+        for h in servers.hits[hits_before:]
+        if h.path.startswith(scenario.path)
+    ]
+    truth = _truth(browser, scenario, url, page_url, js_result, mark)
+    truth.details["server_hits"] = hits
+    return truth
 
 
 def _all_done(records: list[NetRecord], need_one: bool = False) -> bool:
@@ -232,6 +245,7 @@ def _truth(
         "observed": record.done,
         "verdict_from": verdict_from,
         "error_text": record.error_text,
+        "canceled": record.canceled,
         "blocked_reason": record.blocked_reason,
         "status": record.status,
         "redirects": record.urls[1:],
@@ -250,11 +264,14 @@ def _truth(
             for w in worker_records
         ],
     }
+    # A load the page itself dropped (the unread body of an opaque no-cors answer reports
+    # net::ERR_ABORTED) is not a verdict; JavaScript received its response.
+    blocked = record.failed and (cors_error is not None or not record.canceled)
     return GroundTruth(
         scenario_id=scenario.id,
         url=url,
         method=record.method,
-        blocked=record.failed,
+        blocked=blocked,
         cors_error=cors_error,
         failed_parameter=parameter,
         js_result=js_result,

@@ -174,7 +174,11 @@ def _serve(ip: str, state: _State, tls: ssl.SSLContext | None = None) -> _LabHTT
         server.socket = tls.wrap_socket(
             server.socket, server_side=True, do_handshake_on_connect=False
         )
-    thread = threading.Thread(target=server.serve_forever, name=f"lab-{ip}", daemon=True)
+    # A short poll interval: shutdown() waits up to one interval per server, and the lab
+    # stops seven of them.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"lab-{ip}", daemon=True
+    )
     thread.start()
     return server
 

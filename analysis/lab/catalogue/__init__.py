@@ -1,0 +1,1 @@
+"""Scenario families, one module each; `analysis.lab.scenarios` assembles them."""

@@ -1,0 +1,140 @@
+"""Reading headers, no-cors requests, the proxy's own faults, and the basic controls."""
+
+from __future__ import annotations
+
+from analysis.lab.catalogue.build import (
+    ACEH,
+    CREDS,
+    JSON_POST,
+    REFLECT,
+    VARY,
+    at,
+    blocked,
+    call,
+    ok,
+    preflight,
+)
+from analysis.lab.spec import ALLOWED, Route, Scenario
+
+TOTAL = ("X-Total-Count", "42")
+
+EXPOSE = (
+    Scenario(
+        id="expose-headers-missing",
+        title="Script reads X-Total-Count; not in Access-Control-Expose-Headers, reads null",
+        cause="expose-headers-missing",
+        visit=at(call(read_header="X-Total-Count")),
+        routes=(Route("GET", ok(REFLECT, VARY, TOTAL)),),
+        expected=ALLOWED,
+        key_row=True,
+    ),
+    Scenario(
+        id="expose-headers-wildcard-with-credentials",
+        title="ACEH * exposes nothing to a credentialed request",
+        cause="expose-headers-missing",
+        visit=at(call(read_header="X-Total-Count", credentials="include")),
+        routes=(Route("GET", ok(REFLECT, CREDS, VARY, TOTAL, (ACEH, "*"))),),
+        expected=ALLOWED,
+    ),
+    Scenario(
+        id="control-expose-headers-listed",
+        title="X-Total-Count listed in Access-Control-Expose-Headers",
+        cause="none",
+        visit=at(call(read_header="X-Total-Count")),
+        routes=(Route("GET", ok(REFLECT, VARY, TOTAL, (ACEH, "X-Total-Count"))),),
+        expected=ALLOWED,
+    ),
+)
+
+NO_CORS = (
+    Scenario(
+        id="no-cors-opaque-get",
+        title="mode: 'no-cors' GET to an API without CORS: allowed, opaque",
+        notes="DevTools reports net::ERR_ABORTED (canceled): the opaque body is never read.",
+        cause="none",
+        visit=at(call(mode="no-cors")),
+        routes=(Route("GET", ok()),),
+        expected=ALLOWED,
+        key_row=True,
+    ),
+    Scenario(
+        id="no-cors-opaque-post",
+        title="mode: 'no-cors' text/plain POST (a beacon-style call): allowed, opaque",
+        cause="none",
+        visit=at(
+            call(
+                mode="no-cors",
+                method="POST",
+                body="ping",
+                headers=(("Content-Type", "text/plain"),),
+            )
+        ),
+        routes=(Route("POST", ok()),),
+        expected=ALLOWED,
+    ),
+)
+
+PROXY_FAULTS = (
+    Scenario(
+        id="upstream-refused-proxy-502",
+        title="Upstream refuses the connection: mitmproxy answers 502 itself, without CORS",
+        cause="proxy-or-upstream-fault",
+        visit=at(call(api="dead")),
+        routes=(),
+        expected=blocked("MissingAllowOriginHeader"),
+    ),
+    Scenario(
+        id="upstream-refused-preflight-502",
+        title="Upstream refuses the preflight's connection: mitmproxy's 502 to OPTIONS",
+        cause="proxy-or-upstream-fault",
+        visit=at(call(api="dead", method="DELETE")),
+        routes=(),
+        expected=blocked("PreflightMissingAllowOriginHeader"),
+    ),
+    Scenario(
+        id="control-https-self-signed",
+        title="https API with a self-signed certificate (mitmproxy ssl_insecure=true)",
+        cause="none",
+        visit=at(call(api="api_https")),
+        routes=(Route("GET", ok(REFLECT, VARY)),),
+        expected=ALLOWED,
+    ),
+)
+
+CONTROLS = (
+    Scenario(
+        id="control-simple-get",
+        title="Simple GET, origin echoed",
+        cause="none",
+        visit=at(),
+        routes=(Route("GET", ok(REFLECT, VARY)),),
+        expected=ALLOWED,
+    ),
+    Scenario(
+        id="control-json-post",
+        title="JSON POST with a complete preflight answer",
+        cause="none",
+        visit=at(JSON_POST),
+        routes=(Route("OPTIONS", preflight()), Route("POST", ok(REFLECT, VARY))),
+        expected=ALLOWED,
+    ),
+    Scenario(
+        id="control-xhr-credentials",
+        title="XHR withCredentials with origin echoed and ACAC true",
+        cause="none",
+        visit=at(call(client="xhr", credentials="include")),
+        routes=(Route("GET", ok(REFLECT, CREDS, VARY)),),
+        expected=ALLOWED,
+    ),
+    Scenario(
+        id="control-other-site-page",
+        title="Page on another site (127.0.0.3) calling an echoing API",
+        cause="none",
+        visit=at(page="app_site2"),
+        routes=(Route("GET", ok(REFLECT, VARY)),),
+        expected=ALLOWED,
+    ),
+)
+
+
+SCENARIOS = (*EXPOSE, *NO_CORS, *PROXY_FAULTS, *CONTROLS)

@@ -1,0 +1,82 @@
+"""Actual requests redirected to another origin: the Origin turns `null` on the way."""
+
+from __future__ import annotations
+
+from analysis.lab.catalogue.build import (
+    ACAO,
+    JSON_PUT,
+    REFLECT,
+    VARY,
+    at,
+    blocked,
+    ok,
+    preflight,
+    redirect,
+)
+from analysis.lab.spec import ALLOWED, Route, Scenario
+
+TO_API2 = "{api2}{path}/final"
+HOP = Route("GET", redirect(302, TO_API2, REFLECT, VARY), on="api")
+
+SCENARIOS = (
+    Scenario(
+        id="redirect-tainted-allowlist",
+        title="API redirects to a second origin; its allow-list does not hold `null`",
+        cause="redirect-tainted-origin",
+        visit=at(),
+        routes=(HOP, Route("GET", ok(REFLECT, VARY), sub="/final", allow_origins=("{app}",))),
+        expected=blocked("MissingAllowOriginHeader"),
+    ),
+    Scenario(
+        id="redirect-tainted-static-origin",
+        title="Redirect target answers the page's origin, but the request now says null",
+        cause="redirect-tainted-origin",
+        visit=at(),
+        routes=(HOP, Route("GET", ok((ACAO, "{app}")), sub="/final")),
+        expected=blocked("AllowOriginMismatch", "{app}"),
+    ),
+    Scenario(
+        id="redirect-tainted-acao-null",
+        title="Redirect target answers ACAO: null, which matches the tainted origin",
+        cause="none",
+        visit=at(),
+        routes=(HOP, Route("GET", ok((ACAO, "null")), sub="/final")),
+        expected=ALLOWED,
+    ),
+    Scenario(
+        id="redirect-tainted-acao-wildcard",
+        title="Redirect target answers ACAO: *",
+        cause="none",
+        visit=at(),
+        routes=(HOP, Route("GET", ok((ACAO, "*")), sub="/final")),
+        expected=ALLOWED,
+    ),
+    Scenario(
+        id="redirect-tainted-preflighted",
+        title="PUT redirected (307) to a second origin: a new preflight with Origin: null",
+        cause="redirect-tainted-origin",
+        visit=at(JSON_PUT),
+        routes=(
+            Route("OPTIONS", preflight(), on="api"),
+            Route("PUT", redirect(307, TO_API2, REFLECT, VARY), on="api"),
+            Route("OPTIONS", preflight(), sub="/final", allow_origins=("{app}",)),
+            Route("PUT", ok(REFLECT, VARY), sub="/final", allow_origins=("{app}",)),
+        ),
+        expected=blocked("PreflightMissingAllowOriginHeader"),
+    ),
+    Scenario(
+        id="redirect-location-with-credentials",
+        title="Redirect Location carries user:password@",
+        cause="redirect-tainted-origin",
+        visit=at(),
+        routes=(
+            Route(
+                "GET",
+                redirect(302, "http://lab:secret@127.0.0.4:{api2_port}{path}/final", REFLECT, VARY),
+                on="api",
+            ),
+            Route("GET", ok((ACAO, "*")), sub="/final"),
+        ),
+        expected=blocked("RedirectContainsCredentials"),
+    ),
+)

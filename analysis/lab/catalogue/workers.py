@@ -1,0 +1,64 @@
+"""A service worker between the page and the network (pages under /lab/sw/, worker at
+/lab/sw/worker.js; the worker acts per scenario path)."""
+
+from __future__ import annotations
+
+from analysis.lab.catalogue.build import REFLECT, VARY, at, blocked, ok
+from analysis.lab.spec import ALLOWED, Expected, Route, Scenario
+
+SW_PAGE = at(kind="sw")
+
+SCENARIOS = (
+    Scenario(
+        id="sw-pass-through",
+        title="Worker passes the request through: fetch(event.request)",
+        cause="none",
+        visit=SW_PAGE,
+        routes=(Route("GET", ok(REFLECT, VARY)),),
+        worker="pass",
+        expected=ALLOWED,
+    ),
+    Scenario(
+        id="sw-pass-through-cors-failure",
+        title="Worker passes through to an API without CORS: the verdict is the worker's",
+        cause="cors-not-enabled",
+        visit=SW_PAGE,
+        routes=(Route("GET", ok()),),
+        worker="pass",
+        expected=blocked("MissingAllowOriginHeader"),
+        notes="The page sees only net::ERR_FAILED; the worker target carries corsErrorStatus.",
+    ),
+    Scenario(
+        id="sw-cache-storage-answer",
+        title="Worker answers from Cache Storage, filled by an earlier call",
+        cause="service-worker-response",
+        before=(SW_PAGE,),
+        visit=SW_PAGE,
+        routes=(Route("GET", ok(REFLECT, VARY)),),
+        worker="cache",
+        expected=ALLOWED,
+        notes="Only the first call is on the wire; the decisive answer is the cached copy.",
+    ),
+    Scenario(
+        id="sw-synthetic-answer",
+        title="Worker builds the answer itself (new Response): no CORS check, no network",
+        cause="service-worker-response",
+        visit=SW_PAGE,
+        routes=(Route("GET", ok()),),
+        worker="synthetic",
+        expected=ALLOWED,
+        wire_decides=False,
+        notes="Would be blocked from the network (no ACAO); the worker hides that.",
+    ),
+    Scenario(
+        id="sw-opaque-to-cors-request",
+        title="Worker refetches with mode: 'no-cors' and hands the opaque answer to a CORS fetch",
+        cause="service-worker-response",
+        visit=SW_PAGE,
+        routes=(Route("GET", ok()),),
+        worker="opaque",
+        expected=Expected(blocked=True),
+        wire_decides=False,
+        notes="Blocked with no corsErrorStatus anywhere; the wire shows a no-cors GET.",
+    ),
+)
