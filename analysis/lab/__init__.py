@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from analysis.lab.__main__ import main
     from analysis.lab.runner import GroundTruth, LabRun, run_lab
     from analysis.lab.scenarios import SCENARIOS
 
-__all__ = ["SCENARIOS", "GroundTruth", "LabRun", "run_lab"]
+__all__ = ["SCENARIOS", "GroundTruth", "LabRun", "main", "run_lab"]
 
 
 def __getattr__(name: str) -> Any:
@@ -21,6 +22,10 @@ def __getattr__(name: str) -> Any:
         from analysis.lab import runner
 
         return getattr(runner, name)
+    if name == "main":
+        from analysis.lab.__main__ import main
+
+        return main
     if name == "SCENARIOS":
         from analysis.lab.scenarios import SCENARIOS
 

@@ -201,6 +201,7 @@ def run_scenario(browser: LabBrowser, servers: LabServers, scenario: Scenario) -
     ]
     truth = _truth(browser, scenario, url, page_url, js_result, mark)
     truth.details["server_hits"] = hits
+    truth.details["js"] = js.render(scenario.call, url)
     return truth
 
 

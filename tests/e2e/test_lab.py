@@ -43,6 +43,17 @@ def test_flow_file_written_and_stays_on_loopback(lab_run: Any) -> None:
     assert all(a.startswith("127.") for a in addresses), addresses
 
 
+def test_capture_addon_ran_when_present(lab_run: Any) -> None:
+    """A colleague's addon that fails to load makes the lab fall back to a bare mitmdump;
+    that must show up here, not as a quiet skip of every capture comparison."""
+    from analysis.lab.proxy import REPO_ROOT
+
+    if not (REPO_ROOT / "addons" / "cors.py").exists():
+        pytest.skip("addons/cors.py does not exist yet")
+    assert not lab_run.warnings, lab_run.warnings
+    assert lab_run.capture_path is not None, "addons/cors.py ran but wrote no capture"
+
+
 def _expectation(lab_run: Any, scenario: Scenario) -> tuple[bool, str | None, str | None]:
     e = scenario.expected
     parameter = None if e.failed_parameter is None else lab_run.fill(e.failed_parameter)
@@ -82,7 +93,7 @@ def test_corscope_agrees_with_chromium(lab_run: Any, scenario: Scenario, source:
     else:
         path = lab_run.capture_path
         if path is None:
-            pytest.skip("no capture: addons/cors.py absent or wrote nothing")
+            pytest.skip(f"no capture: addons/cors.py absent or wrote nothing {lab_run.warnings}")
     truth = _truth(lab_run, scenario)
     result = compare(truth, _corscope_index(path), scenario.call)
     assert result.corscope is not None, (

@@ -1,0 +1,120 @@
+"""The lab's own logic that needs no browser: how verdicts are compared, how the servers
+answer. Fast, so a broken comparison shows up even where Chromium is missing."""
+
+from __future__ import annotations
+
+from analysis.lab.catalogue.build import REFLECT, ok
+from analysis.lab.compare import ExchangeIndex, Verdict, agree, compare, resolve
+from analysis.lab.responder import SharedCache, pick_route, render
+from analysis.lab.runner import GroundTruth
+from analysis.lab.scenarios import SCENARIOS, by_id
+from analysis.lab.spec import ROOT_CAUSES, Call, Route
+
+VALUES = {"app": "http://127.0.0.1:5173", "path": "/s/x"}
+
+
+def _truth(blocked: bool, error: str | None = None, parameter: str | None = "") -> GroundTruth:
+    return GroundTruth(
+        "x",
+        "http://127.0.0.2:8000/s/x",
+        "GET",
+        blocked,
+        error,
+        parameter,
+        {},
+        "http://127.0.0.1:5173/lab/page/x",
+    )
+
+
+def _exchange(**verdict: object) -> dict[str, object]:
+    return {"url": "http://127.0.0.2:8000/s/x", "method": "GET", "verdict": verdict}
+
+
+def test_catalogue_covers_every_root_cause() -> None:
+    assert {s.cause for s in SCENARIOS} == ROOT_CAUSES
+    assert len(SCENARIOS) >= 45
+    assert len({s.path for s in SCENARIOS}) == len(SCENARIOS)
+
+
+def test_empty_parameter_equals_null() -> None:
+    index = ExchangeIndex.of(
+        {
+            "exchanges": [
+                _exchange(blocked=True, reason="MissingAllowOriginHeader", failed_parameter=None)
+            ]
+        }
+    )
+    assert compare(_truth(True, "MissingAllowOriginHeader"), index).agrees
+
+
+def test_wrong_reason_disagrees_and_names_both() -> None:
+    index = ExchangeIndex.of([_exchange(blocked=True, reason="AllowOriginMismatch")])
+    result = compare(_truth(True, "MissingAllowOriginHeader"), index)
+    assert not result.agrees
+    assert "MissingAllowOriginHeader" in result.explain()
+    assert "AllowOriginMismatch" in result.explain()
+
+
+def test_missing_exchange_disagrees() -> None:
+    result = compare(_truth(False), ExchangeIndex.of([]))
+    assert not result.agrees and "no exchange" in result.explain()
+
+
+def test_browser_reason_is_what_chromium_names() -> None:
+    index = ExchangeIndex.of(
+        [
+            _exchange(
+                blocked=True, reason=None, fault="502", browser_reason="MissingAllowOriginHeader"
+            )
+        ]
+    )
+    assert compare(_truth(True, "MissingAllowOriginHeader"), index).agrees
+
+
+def test_conditional_verdict_resolved_by_the_real_call() -> None:
+    conditional = Verdict(None, "InvalidAllowCredentials", None, "credentials-include")
+    assert resolve(conditional, Call(credentials="include")) == Verdict(
+        True, "InvalidAllowCredentials", None
+    )
+    assert resolve(conditional, Call()) == Verdict(False, None, None)
+    assert resolve(conditional, None) is None
+    assert resolve(Verdict(None, "X", None, "some-new-condition"), Call()) is None
+
+
+def test_opaque_worker_failure_compares_decision_only() -> None:
+    assert agree(Verdict(True, None, None), Verdict(True, "Anything", None))
+    assert not agree(Verdict(True, None, None), Verdict(False, None, None))
+
+
+def test_allow_list_drops_echo_for_other_origins() -> None:
+    route = Route("GET", ok(REFLECT), allow_origins=("{app}",))
+    assert render(route, "http://127.0.0.1:5173", VALUES).headers[0] == (
+        "Access-Control-Allow-Origin",
+        "http://127.0.0.1:5173",
+    )
+    assert all(
+        n != "Access-Control-Allow-Origin"
+        for n, _ in render(route, "http://127.0.0.1:5174", VALUES).headers
+    )
+
+
+def test_methods_match_case_sensitively() -> None:
+    scenario = by_id("allow-methods-patch-lower-case")
+    assert pick_route(scenario, "patch", "", "api") is not None
+    assert pick_route(scenario, "PATCH", "", "api") is None
+
+
+def test_shared_cache_replays_without_vary_and_keys_with_it() -> None:
+    route = Route("GET", ok(REFLECT))
+    cache = SharedCache()
+    first = cache.answer(("x",), "http://a", render(route, "http://a", VALUES))
+    second = cache.answer(("x",), "http://b", render(route, "http://b", VALUES))
+    assert ("X-Cache", "MISS") in first.headers
+    assert ("Access-Control-Allow-Origin", "http://a") in second.headers
+    assert ("X-Cache", "HIT") in second.headers
+
+    varying = Route("GET", ok(REFLECT, ("Vary", "Origin")))
+    cache = SharedCache()
+    cache.answer(("y",), "http://a", render(varying, "http://a", VALUES))
+    other = cache.answer(("y",), "http://b", render(varying, "http://b", VALUES))
+    assert ("Access-Control-Allow-Origin", "http://b") in other.headers
