@@ -39,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--list", action="store_true", help="list scenarios and exit")
     parser.add_argument(
+        "--probe",
+        action="store_true",
+        help="run the capture addon with its in-page probe (cors_probe=true)",
+    )
+    parser.add_argument(
         "--no-corscope", action="store_true", help="only record Chromium's verdicts"
     )
     return parser
@@ -88,7 +93,8 @@ def _table(run: LabRun, inputs: dict[str, ExchangeIndex | None]) -> tuple[list[s
             if index is None:
                 row.append("-")
                 continue
-            if name == "flow" and scenario is not None and not scenario.wire_decides:
+            off_wire = scenario is not None and not scenario.wire_decides
+            if off_wire and (name == "flow" or not run.probe):
                 row.append("(not on the wire)")
                 continue
             result: Agreement = compare(truth, index, scenario.call if scenario else None)
@@ -119,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
     with tempfile.TemporaryDirectory(prefix="corscope-lab-") as tmp:
-        run = run_lab(args.workdir or Path(tmp), chosen)
+        run = run_lab(args.workdir or Path(tmp), chosen, probe=args.probe)
         problems = list(run.warnings)
         inputs: dict[str, ExchangeIndex | None] = {}
         if not args.no_corscope:

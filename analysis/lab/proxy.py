@@ -36,12 +36,19 @@ def mitmdump_path() -> str:
     return found
 
 
-def capture_addon_args(capture_path: Path, repo_root: Path = REPO_ROOT) -> tuple[str, ...]:
-    """`-s addons/cors.py --set cors_capture=…` when the project's addon exists, else ()."""
+def capture_addon_args(
+    capture_path: Path, *, probe: bool = False, repo_root: Path = REPO_ROOT
+) -> tuple[str, ...]:
+    """`-s addons/cors.py --set cors_capture=…` when the project's addon exists, else ().
+
+    `probe` also turns on the addon's in-page probe (`cors_probe`), which reports what the
+    wire cannot show: service-worker answers, browser-cache hits, the browser's own errors.
+    """
     addon = repo_root / "addons" / "cors.py"
     if not addon.exists():
         return ()
-    return ("-s", str(addon), "--set", f"cors_capture={capture_path}")
+    args = ("-s", str(addon), "--set", f"cors_capture={capture_path}")
+    return (*args, "--set", "cors_probe=true") if probe else args
 
 
 @dataclass

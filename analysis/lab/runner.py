@@ -56,6 +56,8 @@ class LabRun:
     origins: dict[str, str]
     duration_s: float
     warnings: list[str] = field(default_factory=list)
+    probe: bool = False
+    """Whether the capture addon's in-page probe was asked for."""
 
     def by_id(self) -> dict[str, GroundTruth]:
         return {r.scenario_id: r for r in self.results}
@@ -72,11 +74,13 @@ def run_lab(
     scenarios: tuple[Scenario, ...] | list[Scenario] | None = None,
     *,
     proxy_args: tuple[str, ...] | None = None,
+    probe: bool = False,
 ) -> LabRun:
     """Run the lab in `workdir` (created if needed).
 
     `proxy_args` are extra mitmdump arguments; by default the project's capture addon
-    (`addons/cors.py`) is loaded when it exists, writing `capture.jsonl` in workdir.
+    (`addons/cors.py`) is loaded when it exists, writing `capture.jsonl` in workdir, with
+    its in-page probe when `probe` is true.
     """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -85,7 +89,7 @@ def run_lab(
     capture_path = workdir / "capture.jsonl"
     for stale in (flow_path, capture_path):
         stale.unlink(missing_ok=True)
-    extra = capture_addon_args(capture_path) if proxy_args is None else proxy_args
+    extra = capture_addon_args(capture_path, probe=probe) if proxy_args is None else proxy_args
     warnings: list[str] = []
 
     started = time.monotonic()
@@ -131,6 +135,7 @@ def run_lab(
         origins={k: o.url for k, o in servers.origins.items()},
         duration_s=duration,
         warnings=warnings,
+        probe=probe and bool(config.extra_args),
     )
     write_ground_truth(run)
     return run
@@ -143,6 +148,7 @@ def write_ground_truth(run: LabRun) -> None:
         "origins": run.origins,
         "duration_s": round(run.duration_s, 2),
         "warnings": run.warnings,
+        "probe": run.probe,
         "results": [asdict(r) for r in run.results],
     }
     run.ground_truth_path.write_text(json.dumps(document, indent=2) + "\n")

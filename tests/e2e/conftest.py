@@ -1,7 +1,9 @@
 """One lab run per test session: real servers, real mitmdump, real Chromium.
 
 Set CORSCOPE_LAB_DIR to keep the run's flow file, capture and ground_truth.json somewhere
-you can open after the tests (default: pytest's temporary directory).
+you can open after the tests (default: pytest's temporary directory). Set
+CORSCOPE_LAB_PROBE=1 to run the capture addon with its in-page probe, so that the capture
+comparison also covers what never reaches the wire.
 """
 
 from __future__ import annotations
@@ -23,4 +25,5 @@ def lab_run(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
     kept = os.environ.get("CORSCOPE_LAB_DIR")
     workdir = Path(kept) if kept else tmp_path_factory.mktemp("lab")
-    return run_lab(workdir)
+    probe = os.environ.get("CORSCOPE_LAB_PROBE", "") not in ("", "0")
+    return run_lab(workdir, probe=probe)
