@@ -39,9 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--list", action="store_true", help="list scenarios and exit")
     parser.add_argument(
-        "--probe",
+        "--no-probe",
         action="store_true",
-        help="run the capture addon with its in-page probe (cors_probe=true)",
+        help="run the capture addon without its in-page probe (cors_probe=false)",
     )
     parser.add_argument(
         "--no-corscope", action="store_true", help="only record Chromium's verdicts"
@@ -125,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
     with tempfile.TemporaryDirectory(prefix="corscope-lab-") as tmp:
-        run = run_lab(args.workdir or Path(tmp), chosen, probe=args.probe)
+        run = run_lab(args.workdir or Path(tmp), chosen, probe=not args.no_probe)
         problems = list(run.warnings)
         inputs: dict[str, ExchangeIndex | None] = {}
         if not args.no_corscope:

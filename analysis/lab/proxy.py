@@ -37,18 +37,23 @@ def mitmdump_path() -> str:
 
 
 def capture_addon_args(
-    capture_path: Path, *, probe: bool = False, repo_root: Path = REPO_ROOT
+    capture_path: Path, *, probe: bool = True, repo_root: Path = REPO_ROOT
 ) -> tuple[str, ...]:
-    """`-s addons/cors.py --set cors_capture=…` when the project's addon exists, else ().
+    """`-s addons/cors.py --set cors_capture=… --set cors_probe=…` when the project's addon
+    exists, else ().
 
-    `probe` also turns on the addon's in-page probe (`cors_probe`), which reports what the
-    wire cannot show: service-worker answers, browser-cache hits, the browser's own errors.
+    `probe` is the addon's in-page probe, which reports what the wire cannot show:
+    service-worker answers, browser-cache hits, the browser's own errors. It is set either
+    way, so the lab never depends on the addon's default.
     """
     addon = repo_root / "addons" / "cors.py"
     if not addon.exists():
         return ()
-    args = ("-s", str(addon), "--set", f"cors_capture={capture_path}")
-    return (*args, "--set", "cors_probe=true") if probe else args
+    return (
+        "-s", str(addon),
+        "--set", f"cors_capture={capture_path}",
+        "--set", f"cors_probe={'true' if probe else 'false'}",
+    )  # fmt: skip
 
 
 @dataclass

@@ -57,7 +57,7 @@ class LabRun:
     duration_s: float
     warnings: list[str] = field(default_factory=list)
     probe: bool = False
-    """Whether the capture addon's in-page probe was asked for."""
+    """Whether the capture addon ran with its in-page probe."""
 
     def by_id(self) -> dict[str, GroundTruth]:
         return {r.scenario_id: r for r in self.results}
@@ -74,13 +74,13 @@ def run_lab(
     scenarios: tuple[Scenario, ...] | list[Scenario] | None = None,
     *,
     proxy_args: tuple[str, ...] | None = None,
-    probe: bool = False,
+    probe: bool = True,
 ) -> LabRun:
     """Run the lab in `workdir` (created if needed).
 
     `proxy_args` are extra mitmdump arguments; by default the project's capture addon
     (`addons/cors.py`) is loaded when it exists, writing `capture.jsonl` in workdir, with
-    its in-page probe when `probe` is true.
+    its in-page probe on unless `probe` is false.
     """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,9 @@
 """One lab run per test session: real servers, real mitmdump, real Chromium.
 
 Set CORSCOPE_LAB_DIR to keep the run's flow file, capture and ground_truth.json somewhere
-you can open after the tests (default: pytest's temporary directory). Set
-CORSCOPE_LAB_PROBE=1 to run the capture addon with its in-page probe, so that the capture
-comparison also covers what never reaches the wire.
+you can open after the tests (default: pytest's temporary directory). The capture
+addon runs with its in-page probe, so the capture comparison also covers what never
+reaches the wire; CORSCOPE_LAB_PROBE=0 runs it without.
 """
 
 from __future__ import annotations
@@ -25,5 +25,5 @@ def lab_run(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
     kept = os.environ.get("CORSCOPE_LAB_DIR")
     workdir = Path(kept) if kept else tmp_path_factory.mktemp("lab")
-    probe = os.environ.get("CORSCOPE_LAB_PROBE", "") not in ("", "0")
+    probe = os.environ.get("CORSCOPE_LAB_PROBE", "1") != "0"
     return run_lab(workdir, probe=probe)

@@ -41,6 +41,11 @@ def test_flow_file_written_and_stays_on_loopback(lab_run: Any) -> None:
     addresses = {f.server_conn.peername[0] for f in flows if f.server_conn.peername}
     assert addresses, "no flow reached a server"
     assert all(a.startswith("127.") for a in addresses), addresses
+    # Playwright's proxy option must have removed Chromium's loopback bypass: every
+    # scenario whose request goes to the network has to be in the flow file.
+    seen = {f.request.path.split("/")[2] for f in flows if f.request.path.startswith("/s/")}
+    missing = [s.id for s in SCENARIOS if s.wire_decides and s.id not in seen]
+    assert not missing, f"requests that bypassed mitmdump: {missing}"
 
 
 def test_capture_addon_ran_when_present(lab_run: Any) -> None:
