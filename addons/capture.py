@@ -1,0 +1,218 @@
+"""One mitmproxy flow as one capture entry: a HAR 1.2 entry with `_cors` and `_corscope_id`.
+
+What the entry keeps is what the verdict and the diagnosis need and nothing that could
+leak a body: headers in wire order with duplicates, status, timings, HTTP version, server
+IP, TLS facts, the proxy's own errors. Bodies only as the first KiB of preflight and error
+responses, where they usually name the middleware that answered.
+
+`_cors.proxy` marks an answer the browser got from mitmproxy rather than from the server:
+`{"status": 502, "error": "<mitmproxy's error>"}` when mitmproxy answered with its own error
+page (status null when it closed the connection without one, e.g. a killed flow), or
+`{"status": <code>, "error": null}` when an addon made the response.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from analysis.model import MODES
+from analysis.readers.hints import resource_type_from_dest
+
+if TYPE_CHECKING:
+    from mitmproxy import http
+
+BODY_EXCERPT_BYTES = 1024
+_MAX_INFLATE_BYTES = 1 << 20
+"""Compressed error bodies larger than this are not inflated just for an excerpt."""
+_KILLED = "Connection killed."
+
+
+def entry_for(flow: http.HTTPFlow, entry_id: str) -> dict[str, Any]:
+    """The capture entry for a finished flow (response or error)."""
+    req = flow.request
+    timings = _timings(flow)
+    entry: dict[str, Any] = {
+        "_corscope_id": entry_id,
+        "startedDateTime": iso_time(req.timestamp_start),
+        "time": round(sum(v for v in timings.values() if v > 0), 3),
+        "request": {
+            "method": req.method,
+            "url": req.pretty_url,
+            "httpVersion": req.http_version,
+            "cookies": [],
+            "headers": header_list(req.headers.fields),
+            "queryString": [],
+            "headersSize": -1,
+            "bodySize": len(req.raw_content) if req.raw_content else 0,
+        },
+        "response": _response(flow),
+        "cache": {},
+        "timings": timings,
+    }
+    server = flow.server_conn
+    if server is not None and server.peername:
+        entry["serverIPAddress"] = str(server.peername[0])
+    tls = _tls(flow)
+    if tls:
+        entry["_tls"] = tls
+    cors = wire_hints(flow)
+    if cors:
+        entry["_cors"] = cors
+    return entry
+
+
+def wire_hints(flow: http.HTTPFlow) -> dict[str, Any]:
+    """The `_cors` facts the wire itself shows, so the entry describes itself to any reader."""
+    headers = flow.request.headers
+    cors: dict[str, Any] = {}
+    mode = headers.get("sec-fetch-mode")
+    if mode in MODES:
+        cors["mode"] = mode
+    resource_type = resource_type_from_dest(headers.get("sec-fetch-dest"))
+    if resource_type:
+        cors["resourceType"] = resource_type
+    proxy = _proxy_answer(flow)
+    if proxy is not None:
+        cors["proxy"] = proxy
+    return cors
+
+
+def _proxy_answer(flow: http.HTTPFlow) -> dict[str, Any] | None:
+    if flow.response is None:
+        if flow.error is None:
+            return None
+        # mitmproxy answers a failed upstream with its own 502 (see ResponseProtocolError),
+        # except for a killed flow, whose client connection is just closed.
+        status = None if flow.error.msg == _KILLED else 502
+        return {"status": status, "error": flow.error.msg}
+    server = flow.server_conn
+    if server is None or server.timestamp_start is None:
+        return {"status": flow.response.status_code, "error": None}
+    return None
+
+
+def _response(flow: http.HTTPFlow) -> dict[str, Any]:
+    resp = flow.response
+    if resp is None:
+        # HAR's shape for "no response", as browsers and mitmproxy's own export write it.
+        return {
+            "status": 0,
+            "statusText": "",
+            "httpVersion": "",
+            "cookies": [],
+            "headers": [],
+            "content": {"size": 0, "mimeType": "x-unknown"},
+            "redirectURL": "",
+            "headersSize": -1,
+            "bodySize": -1,
+            "_error": flow.error.msg if flow.error is not None else None,
+        }
+    raw = resp.raw_content
+    content: dict[str, Any] = {
+        "size": len(raw) if raw else 0,
+        "mimeType": resp.headers.get("content-type", "x-unknown"),
+    }
+    if flow.request.method == "OPTIONS" or resp.status_code >= 400:
+        text = body_excerpt(resp)
+        if text:
+            content["text"] = text
+    return {
+        "status": resp.status_code,
+        "statusText": resp.reason or "",
+        "httpVersion": resp.http_version,
+        "cookies": [],
+        "headers": header_list(resp.headers.fields),
+        "content": content,
+        "redirectURL": resp.headers.get("location", ""),
+        "headersSize": -1,
+        "bodySize": len(raw) if raw else 0,
+    }
+
+
+def body_excerpt(resp: http.Response) -> str | None:
+    """The first KiB of a textual body, decompressed if small enough; None for binary."""
+    raw = resp.raw_content
+    if not raw:
+        return None
+    data: bytes | None = raw
+    if "content-encoding" in resp.headers:
+        if len(raw) > _MAX_INFLATE_BYTES:
+            return None
+        data = resp.get_content(strict=False)
+    if not data:
+        return None
+    chunk = data[:BODY_EXCERPT_BYTES]
+    if b"\x00" in chunk:
+        return None
+    return chunk.decode("utf-8", errors="replace")
+
+
+def _timings(flow: http.HTTPFlow) -> dict[str, float]:
+    req, resp, server = flow.request, flow.response, flow.server_conn
+    start = req.timestamp_start
+    connect = ssl = -1.0
+    # Only a connection opened for this request cost it anything.
+    if (
+        server is not None
+        and server.timestamp_start is not None
+        and server.timestamp_tcp_setup is not None
+        and server.timestamp_start >= start
+    ):
+        connect = _ms(server.timestamp_tcp_setup - server.timestamp_start)
+        if server.timestamp_tls_setup is not None:
+            ssl = _ms(server.timestamp_tls_setup - server.timestamp_tcp_setup)
+    sent = req.timestamp_end or start
+    send = _ms(sent - start)
+    end = resp.timestamp_end if resp is not None else None
+    if resp is not None:
+        first_byte = resp.timestamp_start
+        wait = _ms(first_byte - sent) - max(connect, 0) - max(ssl, 0)
+        receive = _ms((end or first_byte) - first_byte)
+    else:
+        failed_at = flow.error.timestamp if flow.error is not None else sent
+        wait, receive = _ms(failed_at - sent), 0.0
+    return {
+        "blocked": -1.0,
+        "dns": -1.0,
+        "connect": connect,
+        "ssl": ssl,
+        "send": send,
+        "wait": max(wait, 0.0),
+        "receive": receive,
+    }
+
+
+def _ms(seconds: float) -> float:
+    return round(max(seconds, 0.0) * 1000.0, 3)
+
+
+def _tls(flow: http.HTTPFlow) -> dict[str, Any] | None:
+    server = flow.server_conn
+    if server is None or not server.tls_established:
+        return None
+    alpn = server.alpn.decode("ascii", "replace") if server.alpn else None
+    return {
+        "version": server.tls_version,
+        "cipher": server.cipher,
+        "alpn": alpn,
+        "sni": server.sni,
+    }
+
+
+def header_list(fields: Any) -> list[dict[str, str]]:
+    return [{"name": text(k), "value": text(v)} for k, v in fields]
+
+
+def text(value: bytes | str) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        # latin-1 maps every byte: odd header bytes survive instead of failing the entry.
+        return value.decode("latin-1")
+
+
+def iso_time(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat()

@@ -1,0 +1,86 @@
+"""The capture file: append-only lines, crash-safe, and the session's own share of it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from addons.session import CaptureFile, Session, meta_line
+
+
+def lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_every_line_is_on_disk_when_write_returns(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    capture = CaptureFile(str(path), meta_line())
+    capture.write({"_corscope_id": "a"})
+    # No flush, no close: another reader sees the line at once.
+    assert lines(path) == [meta_line(), {"_corscope_id": "a"}]
+    capture.close()
+
+
+def test_appends_to_an_existing_capture(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    path.write_text('{"_corscope": {"format": "capture", "version": 1}}\n{"_corscope_id": "old"}\n')
+    capture = CaptureFile(str(path), meta_line(session="s2"))
+    capture.write({"_corscope_id": "new"})
+    capture.close()
+    ids = [obj.get("_corscope_id") for obj in lines(path)]
+    assert ids == [None, "old", None, "new"]
+
+
+def test_cut_off_last_line_is_dropped_before_appending(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(
+        b'{"_corscope": {"format": "capture", "version": 1}}\n{"_corscope_id": "ok"}\n{"_cors'
+    )
+    capture = CaptureFile(str(path), meta_line())
+    capture.write({"_corscope_id": "next"})
+    capture.close()
+    assert [obj.get("_corscope_id") for obj in lines(path)] == [None, "ok", None, "next"]
+
+
+def test_cut_off_only_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(b'{"_corscope": {"for')
+    CaptureFile(str(path), meta_line()).close()
+    assert lines(path) == [meta_line()]
+
+
+def test_unwritable_path_raises(tmp_path: Path) -> None:
+    with pytest.raises(OSError):
+        CaptureFile(str(tmp_path / "missing-dir" / "c.jsonl"), meta_line())
+
+
+def test_session_dump_holds_only_this_sessions_lines(tmp_path: Path) -> None:
+    first = tmp_path / "a.jsonl"
+    first.write_text('{"_corscope_id": "earlier-run"}\n')
+    second = tmp_path / "b.jsonl"
+    session = Session()
+    session.open(str(first), meta_line())
+    session.write({"_corscope_id": "1"})
+    session.open("", meta_line())  # capture switched off: memory
+    session.write({"_corscope_id": "2"})
+    session.open(str(second), meta_line())
+    session.write({"_corscope_id": "3"})
+    out = tmp_path / "dump.jsonl"
+    session.dump(str(out), meta_line(session="dump"))
+    dumped = lines(out)
+    assert dumped[0] == meta_line(session="dump")
+    assert [obj["_corscope_id"] for obj in dumped if "_corscope_id" in obj] == ["1", "2", "3"]
+    assert session.describe() == [str(first), "memory", str(second)]
+    session.close()
+    assert session.lines_written == 3
+
+
+def test_session_without_capture_keeps_lines_in_memory(tmp_path: Path) -> None:
+    session = Session()
+    session.write({"_corscope_id": "1"})
+    out = tmp_path / "dump.jsonl"
+    session.dump(str(out), meta_line())
+    assert lines(out)[1] == {"_corscope_id": "1"}
+    assert session.capture_path is None
