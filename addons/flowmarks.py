@@ -1,0 +1,92 @@
+"""How a verdict shows in mitmproxy: flow metadata, comment and marker, and the log line.
+
+`flow.metadata["cors"]` holds plain JSON values only, so the verdict survives `-w` flow
+files and mitmweb's JSON API: the entry's `_cors` hints at the top (what the flow reader
+reads back), the verdict under "verdict".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from analysis.model import Exchange
+from analysis.verdict import Verdict, page_origin
+
+MARKER = ":no_entry:"
+COMMENT_PREFIX = "CORS "
+_POLICY = "blocked by CORS policy: "
+
+
+def verdict_record(verdict: Verdict, exchange: Exchange, *, final: bool) -> dict[str, Any]:
+    browser = verdict.browser
+    return {
+        "exchange": exchange.id,
+        "final": final,
+        "cors": verdict.cors,
+        "blocked": verdict.blocked,
+        "condition": verdict.condition,
+        "stage": verdict.stage,
+        "reason": verdict.reason,
+        "failed_parameter": verdict.failed_parameter,
+        "failed_url": verdict.failed_url,
+        "chrome_message": verdict.chrome_message,
+        "firefox_code": verdict.firefox_code,
+        "fault": verdict.fault,
+        "browser_reason": verdict.browser_reason,
+        "confirmed": verdict.confirmed,
+        "mode": verdict.mode,
+        "credentials": verdict.credentials,
+        "source": verdict.source,
+        "preflight_required": verdict.preflight_required,
+        "preflight_cached": verdict.preflight_cached,
+        "browser": None
+        if browser is None
+        else {
+            "blocked": browser.blocked,
+            "reason": browser.reason,
+            "failed_parameter": browser.failed_parameter,
+        },
+        "warnings": [{"id": w.id, "message": w.message} for w in verdict.warnings],
+    }
+
+
+def metadata(entry_id: str, cors: dict[str, Any], verdict: dict[str, Any] | None) -> dict:
+    record: dict[str, Any] = {k: v for k, v in cors.items() if v is not None}
+    record["_corscope_id"] = entry_id
+    if verdict is not None:
+        record["verdict"] = verdict
+    return record
+
+
+def comment(verdict: Verdict) -> str:
+    if verdict.fault:
+        return f"{COMMENT_PREFIX}fault: {verdict.fault}"
+    reason = verdict.reason or "blocked (the browser's own report)"
+    if verdict.failed_parameter:
+        return f"{COMMENT_PREFIX}{reason} ({verdict.failed_parameter})"
+    return f"{COMMENT_PREFIX}{reason}"
+
+
+def blocked_line(exchange: Exchange, verdict: Verdict) -> str:
+    """One log line in the browser's wording: what the console said, plus where."""
+    origin = page_origin(exchange) or "null"
+    head = f"CORS blocked {exchange.method} {exchange.url} from {origin}"
+    if verdict.failed_url and verdict.failed_url != exchange.url:
+        head += f" (at {verdict.failed_url})"
+    if verdict.fault:
+        return f"{head}: {verdict.fault}; not a CORS rule, the proxy or upstream failed"
+    message = verdict.chrome_message
+    if message:
+        detail = message.split(_POLICY, 1)[1] if _POLICY in message else message
+    else:
+        detail = "the browser reported the fetch as failed"
+    if verdict.reason:
+        detail += f" [{verdict.reason}]"
+    return f"{head}: {detail}"
+
+
+def warning_line(exchange: Exchange, warning_id: str, message: str) -> str:
+    return (
+        f"CORS warning {warning_id} on {exchange.method} {exchange.url}: {message} "
+        "(first of its kind; later ones go to the capture only)"
+    )
