@@ -1,0 +1,282 @@
+/* corscope page probe: served by the corscope mitmproxy addon at /__corscope__/probe.js.
+ *
+ * Tells the proxy what only the page knows about its cross-origin fetches: the mode and
+ * credentials mode it asked for, whether the fetch failed, and what Resource Timing says
+ * about who answered (the network, the HTTP cache, a service worker).
+ *
+ * Rules it keeps: one global (window.__corscope__); fetch and XHR are wrapped, never
+ * replaced in behaviour: the original arguments go through untouched (building a new
+ * Request from them would consume a request body); nothing here throws into the page or
+ * writes to the console; reports leave in batches with navigator.sendBeacon.
+ */
+(function () {
+  'use strict';
+  var w = window;
+  if (w.__corscope__) return;
+  var ENDPOINT = '/__corscope__/report';
+  var RESERVED = '/__corscope__/';
+  var MAX_BATCH = 40;
+  var FLUSH_MS = 400;
+  var TIMING_WAIT_MS = 300;
+  var MAX_TIMINGS = 500;
+
+  var ns = { version: 1, sent: 0, dropped: 0 };
+  try {
+    Object.defineProperty(w, '__corscope__', { value: ns, configurable: false, enumerable: false });
+  } catch (e) {
+    return;
+  }
+
+  var here = w.location;
+  var timeOrigin = (w.performance && w.performance.timeOrigin) || Date.now();
+  var queue = [];
+  var settled = [];
+  var timings = [];
+  var flushTimer = null;
+  var timingTimer = null;
+
+  function now() {
+    try { return timeOrigin + w.performance.now(); } catch (e) { return Date.now(); }
+  }
+
+  function absolute(url) {
+    try { return new URL(String(url), here.href).href; } catch (e) { return null; }
+  }
+
+  function interesting(href) {
+    /* Cross-origin http(s) only: same-origin fetches need no CORS check. */
+    if (!href) return false;
+    try {
+      var u = new URL(href);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') return false;
+      return u.origin !== here.origin;
+    } catch (e) {
+      return false;
+    }
+  }
+
+  function reserved(href) {
+    try {
+      var u = new URL(href);
+      return u.origin === here.origin && u.pathname.indexOf(RESERVED) === 0;
+    } catch (e) {
+      return true;
+    }
+  }
+
+  function controlled() {
+    try { return !!(navigator.serviceWorker && navigator.serviceWorker.controller); } catch (e) { return false; }
+  }
+
+  function upper(method) {
+    var m = String(method || 'GET');
+    var u = m.toUpperCase();
+    /* Fetch normalizes only these; any other method keeps its case on the wire. */
+    return /^(DELETE|GET|HEAD|OPTIONS|POST|PUT)$/.test(u) ? u : m;
+  }
+
+  /* ---- Resource Timing: who answered ---- */
+
+  function noteTiming(entry) {
+    if (!entry || reserved(entry.name)) return;
+    timings.push({
+      name: entry.name,
+      start: timeOrigin + entry.startTime,
+      deliveryType: typeof entry.deliveryType === 'string' ? entry.deliveryType : null,
+      workerStart: typeof entry.workerStart === 'number' ? entry.workerStart : null,
+      transferSize: typeof entry.transferSize === 'number' ? entry.transferSize : null,
+      responseStatus: typeof entry.responseStatus === 'number' ? entry.responseStatus : null,
+      initiatorType: entry.initiatorType || null
+    });
+    if (timings.length > MAX_TIMINGS) timings.splice(0, timings.length - MAX_TIMINGS);
+  }
+
+  try {
+    if (w.PerformanceObserver) {
+      new w.PerformanceObserver(function (list) {
+        try { list.getEntries().forEach(noteTiming); } catch (e) { /* keep the page quiet */ }
+      }).observe({ type: 'resource', buffered: true });
+    }
+  } catch (e) { /* no Resource Timing: records go without it */ }
+
+  function takeTiming(rec) {
+    var best = -1;
+    var bestGap = Infinity;
+    for (var i = 0; i < timings.length; i++) {
+      var t = timings[i];
+      if (t.name !== rec.url) continue;
+      var gap = Math.abs(t.start - rec.t);
+      if (gap < bestGap && gap < 5000) { best = i; bestGap = gap; }
+    }
+    if (best < 0) return null;
+    var found = timings.splice(best, 1)[0];
+    return {
+      deliveryType: found.deliveryType,
+      workerStart: found.workerStart,
+      transferSize: found.transferSize,
+      responseStatus: found.responseStatus,
+      initiatorType: found.initiatorType
+    };
+  }
+
+  /* ---- Reporting ---- */
+
+  function send(records) {
+    try {
+      var body = JSON.stringify({ v: 1, from: 'page', page: here.href, sent: now(), records: records });
+      if (navigator.sendBeacon && navigator.sendBeacon(ENDPOINT, body)) {
+        ns.sent += records.length;
+      } else {
+        ns.dropped += records.length;
+      }
+    } catch (e) {
+      ns.dropped += records.length;
+    }
+  }
+
+  function flush() {
+    flushTimer = null;
+    while (queue.length) send(queue.splice(0, MAX_BATCH));
+  }
+
+  function schedule() {
+    if (flushTimer === null) flushTimer = setTimeout(flush, FLUSH_MS);
+  }
+
+  function drainSettled() {
+    /* Resource Timing entries arrive a little after the promise settles: wait for them. */
+    timingTimer = null;
+    var ready = settled;
+    settled = [];
+    for (var i = 0; i < ready.length; i++) {
+      ready[i].timing = takeTiming(ready[i]);
+      queue.push(ready[i]);
+    }
+    if (queue.length >= MAX_BATCH) flush(); else schedule();
+  }
+
+  function settle(rec, outcome) {
+    try {
+      rec.failed = outcome.failed;
+      rec.aborted = !!outcome.aborted;
+      rec.status = outcome.status;
+      rec.type = outcome.type || null;
+      settled.push(rec);
+      if (timingTimer === null) timingTimer = setTimeout(drainSettled, TIMING_WAIT_MS);
+    } catch (e) { /* never into the page */ }
+  }
+
+  function leaving() {
+    try {
+      if (timingTimer !== null) { clearTimeout(timingTimer); drainSettled(); }
+      if (flushTimer !== null) { clearTimeout(flushTimer); }
+      flush();
+    } catch (e) { /* never into the page */ }
+  }
+
+  try {
+    w.addEventListener('pagehide', leaving);
+    w.addEventListener('visibilitychange', function () {
+      if (document.visibilityState === 'hidden') leaving();
+    });
+  } catch (e) { /* no lifecycle events: timers still flush */ }
+
+  /* ---- fetch ---- */
+
+  function describeFetch(input, init) {
+    var isRequest = typeof Request !== 'undefined' && input instanceof Request;
+    var rec = {
+      kind: 'fetch',
+      url: absolute(isRequest ? input.url : input),
+      method: isRequest ? input.method : 'GET',
+      mode: isRequest ? input.mode : 'cors',
+      credentials: isRequest ? input.credentials : 'same-origin',
+      redirect: isRequest ? input.redirect : 'follow',
+      t: now(),
+      controlled: controlled()
+    };
+    if (init && typeof init === 'object') {
+      if (init.method !== undefined) rec.method = init.method;
+      if (init.mode !== undefined) rec.mode = String(init.mode);
+      if (init.credentials !== undefined) rec.credentials = String(init.credentials);
+      if (init.redirect !== undefined) rec.redirect = String(init.redirect);
+    }
+    rec.method = upper(rec.method);
+    return interesting(rec.url) ? rec : null;
+  }
+
+  var nativeFetch = w.fetch;
+  if (typeof nativeFetch === 'function') {
+    var wrappedFetch = function fetch(input, init) {
+      var rec = null;
+      try { rec = describeFetch(input, init); } catch (e) { rec = null; }
+      var promise = nativeFetch.apply(this, arguments);
+      if (rec) {
+        try {
+          promise.then(function (response) {
+            settle(rec, { failed: false, status: response.status, type: response.type });
+          }, function (error) {
+            var name = error && error.name;
+            settle(rec, { failed: name === 'TypeError', aborted: name === 'AbortError', status: 0 });
+          });
+        } catch (e) { /* a non-promise from a patched fetch: leave it alone */ }
+      }
+      return promise;
+    };
+    try {
+      Object.defineProperty(wrappedFetch, 'length', { value: nativeFetch.length });
+    } catch (e) { /* cosmetic only */ }
+    w.fetch = wrappedFetch;
+  }
+
+  /* ---- XMLHttpRequest ---- */
+
+  var XHR = w.XMLHttpRequest;
+  if (XHR && XHR.prototype && typeof WeakMap === 'function') {
+    var calls = new WeakMap();
+    var nativeOpen = XHR.prototype.open;
+    var nativeSend = XHR.prototype.send;
+
+    XHR.prototype.open = function (method, url) {
+      try {
+        var href = absolute(url);
+        calls.set(this, interesting(href) ? { method: upper(method), url: href } : null);
+      } catch (e) { /* never into the page */ }
+      return nativeOpen.apply(this, arguments);
+    };
+
+    XHR.prototype.send = function () {
+      try {
+        var call = calls.get(this);
+        if (call) {
+          var xhr = this;
+          var rec = {
+            kind: 'xhr',
+            url: call.url,
+            method: call.method,
+            mode: 'cors',
+            credentials: xhr.withCredentials ? 'include' : 'same-origin',
+            redirect: 'follow',
+            t: now(),
+            controlled: controlled()
+          };
+          var done = false;
+          var finish = function (event) {
+            if (done) return;
+            done = true;
+            var failed = event.type === 'error' && xhr.status === 0;
+            settle(rec, { failed: failed, aborted: event.type === 'abort', status: xhr.status, type: null });
+          };
+          xhr.addEventListener('load', finish);
+          xhr.addEventListener('error', finish);
+          xhr.addEventListener('abort', finish);
+          xhr.addEventListener('timeout', finish);
+        }
+      } catch (e) { /* never into the page */ }
+      return nativeSend.apply(this, arguments);
+    };
+  }
+
+  queue.push({ kind: 'load', t: now(), controlled: controlled() });
+  schedule();
+})();

@@ -1,0 +1,211 @@
+"""The page probe on the wire: inject it into HTML documents, put the agent in front of
+service-worker scripts, and answer the reserved paths on the page's own origin.
+
+These are the only changes the addon ever makes to traffic, and only with `cors_probe` on.
+Anything unusual (a body that does not decode, a streamed body, a CSP that would refuse
+the probe) means: leave the response exactly as it came.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from analysis.model import origin_of
+
+from . import csp
+from .beacon import MAX_BODY_BYTES
+from .rules import RESERVED_PREFIX
+
+if TYPE_CHECKING:
+    from mitmproxy import http
+
+PROBE_PATH = RESERVED_PREFIX + "probe.js"
+MAX_REPORT_BYTES = MAX_BODY_BYTES
+REPORT_PATH = RESERVED_PREFIX + "report"
+PROBE_TAG = f'<script src="{PROBE_PATH}"></script>'
+AGENT_MARK = "__corscope_sw__"
+_SCAN_CHARS = 64 * 1024
+"""How far into a document to look for <head> and meta CSP tags."""
+
+_HEAD = re.compile(r"<head\b[^>]*>", re.IGNORECASE)
+_HTML = re.compile(r"<html\b[^>]*>", re.IGNORECASE)
+_DOCTYPE = re.compile(r"\A\ufeff?\s*(?:<!--.*?-->\s*)*<!doctype\b[^>]*>", re.IGNORECASE | re.DOTALL)
+_PROLOGUE = re.compile(
+    r"""\A\ufeff?(?:\s|/\*.*?\*/|//[^\n]*\n)*(?:(?P<q>['"])use strict(?P=q)[ \t]*;?)?""", re.DOTALL
+)
+_JS_TYPES = ("javascript", "ecmascript")
+
+
+@dataclass(frozen=True, slots=True)
+class Assets:
+    probe: bytes
+    agent: str
+    """The service-worker agent, joined into one line."""
+
+
+def load_assets(folder: Path | None = None) -> Assets:
+    """Read probe.js and sw_agent.js next to this module. Raises OSError if missing."""
+    folder = folder or Path(__file__).resolve().parent
+    probe = (folder / "probe.js").read_bytes()
+    agent_source = (folder / "sw_agent.js").read_text("utf-8")
+    return Assets(probe=probe, agent=one_line(agent_source))
+
+
+def one_line(source: str) -> str:
+    """Drop the leading comment block and join the lines: the agent is written for this
+    (block comments only, explicit semicolons) so that it fits in front of the worker's
+    first line without moving any of the worker's own lines."""
+    body = re.sub(r"\A\s*/\*.*?\*/\s*", "", source, count=1, flags=re.DOTALL)
+    return " ".join(line.strip() for line in body.splitlines() if line.strip())
+
+
+# --- documents --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Injection:
+    done: bool
+    refused_by: csp.Refusal | None = None
+    """Set when a Content Security Policy would refuse the probe: page left untouched."""
+
+
+def is_navigation(request: http.Request) -> bool:
+    mode = request.headers.get("sec-fetch-mode")
+    if mode is not None:
+        return mode == "navigate"
+    dest = request.headers.get("sec-fetch-dest")
+    if dest is not None:
+        return dest in ("document", "iframe", "frame")
+    # A client without Fetch Metadata: only one that asks for HTML is a browser navigating.
+    return "text/html" in request.headers.get("accept", "")
+
+
+def wants_probe(flow: http.HTTPFlow) -> bool:
+    """A successful HTML answer to a navigation: the only responses the probe goes into."""
+    resp = flow.response
+    if resp is None or resp.status_code != 200 or flow.request.method not in ("GET", "POST"):
+        return False
+    ctype = resp.headers.get("content-type", "")
+    if not ctype.lower().lstrip().startswith("text/html"):
+        return False
+    if "attachment" in resp.headers.get("content-disposition", "").lower():
+        return False
+    return is_navigation(flow.request)
+
+
+def inject_probe(flow: http.HTTPFlow) -> Injection:
+    resp = flow.response
+    assert resp is not None
+    if resp.raw_content is None:  # streamed: the body is not ours to hold
+        return Injection(False)
+    try:
+        text = resp.text
+    except ValueError:  # an encoding or charset mitmproxy cannot decode
+        return Injection(False)
+    if not text or PROBE_PATH in text[:_SCAN_CHARS]:
+        return Injection(False)
+    origin = origin_of(flow.request.pretty_url)
+    if origin is None:
+        return Injection(False)
+    refused = _refusal(resp.headers.get_all("content-security-policy"), text, origin)
+    if refused is not None:
+        return Injection(False, refused_by=refused)
+    at = insertion_point(text)
+    resp.text = text[:at] + PROBE_TAG + text[at:]
+    return Injection(True)
+
+
+def _refusal(header_values: list[str], text: str, origin: str) -> csp.Refusal | None:
+    values = list(header_values) + csp.meta_policies(text[:_SCAN_CHARS])
+    if not values:
+        return None
+    parsed = csp.policies(values)
+    return csp.refusal(parsed, origin + PROBE_PATH, csp.SCRIPT_DIRECTIVES) or csp.refusal(
+        parsed, origin + REPORT_PATH, csp.CONNECT_DIRECTIVES
+    )
+
+
+def insertion_point(text: str) -> int:
+    """Right after <head>; else after <html>; else after a doctype (never before it: that
+    would throw the page into quirks mode); else at the very start."""
+    head = text[:_SCAN_CHARS]
+    for pattern in (_HEAD, _HTML, _DOCTYPE):
+        match = pattern.search(head)
+        if match:
+            return match.end()
+    return 1 if text.startswith("\ufeff") else 0
+
+
+# --- service-worker scripts -------------------------------------------------------------
+
+
+def wants_agent(flow: http.HTTPFlow) -> bool:
+    resp = flow.response
+    if resp is None or resp.status_code != 200:
+        return False
+    if flow.request.headers.get("service-worker", "").lower() != "script":
+        return False
+    ctype = resp.headers.get("content-type", "").lower()
+    return any(t in ctype for t in _JS_TYPES)
+
+
+def inject_agent(flow: http.HTTPFlow, assets: Assets) -> Injection:
+    resp = flow.response
+    assert resp is not None
+    if resp.raw_content is None:
+        return Injection(False)
+    try:
+        text = resp.text
+    except ValueError:
+        return Injection(False)
+    if text is None or AGENT_MARK in text[:_SCAN_CHARS]:
+        return Injection(False)
+    origin = origin_of(flow.request.pretty_url)
+    if origin is None:
+        return Injection(False)
+    # The worker's own policy governs the agent's report fetch.
+    values = resp.headers.get_all("content-security-policy")
+    if values:
+        refused = csp.refusal(csp.policies(values), origin + REPORT_PATH, csp.CONNECT_DIRECTIVES)
+        if refused is not None:
+            return Injection(False, refused_by=refused)
+    match = _PROLOGUE.match(text)
+    at = match.end() if match else 0
+    # Semicolons on both sides: a directive may lack its own, and the worker's first
+    # statement may start with a parenthesis.
+    resp.text = text[:at] + ";" + assets.agent + ";" + text[at:]
+    return Injection(True)
+
+
+# --- the reserved paths -----------------------------------------------------------------
+
+
+def reserved_route(request: http.Request) -> str | None:
+    """The reserved path a request is for (query dropped), or None."""
+    path = request.path
+    if not path.startswith(RESERVED_PREFIX):
+        return None
+    return path.split("?", 1)[0]
+
+
+def script_response(assets: Assets) -> http.Response:
+    from mitmproxy import http
+
+    return http.Response.make(
+        200,
+        assets.probe,
+        {
+            "Content-Type": "text/javascript; charset=utf-8",
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def empty_response(status: int) -> http.Response:
+    from mitmproxy import http
+
+    return http.Response.make(status, b"", {"Cache-Control": "no-store"})

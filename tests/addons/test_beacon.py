@@ -1,0 +1,216 @@
+"""Beacons are hostile input: anything malformed is dropped, nothing crashes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from addons.beacon import MAX_BODY_BYTES, Junk, PageRecord, WorkerRecord, parse
+
+PAGE = "http://localhost:5173/orders"
+NOW = 1_750_000_000.0
+MS = NOW * 1000
+
+
+def fetch_record(**over: Any) -> dict[str, Any]:
+    record = {
+        "kind": "fetch",
+        "url": "http://api.test:8000/data",
+        "method": "GET",
+        "mode": "cors",
+        "credentials": "include",
+        "redirect": "follow",
+        "t": MS - 500,
+        "failed": True,
+        "aborted": False,
+        "status": 0,
+        "controlled": False,
+        "timing": {"deliveryType": "", "workerStart": 0, "transferSize": 0, "responseStatus": 0},
+    }
+    record.update(over)
+    return record
+
+
+def body(*records: Any, **over: Any) -> bytes:
+    doc = {"v": 1, "from": "page", "page": PAGE, "sent": MS, "records": list(records)}
+    doc.update(over)
+    return json.dumps(doc).encode()
+
+
+def test_page_record() -> None:
+    beacon = parse(body(fetch_record(), {"kind": "load", "t": MS}), "http://localhost:5173", NOW)
+    assert beacon.source == "page" and beacon.page == PAGE
+    assert beacon.loads == 1 and beacon.rejected == 0
+    (record,) = beacon.records
+    assert isinstance(record, PageRecord)
+    assert record.url == "http://api.test:8000/data"
+    assert record.credentials == "include"
+    assert record.t == pytest.approx(NOW - 0.5)
+    assert record.browser_blocked is True
+    assert record.timing is not None and record.timing.transfer_size == 0
+
+
+def test_clock_skew_is_taken_out() -> None:
+    # The page's clock runs 3 s behind the proxy's.
+    skewed = body(fetch_record(t=MS - 3500), sent=MS - 3000)
+    (record,) = parse(skewed, "http://localhost:5173", NOW).records
+    assert record.t == pytest.approx(NOW - 0.5)
+
+
+def test_outcomes() -> None:
+    def blocked(**over: Any) -> bool | None:
+        (record,) = parse(body(fetch_record(**over)), PAGE, NOW).records
+        return record.browser_blocked
+
+    assert blocked(failed=True) is True
+    assert blocked(failed=False, status=200) is False
+    assert blocked(failed=False, status=0, type="opaque") is False
+    assert blocked(failed=False, aborted=True) is None
+    assert blocked(failed=False, status=0) is None  # e.g. a timeout: not a verdict
+
+
+def test_worker_record() -> None:
+    record = {
+        "kind": "sw",
+        "url": "http://api.test:8000/data",
+        "method": "GET",
+        "mode": "cors",
+        "credentials": "same-origin",
+        "redirect": "follow",
+        "destination": "",
+        "t": MS,
+        "answer": "cache",
+        "type": "basic",
+        "status": 200,
+        "statusText": "OK",
+        "headers": [["content-type", "application/json"]],
+        "requestHeaders": [["x-id", "1"]],
+        "failure": None,
+    }
+    beacon = parse(body(record, **{"from": "worker"}), PAGE, NOW)
+    (parsed,) = beacon.records
+    assert isinstance(parsed, WorkerRecord)
+    assert parsed.answer == "cache"
+    assert parsed.headers == (("content-type", "application/json"),)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"",
+        b"not json",
+        b"\xff\xfe",
+        b"[]",
+        b'{"v": 2, "from": "page", "page": "http://localhost:5173/", "records": []}',
+        b'{"v": 1, "from": "server", "page": "http://localhost:5173/", "records": []}',
+        b'{"v": 1, "from": "page", "page": "http://evil.test/", "records": []}',
+        b'{"v": 1, "from": "page", "page": "javascript:alert(1)", "records": []}',
+        b'{"v": 1, "from": "page", "page": "http://localhost:5173/", "records": {}}',
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"v": 1, "from": "page", "page": "http://localhost:5173/", "sent": ' + b"9" * 5000 + b"}",
+        b"x" * (MAX_BODY_BYTES + 1),
+    ],
+)
+def test_junk(payload: bytes) -> None:
+    with pytest.raises(Junk):
+        parse(payload, "http://localhost:5173", NOW)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"kind": "nope"},
+        {"url": "ftp://api.test/x"},
+        {"url": "http://api.test/\r\nx"},
+        {"url": "http://" + "a" * 9000},
+        {"url": 7},
+        {"method": "GET\r\nX-Evil: 1"},
+        {"method": ""},
+        {"mode": "navigate-ish"},
+        {"credentials": True},
+        {"redirect": "sometimes"},
+        {"t": float("nan")},
+        {"t": 5},
+        {"t": "now"},
+        {"t": True},
+        {"failed": "yes"},
+        {"status": 1000},
+        {"status": 1.5},
+        {"status": -1},
+        {"timing": "fast"},
+        {"timing": {"deliveryType": "x" * 100}},
+        {"timing": {"transferSize": -1}},
+        {"timing": {"workerStart": 10**400}},
+        {"type": "weird"},
+    ],
+)
+def test_bad_records_are_dropped_one_by_one(change: dict[str, Any]) -> None:
+    text = json.dumps(
+        {
+            "v": 1,
+            "from": "page",
+            "page": PAGE,
+            "sent": MS,
+            "records": [fetch_record(**change), fetch_record()],
+        }
+    )
+    beacon = parse(text.encode(), PAGE, NOW)
+    assert beacon.rejected == 1
+    assert len(beacon.records) == 1
+
+
+def test_worker_records_are_checked_too() -> None:
+    base = {
+        "kind": "sw",
+        "url": "http://api.test/x",
+        "method": "GET",
+        "mode": "cors",
+        "credentials": "omit",
+        "t": MS,
+        "answer": "synthetic",
+        "destination": "",
+    }
+    bad = [
+        {**base, "headers": [["bad name", "v"]]},
+        {**base, "headers": [["x", "a\r\nb"]]},
+        {**base, "headers": "x: y"},
+        {**base, "headers": [["x"]]},
+        {**base, "answer": "teleport"},
+        {**base, "destination": "rocket"},
+        {**base, "failure": "bored"},
+        {**base, "statusText": "x" * 1000},
+        {**base, "kind": "fetch"},  # a worker does not send page records
+    ]
+    beacon = parse(body(*bad, base, **{"from": "worker"}), PAGE, NOW)
+    assert beacon.rejected == len(bad)
+    assert len(beacon.records) == 1
+
+
+def test_record_count_is_capped() -> None:
+    small = {
+        "kind": "fetch",
+        "url": "http://a.test/",
+        "method": "GET",
+        "mode": "cors",
+        "credentials": "omit",
+        "t": MS,
+    }
+    beacon = parse(body(*[small] * 250), PAGE, NOW)
+    assert len(beacon.records) == 200 and beacon.rejected == 50
+
+
+def test_headers_are_capped() -> None:
+    record = {
+        "kind": "sw",
+        "url": "http://api.test/x",
+        "method": "GET",
+        "mode": "cors",
+        "credentials": "omit",
+        "t": MS,
+        "answer": "synthetic",
+        "headers": [["x-h", "v"]] * 100,
+    }
+    (parsed,) = parse(body(record, **{"from": "worker"}), PAGE, NOW).records
+    assert len(parsed.headers) == 64

@@ -1,0 +1,217 @@
+"""The probe on the wire: which responses get it, where it goes, and when not."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from addons import probe
+
+from .flows import API, PAGE, make, navigation, request, response
+
+TAG = probe.PROBE_TAG
+
+
+@pytest.fixture(scope="module")
+def assets() -> probe.Assets:
+    return probe.load_assets()
+
+
+def test_injected_right_after_head() -> None:
+    f = navigation(
+        html='<!DOCTYPE html><html lang="en"><head data-x="1"><title>t</title></head></html>'
+    )
+    assert probe.wants_probe(f)
+    assert probe.inject_probe(f).done
+    assert f.response.text == (
+        f'<!DOCTYPE html><html lang="en"><head data-x="1">{TAG}<title>t</title></head></html>'
+    )
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        ("<html><body>x</body></html>", f"<html>{TAG}<body>x</body></html>"),
+        ("<!doctype html><p>x", f"<!doctype html>{TAG}<p>x"),
+        ("<!-- c --><!DOCTYPE html><p>x", f"<!-- c --><!DOCTYPE html>{TAG}<p>x"),
+        ("<p>x", f"{TAG}<p>x"),
+        ("\ufeff<p>x", f"\ufeff{TAG}<p>x"),
+        ("<header>not the head</header>", f"{TAG}<header>not the head</header>"),
+    ],
+)
+def test_insertion_point(html: str, expected: str) -> None:
+    at = probe.insertion_point(html)
+    assert html[:at] + TAG + html[at:] == expected
+
+
+def test_compressed_body_stays_compressed() -> None:
+    f = navigation(gzipped=True)
+    assert probe.inject_probe(f).done
+    assert f.response.headers["content-encoding"] == "gzip"
+    raw = gzip.decompress(f.response.raw_content).decode()
+    assert raw.startswith(f"<!doctype html><html><head>{TAG}<title>")
+    assert int(f.response.headers["content-length"]) == len(f.response.raw_content)
+
+
+def test_page_with_refusing_csp_is_left_untouched() -> None:
+    f = navigation(response_headers=[("Content-Security-Policy", "script-src 'nonce-r4nd0m'")])
+    before = f.response.raw_content
+    result = probe.inject_probe(f)
+    assert not result.done
+    assert result.refused_by is not None and result.refused_by.directive == "script-src"
+    assert f.response.raw_content == before
+
+
+def test_csp_forbidding_the_beacon_also_keeps_the_probe_out() -> None:
+    f = navigation(
+        response_headers=[
+            ("Content-Security-Policy", "default-src 'self'; connect-src https://api.test")
+        ]
+    )
+    result = probe.inject_probe(f)
+    assert result.refused_by is not None and result.refused_by.directive == "connect-src"
+
+
+def test_meta_csp_counts() -> None:
+    html = (
+        '<html><head><meta http-equiv="Content-Security-Policy" content="script-src \'none\'">'
+        "</head></html>"
+    )
+    result = probe.inject_probe(navigation(html=html))
+    assert not result.done and result.refused_by is not None
+
+
+def test_report_only_csp_does_not_stop_it() -> None:
+    f = navigation(response_headers=[("Content-Security-Policy-Report-Only", "script-src 'none'")])
+    assert probe.inject_probe(f).done
+
+
+def test_allowing_csp() -> None:
+    f = navigation(response_headers=[("Content-Security-Policy", "default-src 'self'")])
+    assert probe.inject_probe(f).done
+
+
+def test_only_once() -> None:
+    f = navigation(html=f"<html><head>{TAG}</head></html>")
+    assert not probe.inject_probe(f).done
+
+
+def test_undecodable_body_is_left_alone() -> None:
+    f = navigation()
+    f.response.headers["content-encoding"] = "gzip"
+    f.response.raw_content = b"not gzip at all"
+    assert not probe.inject_probe(f).done
+    assert f.response.raw_content == b"not gzip at all"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "fetch",  # a fetch() of HTML is no navigation
+        "json",
+        "404",
+        "attachment",
+        "head",
+        "curl",
+    ],
+)
+def test_not_a_page_navigation(change: str) -> None:
+    f = navigation()
+    if change == "fetch":
+        f.request.headers["sec-fetch-mode"] = "cors"
+    elif change == "json":
+        f.response.headers["content-type"] = "application/json"
+    elif change == "404":
+        f.response.status_code = 404
+    elif change == "attachment":
+        f.response.headers["content-disposition"] = "attachment; filename=x.html"
+    elif change == "head":
+        f.request.method = "HEAD"
+    elif change == "curl":
+        for name in ("sec-fetch-mode", "sec-fetch-dest", "sec-fetch-site"):
+            del f.request.headers[name]
+        f.request.headers["accept"] = "*/*"
+    assert not probe.wants_probe(f)
+
+
+def test_navigation_without_fetch_metadata_that_asks_for_html() -> None:
+    f = navigation()
+    for name in ("sec-fetch-mode", "sec-fetch-dest", "sec-fetch-site"):
+        del f.request.headers[name]
+    assert probe.wants_probe(f)
+
+
+def worker_script(body: str, *, csp: str | None = None):
+    headers = [("Content-Type", "application/javascript")]
+    if csp:
+        headers.append(("Content-Security-Policy", csp))
+    return make(
+        request(
+            "GET",
+            PAGE + "/sw.js",
+            [("Service-Worker", "script"), ("Sec-Fetch-Dest", "serviceworker")],
+        ),
+        response(200, headers, body.encode()),
+    )
+
+
+def test_agent_goes_in_front_of_worker_scripts(assets: probe.Assets) -> None:
+    f = worker_script("self.addEventListener('fetch', e => {});\nconsole.log(1);\n")
+    assert probe.wants_agent(f)
+    assert probe.inject_agent(f, assets).done
+    text = f.response.text
+    first, rest = text.split("\n", 1)
+    assert first == ";" + assets.agent + ";self.addEventListener('fetch', e => {});"
+    assert rest == "console.log(1);\n"  # the worker's own lines do not move
+
+
+def test_agent_goes_after_a_use_strict_directive(assets: probe.Assets) -> None:
+    f = worker_script("/* lic */\n'use strict'\nlet x = 1;\n")
+    assert probe.inject_agent(f, assets).done
+    assert f.response.text.startswith("/* lic */\n'use strict';" + assets.agent + ";\nlet x")
+
+
+def test_agent_respects_the_worker_csp(assets: probe.Assets) -> None:
+    f = worker_script("x()", csp="connect-src 'none'")
+    result = probe.inject_agent(f, assets)
+    assert not result.done and result.refused_by is not None
+    assert f.response.text == "x()"
+
+
+def test_agent_only_for_worker_scripts(assets: probe.Assets) -> None:
+    f = worker_script("x()")
+    del f.request.headers["service-worker"]
+    assert not probe.wants_agent(f)
+
+
+def test_agent_is_one_line_of_valid_javascript(assets: probe.Assets, tmp_path: Path) -> None:
+    assert "\n" not in assets.agent
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: cannot parse the agent")
+    script = tmp_path / "agent.js"
+    script.write_text(";" + assets.agent + ";'worker code';\n")
+    subprocess.run([node, "--check", str(script)], check=True)
+
+
+def test_reserved_routes() -> None:
+    def route(path: str) -> str | None:
+        return probe.reserved_route(request("GET", PAGE + path))
+
+    assert route("/__corscope__/probe.js?v=1") == "/__corscope__/probe.js"
+    assert route("/__corscope__/report") == "/__corscope__/report"
+    assert route("/__corscope__x") is None
+    assert route("/app/__corscope__/probe.js") is None
+    assert probe.reserved_route(request("GET", API + "/data")) is None
+
+
+def test_script_response(assets: probe.Assets) -> None:
+    resp = probe.script_response(assets)
+    assert resp.status_code == 200
+    assert resp.headers["content-type"].startswith("text/javascript")
+    assert resp.headers["cache-control"] == "no-store"
+    assert b"__corscope__" in resp.content
