@@ -380,6 +380,10 @@ def _context(chain: _Chain, hints: Hints) -> Context:
 
     page_origin = _origin_or_none(hints.get("initiator_origin"))
     referer = headers.get("referer")
+    opaque = "null" in (hints.get("initiator_origin"), chain.units[0].origin_header)
+    if page_origin is None and opaque:
+        # A sandboxed or file: page: its Referer still names a URL, but its origin is opaque.
+        page_origin = "null"
     if page_origin is None:
         page_origin = _origin_or_none(chain.units[0].origin_header)
     if page_origin is None and referer:
@@ -431,6 +435,6 @@ def _full_referer(referer: str, page_origin: str | None) -> str | None:
         return None
     if parts.path in ("", "/") and not parts.query:
         return None
-    if page_origin is not None and origin_of(referer) != page_origin:
+    if page_origin not in (None, "null") and origin_of(referer) != page_origin:
         return None
     return referer
