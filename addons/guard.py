@@ -28,7 +28,9 @@ class Failures:
     def record(self, where: str, error: BaseException) -> None:
         kind = (where, type(error).__name__)
         self.counts[kind] += 1
-        if self.counts[kind] == 1:
+        if self.counts[kind] > 1:
+            return
+        try:
             logger.error(
                 "corscope: internal error in %s (%s: %s); the flow goes on untouched, "
                 "further errors of this kind are only counted",
@@ -37,6 +39,8 @@ class Failures:
                 error,
                 exc_info=error,
             )
+        except Exception:
+            pass  # a broken log handler must not turn a swallowed error into a raised one
 
     @property
     def total(self) -> int:

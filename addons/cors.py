@@ -1,0 +1,436 @@
+"""corscope's mitmproxy addon: record every cross-origin exchange, decide it as the browser
+did, and say so while you browse.
+
+    mitmdump -s addons/cors.py            # or mitmproxy / mitmweb
+    mitmdump -s addons/cors.py --set cors_capture=session.jsonl --set cors_probe=false
+
+Options: `cors_capture` (the capture file, "" = none), `cors_probe` (inject the page probe),
+`cors_quiet` (no log lines per blocked exchange). Commands: `cors.report PATH` (the JSON
+analysis of the session so far), `cors.har PATH` (the session as a standard HAR).
+
+This file is the mitmproxy face only: hooks, options, commands, the live log. The work is
+in the modules beside it, which import nothing beyond the standard library, mitmproxy and
+corscope's standard-library engine, so the addon loads in any Python that has mitmproxy.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import secrets
+import sys
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+
+def _engine_importable() -> None:
+    """Users run this file from a checkout (`-s addons/cors.py`), often with a mitmproxy
+    that has never heard of corscope: then the checkout itself must be importable."""
+    if importlib.util.find_spec("analysis") is None:
+        root = str(Path(__file__).resolve().parent.parent)
+        if root not in sys.path:
+            sys.path.insert(0, root)
+
+
+_engine_importable()
+
+from mitmproxy import command, ctx, exceptions, hooks, http, types, version  # noqa: E402
+
+from addons import probe  # noqa: E402
+from addons.beacon import Junk, PageRecord, parse  # noqa: E402
+from addons.capture import entry_for  # noqa: E402
+from addons.flowmarks import (  # noqa: E402
+    COMMENT_PREFIX,
+    MARKER,
+    blocked_line,
+    comment,
+    metadata,
+    verdict_record,
+    warning_line,
+)
+from addons.guard import Failures, guarded  # noqa: E402
+from addons.join import Annotate, Joiner, NewEntry  # noqa: E402
+from addons.live import Decision, LiveVerdicts, Member  # noqa: E402
+from addons.report import ReportError, write_har, write_report  # noqa: E402
+from addons.rules import RedirectTargets, is_cors_relevant  # noqa: E402
+from addons.session import Session, meta_line  # noqa: E402
+from analysis.model import origin_of  # noqa: E402
+from analysis.readers.errors import InputError  # noqa: E402
+from analysis.readers.har import entry_to_captured  # noqa: E402
+from analysis.readers.hints import cors_hints  # noqa: E402
+
+logger = logging.getLogger("corscope")
+
+INTERNAL = "corscope_internal"
+"""flow.metadata key on the probe's own requests: answered here, never recorded."""
+
+
+class CorsScope:
+    def __init__(self) -> None:
+        self.failures = Failures()
+        self.session = Session()
+        self.live = LiveVerdicts()
+        self.redirects = RedirectTargets()
+        self.token = secrets.token_hex(3)
+        self.joiner = Joiner(self._new_id)
+        self.counts: Counter[str] = Counter()
+        self.assets: probe.Assets | None = None
+        self._ids = 0
+        self._capture_option: str | None = None
+        self._warning_kinds: set[str] = set()
+        self._said: set[tuple[str, str]] = set()
+        self._last_expiry = float("-inf")
+
+    # --- options ---------------------------------------------------------------------------
+
+    def load(self, loader: Any) -> None:
+        loader.add_option(
+            "cors_capture",
+            str,
+            "corscope-capture.jsonl",
+            """
+            corscope: append every cross-origin exchange to this capture file (JSON Lines,
+            one HAR entry per line), flushed per exchange. Empty: no file; the session is
+            kept in memory for cors.report and cors.har.
+            """,
+        )
+        loader.add_option(
+            "cors_probe",
+            bool,
+            True,
+            """
+            corscope: inject a small probe script into HTML pages (and an agent into
+            service-worker scripts) that reports what only the browser knows: mode,
+            credentials, failures, HTTP-cache and service-worker answers. Off: the addon
+            changes no traffic at all.
+            """,
+        )
+        loader.add_option(
+            "cors_quiet",
+            bool,
+            False,
+            "corscope: no log line per blocked exchange or new warning kind.",
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        if "cors_capture" in updated and ctx.options.cors_capture != self._capture_option:
+            path = os.path.expanduser(ctx.options.cors_capture)
+            try:
+                self.session.open(path, self._meta())
+            except OSError as e:
+                raise exceptions.OptionsError(
+                    f"cors_capture: cannot append to {path}: {e.strerror or e}"
+                ) from None
+            self._capture_option = ctx.options.cors_capture
+            if path:
+                logger.info(
+                    "corscope: recording cross-origin exchanges to %s", os.path.abspath(path)
+                )
+            else:
+                logger.info("corscope: capture off; the session is kept in memory")
+        if "cors_probe" in updated and ctx.options.cors_probe and self.assets is None:
+            try:
+                self.assets = probe.load_assets()
+            except OSError as e:
+                logger.error(
+                    "corscope: the page probe's scripts are missing (%s); running without "
+                    "the probe",
+                    e,
+                )
+
+    def _meta(self) -> dict[str, Any]:
+        return meta_line(
+            session=self.token,
+            started=datetime.now(UTC).isoformat(),
+            mitmproxy=version.VERSION,
+        )
+
+    def _probe_on(self) -> bool:
+        return bool(ctx.options.cors_probe) and self.assets is not None
+
+    # --- hooks -------------------------------------------------------------------------------
+
+    @guarded("requestheaders")
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        if not self._probe_on() or probe.reserved_route(flow.request) is None:
+            return
+        flow.metadata[INTERNAL] = True
+        length = flow.request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > probe.MAX_REPORT_BYTES:
+            # Refuse before mitmproxy buffers a body nobody asked for.
+            flow.kill()
+
+    @guarded("request")
+    def request(self, flow: http.HTTPFlow) -> None:
+        if not self._probe_on():
+            return
+        route = probe.reserved_route(flow.request)
+        if route is None:
+            return
+        flow.metadata[INTERNAL] = True
+        assert self.assets is not None
+        method = flow.request.method
+        if route == probe.PROBE_PATH and method in ("GET", "HEAD"):
+            flow.response = probe.script_response(self.assets)
+            return
+        if route != probe.REPORT_PATH:
+            flow.response = probe.empty_response(404)
+            return
+        if method != "POST":
+            flow.response = probe.empty_response(405)
+            return
+        status = 500
+        try:
+            status = self._take_beacon(flow)
+        finally:
+            # Whatever happened inside, the report never travels on to the server.
+            flow.response = probe.empty_response(status)
+
+    @guarded("response")
+    def response(self, flow: http.HTTPFlow) -> None:
+        if flow.metadata.get(INTERNAL):
+            return
+        self._record(flow)
+        if self._probe_on():
+            self._inject(flow)
+
+    @guarded("error")
+    def error(self, flow: http.HTTPFlow) -> None:
+        if flow.metadata.get(INTERNAL):
+            return
+        self._record(flow)
+
+    @guarded("done")
+    def done(self) -> None:
+        self._run_actions(self.joiner.expire(float("inf")))
+        self.session.close()
+        recorded, blocked = self.counts["recorded"], self.counts["blocked"]
+        if recorded:
+            where = ", ".join(self.session.describe())
+            logger.info(
+                "corscope: %d cross-origin exchanges recorded (%s), %d blocked",
+                recorded,
+                where,
+                blocked,
+            )
+
+    # --- commands ----------------------------------------------------------------------------
+
+    @command.command("cors.report")
+    def report(self, path: types.Path) -> None:
+        """Write the JSON analysis (corscope/1) of this session so far to PATH."""
+        try:
+            summary = write_report(self.session, path)
+        except ReportError as e:
+            logger.error("%s", e)
+            raise exceptions.CommandError(str(e)) from None
+        logger.info(
+            "corscope: report written to %s (%d exchanges, %d blocked)",
+            path,
+            summary["exchanges"],
+            summary["blocked"],
+        )
+
+    @command.command("cors.har")
+    def har(self, path: types.Path) -> None:
+        """Write this session's cross-origin exchanges to PATH as a standard HAR 1.2 file."""
+        try:
+            entries = write_har(self.session, path)
+        except ReportError as e:
+            logger.error("%s", e)
+            raise exceptions.CommandError(str(e)) from None
+        logger.info("corscope: HAR with %d entries written to %s", entries, path)
+
+    # --- recording ---------------------------------------------------------------------------
+
+    def _new_id(self) -> str:
+        self._ids += 1
+        return f"{self.token}-{self._ids}"
+
+    def _record(self, flow: http.HTTPFlow) -> None:
+        if "corscope_id" in flow.metadata:
+            return  # an error after the response: recorded already
+        req = flow.request
+        url = req.pretty_url
+        if not (is_cors_relevant(req.method, url, req.headers) or self.redirects.take(url)):
+            return
+        entry_id = self._new_id()
+        entry = entry_for(flow, entry_id)
+        self.session.write(entry)
+        flow.metadata["corscope_id"] = entry_id
+        self.counts["recorded"] += 1
+        self.joiner.note(entry)
+        if flow.response is not None:
+            self.redirects.note(
+                flow.response.status_code, flow.response.headers.get("location"), url
+            )
+        self._decide(entry, flow)
+        now = req.timestamp_start
+        if self.joiner.waiting and now - self._last_expiry >= 1.0:
+            self._last_expiry = now
+            self._run_actions(self.joiner.expire(now))
+
+    def _decide(self, entry: dict[str, Any], flow: http.HTTPFlow | None) -> None:
+        entry_id = entry["_corscope_id"]
+        captured = entry_to_captured(entry, where=entry_id, path="<live>", order=self._ids)
+        decision = self.live.add(captured, entry_id, entry.get("_cors") or {}, flow)
+        self._show(decision)
+
+    # --- showing verdicts ------------------------------------------------------------------
+
+    def _show(self, decision: Decision) -> list[http.HTTPFlow]:
+        """Put the verdict on the exchange's flows and in the log; return the flows touched."""
+        record = verdict_record(decision.verdict, decision.exchange, final=decision.final)
+        touched: list[http.HTTPFlow] = []
+        for member in decision.group.members:
+            f = member.flow() if member.flow else None
+            if f is not None:
+                f.metadata["cors"] = metadata(member.entry_id, member.cors, record)
+                touched.append(f)
+        self._mark(decision)
+        verdict = decision.verdict
+        if decision.newly_blocked:
+            self.counts["blocked"] += 1
+            if not ctx.options.cors_quiet:
+                logger.warning("%s", blocked_line(decision.exchange, verdict))
+        for w in verdict.warnings:
+            if w.id not in self._warning_kinds:
+                self._warning_kinds.add(w.id)
+                if not ctx.options.cors_quiet:
+                    logger.info("%s", warning_line(decision.exchange, w.id, w.message))
+        return touched
+
+    def _mark(self, decision: Decision) -> None:
+        group, verdict = decision.group, decision.verdict
+        if verdict.blocked is not True:
+            for member in group.members:
+                if member.entry_id in group.marked:
+                    _unmark(member)
+            group.marked.clear()
+            return
+        target = _failing_member(decision)
+        f = target.flow() if target.flow else None
+        if f is None:
+            return
+        if not f.marked:
+            f.marked = MARKER
+        if not f.comment or f.comment.startswith(COMMENT_PREFIX):
+            f.comment = comment(verdict)
+        if target.entry_id not in group.marked:
+            group.marked.append(target.entry_id)
+
+    # --- the probe -----------------------------------------------------------------------------
+
+    def _inject(self, flow: http.HTTPFlow) -> None:
+        assert self.assets is not None
+        if probe.wants_probe(flow):
+            result = probe.inject_probe(flow)
+            what = "page"
+        elif probe.wants_agent(flow):
+            result = probe.inject_agent(flow, self.assets)
+            what = "service worker"
+        else:
+            return
+        if result.done:
+            flow.metadata["corscope_probe"] = "injected"
+            self.counts["injected"] += 1
+        elif result.refused_by is not None:
+            directive = result.refused_by.directive
+            flow.metadata["corscope_probe"] = f"refused by Content-Security-Policy {directive}"
+            origin = origin_of(flow.request.pretty_url) or "?"
+            if (origin, directive) not in self._said:
+                self._said.add((origin, directive))
+                self.session.write(
+                    {
+                        "_corscope": {
+                            "probe": "refused-by-csp",
+                            "target": what,
+                            "url": flow.request.pretty_url,
+                            "directive": directive,
+                        }
+                    }
+                )
+                logger.info(
+                    "corscope: %s at %s left without the probe: its Content-Security-Policy "
+                    "(%s) would refuse it; exchanges are still recorded from the wire",
+                    what,
+                    flow.request.pretty_url,
+                    directive,
+                )
+
+    def _take_beacon(self, flow: http.HTTPFlow) -> int:
+        req = flow.request
+        try:
+            beacon = parse(req.raw_content, req.pretty_url, req.timestamp_start)
+        except Junk:
+            self.counts["junk_beacons"] += 1
+            return 400
+        self.counts["beacon_records"] += len(beacon.records)
+        if beacon.loads:
+            origin = origin_of(beacon.page) or "?"
+            if (origin, "active") not in self._said:
+                self._said.add((origin, "active"))
+                logger.info("corscope: page probe active on %s", origin)
+        actions = []
+        for record in beacon.records:
+            if isinstance(record, PageRecord):
+                actions.extend(self.joiner.page(record, beacon.page))
+            else:
+                actions.extend(self.joiner.worker(record, beacon.page))
+        actions.extend(self.joiner.expire(req.timestamp_start))
+        self._run_actions(actions)
+        return 204
+
+    def _run_actions(self, actions: list[Annotate | NewEntry]) -> None:
+        touched: list[http.HTTPFlow] = []
+        for action in actions:
+            try:
+                if isinstance(action, Annotate):
+                    touched.extend(self._annotate(action))
+                else:
+                    self._add_reported(action.entry)
+            except InputError:
+                # A report the readers would refuse must not reach the capture.
+                self.counts["rejected_reports"] += 1
+        if touched:
+            # Flows changed outside their own hooks: tell mitmproxy's views.
+            ctx.master.addons.trigger(hooks.UpdateHook(touched))
+
+    def _annotate(self, action: Annotate) -> list[http.HTTPFlow]:
+        hints = cors_hints(action.cors, "probe report", "<probe>")
+        self.session.write({"_corscope": {"annotate": action.entry_id}, "_cors": action.cors})
+        decision = self.live.annotate(action.entry_id, action.cors, hints)
+        return self._show(decision) if decision is not None else []
+
+    def _add_reported(self, entry: dict[str, Any]) -> None:
+        entry_to_captured(entry, where="probe report", path="<probe>", order=0)
+        self.session.write(entry)
+        self.counts["recorded"] += 1
+        self._decide(entry, None)
+
+
+def _failing_member(decision: Decision) -> Member:
+    verdict, members = decision.verdict, decision.group.members
+    want_preflight = verdict.stage == "preflight"
+    for member in reversed(members):
+        if member.preflight == want_preflight and (
+            verdict.failed_url is None or member.url == verdict.failed_url.split("#", 1)[0]
+        ):
+            return member
+    return members[-1]
+
+
+def _unmark(member: Member) -> None:
+    f = member.flow() if member.flow else None
+    if f is None:
+        return
+    if f.marked == MARKER:
+        f.marked = ""
+    if f.comment.startswith(COMMENT_PREFIX):
+        f.comment = ""
+
+
+addons = [CorsScope()]

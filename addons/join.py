@@ -1,0 +1,385 @@
+"""Join what the probe reports to the exchanges the proxy recorded.
+
+A page record (one fetch or XHR as the page saw it) joins the recorded entry for the same
+URL and method that started soonest after the page's call, on the proxy's clock (each
+beacon carries its send time, so the page's clock skew is known). It then adds what the
+wire cannot show: mode, credentials mode, page, and whether the page saw a failure.
+
+A fetch the proxy never saw was answered inside the browser. Not under a service worker,
+that is the HTTP cache: it becomes a new entry with `_cors.source` "http-cache", carrying
+the last response the proxy saw for that URL (the one the browser cached), so the verdict
+can be re-decided against this page's origin. Under a service worker, the worker agent's
+own report says what answered (Cache Storage, a response built in the worker, an opaque
+response to a CORS request) and becomes an entry with `_cors.source` "service-worker".
+A page record under a worker waits a moment for the agent's report; with none (no agent
+in that worker), a failure still becomes an entry of its own.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from analysis.model import origin_of, same_origin
+from analysis.readers.hints import resource_type_from_dest
+
+from .beacon import PageRecord, WorkerRecord
+from .capture import iso_time
+
+NO_RESPONSE: dict[str, Any] = {
+    "status": 0,
+    "statusText": "",
+    "httpVersion": "",
+    "cookies": [],
+    "headers": [],
+    "content": {"size": 0, "mimeType": "x-unknown"},
+    "redirectURL": "",
+    "headersSize": -1,
+    "bodySize": -1,
+}
+
+
+@dataclass(slots=True)
+class Seen:
+    """A recorded entry, as far as joining needs it."""
+
+    entry_id: str
+    started: float
+    mode: str | None
+    """Sec-Fetch-Mode as sent."""
+    origin: str | None
+    """The Origin header as sent."""
+    preflight: bool
+    by_worker: bool = False
+    claimed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Annotate:
+    entry_id: str
+    cors: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    entry: dict[str, Any]
+
+
+Action = Annotate | NewEntry
+
+
+@dataclass(slots=True)
+class _Pending:
+    record: PageRecord
+    page_url: str
+    facts: dict[str, Any]
+
+
+class Joiner:
+    def __init__(
+        self,
+        new_id: Callable[[], str],
+        *,
+        window: float = 10.0,
+        skew: float = 1.0,
+        wait: float = 3.0,
+        max_seen: int = 8192,
+        max_cached: int = 2048,
+    ) -> None:
+        """`window`: how long after the page's call its request may reach the proxy;
+        `skew`: how much earlier it may seem to (clock resolution, beacon latency);
+        `wait`: how long a page record under a service worker waits for the agent."""
+        self._new_id = new_id
+        self.window, self.skew, self.wait = window, skew, wait
+        self._seen: dict[tuple[str, str], list[Seen]] = {}
+        self._order: deque[tuple[tuple[str, str], Seen]] = deque()
+        self._max_seen = max_seen
+        self._cached: OrderedDict[str, tuple[str, dict[str, Any]]] = OrderedDict()
+        self._max_cached = max_cached
+        self._pending: list[_Pending] = []
+        self.unseen = 0
+        """Page records that matched nothing and left no evidence of a cache."""
+
+    # --- what the proxy recorded --------------------------------------------------------
+
+    def note(
+        self,
+        entry: dict[str, Any],
+        *,
+        by_worker: bool = False,
+    ) -> None:
+        """Remember a written capture entry so later reports can find it."""
+        request = entry["request"]
+        headers = {h["name"].lower(): h["value"] for h in request.get("headers", [])}
+        method = request["method"]
+        acrm = headers.get("access-control-request-method") if method == "OPTIONS" else None
+        key = (_url_key(request["url"]), acrm.strip() if acrm else method)
+        seen = Seen(
+            entry_id=entry["_corscope_id"],
+            started=_epoch(entry),
+            mode=headers.get("sec-fetch-mode"),
+            origin=headers.get("origin"),
+            preflight=acrm is not None,
+            by_worker=by_worker,
+        )
+        self._seen.setdefault(key, []).append(seen)
+        self._order.append((key, seen))
+        while len(self._order) > self._max_seen:
+            old_key, old = self._order.popleft()
+            bucket = self._seen.get(old_key)
+            if bucket is not None:
+                bucket.remove(old)
+                if not bucket:
+                    del self._seen[old_key]
+        response = entry.get("response") or {}
+        if (
+            method == "GET"
+            and not by_worker
+            and acrm is None
+            and "source" not in (entry.get("_cors") or {})
+            and _browser_may_cache(response)
+        ):
+            self._cached[key[0]] = (seen.entry_id, response)
+            self._cached.move_to_end(key[0])
+            while len(self._cached) > self._max_cached:
+                self._cached.popitem(last=False)
+
+    # --- page reports ---------------------------------------------------------------------
+
+    def page(self, record: PageRecord, page_url: str) -> list[Action]:
+        page_origin = origin_of(page_url)
+        facts = _page_facts(record, page_url, page_origin)
+        if record.controlled:
+            seen = self._find(record, page_origin, by_worker=True)
+            if seen is not None:
+                seen.claimed = True
+                return [Annotate(seen.entry_id, _only(facts, "pageUrl", "resourceType"))]
+            self._pending.append(_Pending(record, page_url, facts))
+            return []
+        seen = self._find(record, page_origin, by_worker=False)
+        if seen is not None:
+            seen.claimed = True
+            return [Annotate(seen.entry_id, facts)]
+        return self._from_http_cache(record, facts)
+
+    def _from_http_cache(self, record: PageRecord, facts: dict[str, Any]) -> list[Action]:
+        remembered = self._cached.get(_url_key(record.url)) if record.method == "GET" else None
+        timing = record.timing
+        says_cache = timing is not None and timing.delivery_type == "cache"
+        if remembered is None and not says_cache:
+            self.unseen += 1
+            return []
+        cors = {**facts, "source": "http-cache", "reconstructed": True}
+        response = NO_RESPONSE
+        if remembered is not None:
+            cors["replayOf"] = remembered[0]
+            response = remembered[1]
+        return [self._new(record, cors, response)]
+
+    # --- worker reports -------------------------------------------------------------------
+
+    def worker(self, record: WorkerRecord, worker_url: str) -> list[Action]:
+        pending = self._take_pending(record)
+        if record.answer == "rejected" or (record.answer == "network" and not record.failure):
+            # The worker's own fetch went through the proxy and is recorded as it was; a
+            # rejected answer is a worker error, not a CORS verdict. But a network answer
+            # the browser refuses (an opaque response to a CORS request) is the page's
+            # failure, which the wire does not show.
+            return []
+        worker_origin = origin_of(worker_url)
+        if record.failure is None and same_origin(record.url, worker_origin):
+            return []
+        cors: dict[str, Any] = {
+            "mode": record.mode,
+            "credentials": record.credentials,
+            "initiatorOrigin": worker_origin,
+            "redirect": record.redirect,
+            "resourceType": resource_type_from_dest(record.destination) or "fetch",
+            "source": "service-worker",
+            "browser": {"blocked": record.failure is not None, "reason": None},
+            "worker": {
+                "answer": "cache-storage" if record.answer == "cache" else record.answer,
+                "type": record.response_type,
+                "failure": record.failure,
+            },
+        }
+        if pending is not None:
+            cors["pageUrl"] = pending.page_url
+            cors["resourceType"] = pending.record.kind
+        request_headers = [{"name": k, "value": v} for k, v in record.request_headers]
+        if record.mode == "cors" and not same_origin(record.url, worker_origin):
+            request_headers.append({"name": "Origin", "value": worker_origin or "null"})
+        entry = self._entry(
+            method=record.method,
+            url=record.url,
+            started=record.t,
+            request_headers=request_headers,
+            response=_worker_response(record),
+            cors=cors,
+        )
+        self.note(entry, by_worker=True)
+        return [NewEntry(entry)]
+
+    # --- time passing ---------------------------------------------------------------------
+
+    def expire(self, now: float) -> list[Action]:
+        """Settle page records under a worker whose agent never reported."""
+        actions: list[Action] = []
+        keep: list[_Pending] = []
+        for item in self._pending:
+            if now - item.record.t < self.wait:
+                keep.append(item)
+                continue
+            record = item.record
+            seen = self._find(record, origin_of(item.page_url), by_worker=False)
+            if seen is not None:
+                # The worker let the browser go to the network itself.
+                seen.claimed = True
+                actions.append(Annotate(seen.entry_id, item.facts))
+            elif record.failed:
+                cors = {**item.facts, "source": "service-worker", "reconstructed": True}
+                actions.append(self._new(record, cors, NO_RESPONSE))
+        self._pending = keep
+        return actions
+
+    @property
+    def waiting(self) -> int:
+        return len(self._pending)
+
+    # --- inside -----------------------------------------------------------------------------
+
+    def _find(self, record: PageRecord, page_origin: str | None, *, by_worker: bool) -> Seen | None:
+        best: Seen | None = None
+        low, high = record.t - self.skew, record.t + self.window
+        for seen in self._seen.get((_url_key(record.url), record.method), ()):
+            if seen.claimed or seen.by_worker != by_worker or not low <= seen.started <= high:
+                continue
+            if seen.mode is not None and seen.mode != record.mode:
+                continue
+            if seen.origin not in (None, "null", page_origin):
+                continue
+            # The request itself beats its preflight; then the earliest after the call.
+            rank = (seen.preflight, seen.started)
+            if best is None or rank < (best.preflight, best.started):
+                best = seen
+        return best
+
+    def _take_pending(self, record: WorkerRecord) -> _Pending | None:
+        key = _url_key(record.url)
+        for index, item in enumerate(self._pending):
+            page = item.record
+            if (
+                _url_key(page.url) == key
+                and page.method == record.method
+                and page.t - self.skew <= record.t <= page.t + self.window
+            ):
+                return self._pending.pop(index)
+        return None
+
+    def _new(self, record: PageRecord, cors: dict[str, Any], response: dict[str, Any]) -> NewEntry:
+        headers = [{"name": "Sec-Fetch-Mode", "value": record.mode}]
+        origin = cors.get("initiatorOrigin")
+        if record.mode == "cors" and origin:
+            headers.insert(0, {"name": "Origin", "value": origin})
+        entry = self._entry(
+            method=record.method,
+            url=record.url,
+            started=record.t,
+            request_headers=headers,
+            response=response,
+            cors=cors,
+        )
+        self.note(entry, by_worker=cors.get("source") == "service-worker")
+        return NewEntry(entry)
+
+    def _entry(
+        self,
+        *,
+        method: str,
+        url: str,
+        started: float,
+        request_headers: list[dict[str, str]],
+        response: dict[str, Any],
+        cors: dict[str, Any],
+    ) -> dict[str, Any]:
+        return {
+            "_corscope_id": self._new_id(),
+            "startedDateTime": iso_time(started),
+            "time": 0,
+            "request": {
+                "method": method,
+                "url": url,
+                "httpVersion": "",
+                "cookies": [],
+                "headers": request_headers,
+                "queryString": [],
+                "headersSize": -1,
+                "bodySize": 0,
+            },
+            "response": dict(response),
+            "cache": {},
+            "timings": {"send": 0, "wait": 0, "receive": 0},
+            "_cors": {k: v for k, v in cors.items() if v is not None},
+        }
+
+
+def _page_facts(record: PageRecord, page_url: str, page_origin: str | None) -> dict[str, Any]:
+    facts: dict[str, Any] = {
+        "mode": record.mode,
+        "credentials": record.credentials,
+        "initiatorOrigin": page_origin,
+        "pageUrl": page_url,
+        "resourceType": record.kind,
+        "redirect": record.redirect,
+    }
+    blocked = record.browser_blocked
+    if blocked is not None:
+        facts["browser"] = {"blocked": blocked, "reason": None}
+    return {k: v for k, v in facts.items() if v is not None}
+
+
+def _only(facts: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: facts[k] for k in keys if k in facts}
+
+
+def _worker_response(record: WorkerRecord) -> dict[str, Any]:
+    # An opaque response shows the worker no status and no headers: nothing to record.
+    if record.response_type in ("opaque", "opaqueredirect", "error") or not record.status:
+        return dict(NO_RESPONSE)
+    headers = [{"name": k, "value": v} for k, v in record.headers]
+    ctype = next((v for k, v in record.headers if k.lower() == "content-type"), "x-unknown")
+    return {
+        "status": record.status,
+        "statusText": record.status_text,
+        "httpVersion": "",
+        "cookies": [],
+        "headers": headers,
+        "content": {"size": 0, "mimeType": ctype},
+        "redirectURL": "",
+        "headersSize": -1,
+        "bodySize": -1,
+    }
+
+
+def _browser_may_cache(response: dict[str, Any]) -> bool:
+    status = response.get("status")
+    if not isinstance(status, int) or not 200 <= status < 300:
+        return False
+    values = {h["name"].lower(): h["value"].lower() for h in response.get("headers", [])}
+    cache_control = values.get("cache-control", "")
+    # With these the browser asks the network again, and the proxy would have seen it.
+    if "no-store" in cache_control or "no-cache" in cache_control:
+        return False
+    # Explicit freshness, or what a browser uses for heuristic freshness.
+    return any(k in values for k in ("cache-control", "expires", "last-modified"))
+
+
+def _url_key(url: str) -> str:
+    return url.split("#", 1)[0]
+
+
+def _epoch(entry: dict[str, Any]) -> float:
+    return datetime.fromisoformat(entry["startedDateTime"]).timestamp()

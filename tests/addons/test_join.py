@@ -1,0 +1,231 @@
+"""Probe reports joined to recorded exchanges, and answers the proxy never saw."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from addons.beacon import PageRecord, Timing, WorkerRecord
+from addons.capture import entry_for
+from addons.join import Annotate, Joiner, NewEntry
+from analysis.readers.har import entry_to_captured
+from analysis.readers.hints import cors_hints
+
+from .flows import API, PAGE, T0, cors_get, preflight
+
+URL = API + "/data"
+PAGE_URL = PAGE + "/orders"
+
+
+def joiner() -> Joiner:
+    ids = itertools.count(1)
+    return Joiner(lambda: f"n{next(ids)}")
+
+
+def page(**over: Any) -> PageRecord:
+    fields: dict[str, Any] = dict(
+        kind="fetch",
+        url=URL,
+        method="GET",
+        mode="cors",
+        credentials="include",
+        redirect="follow",
+        t=T0 - 0.001,
+        failed=False,
+        aborted=False,
+        status=200,
+        response_type="cors",
+        controlled=False,
+        timing=None,
+    )
+    fields.update(over)
+    return PageRecord(**fields)
+
+
+def worker(**over: Any) -> WorkerRecord:
+    fields: dict[str, Any] = dict(
+        url=URL,
+        method="GET",
+        mode="cors",
+        credentials="same-origin",
+        redirect="follow",
+        destination="",
+        t=T0 + 0.002,
+        answer="cache",
+        response_type="cors",
+        status=200,
+        status_text="OK",
+        headers=(("content-type", "application/json"),),
+        request_headers=(("x-id", "1"),),
+        failure=None,
+    )
+    fields.update(over)
+    return WorkerRecord(**fields)
+
+
+def valid(entry: dict[str, Any]) -> None:
+    """Every entry the joiner makes must be one the capture reader accepts."""
+    entry_to_captured(entry, where="-", path="-", order=0)
+
+
+def test_page_record_annotates_the_wire_entry() -> None:
+    j = joiner()
+    j.note(entry_for(cors_get(), "w1"))
+    (action,) = j.page(page(failed=True, status=0), PAGE_URL)
+    assert isinstance(action, Annotate) and action.entry_id == "w1"
+    assert action.cors == {
+        "mode": "cors",
+        "credentials": "include",
+        "initiatorOrigin": PAGE,
+        "pageUrl": PAGE_URL,
+        "resourceType": "fetch",
+        "redirect": "follow",
+        "browser": {"blocked": True, "reason": None},
+    }
+    cors_hints(action.cors, "-", "-")
+
+
+def test_request_beats_its_preflight_and_each_entry_is_claimed_once() -> None:
+    j = joiner()
+    j.note(entry_for(preflight(at=T0), "p1"))
+    j.note(entry_for(cors_get(method="PUT", at=T0 + 0.01), "a1"))
+    (first,) = j.page(page(method="PUT"), PAGE_URL)
+    assert isinstance(first, Annotate) and first.entry_id == "a1"
+    (second,) = j.page(page(method="PUT"), PAGE_URL)
+    assert isinstance(second, Annotate) and second.entry_id == "p1"
+    assert j.page(page(method="PUT"), PAGE_URL) == []
+
+
+def test_failed_preflight_alone_is_found() -> None:
+    j = joiner()
+    j.note(entry_for(preflight(), "p1"))
+    (action,) = j.page(page(method="PUT", failed=True, status=0), PAGE_URL)
+    assert isinstance(action, Annotate) and action.entry_id == "p1"
+
+
+def test_no_join_across_origins_modes_or_time() -> None:
+    j = joiner()
+    j.note(entry_for(cors_get(origin="http://other.test"), "o1"))
+    j.note(entry_for(cors_get(at=T0 - 30), "old"))
+    assert j.page(page(), PAGE_URL) == []
+    j.note(entry_for(cors_get(), "w1"))
+    assert j.page(page(mode="no-cors"), PAGE_URL) == []
+    assert j.unseen == 2
+
+
+def test_http_cache_answer_replays_the_cached_response() -> None:
+    """Origin A's response, cached without Vary: Origin, answered origin B of the same site."""
+    j = joiner()
+    cached = cors_get(
+        origin="http://localhost:5174",
+        at=T0 - 5,
+        response_headers=[
+            ("Access-Control-Allow-Origin", "http://localhost:5174"),
+            ("Cache-Control", "public, max-age=600"),
+        ],
+    )
+    j.note(entry_for(cached, "w1"))
+    (action,) = j.page(page(failed=True, status=0, credentials="same-origin"), PAGE_URL)
+    assert isinstance(action, NewEntry)
+    entry = action.entry
+    valid(entry)
+    assert entry["_cors"]["source"] == "http-cache"
+    assert entry["_cors"]["replayOf"] == "w1"
+    assert entry["_cors"]["browser"] == {"blocked": True, "reason": None}
+    assert {"name": "Origin", "value": PAGE} in entry["request"]["headers"]
+    assert entry["response"]["status"] == 200
+    assert entry["_corscope_id"] == "n1"
+
+
+def test_uncacheable_response_is_no_evidence() -> None:
+    j = joiner()
+    j.note(entry_for(cors_get(at=T0 - 5, response_headers=[("Cache-Control", "no-store")]), "w1"))
+    assert j.page(page(failed=True, status=0), PAGE_URL) == []
+
+
+def test_resource_timing_alone_says_http_cache() -> None:
+    j = joiner()
+    (action,) = j.page(page(timing=Timing(delivery_type="cache", transfer_size=0)), PAGE_URL)
+    assert isinstance(action, NewEntry)
+    valid(action.entry)
+    assert action.entry["response"]["status"] == 0
+    assert action.entry["_cors"]["browser"] == {"blocked": False, "reason": None}
+
+
+def test_worker_cache_storage_answer_becomes_an_entry() -> None:
+    j = joiner()
+    (action,) = j.worker(worker(), PAGE + "/sw.js")
+    assert isinstance(action, NewEntry)
+    entry = action.entry
+    valid(entry)
+    cors = entry["_cors"]
+    assert cors["source"] == "service-worker"
+    assert cors["worker"] == {"answer": "cache-storage", "type": "cors", "failure": None}
+    assert cors["browser"] == {"blocked": False, "reason": None}
+    assert {"name": "Origin", "value": PAGE} in entry["request"]["headers"]
+    assert {"name": "x-id", "value": "1"} in entry["request"]["headers"]
+    # A page record about the same fetch then joins the worker's entry.
+    (join,) = j.page(page(controlled=True), PAGE_URL)
+    assert isinstance(join, Annotate) and join.entry_id == entry["_corscope_id"]
+    assert join.cors == {"pageUrl": PAGE_URL, "resourceType": "fetch"}
+
+
+def test_opaque_answer_to_a_cors_request_is_a_failure_without_a_response() -> None:
+    j = joiner()
+    pending = j.page(page(controlled=True, failed=True, status=0, t=T0), PAGE_URL)
+    assert pending == [] and j.waiting == 1
+    (action,) = j.worker(
+        worker(
+            answer="network",
+            t=T0 + 0.001,
+            response_type="opaque",
+            status=0,
+            failure="opaque-response-for-cors-request",
+        ),
+        PAGE + "/sw.js",
+    )
+    # An opaque response came from the worker's own no-cors fetch: that one is on the wire,
+    # but it is still the worker's answer that failed the page's fetch.
+    valid(action.entry)
+    assert action.entry["response"]["status"] == 0
+    assert action.entry["_cors"]["browser"]["blocked"] is True
+    assert action.entry["_cors"]["pageUrl"] == PAGE_URL
+    assert j.waiting == 0
+
+
+def test_network_pass_through_adds_nothing() -> None:
+    j = joiner()
+    assert j.worker(worker(answer="network"), PAGE + "/sw.js") == []
+    assert j.worker(worker(answer="rejected", failure="rejected"), PAGE + "/sw.js") == []
+
+
+def test_same_origin_worker_answers_are_not_cors() -> None:
+    j = joiner()
+    assert j.worker(worker(url=PAGE + "/api"), PAGE + "/sw.js") == []
+
+
+def test_page_record_under_a_worker_without_agent() -> None:
+    j = joiner()
+    j.page(page(controlled=True, failed=True, status=0, t=T0), PAGE_URL)
+    assert j.expire(T0 + 1) == []  # still waiting for the agent
+    (action,) = j.expire(T0 + 10)
+    assert isinstance(action, NewEntry)
+    valid(action.entry)
+    assert action.entry["_cors"]["source"] == "service-worker"
+    assert action.entry["_cors"]["browser"]["blocked"] is True
+
+
+def test_page_record_under_a_worker_that_went_to_the_network() -> None:
+    j = joiner()
+    j.page(page(controlled=True, t=T0), PAGE_URL)
+    j.note(entry_for(cors_get(at=T0 + 0.01), "w1"))
+    (action,) = j.expire(T0 + 10)
+    assert isinstance(action, Annotate) and action.entry_id == "w1"
+
+
+def test_seen_index_is_bounded() -> None:
+    j = Joiner(lambda: "x", max_seen=2)
+    for n in range(3):
+        j.note(entry_for(cors_get(at=T0 + n * 0.001), f"w{n}"))
+    (action,) = j.page(page(), PAGE_URL)
+    assert isinstance(action, Annotate) and action.entry_id == "w1"
