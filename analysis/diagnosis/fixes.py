@@ -1519,9 +1519,8 @@ def _duplicate_allow_origin(c: _Ctx) -> Fix:
         front = fronts[-1]
         text += [
             f"{display_name(front)} adds it, and the server behind it sends its own copy."
-            f" Keep {display_name(front)}'s header and drop the upstream's copy in"
-            f" {display_name(front)}, or remove {display_name(front)}'s line if the app's"
-            " CORS setup is the one you maintain.",
+            f" Change {display_name(front)}: either remove its copy and let the server behind"
+            f" it own CORS, or keep it and drop the upstream's copy there.",
         ]
         return _fix(c, text, _remove_from_front(front, None, c), layer=front)
     if app:
