@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from analysis.model import Exchange
 from analysis.readers import read_many
@@ -80,15 +81,57 @@ def analyze(paths: Sequence[str | os.PathLike[str]]) -> dict:
 # --- The JSON document (`corscope/1`) ----------------------------------------------------
 
 
-def document(analysis: Analysis) -> dict:
-    exchanges = [exchange_record(d) for d in analysis.decided]
+def document(analysis: Analysis, findings: Sequence[Any] = ()) -> dict:
+    """The JSON contract. `findings` are `analysis.diagnosis.findings.Finding`s, in rank
+    order; diagnosis needs pandas, so callers without it pass none."""
+    owner: dict[str, str] = {}
+    for finding in findings:
+        for exchange_id in finding.exchanges:
+            owner.setdefault(exchange_id, finding.id)
+    exchanges = [exchange_record(d, owner.get(d.exchange.id)) for d in analysis.decided]
     return {
         "schema": SCHEMA,
         "inputs": analysis.inputs,
         "summary": summary(analysis),
         "warnings": analysis.warnings,
         "exchanges": exchanges,
-        "findings": [],
+        "findings": [finding_record(f) for f in findings],
+    }
+
+
+def finding_record(finding: Any) -> dict:
+    return {
+        "id": finding.id,
+        "root_cause": finding.root_cause,
+        "severity": finding.severity,
+        "conditional": finding.conditional,
+        "rank": finding.rank,
+        "score": finding.score,
+        "title": finding.title,
+        "why": finding.why,
+        "api_origin": finding.api_origin,
+        "exchanges": list(finding.exchanges),
+        "endpoints": list(finding.endpoints),
+        "origins": list(finding.origins),
+        "pages": list(finding.pages),
+        "first_seen": _iso(finding.first_seen),
+        "last_seen": _iso(finding.last_seen),
+        "reasons": finding.reasons,
+        "detail": finding.detail,
+        "stack": {
+            "id": finding.stack.id,
+            "name": finding.stack.name,
+            "evidence": list(finding.stack.evidence),
+            "layers": list(finding.stack.layers),
+        },
+        "fix": {
+            "stack": finding.fix.stack,
+            "layer": finding.fix.layer,
+            "leave_alone": finding.fix.leave_alone,
+            "text": finding.fix.text,
+            "snippet": finding.fix.snippet,
+        },
+        "reproduce": finding.reproduce,
     }
 
 
@@ -106,7 +149,7 @@ def summary(analysis: Analysis) -> dict:
     }
 
 
-def exchange_record(decided: Decided) -> dict:
+def exchange_record(decided: Decided, finding: str | None = None) -> dict:
     exchange, verdict = decided.exchange, decided.verdict
     final = exchange.last.actual
     status = final.response.status if final is not None and final.response is not None else None
@@ -148,7 +191,7 @@ def exchange_record(decided: Decided) -> dict:
         },
         "warnings": [{"id": w.id, "message": w.message} for w in verdict.warnings],
         "file": exchange.origin_file,
-        "finding": None,
+        "finding": finding,
     }
 
 

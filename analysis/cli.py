@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from analysis.api import Analysis, Decided, analyze_files, document
+from analysis.diagnosis.findings import Finding, diagnose
 from analysis.readers.errors import InputError
 
 EXIT_OK, EXIT_BLOCKED, EXIT_BAD_INPUT = 0, 1, 2
@@ -51,10 +52,13 @@ def analyze(inputs: tuple[str, ...], json_path: str | None, quiet: bool) -> None
     except InputError as err:
         _fail(str(err))
         return
+    findings = diagnose(analysis.decided)
     if json_path:
-        _write_json(document(analysis), json_path)
+        _write_json(document(analysis, findings), json_path)
     if not quiet and json_path != "-":
-        print_summary(analysis, Console(highlight=False, soft_wrap=True))
+        console = Console(highlight=False, soft_wrap=True)
+        print_summary(analysis, console)
+        print_findings(findings, console)
     sys.exit(EXIT_BLOCKED if analysis.blocked else EXIT_OK)
 
 
@@ -128,6 +132,26 @@ def _print_table(console: Console, title: str, rows: list[Decided]) -> None:
             f"  [dim]{escape(d.exchange.id)}[/] {escape(d.exchange.method)}"
             f" {escape(d.exchange.url)}\n      [red]{escape(why)}[/]{escape(where)}"
         )
+
+
+def print_findings(findings: list[Finding], console: Console) -> None:
+    if not findings:
+        return
+    console.print("\n[bold]Root causes, most damaging first[/]")
+    colors = {"blocked": "red", "security": "magenta", "warning": "yellow"}
+    for f in findings:
+        color = colors.get(f.severity, "white")
+        impact = f"{len(f.exchanges)} requests, {len(f.endpoints)} endpoints"
+        console.print(
+            f"  {f.rank:>2}. [{color}]{f.severity:<8}[/] {escape(f.title)} [dim]({impact};"
+            f" {escape(f.root_cause)})[/]"
+        )
+        console.print(f"      fix on {escape(f.fix.layer)}: {escape(_first_sentence(f.fix.text))}")
+
+
+def _first_sentence(text: str) -> str:
+    head = text.strip().split("\n", 1)[0]
+    return head if len(head) <= 160 else head[:157] + "…"
 
 
 def _condition_text(condition: str | None) -> str:

@@ -112,7 +112,23 @@ def test_json_document_follows_the_contract(tmp_path: Path) -> None:
     assert result.exit_code == 1
     doc = json.loads(out.read_text())
     assert doc["schema"] == "corscope/1"
-    assert doc["findings"] == []
+    [finding] = doc["findings"]
+    assert set(finding) >= {
+        "id",
+        "root_cause",
+        "severity",
+        "rank",
+        "score",
+        "title",
+        "exchanges",
+        "endpoints",
+        "origins",
+        "stack",
+        "fix",
+        "reproduce",
+    }
+    assert (finding["root_cause"], finding["rank"]) == ("preflight-not-handled", 1)
+    assert set(finding["fix"]) >= {"stack", "text", "snippet"}
     assert doc["summary"]["not_cross_origin"] == 1
     [ex] = doc["exchanges"]
     assert set(ex) >= {

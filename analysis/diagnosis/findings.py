@@ -1,0 +1,246 @@
+"""Findings: decided exchanges grouped into ranked root causes, each with the fix for its stack.
+
+    findings = diagnose(analysis.decided)
+
+Rules (`rules.py`) give each failing exchange its cause using what the same API did elsewhere;
+exchanges with the same cause on the same API become one `Finding` (grouped with pandas), ranked
+by `rank.score`. `stacks.py` reads the API's stack off its responses, `fixes.py` writes the fix
+for that stack, `reproduce.py` the curl command that shows the problem.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import pandas as pd
+
+from analysis import fetch
+from analysis.api import Decided
+from analysis.diagnosis import catalogue, rank, rules, table
+from analysis.diagnosis.fixes import Fix, FixParams, fix_for
+from analysis.diagnosis.reproduce import curl_command
+from analysis.diagnosis.stacks import Stack, fingerprint
+from analysis.model import Exchange, Response
+from analysis.verdict import page_origin, unexposed_headers
+
+_SEVERITY_ORDER = {"blocked": 0, "security": 1, "warning": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    id: str
+    root_cause: str
+    severity: str
+    """"blocked", "security" or "warning"."""
+    rank: int
+    score: float
+    title: str
+    why: str
+    api_origin: str
+    exchanges: tuple[str, ...]
+    endpoints: tuple[str, ...]
+    origins: tuple[str, ...]
+    pages: tuple[str, ...]
+    first_seen: float | None
+    last_seen: float | None
+    stack: Stack
+    fix: Fix
+    reproduce: str
+    conditional: bool = False
+    """Every exchange behind it is blocked only if sent with credentials."""
+    reasons: dict[str, int] = field(default_factory=dict)
+    detail: dict[str, str] = field(default_factory=dict)
+
+
+def diagnose(decided: Sequence[Decided]) -> list[Finding]:
+    if not decided:
+        return []
+    frame = table.build(decided)
+    assignments = rules.assign(frame)
+    if not assignments:
+        return []
+    by_id = {d.exchange.id: d for d in decided}
+    groups = _group(frame, assignments)
+    stacks = _stacks(decided, frame)
+    drafts = [_draft(g, by_id, stacks) for g in groups]
+    drafts.sort(key=lambda f: rank.order_key(f.score, f.first_seen, f.root_cause, f.api_origin))
+    return [_with_rank(f, position) for position, f in enumerate(drafts, start=1)]
+
+
+def finding_of_exchange(findings: Sequence[Finding]) -> dict[str, str]:
+    """Exchange id → the id of its most important finding (findings come ranked)."""
+    owner: dict[str, str] = {}
+    for finding in findings:
+        for exchange_id in finding.exchanges:
+            owner.setdefault(exchange_id, finding.id)
+    return owner
+
+
+# --- Grouping --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Group:
+    root_cause: str
+    api_origin: str
+    severity: str
+    conditional: bool
+    rows: pd.DataFrame
+    details: list[dict[str, str]]
+
+
+def _group(frame: pd.DataFrame, assignments: list[rules.Assignment]) -> list[_Group]:
+    assigned = pd.DataFrame(
+        {
+            "id": [a.exchange for a in assignments],
+            "root_cause": [a.root_cause for a in assignments],
+            "severity": [a.severity for a in assignments],
+            "assigned_api": [a.api_origin for a in assignments],
+            "detail": [a.detail for a in assignments],
+        }
+    )
+    merged = assigned.merge(frame, on="id", how="left", sort=False)
+    merged["severity_order"] = merged["severity"].map(_SEVERITY_ORDER)
+    groups: list[_Group] = []
+    for (cause, api), rows in merged.groupby(["root_cause", "assigned_api"], sort=True):
+        rows = rows.sort_values(["started", "id"], na_position="last", kind="stable")
+        best = rows["severity_order"].min()
+        severity = next(s for s, o in _SEVERITY_ORDER.items() if o == best)
+        conditional = (
+            bool(rows["conditional"].all())
+            and severity == "warning"
+            and bool((rows["detail"].map(lambda d: d.get("condition") == "credentials")).all())
+        )
+        groups.append(_Group(cause, api, severity, conditional, rows, list(rows["detail"])))
+    return groups
+
+
+# --- One finding -------------------------------------------------------------------------------
+
+
+def _draft(group: _Group, by_id: dict[str, Decided], stacks: dict[str, Stack]) -> Finding:
+    rows = group.rows
+    ids = tuple(dict.fromkeys(rows["id"]))
+    endpoints = tuple(sorted(set(rows["endpoint"])))
+    origins = tuple(sorted({o for o in rows["page_origin"] if isinstance(o, str)}))
+    pages = tuple(sorted({p for p in rows["page"] if isinstance(p, str)}))
+    started = [s for s in rows["started"] if isinstance(s, float) and s == s]
+    detail = _merge_details(group.details)
+    decided = [by_id[i] for i in ids]
+    stack = stacks.get(group.api_origin) or fingerprint([])
+    params = _fix_params(group, decided, endpoints, origins, detail)
+    severity_for_score = "conditional" if group.conditional else group.severity
+    return Finding(
+        id="",
+        root_cause=group.root_cause,
+        severity=group.severity,
+        rank=0,
+        score=rank.score(severity_for_score, len(ids), len(endpoints), len(origins), len(pages)),
+        title=catalogue.title(group.root_cause, group.api_origin)
+        + (" (if sent with credentials)" if group.conditional else ""),
+        why=catalogue.why(group.root_cause),
+        api_origin=group.api_origin,
+        exchanges=ids,
+        endpoints=endpoints,
+        origins=origins,
+        pages=pages,
+        first_seen=min(started) if started else None,
+        last_seen=max(started) if started else None,
+        stack=stack,
+        fix=fix_for(group.root_cause, stack, params),
+        reproduce=_reproduce(decided[0]),
+        conditional=group.conditional,
+        reasons=dict(Counter(r for r in rows["reason"] if isinstance(r, str)).most_common()),
+        detail=detail,
+    )
+
+
+def _with_rank(finding: Finding, position: int) -> Finding:
+    return replace(finding, id=f"f{position}", rank=position)
+
+
+def _merge_details(details: list[dict[str, str]]) -> dict[str, str]:
+    merged: dict[str, list[str]] = {}
+    for detail in details:
+        for key, value in detail.items():
+            if value and value not in merged.setdefault(key, []):
+                merged[key].append(value)
+    return {key: ", ".join(values) for key, values in merged.items()}
+
+
+def _stacks(decided: Sequence[Decided], frame: pd.DataFrame) -> dict[str, Stack]:
+    responses: dict[str, list[Response]] = {}
+    for d, api in zip(decided, frame["api_origin"], strict=True):
+        bucket = responses.setdefault(api, [])
+        for tx in d.exchange.transactions():
+            if tx.response is not None and len(bucket) < 200:
+                bucket.append(tx.response)
+    return {api: fingerprint(rs) for api, rs in responses.items()}
+
+
+def _fix_params(
+    group: _Group,
+    decided: list[Decided],
+    endpoints: tuple[str, ...],
+    origins: tuple[str, ...],
+    detail: dict[str, str],
+) -> FixParams:
+    methods: list[str] = []
+    headers: list[str] = []
+    expose: list[str] = []
+    credentials = False
+    for d in decided:
+        method = d.exchange.method
+        if not fetch.is_safelisted_method(method) and method not in methods:
+            methods.append(method)
+        for name in _announced(d.exchange):
+            if name not in headers:
+                headers.append(name)
+        credentials = credentials or d.verdict.credentials == "include"
+        final = d.exchange.last.actual
+        if final is not None and final.response is not None:
+            include = d.verdict.credentials == "include"
+            for name in unexposed_headers(final.response.headers, include):
+                if name not in expose:
+                    expose.append(name)
+    if group.root_cause in ("wildcard-with-credentials", "credentials-not-allowed"):
+        credentials = True
+    return FixParams(
+        api_origin=group.api_origin,
+        origins=origins,
+        methods=tuple(methods),
+        headers=tuple(headers),
+        expose=tuple(expose),
+        credentials=credentials,
+        paths=tuple(e.split(" ", 1)[-1] for e in endpoints),
+        detail=detail,
+    )
+
+
+def _announced(exchange: Exchange) -> list[str]:
+    for step in exchange.steps:
+        if step.preflight is not None and step.preflight.transaction is not None:
+            value = step.preflight.transaction.request.headers.get("access-control-request-headers")
+            return [n.strip().lower() for n in (value or "").split(",") if n.strip()]
+    actual = exchange.first.actual
+    if actual is None:
+        return []
+    return fetch.cors_unsafe_header_names(
+        actual.request.headers, ignore=fetch.BROWSER_ADDED_HEADERS
+    )
+
+
+def _reproduce(decided: Decided) -> str:
+    ex, v = decided.exchange, decided.verdict
+    url = v.failed_url or ex.url
+    preflight = v.stage == "preflight" or any(s.preflight is not None for s in ex.steps)
+    return curl_command(
+        ex.method,
+        url,
+        page_origin(ex),
+        preflight=preflight,
+        request_headers=_announced(ex),
+        credentials=v.credentials == "include",
+    )
