@@ -62,6 +62,23 @@ def analyze(inputs: tuple[str, ...], json_path: str | None, quiet: bool) -> None
     sys.exit(EXIT_BLOCKED if analysis.blocked else EXIT_OK)
 
 
+@main.command(
+    "lab",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def lab(args: tuple[str, ...]) -> None:
+    """Run the real-browser lab: Chromium judges every scenario, corscope must agree.
+
+    Needs Debian's chromium. `corscope lab --help` lists the lab's own options
+    (--scenario, --list, --workdir, --report, …).
+    """
+    from analysis.lab import main as lab_main
+
+    sys.exit(lab_main(list(args)))
+
+
 @main.command("har")
 @click.argument("capture", type=click.Path(dir_okay=False))
 @click.option(
