@@ -140,6 +140,8 @@ class Context:
     redirect_mode: str | None = None
     browser_error: str | None = None
     """The browser's own network error string, e.g. Chrome HAR's `_error: net::ERR_FAILED`."""
+    worker_response_type: str | None = None
+    """When a service worker answered: the `Response.type` it handed over (opaque, cors…)."""
 
 
 @dataclass(frozen=True, slots=True)

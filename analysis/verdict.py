@@ -116,6 +116,9 @@ def decide(exchange: Exchange) -> Verdict:
     if mode == "no-cors":
         return _confirm(replace(base, warnings=tuple(_no_cors_warnings(exchange, origin))))
 
+    if source == "service-worker" and not all(same_origin(origin, s.url) for s in exchange.steps):
+        return _confirm(_from_service_worker(exchange, base))
+
     credentials = credentials_mode(exchange, origin)
     if credentials is not None:
         walk = _walk(exchange, origin, mode, include=credentials == "include")
@@ -138,6 +141,39 @@ def decide(exchange: Exchange) -> Verdict:
             warnings=tuple(without.warnings),
         )
     )
+
+
+def _from_service_worker(exchange: Exchange, base: Verdict) -> Verdict:
+    """§4.3 HTTP fetch step 5: a service worker's answer is not CORS-checked again; the
+    page's fetch fails only when the worker hands an opaque (or error) response to a CORS
+    request. Chromium names no CorsError for it, only a console line about the FetchEvent."""
+    ctx = exchange.context
+    url = exchange.final_url
+    kind = ctx.worker_response_type
+    common = replace(base, cors=True)
+    if kind in ("opaque", "error"):
+        what = 'an "opaque" response was used for a request whose type is not no-cors'
+        if kind == "error":
+            what = "the worker answered with Response.error()"
+        return replace(
+            common,
+            blocked=True,
+            stage="response",
+            failed_url=url,
+            chrome_message=(
+                f'The FetchEvent for "{url}" resulted in a network error response: {what}'
+            ),
+        )
+    if kind is not None:
+        return replace(common, blocked=False)
+    if ctx.browser is not None:
+        return replace(
+            common,
+            blocked=ctx.browser.blocked,
+            reason=ctx.browser.reason,
+            failed_parameter=ctx.browser.failed_parameter,
+        )
+    return replace(common, blocked=None, condition="service-worker-response")
 
 
 def _same_outcome(a: _Walk, b: _Walk) -> bool:

@@ -361,7 +361,7 @@ def _merge_hints(chain: _Chain) -> Hints:
                 if key in ("resource_type", "initiator_type") and value == "preflight":
                     continue  # describes the preflight, not the fetch
                 merged.setdefault(key, value)  # type: ignore[misc]
-    for key in ("source", "browser_error"):
+    for key in ("source", "browser_error", "worker_answer", "worker_response_type"):
         for unit in reversed(chain.units):
             value = unit.actual.hints.get(key) if unit.actual else None
             if value is not None:
@@ -417,6 +417,7 @@ def _context(chain: _Chain, hints: Hints) -> Context:
         resource_type=resource_type,
         redirect_mode=hints.get("redirect_mode"),
         browser_error=hints.get("browser_error"),
+        worker_response_type=hints.get("worker_response_type"),
     )
 
 

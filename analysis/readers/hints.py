@@ -75,6 +75,38 @@ def cors_hints(obj: object, where: str, path: str) -> Hints:
     browser = obj.get("browser")
     if browser is not None:
         hints["browser"] = _browser_verdict(browser, where, path)
+    worker = obj.get("worker")
+    if worker is not None:
+        hints.update(_worker_answer(worker, where, path))
+    return hints
+
+
+WORKER_ANSWERS: frozenset[str] = frozenset({"network", "cache-storage", "synthetic", "other"})
+RESPONSE_TYPES: frozenset[str] = frozenset(
+    {"basic", "cors", "default", "error", "opaque", "opaqueredirect"}
+)
+
+
+def _worker_answer(obj: object, where: str, path: str) -> Hints:
+    """`_cors.worker`: what a service worker's respondWith() handed the page:
+    {"answer": "network|cache-storage|synthetic|other", "type": <Response.type>}."""
+    if not isinstance(obj, Mapping):
+        got = describe_type(obj)
+        raise InputError(path, f"{where}: _cors.worker must be an object, not {got}")
+    hints = Hints()
+    for key, hint_key, allowed in (
+        ("answer", "worker_answer", WORKER_ANSWERS),
+        ("type", "worker_response_type", RESPONSE_TYPES),
+    ):
+        value = obj.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str) or value not in allowed:
+            choices = ", ".join(sorted(allowed))
+            raise InputError(
+                path, f"{where}: _cors.worker.{key} is {value!r}, expected one of {choices}"
+            )
+        hints[hint_key] = value  # type: ignore[literal-required]
     return hints
 
 

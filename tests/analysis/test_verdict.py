@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.model import BrowserVerdict, Preflight, Step
+from analysis.model import BrowserVerdict, Exchange, Preflight, Step
 from analysis.verdict import decide
 from tests.factories import API, PAGE, exchange, preflight_tx, preflighted, simple_get, tx
 
@@ -639,3 +639,32 @@ def test_unplaceable_names_give_no_local_network_verdict() -> None:
     step = Step(url, None, tx("GET", url, [("Origin", "https://app.test")], None))
     v = decide(exchange(step, origin="https://app.test"))
     assert v.reason is None and v.condition == "response-not-captured"
+
+
+# --- Service-worker answers -------------------------------------------------------------
+
+
+def _worker_answer(kind: str | None, browser: BrowserVerdict | None = None) -> Exchange:
+    from dataclasses import replace
+
+    base = simple_get(
+        [("Content-Type", "application/json")], source="service-worker", browser=browser
+    )
+    return replace(base, context=replace(base.context, worker_response_type=kind))
+
+
+def test_worker_answers_are_not_cors_checked_again() -> None:
+    for kind in ("cors", "basic", "default"):
+        v = decide(_worker_answer(kind))
+        assert (v.cors, v.blocked, v.reason) == (True, False, None)
+
+
+def test_opaque_worker_answer_to_a_cors_request_fails_without_a_cors_error() -> None:
+    v = decide(_worker_answer("opaque"))
+    assert (v.blocked, v.reason, v.stage) == (True, None, "response")
+    assert v.chrome_message is not None and "opaque" in v.chrome_message
+
+
+def test_unknown_worker_answer_takes_the_browsers_word() -> None:
+    assert decide(_worker_answer(None)).blocked is None
+    assert decide(_worker_answer(None, BrowserVerdict(True))).blocked is True
