@@ -371,7 +371,11 @@ def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -
             walk.fault, walk.fault_stage = fault, "response"
             return walk
         if tx is None or tx.response is None:
-            if cors_flag:
+            if cors_flag and _is_mixed_content(origin, url):
+                walk.fault = Fault(
+                    "blocked as mixed content: a page served over https may not fetch an http URL"
+                )
+            elif cors_flag:
                 walk.incomplete = "response-not-captured"
             return walk
         response = tx.response
@@ -384,6 +388,13 @@ def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -
             # §4.5 HTTP-redirect fetch: the redirect response itself passes the CORS check.
             if cors_flag and (failure := _check_access(response, request_origin, include)):
                 walk.failure = _at(failure, "redirect", url)
+                return walk
+            redirect_mode = exchange.context.redirect_mode
+            if redirect_mode == "manual":
+                return walk  # the page gets an opaque-redirect response: nothing more to check
+            if redirect_mode == "error":
+                walk.fault = Fault("the request was made with redirect: 'error' and got a redirect")
+                walk.fault_stage = "redirect"
                 return walk
             if _has_userinfo(location) and (tainted or not same_origin(origin, location)):
                 walk.failure = Failure("RedirectContainsCredentials", "redirect", url)
@@ -466,7 +477,7 @@ def _check_preflight(
     assert response is not None
     url = preflight.request.url
     status = response.status
-    if _redirect_location(preflight) is not None or status in REDIRECT_STATUSES:
+    if _redirect_location(preflight) is not None:
         return Failure(
             "PreflightDisallowedRedirect",
             "preflight",
@@ -845,6 +856,16 @@ def _redirect_location(tx: Transaction) -> str | None:
     if not location:
         return None
     return urljoin(tx.request.url, location)
+
+
+def _is_mixed_content(origin: str, url: str) -> bool:
+    """An https page fetching plain http: blocked before it is sent, unless the target is
+    potentially trustworthy (loopback)."""
+    return (
+        origin.startswith("https://")
+        and url.lower().startswith("http://")
+        and not address_space.is_secure_context(url)
+    )
 
 
 def _is_http(url: str) -> bool:

@@ -193,6 +193,11 @@ def test_preflight_404_with_cors_headers_is_invalid_status() -> None:
     assert v.firefox_code == "CORSPreflightDidNotSucceed"
 
 
+def test_preflight_3xx_without_location_is_not_a_redirect() -> None:
+    v = decide(preflighted("PUT", 301, [(ACAO, PAGE)]))
+    assert v.reason == "PreflightInvalidStatus"
+
+
 def test_preflight_redirect_is_disallowed() -> None:
     v = decide(preflighted("PUT", 301, [("Location", API + "/items/"), (ACAO, "*")]))
     assert v.reason == "PreflightDisallowedRedirect"
@@ -635,7 +640,7 @@ def test_local_network_request_that_got_an_answer_was_permitted() -> None:
 
 
 def test_unplaceable_names_give_no_local_network_verdict() -> None:
-    url = "http://printer.lan/api"
+    url = "https://printer.lan/api"
     step = Step(url, None, tx("GET", url, [("Origin", "https://app.test")], None))
     v = decide(exchange(step, origin="https://app.test"))
     assert v.reason is None and v.condition == "response-not-captured"
@@ -668,3 +673,29 @@ def test_opaque_worker_answer_to_a_cors_request_fails_without_a_cors_error() -> 
 def test_unknown_worker_answer_takes_the_browsers_word() -> None:
     assert decide(_worker_answer(None)).blocked is None
     assert decide(_worker_answer(None, BrowserVerdict(True))).blocked is True
+
+
+def test_manual_redirect_mode_stops_at_the_checked_redirect() -> None:
+    from dataclasses import replace
+
+    first = API + "/old"
+    hop1 = tx(
+        "GET", first, [("Origin", PAGE)], 302, [("Location", "http://cdn.test/"), (ACAO, PAGE)]
+    )
+    ex = exchange(Step(first, None, hop1))
+    manual = replace(ex, context=replace(ex.context, redirect_mode="manual"))
+    assert decide(manual).blocked is False
+    erroring = replace(ex, context=replace(ex.context, redirect_mode="error"))
+    v = decide(erroring)
+    assert (v.blocked, v.reason) == (True, None) and v.fault is not None
+
+
+def test_https_page_fetching_http_is_mixed_content() -> None:
+    url = "http://api.test/data"
+    step = Step(url, None, tx("GET", url, [("Origin", "https://app.test")], None))
+    v = decide(exchange(step, origin="https://app.test"))
+    assert (v.blocked, v.reason) == (True, None)
+    assert v.fault is not None and "mixed content" in v.fault
+    local = "http://127.0.0.1:8000/data"
+    step = Step(local, None, tx("GET", local, [("Origin", "https://app.test")], None))
+    assert decide(exchange(step, origin="https://app.test")).condition == "response-not-captured"
