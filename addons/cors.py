@@ -211,7 +211,7 @@ class CorsScope:
         if recorded:
             where = ", ".join(self.session.describe())
             logger.info(
-                "corscope: %d cross-origin exchanges recorded (%s), %d blocked",
+                "corscope: %d cross-origin requests recorded in %s; %d exchanges blocked",
                 recorded,
                 where,
                 blocked,

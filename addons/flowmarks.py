@@ -74,7 +74,8 @@ def blocked_line(exchange: Exchange, verdict: Verdict) -> str:
     if verdict.failed_url and verdict.failed_url != exchange.url:
         head += f" (at {verdict.failed_url})"
     if verdict.fault:
-        return f"{head}: {verdict.fault}; not a CORS rule, the proxy or upstream failed"
+        shown = verdict.browser_reason or "a failed fetch"
+        return f"{head}: {verdict.fault} (the browser shows it as {shown}; no CORS rule failed)"
     message = verdict.chrome_message
     if message:
         detail = message.split(_POLICY, 1)[1] if _POLICY in message else message
