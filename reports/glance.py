@@ -1,0 +1,125 @@
+"""The session at a glance: what was captured, when, by which browsers, and how much failed.
+
+Counts only: every verdict was decided upstream; this module tallies them for the top of the
+report.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from analysis.model import Exchange, origin_of
+from analysis.verdict import page_origin
+from reports import fmt
+from reports.scrub import Scrubber
+from reports.useragent import browser_name
+
+if TYPE_CHECKING:
+    from analysis.api import Analysis
+
+# Enough to tell what a session covered; the table has the rest.
+_TOP = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    label: str
+    count: int
+
+
+@dataclass(slots=True)
+class Glance:
+    exchanges: int = 0
+    blocked: int = 0
+    conditional: int = 0
+    allowed: int = 0
+    faults: int = 0
+    with_warnings: int = 0
+    confirmed: int = 0
+    disputed: int = 0
+    """Exchanges where the browser's own verdict is known and differs from corscope's."""
+    predicted: int = 0
+    not_cross_origin: int = 0
+    findings: int = 0
+    start: str | None = None
+    end: str | None = None
+    span: str | None = None
+    browsers: list[Tally] = field(default_factory=list)
+    page_origins: list[Tally] = field(default_factory=list)
+    more_page_origins: int = 0
+    api_origins: list[Tally] = field(default_factory=list)
+    more_api_origins: int = 0
+    inputs: list[str] = field(default_factory=list)
+    reader_warnings: list[str] = field(default_factory=list)
+
+
+def glance(analysis: Analysis, findings: Sequence[object], scrub: Scrubber) -> Glance:
+    g = Glance(not_cross_origin=analysis.not_cross_origin, findings=len(findings))
+    browsers: Counter[str] = Counter()
+    pages: Counter[str] = Counter()
+    apis: Counter[str] = Counter()
+    agents: Counter[tuple[str | None, str | None]] = Counter()
+    hinted: dict[str | None, str] = {}
+    first: float | None = None
+    last: float | None = None
+    for d in analysis.decided:
+        v = d.verdict
+        g.exchanges += 1
+        if v.blocked is True:
+            g.blocked += 1
+        elif v.blocked is None:
+            g.conditional += 1
+        else:
+            g.allowed += 1
+        g.faults += v.fault is not None
+        g.with_warnings += bool(v.warnings)
+        if v.confirmed:
+            g.confirmed += 1
+        elif v.browser is not None and v.blocked is not None:
+            g.disputed += 1
+        started = d.exchange.started
+        if started is not None:
+            first = started if first is None else min(first, started)
+            last = started if last is None else max(last, started)
+        agent, brands = _client(d.exchange)
+        if brands:
+            hinted[agent] = brands
+        agents[(agent, brands)] += 1
+        pages[page_origin(d.exchange) or "unknown"] += 1
+        apis[origin_of(d.exchange.final_url) or "unknown"] += 1
+    g.predicted = g.exchanges - g.confirmed - g.disputed
+    for (agent, brands), n in agents.items():
+        # Preflights carry no client hints; the same User-Agent elsewhere in the session did.
+        name = browser_name(agent, brands or hinted.get(agent))
+        if name:
+            browsers[name] += n
+    g.start, g.end = fmt.when(first), fmt.when(last)
+    if first is not None and last is not None:
+        g.span = fmt.duration(last - first)
+    g.browsers = [Tally(b, n) for b, n in browsers.most_common(_TOP)]
+    g.page_origins, g.more_page_origins = _top(pages, scrub)
+    g.api_origins, g.more_api_origins = _top(apis, scrub)
+    g.inputs = [os.path.basename(p) for p in analysis.inputs]
+    g.reader_warnings = [scrub.text(w) for w in analysis.warnings]
+    return g
+
+
+def _top(counter: Counter[str], scrub: Scrubber) -> tuple[list[Tally], int]:
+    top = counter.most_common(_TOP)
+    return [Tally(scrub.url(o), n) for o, n in top], max(len(counter) - len(top), 0)
+
+
+def _client(exchange: Exchange) -> tuple[str | None, str | None]:
+    """The User-Agent and Sec-CH-UA the browser sent with this exchange."""
+    agent = brands = None
+    for tx in exchange.transactions():
+        headers = tx.request.headers
+        agent = agent or headers.get("user-agent")
+        brands = brands or headers.get("sec-ch-ua")
+        if agent and brands:
+            break
+    return agent, brands
