@@ -211,7 +211,7 @@ class CorsScope:
         if recorded:
             where = ", ".join(self.session.describe())
             logger.info(
-                "corscope: %d cross-origin requests recorded in %s; %d exchanges blocked",
+                "corscope: %d cross-origin requests recorded in %s (blocked exchanges: %d)",
                 recorded,
                 where,
                 blocked,

@@ -1,0 +1,285 @@
+"""The probe in a real Chromium, through a real mitmdump with the addon.
+
+Only the browser knows a fetch's credentials mode, that it failed, and what answered it
+when the proxy saw nothing: the HTTP cache or a service worker. This drives Chromium
+through pages that make each of those happen and reads what reached the capture.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from analysis.api import analyze_files
+
+from .harness import ADDON, DEADLINE_S, Handler, Mitmdump, Reply, serving
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+OFFLINE = '''
+import ipaddress
+from mitmproxy import http
+
+def _loopback(host):
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+class Offline:
+    """Chromium calls Google hosts whatever the flags: answer them here, resolve nothing."""
+
+    def http_connect(self, flow):
+        if not _loopback(flow.request.host):
+            flow.response = http.Response.make(403)
+
+    def request(self, flow):
+        if not _loopback(flow.request.host):
+            flow.response = http.Response.make(403)
+
+addons = [Offline()]
+'''
+
+FETCHES = """
+window.results = (async () => {
+  const api = %(api)s, out = {};
+  const get = async (name, url, init) => {
+    try { await (await fetch(url, init)).text(); out[name] = 'ok'; }
+    catch (e) { out[name] = e.name; }
+  };
+  await get('none', api + '/none');
+  await get('allow', api + '/allow', {credentials: 'include'});
+  out.wild = await new Promise((resolve) => {
+    const x = new XMLHttpRequest();
+    x.open('GET', api + '/wild');
+    x.withCredentials = true;
+    x.onload = () => resolve('ok');
+    x.onerror = () => resolve('error');
+    x.send();
+  });
+  await get('cacheable', api + '/cacheable');
+  return out;
+})();
+"""
+
+CACHED_AGAIN = """
+window.results = (async () => {
+  try { await (await fetch(%(api)s + '/cacheable')).text(); return {cacheable: 'ok'}; }
+  catch (e) { return {cacheable: e.name}; }
+})();
+"""
+
+WORKER_PAGE = """
+window.results = (async () => {
+  const api = %(api)s, out = {};
+  await navigator.serviceWorker.register('/sw.js');
+  if (!navigator.serviceWorker.controller) {
+    await new Promise((r) => navigator.serviceWorker.addEventListener('controllerchange', r));
+  }
+  for (const name of ['from-cache', 'synthetic', 'opaque']) {
+    try { await (await fetch(api + '/' + name)).text(); out[name] = 'ok'; }
+    catch (e) { out[name] = e.name; }
+  }
+  return out;
+})();
+"""
+
+WORKER = """
+const API = %(api)s;
+self.addEventListener('install', (e) => {
+  self.skipWaiting();
+  e.waitUntil(caches.open('c').then((c) => c.put(API + '/from-cache',
+    new Response('{}', {headers: {'Content-Type': 'application/json'}}))));
+});
+self.addEventListener('activate', (e) => e.waitUntil(self.clients.claim()));
+self.addEventListener('fetch', (e) => {
+  const path = new URL(e.request.url).pathname;
+  if (path === '/from-cache') e.respondWith(caches.match(e.request.url));
+  else if (path === '/synthetic') e.respondWith(new Response('{}'));
+  else if (path === '/opaque') e.respondWith(fetch(e.request.url, {mode: 'no-cors'}));
+});
+"""
+
+
+def html(script: str) -> Reply:
+    page = f"<!doctype html><html><head><title>t</title></head><body><script>{script}</script>"
+    return 200, [("Content-Type", "text/html; charset=utf-8")], page.encode()
+
+
+def api_routes() -> dict:
+    def echo(h: Handler) -> list[tuple[str, str]]:
+        return [("Access-Control-Allow-Origin", h.headers.get("origin") or "*")]
+
+    def none(h: Handler) -> Reply:
+        return 200, [("Content-Type", "application/json")], b"{}"
+
+    def allow(h: Handler) -> Reply:
+        return (
+            200,
+            [*echo(h), ("Access-Control-Allow-Credentials", "true"), ("Vary", "Origin")],
+            b"{}",
+        )
+
+    def wild(h: Handler) -> Reply:
+        return 200, [("Access-Control-Allow-Origin", "*")], b"{}"
+
+    def cacheable(h: Handler) -> Reply:
+        # Echoes the origin but forgets `Vary: Origin`: the browser's cache replays it.
+        return 200, [*echo(h), ("Cache-Control", "public, max-age=600")], b"{}"
+
+    def opaque(h: Handler) -> Reply:
+        return 200, [("Content-Type", "application/json")], b"{}"
+
+    return {"/none": none, "/allow": allow, "/wild": wild, "/cacheable": cacheable,
+            "/opaque": opaque}  # fmt: skip
+
+
+@pytest.fixture
+def browser_session(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    offline = tmp_path / "offline.py"
+    offline.write_text(OFFLINE)
+    capture = tmp_path / "capture.jsonl"
+    with serving("127.0.0.2", api_routes()) as api:
+        api_js = json.dumps(api.origin)
+        page_routes = {
+            "/": lambda h: html(FETCHES % {"api": api_js}),
+            "/worker": lambda h: html(WORKER_PAGE % {"api": api_js}),
+            "/sw.js": lambda h: (200, [("Content-Type", "text/javascript")],
+                                 (WORKER % {"api": api_js}).encode()),
+        }  # fmt: skip
+        other_routes = {"/": lambda h: html(CACHED_AGAIN % {"api": api_js})}
+        with serving("127.0.0.1", page_routes) as site, serving("127.0.0.1", other_routes) as other:
+            proxy = Mitmdump(
+                tmp_path, ["-s", str(offline), "-s", str(ADDON), "--set", f"cors_capture={capture}"]
+            ).start()
+            try:
+                with sync_api.sync_playwright() as pw:
+                    browser = pw.chromium.launch(
+                        executable_path=str(CHROMIUM),
+                        args=FLAGS,
+                        proxy={"server": f"http://127.0.0.1:{proxy.port}"},
+                    )
+                    try:
+                        yield {"browser": browser, "site": site, "other": other, "api": api,
+                               "capture": capture, "proxy": proxy}  # fmt: skip
+                    finally:
+                        browser.close()
+            finally:
+                proxy.stop()
+
+
+def visit(context: Any, url: str, reports: int) -> tuple[dict[str, str], list[str]]:
+    """Open `url`, wait for the page's fetches and for the probe to have sent `reports`
+    records; return the page's results and what the page logged as errors."""
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.goto(url)
+    results = page.evaluate("window.results")
+    page.wait_for_function(f"window.__corscope__.sent >= {reports}", timeout=DEADLINE_S * 1000)
+    page.close()
+    return results, problems
+
+
+def wait_for_lines(capture: Path, predicate: Any) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + DEADLINE_S
+    while True:
+        lines = [json.loads(line) for line in capture.read_text().splitlines()]
+        if predicate(lines) or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.1)
+
+
+def by_url(capture: Path) -> dict[str, list]:
+    found: dict[str, list] = {}
+    for d in analyze_files([capture]).decided:
+        found.setdefault(d.exchange.url.rsplit("/", 1)[1], []).append(d)
+    return found
+
+
+def test_probe_reports_credentials_failures_and_cache_answers(browser_session) -> None:
+    s = browser_session
+    context = s["browser"].new_context()  # one profile, so one HTTP cache
+    results, problems = visit(context, s["site"].origin + "/", reports=5)
+    assert results == {"none": "TypeError", "allow": "ok", "wild": "error", "cacheable": "ok"}
+    # Another origin of the same site: Chromium answers from its cache and fails.
+    again, more = visit(context, s["other"].origin + "/", reports=2)
+    context.close()
+    assert again == {"cacheable": "TypeError"}
+    assert [h.path for h in s["api"].hits].count("/cacheable") == 1  # the proxy saw one
+
+    for line in problems + more:
+        assert "corscope" not in line.lower(), line
+    assert not [p for p in problems + more if p.startswith("pageerror")]
+
+    def done(lines: list[dict[str, Any]]) -> bool:
+        annotations = sum("annotate" in obj.get("_corscope", {}) for obj in lines)
+        cached = any(obj.get("_cors", {}).get("source") == "http-cache" for obj in lines)
+        return annotations >= 4 and cached
+
+    wait_for_lines(s["capture"], done)
+    found = by_url(s["capture"])
+    none, allow, wild = found["none"][0], found["allow"][0], found["wild"][0]
+    assert (none.verdict.reason, none.verdict.confirmed) == ("MissingAllowOriginHeader", True)
+    assert none.verdict.credentials == "same-origin"
+    assert (allow.verdict.blocked, allow.verdict.credentials, allow.verdict.confirmed) == (
+        False,
+        "include",
+        True,
+    )
+    assert (wild.verdict.reason, wild.verdict.confirmed) == ("WildcardOriginNotAllowed", True)
+    assert wild.exchange.context.resource_type == "xhr"
+    network, cached = sorted(found["cacheable"], key=lambda d: d.verdict.source != "network")
+    assert network.verdict.blocked is False
+    assert cached.verdict.source == "http-cache"
+    assert (cached.verdict.reason, cached.verdict.confirmed) == ("AllowOriginMismatch", True)
+    assert cached.exchange.context.page_origin == s["other"].origin
+
+
+def test_worker_agent_reports_answers_the_proxy_never_saw(browser_session) -> None:
+    s = browser_session
+    context = s["browser"].new_context()
+    results, problems = visit(context, s["site"].origin + "/worker", reports=4)
+    context.close()
+    assert results == {"from-cache": "ok", "synthetic": "ok", "opaque": "TypeError"}
+    for line in problems:
+        assert "corscope" not in line.lower(), line
+
+    def done(lines: list[dict[str, Any]]) -> bool:
+        return sum(obj.get("_cors", {}).get("source") == "service-worker" for obj in lines) >= 3
+
+    lines = wait_for_lines(s["capture"], done)
+    worker = {
+        obj["request"]["url"].rsplit("/", 1)[1]: obj["_cors"]
+        for obj in lines
+        if obj.get("_cors", {}).get("source") == "service-worker"
+    }
+    assert worker["from-cache"]["worker"]["answer"] == "cache-storage"
+    assert worker["from-cache"]["browser"]["blocked"] is False
+    assert worker["synthetic"]["worker"]["answer"] == "synthetic"
+    assert worker["opaque"]["worker"]["failure"] == "opaque-response-for-cors-request"
+    assert worker["opaque"]["browser"]["blocked"] is True
+    # The proxy saw only the worker's own no-cors fetch for /opaque.
+    assert [h.path for h in s["api"].hits] == ["/opaque"]
+    opaque = [d for d in by_url(s["capture"])["opaque"] if d.verdict.source == "service-worker"]
+    assert opaque[0].verdict.blocked is True and opaque[0].verdict.confirmed
