@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from urllib.parse import unquote, unquote_plus
 
 REDACTED = "REDACTED"
@@ -114,6 +115,7 @@ _PAIR_IN_TEXT = re.compile(
 # --- Names -------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=4096)
 def is_secret_header(name: str) -> bool:
     """True when the value of this header grants access and must not be shared."""
     lowered = name.strip().lower()
@@ -124,6 +126,7 @@ def is_secret_header(name: str) -> bool:
     return re.split(r"[-_]", lowered)[-1] == "key"
 
 
+@lru_cache(maxsize=4096)
 def is_secret_param(name: str) -> bool:
     """True when a query or fragment parameter of this name carries a secret."""
     lowered = unquote_plus(name).strip().lower().replace("-", "_")
@@ -135,6 +138,8 @@ def is_secret_param(name: str) -> bool:
 
 def redact_url(url: str) -> str:
     """The URL with userinfo and secret parameter values replaced; otherwise unchanged."""
+    if "?" not in url and "#" not in url and "@" not in url:
+        return url
     rest, hash_, fragment = url.partition("#")
     head, question, query = rest.partition("?")
     head = _without_userinfo(head)

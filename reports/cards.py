@@ -78,6 +78,7 @@ class FindingCard:
     leave_alone: list[str]
     fix_text: str
     fix_snippet: str
+    snippet_label: str
     reproduce: str
     samples: list[ExchangeView] = field(default_factory=list)
 
@@ -126,9 +127,12 @@ def card(
         ],
         fix_text=scrub.written(_text(getattr(fix, "text", ""))),
         fix_snippet=scrub.written(_text(getattr(fix, "snippet", ""))),
+        snippet_label="",
         reproduce=scrub.text(finding.reproduce),
         samples=[exchange_view(d, finding.root_cause, scrub) for d in samples],
     )
+    label = view.stack_name or "Configuration"
+    view.snippet_label = label[:1].upper() + label[1:]
     _messages(view, finding.root_cause, members, scrub)
     return view
 

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from analysis.model import Exchange, origin_of
+from analysis.model import Exchange
 from analysis.verdict import page_origin
-from reports import fmt
+from reports import fmt, origins
 from reports.scrub import Scrubber
 from reports.useragent import browser_name
 
@@ -90,7 +90,7 @@ def glance(analysis: Analysis, findings: Sequence[object], scrub: Scrubber) -> G
             hinted[agent] = brands
         agents[(agent, brands)] += 1
         pages[page_origin(d.exchange) or "unknown"] += 1
-        apis[origin_of(d.exchange.final_url) or "unknown"] += 1
+        apis[origins.origin(d.exchange.final_url) or "unknown"] += 1
     g.predicted = g.exchanges - g.confirmed - g.disputed
     for (agent, brands), n in agents.items():
         # Preflights carry no client hints; the same User-Agent elsewhere in the session did.
@@ -117,9 +117,11 @@ def _client(exchange: Exchange) -> tuple[str | None, str | None]:
     """The User-Agent and Sec-CH-UA the browser sent with this exchange."""
     agent = brands = None
     for tx in exchange.transactions():
-        headers = tx.request.headers
-        agent = agent or headers.get("user-agent")
-        brands = brands or headers.get("sec-ch-ua")
+        for name, value in tx.request.headers.fields:
+            if len(name) == 10 and name.lower() == "user-agent":
+                agent = agent or value
+            elif len(name) == 9 and name.lower() == "sec-ch-ua":
+                brands = brands or value
         if agent and brands:
             break
     return agent, brands

@@ -25,8 +25,7 @@ from typing import TYPE_CHECKING
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from analysis.model import origin_of
-from reports import cards, charts, glance, rows
+from reports import cards, charts, glance, origins, rows
 from reports.scrub import Scrubber
 
 if TYPE_CHECKING:
@@ -126,6 +125,10 @@ def write_report(
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
             out.write(html)
+        # mkstemp makes the file private; a report is made to be shared, like any new file.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -137,7 +140,7 @@ def _default_title(analysis: Analysis, scrub: Scrubber) -> str:
     """Named after the API that fails most, since that is the team the report goes to."""
     apis: dict[str, int] = {}
     for d in analysis.blocked or analysis.decided:
-        origin = origin_of(d.exchange.final_url)
+        origin = origins.origin(d.exchange.final_url)
         if origin:
             apis[origin] = apis.get(origin, 0) + 1
     if not apis:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from analysis.verdict import page_origin
+from reports import origins
 from reports.scrub import Scrubber
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ def build(
     for d in ordered:
         ex, v = d.exchange, d.verdict
         url = scrub.url(ex.url)
-        origin, rest = _split_url(url)
+        origin, rest = origins.split(url)
         final = ex.last.actual
         status = final.response.status if final is not None and final.response is not None else None
         started = ex.started
@@ -181,19 +182,6 @@ def script_json(value: object) -> Markup:
 def _start_key(d: Decided) -> tuple[bool, float]:
     started = d.exchange.started
     return (started is None, started or 0.0)
-
-
-def _split_url(url: str) -> tuple[str, str]:
-    """Origin part and the rest, so the origin is stored once per API."""
-    scheme_end = url.find("://")
-    if scheme_end < 0:
-        return "", url
-    cut = len(url)
-    for mark in "/?#":
-        found = url.find(mark, scheme_end + 3)
-        if found >= 0:
-            cut = min(cut, found)
-    return url[:cut], url[cut:]
 
 
 def _clock(t0_ms: int | None, ms: int | None) -> str:
