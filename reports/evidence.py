@@ -7,6 +7,7 @@ Which header to mark is read off the reason the verdict already named (a reason 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -190,7 +191,7 @@ def exchange_view(decided: Decided, root_cause: str, scrub: Scrubber) -> Exchang
     if ctx.resource_type:
         facts.append(("Initiator", ctx.resource_type))
     if ex.origin_file:
-        facts.append(("File", ex.origin_file.rsplit("/", 1)[-1]))
+        facts.append(("File", os.path.basename(ex.origin_file)))
     notes = []
     if v.condition in CONDITIONS:
         notes.append(CONDITIONS[v.condition])
@@ -226,11 +227,11 @@ def exchange_view(decided: Decided, root_cause: str, scrub: Scrubber) -> Exchang
 
 
 def _credentials(v: Verdict) -> str:
-    if v.credentials == "include":
-        return "include (cookies or HTTP auth sent)"
-    if v.credentials:
-        return f"{v.credentials} (no cookies cross-origin)"
-    return "unknown"
+    return {
+        "include": "include (cookies and HTTP auth sent)",
+        "same-origin": "same-origin (no cookies cross-origin)",
+        "omit": "omit (no cookies)",
+    }.get(v.credentials or "", "unknown: the capture does not say")
 
 
 def _failed_hop(steps: Sequence[Step], v: Verdict) -> int | None:
