@@ -123,7 +123,8 @@ def write_report(
     html = render_report(analysis, findings, redact=redact, title=title)
     fd, temporary = tempfile.mkstemp(prefix=".corscope-", suffix=".html", dir=target.parent or ".")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+        # A HAR can carry lone surrogates ("\ud800" escapes), which UTF-8 cannot encode.
+        with os.fdopen(fd, "w", encoding="utf-8", errors="replace", newline="\n") as out:
             out.write(html)
         # mkstemp makes the file private; a report is made to be shared, like any new file.
         umask = os.umask(0)

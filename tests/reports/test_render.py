@@ -340,6 +340,12 @@ def test_write_report(tmp_path: Path, har_analysis: Analysis) -> None:
     assert list(tmp_path.iterdir()) == [target]
 
 
+def test_write_report_survives_lone_surrogates(tmp_path: Path) -> None:
+    analysis = analysis_of([get("u1", API + "/a", [("X-Odd", "bad \ud800 value")])])
+    target = write_report(tmp_path / "r.html", analysis, stand_in_findings(analysis))
+    assert "bad ? value" in target.read_text(encoding="utf-8")
+
+
 def test_title_is_escaped() -> None:
     html = render_report(Analysis(decided=[]), [], title=scenarios.SCRIPT)
     assert scenarios.SCRIPT not in html
