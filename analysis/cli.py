@@ -16,6 +16,7 @@ from rich.markup import escape
 from analysis.api import Analysis, Decided, analyze_files, document
 from analysis.diagnosis.findings import Finding, diagnose
 from analysis.readers.errors import InputError
+from reports.render import write_report
 
 EXIT_OK, EXIT_BLOCKED, EXIT_BAD_INPUT = 0, 1, 2
 SHOWN_BLOCKED = 50
@@ -40,8 +41,26 @@ def main() -> None:
     type=click.Path(dir_okay=False, writable=True),
     help="Write the corscope/1 JSON document here ('-' for standard output).",
 )
+@click.option(
+    "-o",
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the self-contained HTML report here.",
+)
+@click.option(
+    "--no-redact",
+    is_flag=True,
+    help="Keep cookies, tokens and keys in the report (it then says so in red).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
-def analyze(inputs: tuple[str, ...], json_path: str | None, quiet: bool) -> None:
+def analyze(
+    inputs: tuple[str, ...],
+    json_path: str | None,
+    report_path: str | None,
+    no_redact: bool,
+    quiet: bool,
+) -> None:
     """Decide every cross-origin exchange in INPUTS the way the browser did.
 
     INPUTS are HAR files (any browser), mitmproxy flow files, or corscope captures; the
@@ -55,10 +74,17 @@ def analyze(inputs: tuple[str, ...], json_path: str | None, quiet: bool) -> None
     findings = diagnose(analysis.decided)
     if json_path:
         _write_json(document(analysis, findings), json_path)
+    if report_path:
+        try:
+            write_report(report_path, analysis, findings, redact=not no_redact)
+        except OSError as err:
+            _fail(f"{report_path}: cannot write: {err.strerror or err}")
     if not quiet and json_path != "-":
         console = Console(highlight=False, soft_wrap=True)
         print_summary(analysis, console)
         print_findings(findings, console)
+        if report_path:
+            console.print(f"\nreport: {escape(report_path)}")
     sys.exit(EXIT_BLOCKED if analysis.blocked else EXIT_OK)
 
 

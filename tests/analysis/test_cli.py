@@ -212,3 +212,27 @@ def test_missing_file_and_usage_errors_exit_2(tmp_path: Path) -> None:
     assert CliRunner().invoke(main, ["analyze", str(tmp_path / "nope.har")]).exit_code == 2
     assert CliRunner().invoke(main, ["analyze"]).exit_code == 2
     assert CliRunner().invoke(main, ["analyse-typo"]).exit_code == 2
+
+
+def test_report_option_writes_one_redacted_html_file(tmp_path: Path) -> None:
+    secret = "s3cr3t-session-value"
+    har = _har(
+        tmp_path,
+        _entry(
+            "GET",
+            API + "/me?token=abc123tok",
+            {"Origin": PAGE, "Cookie": f"sid={secret}"},
+            200,
+            {},
+            **_cors(credentials="include"),
+        ),
+    )
+    out = tmp_path / "report.html"
+    result = CliRunner().invoke(main, ["analyze", str(har), "-o", str(out)])
+    assert result.exit_code == 1, result.output
+    html = out.read_text()
+    assert html.lstrip().lower().startswith("<!doctype html")
+    assert secret not in html and "abc123tok" not in html
+    kept = tmp_path / "kept.html"
+    CliRunner().invoke(main, ["analyze", str(har), "-o", str(kept), "--no-redact"])
+    assert secret in kept.read_text()
