@@ -55,7 +55,7 @@ from addons.guard import Failures, guarded  # noqa: E402
 from addons.join import Annotate, Joiner, NewEntry  # noqa: E402
 from addons.live import Decision, LiveVerdicts, Member  # noqa: E402
 from addons.report import ReportError, write_har, write_report  # noqa: E402
-from addons.rules import RedirectTargets, is_cors_relevant  # noqa: E402
+from addons.rules import Facts, RedirectTargets, is_cors_relevant, pick  # noqa: E402
 from addons.session import Session, meta_line  # noqa: E402
 from analysis.model import origin_of  # noqa: E402
 from analysis.readers.errors import InputError  # noqa: E402
@@ -83,6 +83,9 @@ class CorsScope:
         self._warning_kinds: set[str] = set()
         self._said: set[tuple[str, str]] = set()
         self._last_expiry = float("-inf")
+        # mitmproxy deep-copies an option's value on every read: hooks use these copies.
+        self._probe = False
+        self._quiet = False
 
     # --- options ---------------------------------------------------------------------------
 
@@ -131,7 +134,11 @@ class CorsScope:
                 )
             else:
                 logger.info("corscope: capture off; the session is kept in memory")
-        if "cors_probe" in updated and ctx.options.cors_probe and self.assets is None:
+        if "cors_quiet" in updated:
+            self._quiet = bool(ctx.options.cors_quiet)
+        if "cors_probe" in updated:
+            self._probe = bool(ctx.options.cors_probe)
+        if "cors_probe" in updated and self._probe and self.assets is None:
             try:
                 self.assets = probe.load_assets()
             except OSError as e:
@@ -149,7 +156,7 @@ class CorsScope:
         )
 
     def _probe_on(self) -> bool:
-        return bool(ctx.options.cors_probe) and self.assets is not None
+        return self._probe and self.assets is not None
 
     # --- hooks -------------------------------------------------------------------------------
 
@@ -193,15 +200,16 @@ class CorsScope:
     def response(self, flow: http.HTTPFlow) -> None:
         if flow.metadata.get(INTERNAL):
             return
-        self._record(flow)
+        facts = pick(flow.request.headers.fields)
+        self._record(flow, facts)
         if self._probe_on():
-            self._inject(flow)
+            self._inject(flow, facts)
 
     @guarded("error")
     def error(self, flow: http.HTTPFlow) -> None:
         if flow.metadata.get(INTERNAL):
             return
-        self._record(flow)
+        self._record(flow, pick(flow.request.headers.fields))
 
     @guarded("done")
     def done(self) -> None:
@@ -250,13 +258,16 @@ class CorsScope:
         self._ids += 1
         return f"{self.token}-{self._ids}"
 
-    def _record(self, flow: http.HTTPFlow) -> None:
+    def _record(self, flow: http.HTTPFlow, facts: Facts) -> None:
         if "corscope_id" in flow.metadata:
             return  # an error after the response: recorded already
         req = flow.request
-        url = req.pretty_url
-        if not (is_cors_relevant(req.method, url, req.headers) or self.redirects.take(url)):
+        relevant = is_cors_relevant(req.method, facts, lambda: req.pretty_url) or (
+            len(self.redirects) > 0 and self.redirects.take(req.pretty_url)
+        )
+        if not relevant:
             return
+        url = req.pretty_url
         entry_id = self._new_id()
         entry = entry_for(flow, entry_id)
         self.session.write(entry)
@@ -294,12 +305,12 @@ class CorsScope:
         verdict = decision.verdict
         if decision.newly_blocked:
             self.counts["blocked"] += 1
-            if not ctx.options.cors_quiet:
+            if not self._quiet:
                 logger.warning("%s", blocked_line(decision.exchange, verdict))
         for w in verdict.warnings:
             if w.id not in self._warning_kinds:
                 self._warning_kinds.add(w.id)
-                if not ctx.options.cors_quiet:
+                if not self._quiet:
                     logger.info("%s", warning_line(decision.exchange, w.id, w.message))
         return touched
 
@@ -324,12 +335,13 @@ class CorsScope:
 
     # --- the probe -----------------------------------------------------------------------------
 
-    def _inject(self, flow: http.HTTPFlow) -> None:
+    def _inject(self, flow: http.HTTPFlow, facts: Facts) -> None:
         assert self.assets is not None
-        if probe.wants_probe(flow):
+        where = probe.target(flow, facts)
+        if where == "page":
             result = probe.inject_probe(flow)
             what = "page"
-        elif probe.wants_agent(flow):
+        elif where == "worker":
             result = probe.inject_agent(flow, self.assets)
             what = "service worker"
         else:

@@ -17,7 +17,7 @@ from analysis.model import origin_of
 
 from . import csp
 from .beacon import MAX_BODY_BYTES
-from .rules import RESERVED_PREFIX
+from .rules import RESERVED_PREFIX, Facts, pick
 
 if TYPE_CHECKING:
     from mitmproxy import http
@@ -36,7 +36,7 @@ _DOCTYPE = re.compile(r"\A\ufeff?\s*(?:<!--.*?-->\s*)*<!doctype\b[^>]*>", re.IGN
 _PROLOGUE = re.compile(
     r"""\A\ufeff?(?:\s|/\*.*?\*/|//[^\n]*\n)*(?:(?P<q>['"])use strict(?P=q)[ \t]*;?)?""", re.DOTALL
 )
-_JS_TYPES = ("javascript", "ecmascript")
+_JS_TYPES = (b"javascript", b"ecmascript")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,28 +72,37 @@ class Injection:
     """Set when a Content Security Policy would refuse the probe: page left untouched."""
 
 
-def is_navigation(request: http.Request) -> bool:
-    mode = request.headers.get("sec-fetch-mode")
-    if mode is not None:
-        return mode == "navigate"
-    dest = request.headers.get("sec-fetch-dest")
-    if dest is not None:
-        return dest in ("document", "iframe", "frame")
-    # A client without Fetch Metadata: only one that asks for HTML is a browser navigating.
-    return "text/html" in request.headers.get("accept", "")
-
-
-def wants_probe(flow: http.HTTPFlow) -> bool:
-    """A successful HTML answer to a navigation: the only responses the probe goes into."""
+def target(flow: http.HTTPFlow, request_facts: Facts | None = None) -> str | None:
+    """ "page" for a successful HTML answer to a navigation, "worker" for a service-worker
+    script, None for everything else: the only responses the probe goes into."""
     resp = flow.response
-    if resp is None or resp.status_code != 200 or flow.request.method not in ("GET", "POST"):
-        return False
-    ctype = resp.headers.get("content-type", "")
-    if not ctype.lower().lstrip().startswith("text/html"):
-        return False
-    if "attachment" in resp.headers.get("content-disposition", "").lower():
-        return False
-    return is_navigation(flow.request)
+    if resp is None or resp.status_code != 200:
+        return None
+    response_facts = pick(resp.headers.fields)
+    ctype = response_facts.get(b"content-type", b"").lower().lstrip()
+    facts = request_facts if request_facts is not None else pick(flow.request.headers.fields)
+    if ctype.startswith(b"text/html"):
+        if flow.request.method not in ("GET", "POST"):
+            return None
+        if b"attachment" in response_facts.get(b"content-disposition", b"").lower():
+            return None
+        return "page" if is_navigation(facts) else None
+    if facts.get(b"service-worker", b"").lower() == b"script" and any(
+        t in ctype for t in _JS_TYPES
+    ):
+        return "worker"
+    return None
+
+
+def is_navigation(facts: Facts) -> bool:
+    mode = facts.get(b"sec-fetch-mode")
+    if mode is not None:
+        return mode == b"navigate"
+    dest = facts.get(b"sec-fetch-dest")
+    if dest is not None:
+        return dest in (b"document", b"iframe", b"frame")
+    # A client without Fetch Metadata: only one that asks for HTML is a browser navigating.
+    return b"text/html" in facts.get(b"accept", b"")
 
 
 def inject_probe(flow: http.HTTPFlow) -> Injection:
@@ -140,16 +149,6 @@ def insertion_point(text: str) -> int:
 
 
 # --- service-worker scripts -------------------------------------------------------------
-
-
-def wants_agent(flow: http.HTTPFlow) -> bool:
-    resp = flow.response
-    if resp is None or resp.status_code != 200:
-        return False
-    if flow.request.headers.get("service-worker", "").lower() != "script":
-        return False
-    ctype = resp.headers.get("content-type", "").lower()
-    return any(t in ctype for t in _JS_TYPES)
 
 
 def inject_agent(flow: http.HTTPFlow, assets: Assets) -> Injection:

@@ -1,13 +1,14 @@
 """Which flows the addon records: cross-origin fetches, preflights and their redirect hops.
 
-Runs on every flow the proxy sees, so it looks at a handful of request headers and
-nothing else; everything that is not CORS traffic leaves after a few dict lookups.
+Runs on every flow the proxy sees. mitmproxy's `headers.get` re-encodes the name and scans
+every field per call, so the few headers that matter are picked out in one pass over the
+raw fields instead; traffic that is not CORS leaves after that pass.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Callable, Iterable
 from urllib.parse import urljoin
 
 from analysis.model import origin_of
@@ -18,28 +19,51 @@ RESERVED_PREFIX = "/__corscope__/"
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _MAX_REDIRECT_TARGETS = 4096
 
+WATCHED = frozenset(
+    {
+        b"origin",
+        b"sec-fetch-mode",
+        b"sec-fetch-site",
+        b"sec-fetch-dest",
+        b"access-control-request-method",
+        b"accept",
+        b"service-worker",
+        b"content-type",
+        b"content-length",
+        b"content-disposition",
+        b"content-security-policy",
+    }
+)
 
-def is_preflight(method: str, headers: Any) -> bool:
-    return method == "OPTIONS" and "access-control-request-method" in headers
+Facts = dict[bytes, bytes]
 
 
-def is_cors_relevant(method: str, url: str, headers: Any) -> bool:
-    """True for a request a CORS check applies to, or that tells about one.
+def pick(fields: Iterable[tuple[bytes, bytes]], names: frozenset[bytes] = WATCHED) -> Facts:
+    """The first value of each watched header, keyed by lower-case name."""
+    found: Facts = {}
+    for name, value in fields:
+        key = name.lower()
+        if key in names and key not in found:
+            found[key] = value
+    return found
 
-    `headers` is mitmproxy's case-insensitive `Headers`. The order of the tests puts the
-    cheap, common answers first."""
-    mode = headers.get("sec-fetch-mode")
-    if mode == "cors":
+
+def is_cors_relevant(method: str, facts: Facts, url: Callable[[], str]) -> bool:
+    """True for a request a CORS check applies to, or that tells about one. `facts` comes
+    from `pick`; `url` is only called when the Origin header has to be compared."""
+    mode = facts.get(b"sec-fetch-mode")
+    if mode == b"cors":
         return True
-    site = headers.get("sec-fetch-site")
+    site = facts.get(b"sec-fetch-site")
     # "none" is a navigation the user started (typed URL, bookmark): nobody's origin.
-    if site is not None and site not in ("same-origin", "none"):
+    if site is not None and site not in (b"same-origin", b"none"):
         return True
-    if is_preflight(method, headers):
+    if method == "OPTIONS" and b"access-control-request-method" in facts:
         return True
-    origin = headers.get("origin")
+    origin = facts.get(b"origin")
     if origin is not None:
-        return origin == "null" or origin_of(url) != origin_of(origin)
+        text = origin.decode("latin-1").strip()
+        return text == "null" or origin_of(url()) != origin_of(text)
     return False
 
 
@@ -62,6 +86,9 @@ class RedirectTargets:
         self._targets.move_to_end(target)
         while len(self._targets) > self._limit:
             self._targets.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._targets)
 
     def take(self, url: str) -> bool:
         """True (once) when `url` is where a recorded redirect led."""

@@ -52,6 +52,7 @@ class Hit:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # two writes per response: no 40 ms delayed-ACK stalls
     server: Server
 
     def log_message(self, format: str, *args: object) -> None:

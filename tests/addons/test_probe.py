@@ -25,7 +25,7 @@ def test_injected_right_after_head() -> None:
     f = navigation(
         html='<!DOCTYPE html><html lang="en"><head data-x="1"><title>t</title></head></html>'
     )
-    assert probe.wants_probe(f)
+    assert probe.target(f) == "page"
     assert probe.inject_probe(f).done
     assert f.response.text == (
         f'<!DOCTYPE html><html lang="en"><head data-x="1">{TAG}<title>t</title></head></html>'
@@ -135,14 +135,14 @@ def test_not_a_page_navigation(change: str) -> None:
         for name in ("sec-fetch-mode", "sec-fetch-dest", "sec-fetch-site"):
             del f.request.headers[name]
         f.request.headers["accept"] = "*/*"
-    assert not probe.wants_probe(f)
+    assert probe.target(f) is None
 
 
 def test_navigation_without_fetch_metadata_that_asks_for_html() -> None:
     f = navigation()
     for name in ("sec-fetch-mode", "sec-fetch-dest", "sec-fetch-site"):
         del f.request.headers[name]
-    assert probe.wants_probe(f)
+    assert probe.target(f) == "page"
 
 
 def worker_script(body: str, *, csp: str | None = None):
@@ -161,7 +161,7 @@ def worker_script(body: str, *, csp: str | None = None):
 
 def test_agent_goes_in_front_of_worker_scripts(assets: probe.Assets) -> None:
     f = worker_script("self.addEventListener('fetch', e => {});\nconsole.log(1);\n")
-    assert probe.wants_agent(f)
+    assert probe.target(f) == "worker"
     assert probe.inject_agent(f, assets).done
     text = f.response.text
     first, rest = text.split("\n", 1)
@@ -185,7 +185,7 @@ def test_agent_respects_the_worker_csp(assets: probe.Assets) -> None:
 def test_agent_only_for_worker_scripts(assets: probe.Assets) -> None:
     f = worker_script("x()")
     del f.request.headers["service-worker"]
-    assert not probe.wants_agent(f)
+    assert probe.target(f) is None
 
 
 def test_agent_is_one_line_of_valid_javascript(assets: probe.Assets, tmp_path: Path) -> None:

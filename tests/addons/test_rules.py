@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from mitmproxy import http
 
-from addons.rules import RedirectTargets, is_cors_relevant
+from addons.rules import RedirectTargets, is_cors_relevant, pick
 
 API = "http://api.test:8000/data"
 
 
 def relevant(method: str, url: str, *pairs: tuple[str, str]) -> bool:
     fields = [(k.encode(), v.encode()) for k, v in pairs]
-    return is_cors_relevant(method, url, http.Headers(fields))
+    return is_cors_relevant(method, pick(fields), lambda: url)
 
 
 @pytest.mark.parametrize(
@@ -38,6 +37,19 @@ def relevant(method: str, url: str, *pairs: tuple[str, str]) -> bool:
 )
 def test_recording_rule(method: str, url: str, headers: list, expected: bool) -> None:
     assert relevant(method, url, *headers) is expected
+
+
+def test_pick_takes_the_first_value_of_watched_headers() -> None:
+    fields = [(b"Origin", b"a"), (b"X-Other", b"b"), (b"ORIGIN", b"c"), (b"Accept", b"*/*")]
+    assert pick(fields) == {b"origin": b"a", b"accept": b"*/*"}
+
+
+def test_url_is_only_built_when_the_origin_must_be_compared() -> None:
+    def url() -> str:
+        raise AssertionError("not needed")
+
+    assert is_cors_relevant("GET", pick([(b"Sec-Fetch-Mode", b"cors")]), url)
+    assert not is_cors_relevant("GET", pick([(b"Accept", b"*/*")]), url)
 
 
 def test_redirect_targets_are_taken_once() -> None:
