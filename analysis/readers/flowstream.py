@@ -1,0 +1,989 @@
+"""mitmproxy flow files, read straight from the tnetstring bytes.
+
+mitmproxy's `FlowReader` turns every record into a full `HTTPFlow` (connections,
+certificates, bodies copied into memory), around a millisecond per flow. The analysis needs
+a dozen fields per flow, so this reader works on an mmap of the file and never copies a
+body it does not need: only the excerpt of preflight and error responses is read.
+
+Three ways to read a record, fastest first:
+
+1. `_fast`: the exact layout mitmproxy 11 and 12 write (format version 21, keys in
+   `get_state` order reversed), matched by a few regular expressions. Every length prefix
+   in the record is checked against what the expressions matched, so a record is either
+   parsed exactly as tnetstring would parse it, or not at all.
+2. `_generic`: a walk over the tnetstring items of any layout of the versions in
+   `KNOWN_VERSIONS`, skipping the items it does not need by their length prefix.
+3. mitmproxy's own `FlowReader`, for records neither understands (other format versions,
+   fields of unexpected types). Such files still read, just slower, and a record mitmproxy
+   refuses stops the file exactly as `flows.read_flows` stops it.
+
+What comes out is, field for field, what `flows.read_flows` builds from `HTTPFlow`s: the URL
+is mitmproxy's `pretty_url`, header bytes are decoded the same way, a body is inflated by
+mitmproxy's own decoder where mitmproxy is importable. `tests/analysis/readers/
+test_flowstream.py` holds the two readers to that over generated and recorded files.
+
+Standard library only, except for records handed to mitmproxy and for inflating bodies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import mmap
+import operator
+import os
+import re
+import zlib
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from analysis.model import Headers, Request, Response, Transaction
+
+from .captured import Captured, Loaded
+from .errors import InputError
+from .flows import _metadata_hints
+
+BODY_EXCERPT_BYTES = 1024
+_MAX_DECODE_BYTES = 1 << 20
+"""Compressed error bodies larger than this are not inflated just for an excerpt."""
+
+KNOWN_VERSIONS: frozenset[int] = frozenset({19, 20, 21})
+"""Flow format versions whose HTTP fields this reader knows. 19 brought today's field names
+(`server_conn.peername`); 20 and 21 changed only connection fields the analysis ignores.
+mitmproxy 11 and 12 both write 21."""
+
+ProgressFn = Callable[[int, int], None]
+"""Called now and then with (bytes read, file size)."""
+
+_PROGRESS_EVERY = 1024
+"""Records between progress calls: rare enough to cost nothing, often enough for a bar."""
+
+# FlowReader's message for any framing it cannot parse; kept so that warnings read the same.
+_INVALID = "Invalid data format."
+
+_COMMA, _SEMI, _HASH, _CARET, _BANG, _TILDE, _RBRACKET, _RBRACE = b",;#^!~]}"
+
+_HTTP2_OR_3 = (b"HTTP/2.0", b"HTTP/3")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_AUTHORITY = re.compile(r"^(?P<host>[^:]+|\[.+\])(?::(?P<port>\d+))?$")
+_LABEL = re.compile(rb"[A-Z\d\-_]{1,63}$", re.IGNORECASE)
+
+_INTERN_LIMIT = 200_000
+"""Distinct header fields shared per file. Traffic repeats most fields verbatim (content
+types, CORS headers, user agents); one tuple per distinct field instead of one per
+occurrence is much of what keeps a million exchanges in memory. The cache is dropped when
+it grows past this, which only costs sharing, never correctness."""
+_SERVER_CACHE_LIMIT = 4096
+"""Distinct `server_conn` states remembered: every flow on one connection repeats it."""
+
+
+class _Malformed(Exception):
+    """The bytes are not what this reader expected; a slower reader takes over."""
+
+
+class _FlowError(Exception):
+    """mitmproxy's own reader refused a record; the message is its reason."""
+
+
+def read_flow_file(path: str | os.PathLike[str], progress: ProgressFn | None = None) -> Loaded:
+    return read_flow_file_counting(path, progress)[0]
+
+
+def read_flow_file_counting(
+    path: str | os.PathLike[str], progress: ProgressFn | None = None
+) -> tuple[Loaded, Counter[str]]:
+    """`read_flow_file`, and how many records each way of reading took ("fast",
+    "generic", "mitmproxy"): for tests and benchmarks."""
+    spath = os.fspath(path)
+    try:
+        f = open(spath, "rb")  # closed by the `with` below
+    except OSError as e:
+        raise InputError(spath, e.strerror or str(e)) from None
+    with f:
+        try:
+            size = os.fstat(f.fileno()).st_size
+            buf: Any = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        except (OSError, ValueError) as e:
+            raise InputError(spath, getattr(e, "strerror", None) or str(e)) from None
+        try:
+            if isinstance(buf, mmap.mmap) and hasattr(mmap, "MADV_SEQUENTIAL"):
+                with contextlib.suppress(OSError):
+                    buf.madvise(mmap.MADV_SEQUENTIAL)
+            reader = _FileReader(buf, size, spath, progress)
+            return reader.run(), reader.ways
+        finally:
+            if isinstance(buf, mmap.mmap):
+                buf.close()
+
+
+# --- tnetstring framing ------------------------------------------------------------------
+
+
+def _extent(buf: Any, pos: int, limit: int) -> tuple[int, int]:
+    """(start of the data, position of the type tag) of the item at `pos`, which must end
+    before `limit`."""
+    colon = buf.find(b":", pos, pos + 13)
+    if colon <= pos:
+        raise _Malformed
+    digits = buf[pos:colon]
+    if not digits.isdigit():
+        raise _Malformed
+    start = colon + 1
+    end = start + int(digits)
+    if end >= limit:
+        raise _Malformed
+    return start, end
+
+
+def _value(buf: Any, pos: int, limit: int) -> tuple[Any, int]:
+    """The item at `pos` as `mitmproxy.io.tnetstring` loads it, and the next position."""
+    start, end = _extent(buf, pos, limit)
+    tag = buf[end]
+    if tag == _COMMA:
+        return buf[start:end], end + 1
+    if tag == _SEMI:
+        return buf[start:end].decode("utf-8"), end + 1
+    if tag == _HASH:
+        return int(buf[start:end]), end + 1
+    if tag == _CARET:
+        return float(buf[start:end]), end + 1
+    if tag == _BANG:
+        data = buf[start:end]
+        if data == b"true":
+            return True, end + 1
+        if data == b"false":
+            return False, end + 1
+        raise _Malformed
+    if tag == _TILDE:
+        if end != start:
+            raise _Malformed
+        return None, end + 1
+    if tag == _RBRACKET:
+        items = []
+        p = start
+        while p < end:
+            item, p = _value(buf, p, end)
+            items.append(item)
+        return items, end + 1
+    if tag == _RBRACE:
+        obj: dict[Any, Any] = {}
+        p = start
+        while p < end:
+            key, p = _value(buf, p, end)
+            obj[key], p = _value(buf, p, end)
+        return obj, end + 1
+    raise _Malformed
+
+
+def _skip(buf: Any, pos: int, limit: int) -> int:
+    return _extent(buf, pos, limit)[1] + 1
+
+
+def _key(buf: Any, pos: int, limit: int) -> tuple[str, int]:
+    start, end = _extent(buf, pos, limit)
+    if buf[end] != _SEMI:
+        raise _Malformed  # byte-string keys: a format from before Python 3, left to mitmproxy
+    return buf[start:end].decode("utf-8"), end + 1
+
+
+def _number(value: bytes, tag: bytes) -> int | float | None:
+    if tag == b"#":
+        return int(value)
+    if tag == b"^":
+        return float(value)
+    if value:
+        raise _Malformed
+    return None
+
+
+# --- the fields the analysis reads -------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Message:
+    """A request's or response's state, reduced to what the analysis reads."""
+
+    version: bytes
+    names: tuple[bytes, ...]
+    values: tuple[bytes, ...]
+    timestamp_start: Any
+    timestamp_end: Any
+    content: tuple[int, int] | None = None
+    """Where the body's bytes lie in the file; None for a missing body."""
+    # request only
+    method: bytes = b""
+    scheme: bytes = b""
+    host: Any = ""
+    port: Any = 0
+    path: bytes = b""
+    authority: bytes = b""
+    # response only
+    status: Any = 0
+    reason: bytes = b""
+
+
+@dataclass(slots=True)
+class _Flow:
+    version: Any
+    kind: Any
+    request: _Message | None = None
+    response: _Message | None = None
+    error: Any = None
+    server: tuple[Any, Any] | None = None
+    """(peername, timestamp_start) of `server_conn`, None when it is null."""
+    metadata: Any = None
+
+
+def _groups(pattern: bytes, lengths: tuple[int, ...], values: tuple[int, ...]) -> Any:
+    """A compiled layout and two getters: the length prefixes it captured, and the items
+    they announce, so that one comparison checks them all."""
+    return (
+        re.compile(pattern, re.S),
+        operator.itemgetter(*lengths),
+        operator.itemgetter(*values),
+    )
+
+
+_TS = rb"(\d{1,12}):([^#^~]*)([#^~])"
+"""A timestamp: int, float or null."""
+
+# The layout mitmproxy 11 and 12 write, one piece per run of fields between items whose
+# bytes are skipped (bodies, connections) or parsed on their own (headers, metadata).
+_HEAD = re.compile(rb"9:websocket;0:~8:response;(?:0:~|(\d{1,12}):)")
+_RESPONSE = _groups(
+    rb"6:reason;(\d{1,12}):(.*?),11:status_code;(\d{1,12}):(\d{1,12})#"
+    rb"13:timestamp_end;" + _TS + rb"15:timestamp_start;" + _TS + rb"8:trailers;0:~"
+    rb"7:content;(?:0:~|(\d{1,12}):)",
+    (0, 2, 4, 7),
+    (1, 3, 5, 8),
+)
+_REQUEST = _groups(
+    rb"7:request;(\d{1,12}):4:path;(\d{1,12}):(.*?),9:authority;(\d{1,12}):(.*?),"
+    rb"6:scheme;(\d{1,12}):(.*?),6:method;(\d{1,12}):(.*?),4:port;(\d{1,12}):(\d{1,12})#"
+    rb"4:host;(\d{1,12}):(.*?);13:timestamp_end;"
+    + _TS
+    + rb"15:timestamp_start;"
+    + _TS
+    + rb"8:trailers;0:~7:content;(?:0:~|(\d{1,12}):)",
+    (1, 3, 5, 7, 9, 11, 13, 16),
+    (2, 4, 6, 8, 10, 12, 14, 17),
+)
+_HEADERS = re.compile(rb"7:headers;(\d{1,12}):")
+_VERSION = re.compile(rb"12:http_version;(\d{1,12}):(.*?),\}", re.S)
+_MIDDLE = _groups(
+    rb"6:backup;0:~17:timestamp_created;(\d{1,12}):([^#^~]*)[#^]7:comment;(\d{1,12}):(.*?);"
+    rb"8:metadata;(?:0:\}|(\d{1,12}):)",
+    (0, 2),
+    (1, 3),
+)
+_CONNECTIONS = re.compile(
+    rb"6:marked;(\d{1,12}):(.*?);9:is_replay;(?:0:~|(\d{1,12}):([a-z]*);)"
+    rb"11:intercepted;(?:5:false!|4:true!)11:server_conn;(?:0:~|(\d{1,12}):)",
+    re.S,
+)
+_CLIENT = re.compile(rb"11:client_conn;(\d{1,12}):")
+_ERROR = re.compile(rb"5:error;(?:0:~|(\d{1,12}):)")
+_TAIL = re.compile(rb"2:id;(\d{1,12}):(.*?);4:type;4:http;7:version;2:(19|20|21)#\}", re.S)
+_OPT_STR = rb"(?:0:~|(\d{1,12}):(.*?);)"
+_LIST = rb"(\d{1,12}):(.*?)\]"
+_SERVER = re.compile(
+    rb"3:via;0:~19:timestamp_tcp_setup;"
+    + _TS
+    + rb"7:address;"
+    + _LIST
+    + rb"19:timestamp_tls_setup;"
+    + _TS
+    + rb"13:timestamp_end;"
+    + _TS
+    + rb"15:timestamp_start;"
+    + _TS
+    + rb"3:sni;"
+    + _OPT_STR
+    + rb"11:tls_version;"
+    + _OPT_STR
+    + rb"11:cipher_list;"
+    + _LIST
+    + rb"6:cipher;"
+    + _OPT_STR
+    + rb"11:alpn_offers;"
+    + _LIST
+    + rb"4:alpn;(?:0:~|(\d{1,12}):(.*?),)16:certificate_list;"
+    + _LIST
+    + rb"3:tls;(?:5:false!|4:true!)5:error;"
+    + _OPT_STR
+    + rb"18:transport_protocol;(\d{1,12}):(.*?);2:id;(\d{1,12}):(.*?);"
+    + rb"8:sockname;(?:0:~|"
+    + _LIST
+    + rb")8:peername;(?:0:~|(\d{1,12}):)",
+    re.S,
+)
+"""`server_conn` as mitmproxy 11 and 12 write it: peername comes last."""
+_SERVER_PAIRS = (0, 3, 5, 8, 11, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34)
+"""Indexes of the (length prefix, item) group pairs in `_SERVER`, item right after."""
+_HEADER_FIELD = re.compile(rb"(\d{1,12}):((\d{1,12}):(.*?),(\d{1,12}):(.*?),)\]", re.S)
+
+
+class _FileReader:
+    def __init__(self, buf: Any, size: int, path: str, progress: ProgressFn | None) -> None:
+        self.buf = buf
+        self.size = size
+        self.path = path
+        self.progress = progress
+        self.loaded = Loaded(captured=[], format="flows")
+        self.records = 0
+        self.warned_version = False
+        self.shared: dict[Any, Any] = {}
+        self.servers: dict[bytes, tuple[Any, Any] | None] = {}
+        self.ways: Counter[str] = Counter()
+
+    def run(self) -> Loaded:
+        buf, size = self.buf, self.size
+        pos = 0
+        while pos < size:
+            try:
+                start, end = _extent(buf, pos, size)
+            except _Malformed:
+                self._stop(_INVALID)
+                break
+            try:
+                captured = self._record(pos, start, end)
+            except _FlowError as e:
+                self._stop(str(e))
+                break
+            self.records += 1
+            if captured is None:
+                self.loaded.skipped += 1
+            else:
+                self.loaded.captured.append(captured)
+            pos = end + 1
+            if self.records % _PROGRESS_EVERY == 0:
+                if self.progress is not None:
+                    self.progress(pos, size)
+                if len(self.shared) > _INTERN_LIMIT:
+                    self.shared.clear()
+        if self.progress is not None:
+            self.progress(pos, size)
+        return self.loaded
+
+    def _stop(self, reason: str) -> None:
+        """What `flows.read_flows` does when mitmproxy stops reading a file."""
+        if self.records == 0:
+            raise InputError(self.path, f"not a readable mitmproxy flow file: {reason}")
+        self.loaded.warnings.append(
+            f"{self.path}: stopped after {self.records} complete flows: {reason} "
+            "(file truncated?); kept those"
+        )
+
+    def _record(self, pos: int, start: int, end: int) -> Captured | None:
+        number = self.records + 1
+        if self.buf[end] == _RBRACE:
+            flow = None
+            way = "fast"
+            try:
+                flow = self._fast(start, end)
+            except (_Malformed, ValueError, IndexError, TypeError, OverflowError):
+                pass
+            if flow is None:
+                way = "generic"
+                try:
+                    flow = self._generic(start, end)
+                except (_Malformed, ValueError, IndexError, KeyError, TypeError, OverflowError):
+                    flow = None
+            if flow is not None and not (
+                isinstance(flow.version, int) and flow.version in KNOWN_VERSIONS
+            ):
+                # Only a record that names a format version is a flow of another version
+                # (old ones name it as a list, like [0, 11]); the rest is mitmproxy's to refuse.
+                if not self.warned_version and isinstance(flow.version, int | list):
+                    self.warned_version = True
+                    self.loaded.warnings.append(
+                        f"{self.path}: flow format version {flow.version!r} is not one "
+                        "corscope parses itself; reading those flows with mitmproxy (slower)"
+                    )
+                flow = None
+            if flow is not None:
+                if flow.kind != "http":
+                    self.ways[way] += 1
+                    return None
+                try:
+                    captured = self._captured(flow, number)
+                except (_Malformed, ValueError, IndexError, KeyError, TypeError, AttributeError):
+                    pass  # let mitmproxy say what is wrong with it
+                else:
+                    self.ways[way] += 1
+                    return captured
+        self.ways["mitmproxy"] += 1
+        return self._with_mitmproxy(self.buf[pos : end + 1], number)
+
+    # --- 1. the layout mitmproxy 11 and 12 write -------------------------------------------
+
+    def _fast(self, start: int, end: int) -> _Flow | None:
+        buf = self.buf
+        m = _HEAD.match(buf, start, end)
+        if m is None:
+            return None
+        flow = _Flow(version=None, kind="http")
+        p = m.end()
+        if m.group(1) is not None:
+            rend = p + int(m.group(1))
+            if rend >= end or buf[rend] != _RBRACE:
+                return None
+            flow.response, p = self._fast_response(p, rend)
+
+        regex, lengths, items = _REQUEST
+        m = regex.match(buf, p, end)
+        if m is None:
+            return None
+        g = m.groups()
+        if list(map(int, lengths(g))) != list(map(len, items(g))):
+            return None
+        qend = m.end(1) + 1 + int(g[0])
+        if qend >= end or buf[qend] != _RBRACE:
+            return None
+        p = m.end()
+        content = None
+        if g[19] is not None:
+            content = (p, p + int(g[19]))
+            p = content[1] + 1
+            if buf[content[1]] != _COMMA:
+                return None
+        names, values, p = self._fast_headers(p, qend)
+        version, p = self._fast_version(p, qend)
+        flow.request = _Message(
+            version=version,
+            names=names,
+            values=values,
+            timestamp_start=_number(g[17], g[18]),
+            timestamp_end=_number(g[14], g[15]),
+            content=content,
+            path=g[2],
+            authority=g[4],
+            scheme=g[6],
+            method=g[8],
+            port=int(g[10]),
+            host=g[12].decode("utf-8"),
+        )
+
+        regex, lengths, items = _MIDDLE
+        m = regex.match(buf, p, end)
+        if m is None:
+            return None
+        g = m.groups()
+        if list(map(int, lengths(g))) != list(map(len, items(g))):
+            return None
+        p = m.end()
+        if g[4] is not None:
+            flow.metadata, p = _value(buf, p - len(g[4]) - 1, end)
+        else:
+            flow.metadata = {}
+
+        m = _CONNECTIONS.match(buf, p, end)
+        if m is None:
+            return None
+        marked_len, marked, replay_len, replay, server_len = m.groups()
+        if int(marked_len) != len(marked) or (
+            replay_len is not None and int(replay_len) != len(replay)
+        ):
+            return None
+        p = m.end()
+        if server_len is not None:
+            send = p + int(server_len)
+            if send >= end or buf[send] != _RBRACE:
+                return None
+            flow.server = self._server(p, send)
+            p = send + 1
+
+        m = _CLIENT.match(buf, p, end)
+        if m is None:
+            return None
+        p = m.end() + int(m.group(1))
+        if p >= end or buf[p] != _RBRACE:
+            return None
+        m = _ERROR.match(buf, p + 1, end)
+        if m is None:
+            return None
+        p = m.end()
+        if m.group(1) is not None:
+            flow.error, p = _value(buf, p - len(m.group(1)) - 1, end)
+        m = _TAIL.match(buf, p, end + 1)
+        if m is None or m.end() != end + 1 or int(m.group(1)) != len(m.group(2)):
+            return None
+        flow.version = int(m.group(3))
+        return flow
+
+    def _fast_response(self, start: int, end: int) -> tuple[_Message | None, int]:
+        buf = self.buf
+        regex, lengths, items = _RESPONSE
+        m = regex.match(buf, start, end)
+        if m is None:
+            raise _Malformed
+        g = m.groups()
+        if list(map(int, lengths(g))) != list(map(len, items(g))):
+            raise _Malformed
+        p = m.end()
+        content = None
+        if g[10] is not None:
+            content = (p, p + int(g[10]))
+            p = content[1] + 1
+            if buf[content[1]] != _COMMA:
+                raise _Malformed
+        names, values, p = self._fast_headers(p, end)
+        version, p = self._fast_version(p, end)
+        return (
+            _Message(
+                version=version,
+                names=names,
+                values=values,
+                timestamp_start=_number(g[8], g[9]),
+                timestamp_end=_number(g[5], g[6]),
+                content=content,
+                status=int(g[3]),
+                reason=g[1],
+            ),
+            p,
+        )
+
+    def _fast_headers(self, pos: int, end: int) -> tuple[tuple[bytes, ...], tuple[bytes, ...], int]:
+        buf = self.buf
+        m = _HEADERS.match(buf, pos, end)
+        if m is None:
+            raise _Malformed
+        hstart = m.end()
+        hend = hstart + int(m.group(1))
+        if hend >= end or buf[hend] != _RBRACKET:
+            raise _Malformed
+        if hend == hstart:
+            return (), (), hend + 1
+        block = buf[hstart:hend]
+        rows = _HEADER_FIELD.findall(block)
+        if not rows:
+            raise _Malformed
+        field_lens, inners, name_lens, names, value_lens, values = zip(*rows, strict=True)
+        # Every length prefix must announce exactly what matched, and the fields must tile
+        # the block: then this is the tnetstring parse, whatever the names and values hold.
+        if (
+            list(map(int, name_lens)) != list(map(len, names))
+            or list(map(int, value_lens)) != list(map(len, values))
+            or list(map(int, field_lens)) != list(map(len, inners))
+            or sum(map(len, field_lens)) + sum(map(len, inners)) + 2 * len(rows) != len(block)
+        ):
+            raise _Malformed
+        return names, values, hend + 1
+
+    def _fast_version(self, pos: int, end: int) -> tuple[bytes, int]:
+        m = _VERSION.match(self.buf, pos, end + 1)
+        if m is None or m.end() != end + 1 or int(m.group(1)) != len(m.group(2)):
+            raise _Malformed
+        return m.group(2), end + 1
+
+    def _server(self, start: int, end: int) -> tuple[Any, Any]:
+        """(peername, timestamp_start); every flow over one connection repeats its state,
+        so the answer is remembered by the state's bytes."""
+        block = self.buf[start:end]
+        known = self.servers.get(block)
+        if known is None:
+            known = self._server_fast(start, end) or self._server_walk(start, end)
+            if len(self.servers) > _SERVER_CACHE_LIMIT:
+                self.servers.clear()
+            self.servers[block] = known
+        return known
+
+    def _server_fast(self, start: int, end: int) -> tuple[Any, Any] | None:
+        m = _SERVER.match(self.buf, start, end)
+        if m is None:
+            return None
+        g = m.groups()
+        for i in _SERVER_PAIRS:
+            if g[i] is not None and int(g[i]) != len(g[i + 1]):
+                return None
+        if g[36] is None:
+            if m.end() != end:
+                return None
+            peer = None
+        else:
+            peer, p = _value(self.buf, m.end() - len(g[36]) - 1, end + 1)
+            if p != end:
+                return None
+        return peer, _number(g[12], g[13])
+
+    def _server_walk(self, start: int, end: int) -> tuple[Any, Any]:
+        buf = self.buf
+        server: dict[str, Any] = {}
+        p = start
+        while p < end:
+            key, p = _key(buf, p, end)
+            if key in ("peername", "timestamp_start"):
+                server[key], p = _value(buf, p, end)
+            else:
+                p = _skip(buf, p, end)
+        return server.get("peername"), server.get("timestamp_start")
+
+    # --- 2. any layout of a known version ----------------------------------------------------
+
+    def _generic(self, start: int, end: int) -> _Flow:
+        buf = self.buf
+        flow = _Flow(version=None, kind=None)
+        # Where the messages are; parsed once `type` says they are HTTP (DNS flows have
+        # a request and a response too).
+        messages: dict[str, tuple[int, int]] = {}
+        p = start
+        while p < end:
+            key, p = _key(buf, p, end)
+            if key in ("request", "response"):
+                vstart, vend = _extent(buf, p, end)
+                tag = buf[vend]
+                if tag == _RBRACE:
+                    messages[key] = (vstart, vend)
+                elif tag != _TILDE or vend != vstart:
+                    raise _Malformed
+                p = vend + 1
+            elif key == "server_conn":
+                vstart, vend = _extent(buf, p, end)
+                if buf[vend] == _RBRACE:
+                    flow.server = self._server(vstart, vend)
+                elif buf[vend] != _TILDE:
+                    raise _Malformed
+                p = vend + 1
+            elif key == "type":
+                flow.kind, p = _value(buf, p, end)
+            elif key == "version":
+                flow.version, p = _value(buf, p, end)
+            elif key == "error":
+                flow.error, p = _value(buf, p, end)
+            elif key == "metadata":
+                flow.metadata, p = _value(buf, p, end)
+            else:
+                p = _skip(buf, p, end)  # connections, websocket messages, backups, ...
+        if flow.kind == "http":
+            if "request" not in messages:
+                raise _Malformed
+            flow.request = self._message(*messages["request"])
+            if "response" in messages:
+                flow.response = self._message(*messages["response"])
+        return flow
+
+    def _message(self, start: int, end: int) -> _Message:
+        buf = self.buf
+        fields: dict[str, Any] = {}
+        names: tuple[bytes, ...] = ()
+        values: tuple[bytes, ...] = ()
+        content = None
+        p = start
+        while p < end:
+            key, p = _key(buf, p, end)
+            if key == "headers":
+                vstart, vend = _extent(buf, p, end)
+                if buf[vend] != _RBRACKET:
+                    raise _Malformed
+                pairs = []
+                q = vstart
+                while q < vend:
+                    pair, q = _value(buf, q, vend)
+                    if (
+                        not isinstance(pair, list)
+                        or len(pair) != 2
+                        or not isinstance(pair[0], bytes)
+                        or not isinstance(pair[1], bytes)
+                    ):
+                        raise _Malformed
+                    pairs.append(pair)
+                names = tuple(n for n, _ in pairs)
+                values = tuple(v for _, v in pairs)
+                p = vend + 1
+            elif key == "content":
+                vstart, vend = _extent(buf, p, end)
+                tag = buf[vend]
+                if tag == _COMMA:
+                    content = (vstart, vend)
+                elif tag != _TILDE:
+                    raise _Malformed
+                p = vend + 1
+            elif key in ("trailers", "timestamp_created"):
+                p = _skip(buf, p, end)
+            else:
+                fields[key], p = _value(buf, p, end)
+        msg = _Message(
+            version=fields["http_version"],
+            names=names,
+            values=values,
+            timestamp_start=fields["timestamp_start"],
+            timestamp_end=fields["timestamp_end"],
+            content=content,
+        )
+        if "status_code" in fields:
+            msg.status = fields["status_code"]
+            msg.reason = fields["reason"]
+        else:
+            msg.method = fields["method"]
+            msg.scheme = fields["scheme"]
+            msg.host = fields["host"]
+            msg.port = fields["port"]
+            msg.path = fields["path"]
+            msg.authority = fields["authority"]
+        return msg
+
+    # --- the flow as `flows._captured` sees it ---------------------------------------------
+
+    def _captured(self, flow: _Flow, number: int) -> Captured | None:
+        req = flow.request
+        if req is None:
+            raise _Malformed
+        method = _native(req.method).upper()
+        if method == "CONNECT":
+            return None
+        request = Request(
+            method=method,
+            url=_pretty_url(req, method),
+            headers=self._headers(req),
+            http_version=_native(req.version) or None,
+        )
+        resp = flow.response
+        response = self._response(resp, method, flow.server) if resp is not None else None
+
+        error = None
+        error_at = None
+        if flow.error is not None:
+            error = flow.error["msg"]
+            error_at = flow.error["timestamp"]
+            if not isinstance(error, str):
+                raise _Malformed
+
+        started = req.timestamp_start
+        end: float | None = None
+        if resp is not None:
+            end = resp.timestamp_end or resp.timestamp_start
+        elif flow.error is not None:
+            end = error_at
+        duration = (end - started) * 1000.0 if end and started else None
+
+        peer = flow.server[0] if flow.server is not None else None
+        tx = Transaction(
+            request=request,
+            response=response,
+            error=error,
+            started=started,
+            duration_ms=duration if duration is not None and duration >= 0 else None,
+            server_ip=str(peer[0]) if peer else None,
+        )
+        metadata = flow.metadata
+        if not metadata:
+            return Captured(tx=tx, order=number)
+        hints, entry_id = _metadata_hints(metadata, number, self.path)
+        return Captured(tx=tx, hints=hints, order=number, id=entry_id)
+
+    def _headers(self, msg: _Message) -> Headers:
+        names, values = msg.names, msg.values
+        if not names:
+            return Headers()
+        shared = self.shared
+        try:
+            # One decode for all fields; NUL cannot occur inside UTF-8 sequences, so the
+            # split gives each field's own decoding whenever the counts agree.
+            text_names = b"\x00".join(names).decode("utf-8").split("\x00")
+            text_values = b"\x00".join(values).decode("utf-8").split("\x00")
+            if len(text_names) != len(names) or len(text_values) != len(values):
+                raise ValueError
+        except ValueError:
+            text_names = list(map(_text, names))
+            text_values = list(map(_text, values))
+        pairs = list(zip(text_names, text_values, strict=True))
+        if any(n[:1] == ":" for n in text_names):
+            # HTTP/2 and /3 pseudo headers (":authority") are framing, not header fields.
+            pairs = [pair for pair in pairs if not pair[0].startswith(":")]
+        return Headers(tuple(map(shared.setdefault, pairs, pairs)))
+
+    def _response(self, resp: _Message, method: str, server: tuple[Any, Any] | None) -> Response:
+        status = resp.status
+        if not isinstance(status, int) or not isinstance(resp.reason, bytes):
+            raise _Malformed
+        excerpt = None
+        if method == "OPTIONS" or status >= 400:
+            excerpt = self._excerpt(resp)
+        return Response(
+            status=status,
+            headers=self._headers(resp),
+            reason=resp.reason.decode("iso-8859-1"),
+            http_version=_native(resp.version) or None,
+            body_excerpt=excerpt,
+            # No server connection behind it: mitmproxy or an addon made the response.
+            made_by_proxy=server is None or server[1] is None,
+        )
+
+    def _excerpt(self, resp: _Message) -> str | None:
+        if resp.content is None:
+            return None
+        start, end = resp.content
+        if end == start:
+            return None
+        encoding = _header(resp, b"content-encoding")
+        if encoding is not None and end - start <= _MAX_DECODE_BYTES:
+            content = _decode(self.buf[start:end], encoding)
+        else:
+            content = self.buf[start : min(end, start + BODY_EXCERPT_BYTES)]
+        if not content:
+            return None
+        return content[:BODY_EXCERPT_BYTES].decode("utf-8", errors="replace")
+
+    # --- 3. records handed to mitmproxy ----------------------------------------------------
+
+    def _with_mitmproxy(self, record: bytes, number: int) -> Captured | None:
+        try:
+            from mitmproxy import exceptions
+            from mitmproxy import http as mhttp
+        except ImportError:
+            raise InputError(
+                self.path,
+                f"flow {number} is in a format only mitmproxy reads (pip install mitmproxy)",
+            ) from None
+        from .flows import _captured
+
+        try:
+            flow = _load_with_mitmproxy(record)
+        # The exceptions `flows.read_flows` turns into a warning or an error.
+        except (exceptions.FlowReadException, AttributeError, KeyError, TypeError, ValueError) as e:
+            raise _FlowError(str(e) or type(e).__name__) from None
+        if not isinstance(flow, mhttp.HTTPFlow) or flow.request.method == "CONNECT":
+            return None
+        return _captured(flow, number, self.path)
+
+
+def _load_with_mitmproxy(record: bytes) -> Any:
+    """One record through `FlowReader`, which also keeps its cross-record migration state
+    (old WebSocket flows) and raises what it raises for a whole file."""
+    import io
+
+    from mitmproxy.io import FlowReader
+
+    for flow in FlowReader(io.BytesIO(record)).stream():
+        return flow
+    raise ValueError(_INVALID)
+
+
+# --- mitmproxy's views of the raw fields -------------------------------------------------
+
+
+def _native(value: bytes) -> str:
+    if not isinstance(value, bytes):
+        raise _Malformed
+    return value.decode("utf-8", "surrogateescape")
+
+
+def _text(value: bytes) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        # latin-1 maps every byte, so odd header bytes survive instead of failing the file.
+        return value.decode("latin-1")
+
+
+def _header(msg: _Message, name: bytes) -> str | None:
+    """`mitmproxy.http.Headers.get`: every value of the field, folded with ", "."""
+    if name not in b"\x00".join(msg.names).lower():
+        return None
+    found = [_native(v) for k, v in zip(msg.names, msg.values, strict=True) if k.lower() == name]
+    return ", ".join(found) if found else None
+
+
+def _pretty_url(req: _Message, method: str) -> str:
+    """`mitmproxy.http.Request.pretty_url`, quirks included."""
+    if method == "CONNECT":
+        return _authority(req.authority)
+    scheme = _native(req.scheme)
+    path = _native(req.path)
+    if path == "*":
+        path = ""
+    if req.version in _HTTP2_OR_3:
+        host_header = _authority(req.authority) or _header(req, b"host")
+    else:
+        host_header = _header(req, b"host")
+    if not host_header:
+        host, port = req.host, req.port
+        if not isinstance(host, str) or not isinstance(port, int):
+            raise _Malformed
+    else:
+        host, parsed_port = _parse_authority(host_header)
+        port = parsed_port or _DEFAULT_PORTS.get(scheme) or 443
+    if _DEFAULT_PORTS.get(scheme) == port:
+        return f"{scheme}://{host}{path}"
+    return f"{scheme}://{host}:{port}{path}"
+
+
+def _authority(value: bytes) -> str:
+    if not isinstance(value, bytes):
+        raise _Malformed
+    try:
+        return value.decode("idna")
+    except UnicodeError:
+        return value.decode("utf8", "surrogateescape")
+
+
+def _parse_authority(authority: str) -> tuple[str, int | None]:
+    """`mitmproxy.net.http.url.parse_authority(authority, check=False)`."""
+    m = _AUTHORITY.match(authority)
+    if m:
+        host = m.group("host")
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        if _is_valid_host(host):
+            if not m.group("port"):
+                return host, None
+            port = int(m.group("port"))
+            if 0 <= port <= 65535:
+                return host, port
+    return authority, None
+
+
+def _is_valid_host(host: str) -> bool:
+    """`mitmproxy.net.check.is_valid_host` for a str."""
+    try:
+        host_bytes = host.encode("idna")
+    except UnicodeError:
+        return False
+    try:
+        host_bytes.decode("idna")
+    except ValueError:
+        return False
+    if len(host_bytes) > 255:
+        return False
+    if host_bytes and host_bytes.endswith(b"."):
+        host_bytes = host_bytes[:-1]
+    if all(_LABEL.match(x) for x in host_bytes.split(b".")):
+        return True
+    try:
+        ipaddress.ip_address(host_bytes.decode("idna"))
+        return True
+    except ValueError:
+        return False
+
+
+def _decode(raw: bytes, encoding: str) -> bytes:
+    """`Message.get_content(strict=False)`: the body inflated, or as stored when that fails."""
+    if not encoding:
+        return raw
+    try:
+        from mitmproxy.net import encoding as mencoding
+    except ImportError:
+        return _decode_stdlib(raw, encoding)
+    try:
+        content = mencoding.decode(raw, encoding)
+    except (ValueError, TypeError):  # TypeError: a text codec, e.g. "rot13"
+        return raw
+    return content if isinstance(content, bytes) else raw
+
+
+def _decode_stdlib(raw: bytes, encoding: str) -> bytes:
+    """Without mitmproxy: what the standard library can inflate, else the stored bytes."""
+    name = encoding.strip().lower()
+    try:
+        if name == "gzip":
+            return zlib.decompress(raw, 16 + zlib.MAX_WBITS)
+        if name == "deflate":
+            try:
+                return zlib.decompress(raw)
+            except zlib.error:
+                return zlib.decompress(raw, -zlib.MAX_WBITS)
+    except zlib.error:
+        return raw
+    return raw
