@@ -3,7 +3,10 @@
 corscope's JSON document (from `analysis.api.analyze`) lists exchanges with the first URL
 the page requested, the method, and a verdict. Exchanges are matched to scenarios by URL
 and method; when a scenario requested the same URL more than once (cache priming, repeated
-calls) the last exchange is the decisive one, as in the lab.
+calls) the last exchange is the decisive one, as in the lab. A service worker that
+refetches with another mode (`no-cors`) makes a second exchange for the same URL, whose
+start time may fall on either side of the page's own (two clocks: the page's and the
+proxy's), so exchanges of another mode than the page's call are passed over.
 
 Two readings of corscope's verdict follow its documented contract:
 - `browser_reason` names what Chromium reports when it differs from corscope's own `reason`
@@ -129,9 +132,24 @@ class ExchangeIndex:
     def of(cls, document: Mapping[str, Any] | list[Any]) -> ExchangeIndex:
         return cls(exchanges_of(document))
 
-    def find(self, url: str, method: str) -> Mapping[str, Any] | None:
-        found = self._by_key.get((_norm_url(url), method))
+    def find(self, url: str, method: str, mode: str | None = None) -> Mapping[str, Any] | None:
+        found = self.all(url, method, mode)
         return found[-1] if found else None
+
+    def all(self, url: str, method: str, mode: str | None = None) -> list[Mapping[str, Any]]:
+        """Every exchange for the URL and method in document order; with `mode`, those of
+        another known mode are left out."""
+        found = self._by_key.get((_norm_url(url), method), [])
+        if mode is None:
+            return list(found)
+        return [e for e in found if e.get("mode") in (None, mode)]
+
+
+def call_mode(call: Call | None) -> str | None:
+    """The request mode the page's call used; fetch and XHR default to `cors`."""
+    if call is None:
+        return None
+    return call.mode or "cors"
 
 
 @dataclass(frozen=True)
@@ -163,7 +181,7 @@ class Agreement:
 
 def compare(truth: GroundTruth, index: ExchangeIndex, call: Call | None = None) -> Agreement:
     """`call` is what the scenario's page really did, to settle conditional verdicts."""
-    exchange = index.find(truth.url, truth.method)
+    exchange = index.find(truth.url, truth.method, call_mode(call))
     corscope = None if exchange is None else corscope_verdict(exchange)
     return Agreement(
         truth.scenario_id,

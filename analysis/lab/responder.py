@@ -59,14 +59,27 @@ def origin_allowed(route: Route, origin: str | None, values: Mapping[str, str]) 
     return True
 
 
-def render(route: Route, origin: str | None, values: Mapping[str, str]) -> Answer:
+REQUEST_HEADERS = "{request_headers}"
+"""Placeholder for the preflight's Access-Control-Request-Headers, which CORS libraries
+such as Express's `cors` and flask-cors reflect when no header list is configured."""
+
+
+def render(
+    route: Route,
+    origin: str | None,
+    values: Mapping[str, str],
+    request_headers: str | None = None,
+) -> Answer:
     """The route's reply with placeholders filled; headers that echo the Origin are left
-    out when the app would not echo it (no Origin sent, or refused by its allow-list)."""
+    out when the app would not echo it (no Origin sent, or refused by its allow-list), and
+    headers that reflect the requested headers when none were requested."""
     echo = origin_allowed(route, origin, values)
-    context = dict(values, origin=origin or "")
+    context = dict(values, origin=origin or "", request_headers=request_headers or "")
     headers: list[Header] = []
     for name, value in route.reply.headers:
         if "{origin}" in value and not echo:
+            continue
+        if REQUEST_HEADERS in value and not request_headers:
             continue
         headers.append((name, fill(value, context)))
     if route.reply.content_type is not None:
@@ -75,34 +88,45 @@ def render(route: Route, origin: str | None, values: Mapping[str, str]) -> Answe
 
 
 class SharedCache:
-    """The CDN in front of an API: stores the first answer per URL and replays it.
+    """The CDN in front of an API, shaped like Varnish: stores the first answer per URL and
+    replays it with the headers Varnish adds (Via, X-Varnish with two transaction ids on a
+    hit, Age, and the X-Cache most setups add in vcl_deliver).
 
     It keys on the Origin only when the stored answer says `Vary: Origin`, which is the
     whole point: without Vary, every later origin receives the first origin's header.
     """
 
+    VIA = ("Via", "1.1 varnish (Varnish/7.4)")
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._store: dict[tuple[str, ...], tuple[Answer, float]] = {}
+        self._store: dict[tuple[str, ...], tuple[Answer, float, int]] = {}
+        self._xid = 32768
 
     def answer(self, key: tuple[str, ...], origin: str | None, make: Answer) -> Answer:
         with self._lock:
+            self._xid += 2
             for stored_key in ((*key, origin or ""), key):
                 if stored_key in self._store:
-                    stored, at = self._store[stored_key]
+                    stored, at, first_xid = self._store[stored_key]
                     age = max(1, int(time.monotonic() - at))
                     return Answer(
                         stored.status,
                         (
                             *stored.headers,
+                            ("X-Varnish", f"{self._xid} {first_xid}"),
                             ("Age", str(age)),
+                            self.VIA,
                             ("X-Cache", "HIT"),
-                            ("Via", "1.1 varnish"),
                         ),
                         stored.body,
                     )
             varies = any(n.lower() == "vary" and "origin" in v.lower() for n, v in make.headers)
-            self._store[(*key, origin or "") if varies else key] = (make, time.monotonic())
+            stored_at = (*key, origin or "") if varies else key
+            self._store[stored_at] = (make, time.monotonic(), self._xid)
+            xid = self._xid
         return Answer(
-            make.status, (*make.headers, ("X-Cache", "MISS"), ("Via", "1.1 varnish")), make.body
+            make.status,
+            (*make.headers, ("X-Varnish", str(xid)), ("Age", "0"), self.VIA, ("X-Cache", "MISS")),
+            make.body,
         )

@@ -54,18 +54,30 @@ class LabRun:
     """None when no capture addon ran or it wrote nothing."""
     ground_truth_path: Path
     origins: dict[str, str]
+    """Page origins by key, shared by every scenario."""
     duration_s: float
     warnings: list[str] = field(default_factory=list)
     probe: bool = False
     """Whether the capture addon ran with its in-page probe."""
+    deployments: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Deployment → its API origins by key (`api`, `api2`, `api_https`, `dead`)."""
+    scenario_deployments: dict[str, str] = field(default_factory=dict)
+    """Scenario id → its deployment."""
 
     def by_id(self) -> dict[str, GroundTruth]:
         return {r.scenario_id: r for r in self.results}
 
-    def fill(self, template: str) -> str:
-        """A scenario template (`{app}/`, `{app_port}` …) with this run's origins."""
-        values = dict(self.origins)
-        values.update({f"{k}_port": url.rsplit(":", 1)[1] for k, url in self.origins.items()})
+    def origins_of(self, scenario_id: str | None = None) -> dict[str, str]:
+        """Page origins, plus the API origins of the scenario's deployment."""
+        deployment = self.scenario_deployments.get(scenario_id or "", "")
+        return {**self.origins, **self.deployments.get(deployment, {})}
+
+    def fill(self, template: str, scenario_id: str | None = None) -> str:
+        """A scenario template (`{app}/`, `{api_port}` …) with this run's origins; API
+        keys need the scenario, since each deployment has its own."""
+        origins = self.origins_of(scenario_id)
+        values = dict(origins)
+        values.update({f"{k}_port": url.rsplit(":", 1)[1] for k, url in origins.items()})
         return fill(template, values)
 
 
@@ -75,12 +87,14 @@ def run_lab(
     *,
     proxy_args: tuple[str, ...] | None = None,
     probe: bool = True,
+    first_port: int | None = None,
 ) -> LabRun:
     """Run the lab in `workdir` (created if needed).
 
     `proxy_args` are extra mitmdump arguments; by default the project's capture addon
     (`addons/cors.py`) is loaded when it exists, writing `capture.jsonl` in workdir, with
-    its in-page probe on unless `probe` is false.
+    its in-page probe on unless `probe` is false. `first_port` fixes the servers' ports
+    (see `start_servers`), for recordings that must name the same origins every time.
     """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -93,7 +107,7 @@ def run_lab(
     warnings: list[str] = []
 
     started = time.monotonic()
-    with start_servers(chosen, workdir) as servers:
+    with start_servers(chosen, workdir, first_port) as servers:
         config = ProxyConfig(
             flow_path=flow_path,
             confdir=workdir / "mitmproxy-conf",
@@ -136,6 +150,10 @@ def run_lab(
         duration_s=duration,
         warnings=warnings,
         probe=probe and bool(config.extra_args),
+        deployments={
+            d: {k: o.url for k, o in keys.items()} for d, keys in servers.deployments.items()
+        },
+        scenario_deployments={s.id: s.deployment_id for s in chosen},
     )
     write_ground_truth(run)
     return run
@@ -146,6 +164,8 @@ def write_ground_truth(run: LabRun) -> None:
         "flow_file": str(run.flow_path),
         "capture": None if run.capture_path is None else str(run.capture_path),
         "origins": run.origins,
+        "deployments": run.deployments,
+        "scenario_deployments": run.scenario_deployments,
         "duration_s": round(run.duration_s, 2),
         "warnings": run.warnings,
         "probe": run.probe,
@@ -155,7 +175,7 @@ def write_ground_truth(run: LabRun) -> None:
 
 
 def request_url(servers: LabServers, scenario: Scenario, visit: Visit) -> str:
-    return servers.url(visit.call.api, scenario.path + visit.call.sub)
+    return servers.url(visit.call.api, scenario.path + visit.call.sub, scenario)
 
 
 def _perform(

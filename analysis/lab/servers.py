@@ -1,6 +1,9 @@
 """Local HTTP(S) servers on loopback origins: the pages, the APIs and a dead origin.
 
-Every origin is a distinct (scheme, host, port); ports are picked by the OS. Names such as
+Every origin is a distinct (scheme, host, port). Page origins are shared by all scenarios;
+each deployment (see spec.py) gets its own port for every API origin key it uses, so one
+simulated server never answers for another. Ports are picked by the OS, or counted up from
+a fixed first port when a recording must be reproducible (`first_port`). Names such as
 www.app.test never reach a resolver: the lab proxy maps them to 127.0.0.5 (`HOST_MAP`).
 """
 
@@ -9,7 +12,7 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,7 +22,7 @@ from urllib.parse import urlsplit
 
 from analysis.lab import pages
 from analysis.lab.responder import NO_ROUTE, Answer, SharedCache, pick_route, render
-from analysis.lab.spec import Scenario
+from analysis.lab.spec import API_KEYS, Scenario
 from analysis.lab.tls import write_self_signed
 
 NAMES_IP = "127.0.0.5"
@@ -27,6 +30,22 @@ HOST_MAP: dict[str, str] = {
     "www.app.test": NAMES_IP,
     "app.test": NAMES_IP,
     "evilapp.test": NAMES_IP,
+}
+_NAMES = {"www": "www.app.test", "bare": "app.test", "evil": "evilapp.test"}
+
+# Page servers: keys served by one socket share its port (www/bare/evil differ by name).
+_PAGE_PLAN: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("app",), "127.0.0.1"),
+    (("app_port2",), "127.0.0.1"),
+    (("app_site2",), "127.0.0.3"),
+    (("www", "bare", "evil"), NAMES_IP),
+)
+# API keys: address and scheme. `dead` gets a port nothing listens on.
+_API_PLAN: dict[str, tuple[str, str]] = {
+    "api": ("127.0.0.2", "http"),
+    "api2": ("127.0.0.4", "http"),
+    "api_https": ("127.0.0.2", "https"),
+    "dead": ("127.0.0.8", "http"),
 }
 
 
@@ -36,6 +55,8 @@ class LabOrigin:
     scheme: str
     host: str
     port: int
+    deployment: str | None = None
+    """None for page origins, which every scenario shares."""
 
     @property
     def url(self) -> str:
@@ -52,6 +73,7 @@ class Hit:
     """One request a lab server received: lets a failing test show what reached it."""
 
     origin_key: str | None
+    deployment: str | None
     method: str
     path: str
     origin_header: str | None
@@ -61,17 +83,26 @@ class Hit:
 @dataclass
 class _State:
     scenarios: dict[str, Scenario]
-    origins: dict[str, LabOrigin] = field(default_factory=dict)
-    values: dict[str, str] = field(default_factory=dict)
+    pages: dict[str, LabOrigin] = field(default_factory=dict)
+    deployments: dict[str, dict[str, LabOrigin]] = field(default_factory=dict)
     cache: SharedCache = field(default_factory=SharedCache)
     hits: list[Hit] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    _by_netloc: dict[str, LabOrigin] = field(default_factory=dict)
 
-    def key_for(self, host_header: str | None) -> str | None:
-        for origin in self.origins.values():
-            if host_header and host_header.lower() == origin.netloc:
-                return origin.key
-        return None
+    def index(self) -> None:
+        every = [*self.pages.values(), *(o for d in self.deployments.values() for o in d.values())]
+        self._by_netloc = {o.netloc: o for o in every}
+
+    def origin_for(self, host_header: str | None) -> LabOrigin | None:
+        return self._by_netloc.get((host_header or "").lower())
+
+    def values(self, deployment: str | None) -> dict[str, str]:
+        """Template values: every page origin, and the API origins of `deployment`."""
+        chosen = [*self.pages.values(), *self.deployments.get(deployment or "", {}).values()]
+        values = {o.key: o.url for o in chosen}
+        values.update({f"{o.key}_port": str(o.port) for o in chosen})
+        return values
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -93,19 +124,35 @@ class _Handler(BaseHTTPRequestHandler):
             return self._respond
         raise AttributeError(name)
 
+    def send_response(self, code: int, message: str | None = None) -> None:
+        # http.server would add `Server: BaseHTTP/0.6 Python/3.x` to every answer; the
+        # scenarios decide which server they pretend to be, so only Date is added here.
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
+
     def _respond(self) -> None:
         state = self.server.state
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
         path = urlsplit(self.path).path
-        origin_key = state.key_for(self.headers.get("Host"))
+        reached = state.origin_for(self.headers.get("Host"))
         origin = self.headers.get("Origin")
         answer = pages.serve(path, tuple(state.scenarios.values())) or self._scenario_answer(
-            path, origin_key, origin
+            path, reached, origin
         )
         with state.lock:
-            state.hits.append(Hit(origin_key, self.command, path, origin, answer.status))
+            state.hits.append(
+                Hit(
+                    reached.key if reached else None,
+                    reached.deployment if reached else None,
+                    self.command,
+                    path,
+                    origin,
+                    answer.status,
+                )
+            )
         self.send_response(answer.status)
         for name, value in answer.headers:
             self.send_header(name, value)
@@ -114,7 +161,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(answer.body)
 
-    def _scenario_answer(self, path: str, origin_key: str | None, origin: str | None) -> Answer:
+    def _scenario_answer(self, path: str, reached: LabOrigin | None, origin: str | None) -> Answer:
         state = self.server.state
         if not path.startswith("/s/"):
             return NO_ROUTE
@@ -122,12 +169,15 @@ class _Handler(BaseHTTPRequestHandler):
         scenario = state.scenarios.get(scenario_id)
         if scenario is None:
             return NO_ROUTE
+        if reached is not None and reached.deployment not in (None, scenario.deployment_id):
+            # Another deployment's server: answering would blend two simulated servers.
+            return NO_ROUTE
         sub = slash + rest
-        route = pick_route(scenario, self.command, sub, origin_key)
+        route = pick_route(scenario, self.command, sub, reached.key if reached else None)
         if route is None:
             return NO_ROUTE
-        values = dict(state.values, path=scenario.path)
-        answer = render(route, origin, values)
+        values = dict(state.values(scenario.deployment_id), path=scenario.path)
+        answer = render(route, origin, values, self.headers.get("Access-Control-Request-Headers"))
         if route.shared_cache:
             answer = state.cache.answer((scenario.id, self.command, sub), origin, answer)
         return answer
@@ -148,19 +198,34 @@ class _LabHTTPServer(ThreadingHTTPServer):
 
 @dataclass
 class LabServers:
-    """The running servers. Use `start_servers()`; `url(key, path)` builds request URLs."""
+    """The running servers. Use `start_servers()`; `url(key, path, scenario)` builds request
+    URLs (API keys need the scenario, whose deployment owns them)."""
 
-    origins: dict[str, LabOrigin]
     state: _State
     _servers: list[_LabHTTPServer]
     host_map: dict[str, str] = field(default_factory=lambda: dict(HOST_MAP))
 
-    def url(self, key: str, path: str = "") -> str:
-        return self.origins[key].url + path
+    @property
+    def origins(self) -> dict[str, LabOrigin]:
+        """The page origins, shared by every scenario."""
+        return self.state.pages
 
     @property
-    def values(self) -> dict[str, str]:
-        return self.state.values
+    def deployments(self) -> dict[str, dict[str, LabOrigin]]:
+        return self.state.deployments
+
+    def origin(self, key: str, scenario: Scenario | None = None) -> LabOrigin:
+        if key in API_KEYS:
+            if scenario is None:
+                raise KeyError(f"{key} belongs to a deployment: name the scenario")
+            return self.state.deployments[scenario.deployment_id][key]
+        return self.state.pages[key]
+
+    def url(self, key: str, path: str = "", scenario: Scenario | None = None) -> str:
+        return self.origin(key, scenario).url + path
+
+    def values(self, scenario: Scenario | None = None) -> dict[str, str]:
+        return self.state.values(scenario.deployment_id if scenario else None)
 
     @property
     def hits(self) -> list[Hit]:
@@ -168,14 +233,19 @@ class LabServers:
             return list(self.state.hits)
 
 
-def _serve(ip: str, state: _State, tls: ssl.SSLContext | None = None) -> _LabHTTPServer:
-    server = _LabHTTPServer((ip, 0), state)
+class PortInUse(RuntimeError):
+    pass
+
+
+def _serve(ip: str, port: int, state: _State, tls: ssl.SSLContext | None = None) -> _LabHTTPServer:
+    try:
+        server = _LabHTTPServer((ip, port), state)
+    except OSError as error:
+        raise PortInUse(f"cannot listen on {ip}:{port}: {error}") from error
     if tls is not None:
         server.socket = tls.wrap_socket(
             server.socket, server_side=True, do_handshake_on_connect=False
         )
-    # A short poll interval: shutdown() waits up to one interval per server, and the lab
-    # stops seven of them.
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"lab-{ip}", daemon=True
     )
@@ -183,7 +253,7 @@ def _serve(ip: str, state: _State, tls: ssl.SSLContext | None = None) -> _LabHTT
     return server
 
 
-def _dead_port(ip: str) -> int:
+def _free_port(ip: str) -> int:
     # Bind, note the port, close: for the rest of the lab nothing listens there, so a
     # connection is refused and the proxy has to answer 502 itself.
     with socket.socket() as sock:
@@ -191,41 +261,71 @@ def _dead_port(ip: str) -> int:
         return int(sock.getsockname()[1])
 
 
+def deployment_keys(scenarios: Iterable[Scenario]) -> dict[str, tuple[str, ...]]:
+    """Deployment → the API keys its scenarios use, in first-seen order (stable, so fixed
+    ports land on the same deployments every run)."""
+    found: dict[str, list[str]] = {}
+    for scenario in scenarios:
+        keys = found.setdefault(scenario.deployment_id, [])
+        for key in sorted(scenario.api_keys()):
+            if key not in keys:
+                keys.append(key)
+    return {d: tuple(k) for d, k in found.items()}
+
+
+def _stop(servers: list[_LabHTTPServer]) -> None:
+    # shutdown() waits up to one poll interval per server; with a server per deployment
+    # key that adds up, so every server is told at once and then awaited.
+    stoppers = [threading.Thread(target=s.shutdown, daemon=True) for s in servers]
+    for thread in stoppers:
+        thread.start()
+    for thread in stoppers:
+        thread.join(timeout=10)
+    for server in servers:
+        server.server_close()
+
+
 @contextmanager
-def start_servers(scenarios: tuple[Scenario, ...], workdir: Path) -> Iterator[LabServers]:
+def start_servers(
+    scenarios: tuple[Scenario, ...], workdir: Path, first_port: int | None = None
+) -> Iterator[LabServers]:
+    """Serve pages and every deployment's APIs. With `first_port`, ports are counted up from
+    it in a fixed order (pages, then deployments in catalogue order), so that a recording
+    made twice names the same origins; otherwise the OS picks them."""
     state = _State(scenarios={s.id: s for s in scenarios})
     cert, key = write_self_signed(workdir / "tls", ["127.0.0.2"])
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.load_cert_chain(cert, key)
+    counter = iter(range(first_port, 65536)) if first_port is not None else None
+
+    def next_port(ip: str, listen: bool) -> int:
+        if counter is not None:
+            return next(counter)
+        return 0 if listen else _free_port(ip)
 
     servers: list[_LabHTTPServer] = []
     try:
-        plan: list[tuple[list[str], str, str, ssl.SSLContext | None]] = [
-            (["app"], "127.0.0.1", "http", None),
-            (["app_port2"], "127.0.0.1", "http", None),
-            (["app_site2"], "127.0.0.3", "http", None),
-            (["www", "bare", "evil"], NAMES_IP, "http", None),
-            (["api"], "127.0.0.2", "http", None),
-            (["api2"], "127.0.0.4", "http", None),
-            (["api_https"], "127.0.0.2", "https", tls),
-        ]
-        names = {"www": "www.app.test", "bare": "app.test", "evil": "evilapp.test"}
-        origins: dict[str, LabOrigin] = {}
-        for keys, ip, scheme, context in plan:
-            server = _serve(ip, state, context)
+        for keys, ip in _PAGE_PLAN:
+            server = _serve(ip, next_port(ip, True), state)
             servers.append(server)
             port = int(server.server_address[1])
             for key in keys:
-                origins[key] = LabOrigin(key, scheme, names.get(key, ip), port)
-        origins["dead"] = LabOrigin("dead", "http", "127.0.0.8", _dead_port("127.0.0.8"))
-
-        state.origins = origins
-        state.values = {k: o.url for k, o in origins.items()} | {
-            f"{k}_port": str(o.port) for k, o in origins.items()
-        }
-        lab = LabServers(origins=origins, state=state, _servers=servers)
-        yield lab
+                state.pages[key] = LabOrigin(key, "http", _NAMES.get(key, ip), port)
+        for deployment, keys in deployment_keys(scenarios).items():
+            origins: dict[str, LabOrigin] = {}
+            for key in keys:
+                ip, scheme = _API_PLAN[key]
+                if key == "dead":
+                    port = next_port(ip, False)
+                else:
+                    server = _serve(
+                        ip, next_port(ip, True), state, tls if scheme == "https" else None
+                    )
+                    servers.append(server)
+                    port = int(server.server_address[1])
+                origins[key] = LabOrigin(key, scheme, ip, port, deployment)
+            state.deployments[deployment] = origins
+        state.index()
+        yield LabServers(state=state, _servers=servers)
     finally:
-        for server in servers:
-            server.shutdown()
-            server.server_close()
+        _stop(servers)

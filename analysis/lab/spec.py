@@ -5,10 +5,18 @@ are not known until the servers have bound their ports, so header values, allow-
 expected failure parameters are templates: `{origin}` is the request's `Origin` header,
 `{path}` the scenario's own path, and every origin key (`{app}`, `{api2}`, …) its serialized
 origin, with `{app_port}` style keys for its port.
+
+Page origins (`app`, `app_port2`, `app_site2`, `www`, `bare`, `evil`) are shared by every
+scenario: which pages share a site matters to caches. API origins (`api`, `api2`,
+`api_https`, `dead`) belong to a *deployment*: each deployment gets ports of its own, so
+a rule that looks across one API's responses sees one simulated server, never a mix of
+unrelated ones. Scenarios that model parts of one server (a route and its control) name
+the same deployment.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -37,6 +45,7 @@ ROOT_CAUSES: frozenset[str] = frozenset(
         "gateway-preflight-differs",
         "preflight-redirected",
         "redirect-tainted-origin",
+        "redirect-credentials-in-location",
         "cdn-cache-wrong-origin",
         "cache-missing-vary-origin",
         "browser-cache-wrong-origin",
@@ -44,9 +53,15 @@ ROOT_CAUSES: frozenset[str] = frozenset(
         "expose-headers-missing",
         "preflight-not-cached",
         "proxy-or-upstream-fault",
+        "regex-allowlist-lookalike",
         "none",
     }
 )
+
+API_KEYS: frozenset[str] = frozenset({"api", "api2", "api_https", "dead"})
+"""Origin keys that belong to a deployment (see module doc); every other key is a page's."""
+
+_PLACEHOLDER = re.compile(r"\{([a-z0-9_]+?)(?:_port)?\}")
 
 
 @dataclass(frozen=True)
@@ -141,10 +156,38 @@ class Scenario:
     key_row: bool = False
     """One of the rows of the lab-notes table; these prove the lab itself works."""
     notes: str = ""
+    deployment: str | None = None
+    """The simulated server the scenario's API origins belong to; None = its own. Scenarios
+    naming the same deployment share API ports, as routes of one real server do."""
+    fix_layer: str | None = None
+    """The layer the diagnosis's fix must change: a layer id of analysis.diagnosis.stacks
+    (`express`, `nginx`, `aws-api-gateway`, `varnish` …), `generic` for a server with no
+    recognisable stack, or `page` / `service-worker` / `server`."""
+    fix_leave_alone: str | None = None
+    """The layer the fix must name as right as it is (the app behind a proxy that
+    duplicates its header), when one is worth naming."""
 
     @property
     def path(self) -> str:
         return f"/s/{self.id}"
+
+    @property
+    def deployment_id(self) -> str:
+        return self.deployment or self.id
+
+    @property
+    def visits(self) -> tuple[Visit, ...]:
+        return (*self.before, self.visit)
+
+    def api_keys(self) -> frozenset[str]:
+        """The deployment-owned origin keys this scenario reaches: called, routed on, or
+        named in a reply (a redirect's Location)."""
+        keys = {v.call.api for v in self.visits} | {r.on for r in self.routes if r.on}
+        for route in self.routes:
+            texts = [v for _, v in route.reply.headers] + [route.reply.body]
+            for text in texts:
+                keys.update(_PLACEHOLDER.findall(text))
+        return frozenset(keys & API_KEYS)
 
     @property
     def page(self) -> str:

@@ -1,35 +1,67 @@
 """How the app wires CORS in: not at all, after the routes, per route, or not for OPTIONS,
-and the error paths that bypass it."""
+and the error paths that bypass it.
+
+Rules that tell these apart look across one server's responses ("this route has the
+headers, that one not"), so every scenario that needs such a contrast brings it: a
+`before` visit to a healthy route of the same deployment, or a control scenario in the
+same deployment.
+"""
 
 from __future__ import annotations
 
 from analysis.lab.catalogue.build import (
+    ACAH,
     ACAM,
+    APACHE,
+    CADDY,
+    CREDS,
+    DJANGO,
     EXPRESS,
     JSON_POST,
     JSON_PUT,
+    MAX_AGE,
+    NGINX,
+    PYTHON_HTTP_SERVER,
     REFLECT,
+    SPRING,
+    SPRING_VARY,
     UVICORN,
     VARY,
+    WERKZEUG,
     at,
     blocked,
     call,
+    express_options,
+    express_preflight,
     ok,
-    preflight,
     redirect,
+    spring_preflight,
+    starlette_refusal,
     text,
 )
 from analysis.lab.spec import ALLOWED, Reply, Route, Scenario
 
+# A healthy route beside a failing one: `before=(HEALTHY_VISIT,)` calls it first.
+HEALTHY = "/items"
+HEALTHY_VISIT = at(call(sub=HEALTHY))
+
+WERKZEUG_404 = (
+    "<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n"
+    "<p>The requested URL was not found on the server. If you entered the URL manually "
+    "please check your spelling and try again.</p>\n"
+)
+FASTAPI_405 = '{"detail":"Method Not Allowed"}'
+
 NOT_ENABLED = (
     Scenario(
         id="no-cors-headers-get",
-        title="Simple GET to an API with no CORS support",
+        title="Simple GET to an Express API with no CORS support",
         cause="cors-not-enabled",
         visit=at(),
-        routes=(Route("GET", ok()),),
+        routes=(Route("GET", ok(EXPRESS)),),
         expected=blocked("MissingAllowOriginHeader"),
         key_row=True,
+        fix_layer="express",
     ),
     Scenario(
         id="no-cors-headers-json-post",
@@ -37,38 +69,35 @@ NOT_ENABLED = (
         cause="cors-not-enabled",
         visit=at(JSON_POST),
         routes=(
-            Route(
-                "OPTIONS",
-                Reply(
-                    200,
-                    (("Allow", "GET,HEAD,POST"), EXPRESS),
-                    "GET,HEAD,POST",
-                    "text/html; charset=utf-8",
-                ),
-            ),
+            Route("OPTIONS", express_options("GET,HEAD,POST")),
             Route("POST", ok(EXPRESS)),
         ),
         expected=blocked("PreflightMissingAllowOriginHeader"),
         key_row=True,
+        fix_layer="express",
     ),
     Scenario(
         id="no-cors-headers-xhr",
-        title="XHR GET to an API with no CORS support",
+        title="XHR GET to a Flask API without flask-cors",
         cause="cors-not-enabled",
         visit=at(call(client="xhr")),
-        routes=(Route("GET", ok()),),
+        routes=(Route("GET", ok(WERKZEUG)),),
         expected=blocked("MissingAllowOriginHeader"),
+        fix_layer="flask",
     ),
     Scenario(
         id="no-cors-headers-https",
-        title="GET to the self-signed https API, which has no CORS support",
+        title="GET to the self-signed https API (Caddy), which has no CORS support",
         cause="cors-not-enabled",
         visit=at(call(api="api_https")),
-        routes=(Route("GET", ok()),),
+        routes=(Route("GET", ok(CADDY)),),
         expected=blocked("MissingAllowOriginHeader"),
+        fix_layer="caddy",
     ),
 )
 
+# One Express app: app.use(cors()) registered between its routes.
+_AFTER = "express-cors-after-routes"
 AFTER_ROUTES = (
     Scenario(
         id="cors-after-routes-early-route",
@@ -77,6 +106,8 @@ AFTER_ROUTES = (
         visit=at(),
         routes=(Route("GET", ok(EXPRESS)),),
         expected=blocked("MissingAllowOriginHeader"),
+        deployment=_AFTER,
+        fix_layer="express",
     ),
     Scenario(
         id="cors-after-routes-late-route",
@@ -85,6 +116,7 @@ AFTER_ROUTES = (
         visit=at(),
         routes=(Route("GET", ok(REFLECT, VARY, EXPRESS)),),
         expected=ALLOWED,
+        deployment=_AFTER,
     ),
     Scenario(
         id="cors-after-routes-preflight-ok-actual-bare",
@@ -92,13 +124,17 @@ AFTER_ROUTES = (
         cause="cors-after-routes",
         visit=at(JSON_PUT),
         routes=(
-            Route("OPTIONS", preflight(EXPRESS)),
+            Route("OPTIONS", express_preflight()),
             Route("PUT", ok(EXPRESS)),
         ),
         expected=blocked("MissingAllowOriginHeader"),
+        deployment=_AFTER,
+        fix_layer="express",
     ),
 )
 
+# One Express app with cors() on individual routes only.
+_PER_ROUTE = "express-per-route-cors"
 PER_ROUTE = (
     Scenario(
         id="per-route-cors-put-express-options",
@@ -106,13 +142,12 @@ PER_ROUTE = (
         cause="per-route-cors-without-options",
         visit=at(JSON_PUT),
         routes=(
-            Route(
-                "OPTIONS",
-                Reply(200, (("Allow", "PUT"), EXPRESS), "PUT", "text/html; charset=utf-8"),
-            ),
+            Route("OPTIONS", express_options("PUT")),
             Route("PUT", ok(REFLECT, VARY, EXPRESS)),
         ),
         expected=blocked("PreflightMissingAllowOriginHeader"),
+        deployment=_PER_ROUTE,
+        fix_layer="express",
     ),
     Scenario(
         id="per-route-cors-get-ok",
@@ -121,60 +156,77 @@ PER_ROUTE = (
         visit=at(),
         routes=(Route("GET", ok(REFLECT, VARY, EXPRESS)),),
         expected=ALLOWED,
+        deployment=_PER_ROUTE,
     ),
     Scenario(
         id="per-route-cors-custom-header-405",
-        title="Per-route CORS on GET; the custom header forces OPTIONS, answered 405",
+        title="FastAPI endpoint sets CORS headers itself; a custom header forces OPTIONS: 405",
         cause="per-route-cors-without-options",
+        before=(at(),),
         visit=at(call(headers=(("X-Request-Id", "lab-1"),))),
         routes=(
-            Route("OPTIONS", text(405, "Method Not Allowed", ("Allow", "GET, HEAD"))),
-            Route("GET", ok(REFLECT, VARY)),
+            Route(
+                "OPTIONS",
+                ok(UVICORN, ("Allow", "GET"), status=405, body=FASTAPI_405),
+            ),
+            Route("GET", ok(REFLECT, VARY, UVICORN)),
         ),
         expected=blocked("PreflightMissingAllowOriginHeader"),
+        notes="The plain GET before it works: the endpoint's own headers are there.",
+        fix_layer="starlette",
     ),
 )
 
 PREFLIGHT_NOT_HANDLED = (
     Scenario(
         id="preflight-404-without-cors",
-        title="OPTIONS answered 404 without CORS headers",
+        title="OPTIONS answered 404 without CORS headers (no recognisable stack)",
         cause="preflight-not-handled",
         visit=at(JSON_POST),
         routes=(Route("OPTIONS", text(404, "Not Found")), Route("POST", ok(REFLECT))),
         expected=blocked("PreflightMissingAllowOriginHeader"),
         key_row=True,
+        fix_layer="generic",
     ),
     Scenario(
         id="preflight-404-with-cors",
-        title="OPTIONS answered 404 by a router behind a CORS middleware (headers present)",
+        title="nginx adds CORS headers (always); the upstream answers OPTIONS 404",
         cause="preflight-not-handled",
         visit=at(JSON_POST),
-        routes=(Route("OPTIONS", text(404, "Not Found", REFLECT)), Route("POST", ok(REFLECT))),
+        routes=(
+            Route("OPTIONS", text(404, "Not Found", NGINX, REFLECT)),
+            Route("POST", ok(NGINX, REFLECT)),
+        ),
         expected=blocked("PreflightInvalidStatus"),
         key_row=True,
+        fix_layer="nginx",
     ),
     Scenario(
         id="preflight-405-without-cors",
-        title="OPTIONS answered 405 Method Not Allowed, no CORS headers",
+        title="FastAPI without CORSMiddleware: OPTIONS answered 405 Method Not Allowed",
         cause="preflight-not-handled",
         visit=at(JSON_PUT),
         routes=(
-            Route("OPTIONS", text(405, "Method Not Allowed", ("Allow", "GET, PUT"))),
-            Route("PUT", ok(REFLECT)),
+            Route("OPTIONS", ok(UVICORN, ("Allow", "PUT"), status=405, body=FASTAPI_405)),
+            Route("PUT", ok(UVICORN)),
         ),
         expected=blocked("PreflightMissingAllowOriginHeader"),
+        fix_layer="starlette",
     ),
     Scenario(
         id="preflight-405-with-cors",
-        title="OPTIONS answered 405, CORS headers added by an outer layer",
+        title="Apache adds CORS headers (Header always set); the upstream answers OPTIONS 405",
         cause="preflight-not-handled",
         visit=at(JSON_PUT),
         routes=(
-            Route("OPTIONS", text(405, "Method Not Allowed", REFLECT, ("Allow", "GET, PUT"))),
-            Route("PUT", ok(REFLECT)),
+            Route(
+                "OPTIONS",
+                text(405, "Method Not Allowed", APACHE, REFLECT, ("Allow", "GET, PUT")),
+            ),
+            Route("PUT", ok(APACHE, REFLECT)),
         ),
         expected=blocked("PreflightInvalidStatus"),
+        fix_layer="apache",
     ),
     Scenario(
         id="preflight-501-unsupported-method",
@@ -187,13 +239,14 @@ PREFLIGHT_NOT_HANDLED = (
                 text(
                     501,
                     "Unsupported method ('OPTIONS')",
-                    ("Server", "BaseHTTP/0.6 Python/3.11.7"),
+                    PYTHON_HTTP_SERVER,
                     content_type="text/html;charset=utf-8",
                 ),
             ),
-            Route("DELETE", ok(REFLECT)),
+            Route("DELETE", ok(PYTHON_HTTP_SERVER, REFLECT)),
         ),
         expected=blocked("PreflightMissingAllowOriginHeader"),
+        fix_layer="generic",
     ),
 )
 
@@ -208,23 +261,17 @@ FRAMEWORK_400 = (
         routes=(
             Route(
                 "OPTIONS",
-                text(
-                    400,
-                    "Disallowed CORS origin",
-                    UVICORN,
+                starlette_refusal(
+                    "origin",
                     (ACAM, "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"),
-                    ("Access-Control-Max-Age", "600"),
-                    (
-                        "Access-Control-Allow-Headers",
-                        "Accept, Accept-Language, Content-Language, Content-Type",
-                    ),
-                    VARY,
-                    content_type="text/plain; charset=utf-8",
+                    (MAX_AGE, "600"),
+                    (ACAH, "Accept, Accept-Language, Content-Language, Content-Type"),
                 ),
             ),
             Route("POST", ok(REFLECT, VARY, UVICORN), allow_origins=("{app}",)),
         ),
         expected=blocked("PreflightMissingAllowOriginHeader"),
+        fix_layer="starlette",
     ),
     Scenario(
         id="starlette-400-disallowed-method",
@@ -234,21 +281,18 @@ FRAMEWORK_400 = (
         routes=(
             Route(
                 "OPTIONS",
-                text(
-                    400,
-                    "Disallowed CORS method",
-                    UVICORN,
+                starlette_refusal(
+                    "method",
                     REFLECT,
                     (ACAM, "GET, POST"),
-                    ("Access-Control-Max-Age", "600"),
-                    ("Access-Control-Allow-Headers", "Content-Type"),
-                    VARY,
-                    content_type="text/plain; charset=utf-8",
+                    (MAX_AGE, "600"),
+                    (ACAH, "Content-Type"),
                 ),
             ),
             Route("PUT", ok(REFLECT, VARY, UVICORN)),
         ),
         expected=blocked("PreflightInvalidStatus"),
+        fix_layer="starlette",
     ),
     Scenario(
         id="starlette-400-disallowed-headers",
@@ -258,78 +302,107 @@ FRAMEWORK_400 = (
         routes=(
             Route(
                 "OPTIONS",
-                text(
-                    400,
-                    "Disallowed CORS headers",
-                    UVICORN,
+                starlette_refusal(
+                    "headers",
                     REFLECT,
                     (ACAM, "GET, POST"),
-                    ("Access-Control-Max-Age", "600"),
-                    ("Access-Control-Allow-Headers", "Content-Type"),
-                    VARY,
-                    content_type="text/plain; charset=utf-8",
+                    (MAX_AGE, "600"),
+                    (ACAH, "Content-Type"),
                 ),
             ),
             Route("GET", ok(REFLECT, VARY, UVICORN)),
         ),
         expected=blocked("PreflightInvalidStatus"),
+        fix_layer="starlette",
     ),
 )
 
 ERRORS = (
     Scenario(
         id="error-500-without-cors",
-        title="Handler crashes: the 500 comes from an error handler outside the CORS layer",
+        title="FastAPI: an unhandled exception's 500 comes from outside CORSMiddleware",
         cause="error-responses-without-cors",
+        before=(HEALTHY_VISIT,),
         visit=at(),
-        routes=(Route("GET", text(500, "Internal Server Error")),),
+        routes=(
+            Route("GET", text(500, "Internal Server Error", UVICORN)),
+            Route("GET", ok(REFLECT, VARY, UVICORN), sub=HEALTHY),
+        ),
         expected=blocked("MissingAllowOriginHeader"),
         key_row=True,
+        fix_layer="starlette",
     ),
     Scenario(
         id="error-404-without-cors",
-        title="Unknown resource: the framework's 404 skips the CORS middleware",
+        title="Flask with CORS on a blueprint: the app's own 404 page has no CORS headers",
         cause="error-responses-without-cors",
+        before=(HEALTHY_VISIT,),
         visit=at(),
-        routes=(Route("GET", ok(UVICORN, status=404, body='{"detail": "Not Found"}')),),
+        routes=(
+            Route("GET", Reply(404, (WERKZEUG,), WERKZEUG_404, "text/html; charset=utf-8")),
+            Route("GET", ok(REFLECT, VARY, WERKZEUG), sub=HEALTHY),
+        ),
         expected=blocked("MissingAllowOriginHeader"),
+        fix_layer="flask",
     ),
     Scenario(
         id="error-401-without-cors",
-        title="Preflight fine, but the auth layer's 401 has no CORS headers",
+        title="Spring: preflight fine, but Spring Security's 401 has no CORS headers",
         cause="error-responses-without-cors",
+        before=(HEALTHY_VISIT,),
         visit=at(call(headers=(("Authorization", "Bearer expired-token"),))),
         routes=(
-            Route("OPTIONS", preflight()),
+            Route("OPTIONS", spring_preflight()),
             Route(
                 "GET",
-                ok(
-                    ("WWW-Authenticate", 'Bearer error="invalid_token"'),
-                    status=401,
-                    body='{"error": "invalid_token"}',
+                Reply(
+                    401,
+                    (
+                        (
+                            "WWW-Authenticate",
+                            'Bearer error="invalid_token", error_description="Jwt expired", '
+                            'error_uri="https://tools.ietf.org/html/rfc6750#section-3.1"',
+                        ),
+                        *SPRING,
+                    ),
+                    "",
+                    None,
                 ),
             ),
+            Route("GET", ok(SPRING_VARY, REFLECT, *SPRING), sub=HEALTHY),
         ),
         expected=blocked("MissingAllowOriginHeader"),
+        fix_layer="spring",
     ),
     Scenario(
         id="error-422-without-cors",
-        title="JSON POST: validation error 422 built before the CORS layer",
+        title="Express: a validation middleware registered before cors() answers 422 bare",
         cause="error-responses-without-cors",
+        before=(HEALTHY_VISIT,),
         visit=at(JSON_POST),
         routes=(
-            Route("OPTIONS", preflight()),
-            Route("POST", ok(status=422, body='{"detail": "name too short"}')),
+            Route("OPTIONS", express_preflight()),
+            Route(
+                "POST",
+                ok(EXPRESS, status=422, body='{"errors": [{"path": "name", "msg": "too short"}]}'),
+            ),
+            Route("GET", ok(REFLECT, VARY, EXPRESS), sub=HEALTHY),
         ),
         expected=blocked("MissingAllowOriginHeader"),
+        fix_layer="express",
     ),
     Scenario(
         id="error-redirect-to-login-without-cors",
-        title="Session expired: a 302 to the login page without CORS headers",
+        title="Django: session expired, login_required answers a 302 to the login page",
         cause="error-responses-without-cors",
+        before=(at(call(sub=HEALTHY, credentials="include")),),
         visit=at(call(credentials="include")),
-        routes=(Route("GET", redirect(302, "{api}/login?next={path}")),),
+        routes=(
+            Route("GET", redirect(302, "{api}/accounts/login/?next={path}", *DJANGO)),
+            Route("GET", ok(REFLECT, CREDS, ("Vary", "origin"), *DJANGO), sub=HEALTHY),
+        ),
         expected=blocked("MissingAllowOriginHeader"),
+        fix_layer="django",
     ),
     Scenario(
         id="control-error-404-with-cors",

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from analysis.lab.catalogue.build import CACHEABLE, REFLECT, VARY, at, blocked, ok
+from analysis.lab.catalogue.build import CACHEABLE, EXPRESS, NGINX, REFLECT, VARY, at, blocked, ok
 from analysis.lab.spec import ALLOWED, Route, Scenario
 
-# Echoes the origin and may be cached for ten minutes: the stage for every cache mix-up.
-ECHO_CACHEABLE = Route("GET", ok(REFLECT, CACHEABLE))
-ECHO_CACHEABLE_VARY = Route("GET", ok(REFLECT, CACHEABLE, VARY))
+# Express code that echoes the origin by hand (res.set(...)) on a response that may be
+# cached for ten minutes: the stage for every cache mix-up.
+ECHO_CACHEABLE = Route("GET", ok(REFLECT, CACHEABLE, EXPRESS))
+ECHO_CACHEABLE_VARY = Route("GET", ok(REFLECT, CACHEABLE, VARY, EXPRESS))
 
 SCENARIOS = (
     Scenario(
         id="cdn-cache-replays-first-origin",
-        title="A shared cache (no Vary: Origin) replays the first origin's ACAO to another site",
+        title="Varnish (no Vary: Origin) replays the first origin's ACAO to another site",
         cause="cdn-cache-wrong-origin",
         before=(at(),),
         visit=at(page="app_site2"),
-        routes=(Route("GET", ok(REFLECT, CACHEABLE), shared_cache=True),),
+        routes=(Route("GET", ok(REFLECT, CACHEABLE, EXPRESS), shared_cache=True),),
         expected=blocked("AllowOriginMismatch", "{app}"),
         notes="Visible on the wire: X-Cache: HIT, Age, and ACAO differing from Origin.",
+        fix_layer="varnish",
     ),
     Scenario(
         id="control-cdn-cache-varies-on-origin",
@@ -26,17 +28,18 @@ SCENARIOS = (
         cause="none",
         before=(at(),),
         visit=at(page="app_site2"),
-        routes=(Route("GET", ok(REFLECT, CACHEABLE, VARY), shared_cache=True),),
+        routes=(Route("GET", ok(REFLECT, CACHEABLE, VARY, EXPRESS), shared_cache=True),),
         expected=ALLOWED,
     ),
     Scenario(
         id="cache-missing-vary-origin",
-        title="Cacheable response echoes the origin without Vary: Origin (one origin: works)",
+        title="nginx echoes $http_origin on a cacheable response without Vary: Origin",
         cause="cache-missing-vary-origin",
         visit=at(),
-        routes=(ECHO_CACHEABLE,),
+        routes=(Route("GET", ok(REFLECT, CACHEABLE, NGINX)),),
         expected=ALLOWED,
         notes="Allowed today; the next origin of the same site would get this copy.",
+        fix_layer="nginx",
     ),
     Scenario(
         id="browser-cache-reused-by-other-port",
@@ -48,6 +51,7 @@ SCENARIOS = (
         expected=blocked("AllowOriginMismatch", "{app}"),
         wire_decides=False,
         notes="The second request never reaches the proxy: only the first is on the wire.",
+        fix_layer="express",
     ),
     Scenario(
         id="control-browser-cache-varies-on-origin",

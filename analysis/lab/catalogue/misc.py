@@ -5,18 +5,29 @@ from __future__ import annotations
 from analysis.lab.catalogue.build import (
     ACEH,
     CREDS,
+    EXPRESS,
     JSON_POST,
+    NGINX,
     REFLECT,
     VARY,
+    WERKZEUG,
     at,
     blocked,
     call,
     ok,
     preflight,
+    text,
 )
 from analysis.lab.spec import ALLOWED, Route, Scenario
 
 TOTAL = ("X-Total-Count", "42")
+
+# nginx's own error page when its upstream does not answer.
+NGINX_502 = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.25.3</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
 
 EXPOSE = (
     Scenario(
@@ -24,17 +35,19 @@ EXPOSE = (
         title="Script reads X-Total-Count; not in Access-Control-Expose-Headers, reads null",
         cause="expose-headers-missing",
         visit=at(call(read_header="X-Total-Count")),
-        routes=(Route("GET", ok(REFLECT, VARY, TOTAL)),),
+        routes=(Route("GET", ok(REFLECT, VARY, TOTAL, EXPRESS)),),
         expected=ALLOWED,
         key_row=True,
+        fix_layer="express",
     ),
     Scenario(
         id="expose-headers-wildcard-with-credentials",
         title="ACEH * exposes nothing to a credentialed request",
         cause="expose-headers-missing",
         visit=at(call(read_header="X-Total-Count", credentials="include")),
-        routes=(Route("GET", ok(REFLECT, CREDS, VARY, TOTAL, (ACEH, "*"))),),
+        routes=(Route("GET", ok(REFLECT, CREDS, VARY, TOTAL, (ACEH, "*"), WERKZEUG)),),
         expected=ALLOWED,
+        fix_layer="flask",
     ),
     Scenario(
         id="control-expose-headers-listed",
@@ -82,6 +95,7 @@ PROXY_FAULTS = (
         visit=at(call(api="dead")),
         routes=(),
         expected=blocked("MissingAllowOriginHeader"),
+        fix_layer="server",
     ),
     Scenario(
         id="upstream-refused-preflight-502",
@@ -90,6 +104,22 @@ PROXY_FAULTS = (
         visit=at(call(api="dead", method="DELETE")),
         routes=(),
         expected=blocked("PreflightMissingAllowOriginHeader"),
+        fix_layer="server",
+    ),
+    Scenario(
+        id="upstream-down-nginx-502",
+        title="nginx answers 502 Bad Gateway itself: the Express app behind it is down",
+        cause="proxy-or-upstream-fault",
+        before=(at(call(sub="/items")),),
+        visit=at(),
+        routes=(
+            Route("GET", text(502, NGINX_502, NGINX, content_type="text/html")),
+            Route("GET", ok(REFLECT, VARY, NGINX, EXPRESS), sub="/items"),
+        ),
+        expected=blocked("MissingAllowOriginHeader"),
+        notes="The fix is to bring the app back, not CORS: nginx's error page lacks the headers "
+        "only because the app that adds them never answered.",
+        fix_layer="express",
     ),
     Scenario(
         id="control-https-self-signed",

@@ -7,80 +7,100 @@ from dataclasses import replace
 
 from analysis.lab.catalogue.build import (
     ACAH,
+    AWS_HTTP_API,
+    AWS_REST_API,
+    CADDY,
     CREDS,
+    DJANGO,
     EXPRESS,
     JSON_POST,
     JSON_PUT,
+    NGINX,
     REFLECT,
+    SPRING,
+    SPRING_VARY,
     VARY,
+    WERKZEUG,
     at,
     blocked,
     call,
+    django_preflight,
+    express_preflight,
+    flask_preflight,
     ok,
     preflight,
     redirect,
+    spring_preflight,
 )
 from analysis.lab.spec import ALLOWED, Route, Scenario
-
-AWS_GATEWAY = (("Server", "awselb/2.0"), ("apigw-requestid", "lab-gw-1"))
 
 ALLOW_HEADERS = (
     Scenario(
         id="allow-headers-missing-content-type",
-        title="JSON POST: preflight answer has no Access-Control-Allow-Headers",
+        title="JSON POST: nginx's hand-written OPTIONS answer has no Access-Control-Allow-Headers",
         cause="allow-headers-missing",
         visit=at(JSON_POST),
         routes=(
-            Route("OPTIONS", preflight(methods="GET, POST", allow_headers=None)),
-            Route("POST", ok(REFLECT, VARY)),
+            Route("OPTIONS", preflight(NGINX, methods="GET, POST", allow_headers=None)),
+            Route("POST", ok(REFLECT, VARY, NGINX)),
         ),
         expected=blocked("HeaderDisallowedByPreflightResponse", "content-type"),
         key_row=True,
+        fix_layer="nginx",
     ),
     Scenario(
         id="allow-headers-missing-authorization",
-        title="Authorization header not listed in Access-Control-Allow-Headers",
+        title="Express cors({allowedHeaders: ['Content-Type']}): Authorization not listed",
         cause="allow-headers-missing",
         visit=at(call(headers=(("Authorization", "Bearer lab-token"),))),
         routes=(
-            Route("OPTIONS", preflight(allow_headers="Content-Type")),
-            Route("GET", ok(REFLECT, VARY)),
+            Route("OPTIONS", express_preflight(allowed_headers="Content-Type")),
+            Route("GET", ok(REFLECT, VARY, EXPRESS)),
         ),
         expected=blocked("HeaderDisallowedByPreflightResponse", "authorization"),
+        fix_layer="express",
     ),
     Scenario(
         id="allow-headers-missing-custom",
-        title="Custom X-Request-Id header not listed",
+        title="flask-cors allow_headers without the custom X-Request-Id",
         cause="allow-headers-missing",
         visit=at(call(headers=(("X-Request-Id", "lab-3"),))),
         routes=(
-            Route("OPTIONS", preflight(allow_headers="Content-Type, Authorization")),
-            Route("GET", ok(REFLECT, VARY)),
+            Route(
+                "OPTIONS",
+                flask_preflight(
+                    allow="GET, HEAD, OPTIONS", allow_headers="Content-Type, Authorization"
+                ),
+            ),
+            Route("GET", ok(REFLECT, VARY, WERKZEUG)),
         ),
         expected=blocked("HeaderDisallowedByPreflightResponse", "x-request-id"),
         key_row=True,
+        fix_layer="flask",
     ),
     Scenario(
         id="allow-headers-xhr-requested-with",
-        title="jQuery-style XHR sends X-Requested-With; not allowed",
+        title="jQuery-style XHR sends X-Requested-With; CORS_ALLOW_HEADERS replaced the default",
         cause="allow-headers-missing",
         visit=at(call(client="xhr", headers=(("X-Requested-With", "XMLHttpRequest"),))),
         routes=(
-            Route("OPTIONS", preflight(allow_headers="Content-Type")),
-            Route("GET", ok(REFLECT, VARY)),
+            Route("OPTIONS", django_preflight(allow_headers="content-type")),
+            Route("GET", ok(REFLECT, ("Vary", "origin"), *DJANGO)),
         ),
         expected=blocked("HeaderDisallowedByPreflightResponse", "x-requested-with"),
+        fix_layer="django",
     ),
     Scenario(
         id="allow-headers-wildcard-with-credentials",
-        title="ACAH * is a literal name for credentialed requests",
+        title="Caddy answers ACAH * to a credentialed request: a literal name there",
         cause="allow-headers-missing",
         visit=at(call(credentials="include", headers=(("X-Request-Id", "lab-4"),))),
         routes=(
-            Route("OPTIONS", preflight(CREDS, allow_headers="*")),
-            Route("GET", ok(REFLECT, CREDS, VARY)),
+            Route("OPTIONS", preflight(CADDY, CREDS, allow_headers="*")),
+            Route("GET", ok(REFLECT, CREDS, VARY, CADDY)),
         ),
         expected=blocked("HeaderDisallowedByPreflightResponse", "x-request-id"),
+        fix_layer="caddy",
     ),
     Scenario(
         id="control-allow-headers-wildcard-authorization",
@@ -99,48 +119,52 @@ ALLOW_HEADERS = (
 ALLOW_METHODS = (
     Scenario(
         id="allow-methods-missing-put",
-        title="PUT not in Access-Control-Allow-Methods",
+        title="Express cors({methods: ['GET', 'POST']}): PUT not allowed",
         cause="allow-methods-missing",
         visit=at(JSON_PUT),
         routes=(
-            Route("OPTIONS", preflight(methods="GET, POST")),
-            Route("PUT", ok(REFLECT, VARY)),
+            Route("OPTIONS", express_preflight(methods="GET,POST")),
+            Route("PUT", ok(REFLECT, VARY, EXPRESS)),
         ),
         expected=blocked("MethodDisallowedByPreflightResponse", "PUT"),
         key_row=True,
+        fix_layer="express",
     ),
     Scenario(
         id="allow-methods-missing-delete",
-        title="DELETE not in Access-Control-Allow-Methods",
+        title="flask-cors methods without DELETE",
         cause="allow-methods-missing",
         visit=at(call(method="DELETE")),
         routes=(
-            Route("OPTIONS", preflight(methods="GET, POST, PUT")),
-            Route("DELETE", ok(REFLECT, VARY)),
+            Route("OPTIONS", flask_preflight(allow="DELETE, OPTIONS", methods="GET, POST, PUT")),
+            Route("DELETE", ok(REFLECT, VARY, WERKZEUG)),
         ),
         expected=blocked("MethodDisallowedByPreflightResponse", "DELETE"),
+        fix_layer="flask",
     ),
     Scenario(
         id="allow-methods-patch-lower-case",
-        title="fetch(method: 'patch') is sent as 'patch'; ACAM lists PATCH",
+        title="fetch(method: 'patch') is sent as 'patch'; the cors package's default lists PATCH",
         cause="allow-methods-missing",
         visit=at(replace(JSON_PUT, method="patch")),
         routes=(
-            Route("OPTIONS", preflight(methods="GET, POST, PATCH")),
-            Route("patch", ok(REFLECT, VARY)),
+            Route("OPTIONS", express_preflight()),
+            Route("patch", ok(REFLECT, VARY, EXPRESS)),
         ),
         expected=blocked("MethodDisallowedByPreflightResponse", "patch"),
+        fix_layer="express",
     ),
     Scenario(
         id="allow-methods-wildcard-with-credentials",
-        title="ACAM * is a literal method name for credentialed requests",
+        title="nginx answers ACAM * to a credentialed request: a literal method name there",
         cause="allow-methods-missing",
         visit=at(replace(JSON_PUT, credentials="include")),
         routes=(
-            Route("OPTIONS", preflight(CREDS, methods="*")),
-            Route("PUT", ok(REFLECT, CREDS, VARY)),
+            Route("OPTIONS", preflight(NGINX, CREDS, methods="*")),
+            Route("PUT", ok(REFLECT, CREDS, VARY, NGINX)),
         ),
         expected=blocked("MethodDisallowedByPreflightResponse", "PUT"),
+        fix_layer="nginx",
     ),
     Scenario(
         id="control-allow-methods-put",
@@ -152,76 +176,110 @@ ALLOW_METHODS = (
     ),
 )
 
-# API gateways (AWS API Gateway, Kong, an ingress) often answer OPTIONS themselves, from
-# their own configuration, while the app behind them answers the actual request.
+# API gateways (AWS API Gateway, nginx in front of an app) often answer OPTIONS
+# themselves, from their own configuration, while the app behind them answers the actual
+# request. Each scenario first makes a simple call that the app answers, as a page does.
 GATEWAY = (
     Scenario(
         id="gateway-preflight-wildcard-credentials",
-        title="Gateway answers OPTIONS with ACAO *; the app would echo the origin",
+        title="API Gateway REST API's 'Enable CORS' mock answers ACAO *; Express echoes",
         cause="gateway-preflight-differs",
+        before=(at(call(credentials="include")),),
         visit=at(replace(JSON_PUT, credentials="include")),
         routes=(
-            Route("OPTIONS", preflight(*AWS_GATEWAY, CREDS, origin="*")),
-            Route("PUT", ok(REFLECT, CREDS, VARY, EXPRESS)),
+            Route(
+                "OPTIONS",
+                preflight(
+                    *AWS_REST_API,
+                    CREDS,
+                    origin="*",
+                    methods="DELETE,GET,HEAD,OPTIONS,PATCH,POST,PUT",
+                    allow_headers=(
+                        "Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token"
+                    ),
+                    max_age=None,
+                    status=200,
+                ),
+            ),
+            Route("GET", ok(REFLECT, CREDS, VARY, EXPRESS, *AWS_REST_API)),
+            Route("PUT", ok(REFLECT, CREDS, VARY, EXPRESS, *AWS_REST_API)),
         ),
         expected=blocked("PreflightWildcardOriginNotAllowed"),
+        fix_layer="aws-api-gateway",
+        fix_leave_alone="express",
     ),
     Scenario(
         id="gateway-preflight-missing-header",
-        title="Gateway's OPTIONS lists fewer headers than the app accepts (X-Api-Key)",
+        title="nginx answers OPTIONS itself with fewer headers than Express accepts (X-Api-Key)",
         cause="gateway-preflight-differs",
+        before=(at(),),
         visit=at(call(headers=(("X-Api-Key", "lab-key"),))),
         routes=(
             Route(
                 "OPTIONS",
                 preflight(
-                    *AWS_GATEWAY,
-                    allow_headers="Content-Type,Authorization",
-                    methods="GET,POST,OPTIONS",
+                    NGINX, allow_headers="Content-Type, Authorization", methods="GET, POST, OPTIONS"
                 ),
             ),
-            Route("GET", ok(REFLECT, VARY, (ACAH, "*"), EXPRESS)),
+            Route("GET", ok(REFLECT, VARY, (ACAH, "*"), NGINX, EXPRESS)),
         ),
         expected=blocked("HeaderDisallowedByPreflightResponse", "x-api-key"),
+        fix_layer="nginx",
+        fix_leave_alone="express",
     ),
     Scenario(
         id="gateway-preflight-static-origin",
-        title="Gateway's OPTIONS answers the production origin; the app echoes the real one",
+        title="API Gateway HTTP API's CORS config names the production origin; Express echoes",
         cause="gateway-preflight-differs",
+        before=(at(),),
         visit=at(JSON_PUT),
         routes=(
-            Route("OPTIONS", preflight(*AWS_GATEWAY, origin="https://app.example.com")),
-            Route("PUT", ok(REFLECT, VARY, EXPRESS)),
+            Route(
+                "OPTIONS",
+                preflight(
+                    AWS_HTTP_API,
+                    origin="https://app.example.com",
+                    methods="GET,PUT",
+                    allow_headers="content-type",
+                    max_age="300",
+                ),
+            ),
+            Route("GET", ok(REFLECT, VARY, EXPRESS, AWS_HTTP_API)),
+            Route("PUT", ok(REFLECT, VARY, EXPRESS, AWS_HTTP_API)),
         ),
         expected=blocked("PreflightAllowOriginMismatch", "https://app.example.com"),
+        fix_layer="aws-api-gateway",
+        fix_leave_alone="express",
     ),
 )
 
 PREFLIGHT_REDIRECT = (
     Scenario(
         id="preflight-redirect-http-to-https",
-        title="OPTIONS redirected from http to https",
+        title="nginx's http server block redirects OPTIONS to https",
         cause="preflight-redirected",
         visit=at(JSON_PUT),
         routes=(
-            Route("OPTIONS", redirect(301, "{api_https}{path}"), on="api"),
-            Route("OPTIONS", preflight(), on="api_https"),
-            Route("PUT", ok(REFLECT, VARY)),
+            Route("OPTIONS", redirect(301, "{api_https}{path}", NGINX), on="api"),
+            Route("OPTIONS", express_preflight(NGINX), on="api_https"),
+            Route("PUT", ok(REFLECT, VARY, NGINX, EXPRESS)),
         ),
         expected=blocked("PreflightDisallowedRedirect"),
         key_row=True,
+        fix_layer="page",
     ),
     Scenario(
         id="preflight-redirect-trailing-slash",
-        title="OPTIONS redirected to the path with a trailing slash (CORS headers on the 308)",
+        title="Flask strict_slashes: OPTIONS redirected (308) to the path with a trailing slash",
         cause="preflight-redirected",
         visit=at(JSON_PUT),
         routes=(
-            Route("OPTIONS", redirect(308, "{api}{path}/", REFLECT)),
-            Route("OPTIONS", preflight(), sub="/"),
-            Route("PUT", ok(REFLECT, VARY)),
+            Route("OPTIONS", redirect(308, "{api}{path}/", REFLECT, VARY, WERKZEUG)),
+            Route("OPTIONS", flask_preflight(), sub="/"),
+            Route("PUT", ok(REFLECT, VARY, WERKZEUG)),
         ),
         expected=blocked("PreflightDisallowedRedirect"),
+        fix_layer="page",
     ),
     Scenario(
         id="control-put-redirected-same-origin",
@@ -241,20 +299,25 @@ PREFLIGHT_REDIRECT = (
 PREFLIGHT_CACHE = (
     Scenario(
         id="preflight-without-max-age-repeated",
-        title="Three PUTs, no Access-Control-Max-Age: Chromium keeps the answer only 5 s",
+        title="Three PUTs; the cors package sends no Access-Control-Max-Age: kept only 5 s",
         cause="preflight-not-cached",
         visit=at(replace(JSON_PUT, repeat=3)),
-        routes=(Route("OPTIONS", preflight(max_age=None)), Route("PUT", ok(REFLECT, VARY))),
+        routes=(Route("OPTIONS", express_preflight()), Route("PUT", ok(REFLECT, VARY, EXPRESS))),
         expected=ALLOWED,
         notes="Within the 5 s default the repeats reuse the first preflight.",
+        fix_layer="express",
     ),
     Scenario(
         id="preflight-max-age-zero-repeated",
-        title="Three PUTs, Access-Control-Max-Age: 0: a preflight before every call",
+        title="Three PUTs, Spring's setMaxAge(0): a preflight before every call",
         cause="preflight-not-cached",
         visit=at(replace(JSON_PUT, repeat=3)),
-        routes=(Route("OPTIONS", preflight(max_age="0")), Route("PUT", ok(REFLECT, VARY))),
+        routes=(
+            Route("OPTIONS", spring_preflight(methods="GET,HEAD,POST,PUT", max_age="0")),
+            Route("PUT", ok(SPRING_VARY, REFLECT, *SPRING)),
+        ),
         expected=ALLOWED,
+        fix_layer="spring",
     ),
     Scenario(
         id="control-preflight-cached",

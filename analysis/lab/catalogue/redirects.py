@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from analysis.lab.catalogue.build import (
     ACAO,
+    EXPRESS,
     JSON_PUT,
+    NGINX,
     REFLECT,
     VARY,
     at,
@@ -16,7 +18,8 @@ from analysis.lab.catalogue.build import (
 from analysis.lab.spec import ALLOWED, Route, Scenario
 
 TO_API2 = "{api2}{path}/final"
-HOP = Route("GET", redirect(302, TO_API2, REFLECT, VARY), on="api")
+# The first API (nginx) moved the resource to a second API origin; the second runs Express.
+HOP = Route("GET", redirect(302, TO_API2, REFLECT, VARY, NGINX), on="api")
 
 SCENARIOS = (
     Scenario(
@@ -24,16 +27,21 @@ SCENARIOS = (
         title="API redirects to a second origin; its allow-list does not hold `null`",
         cause="redirect-tainted-origin",
         visit=at(),
-        routes=(HOP, Route("GET", ok(REFLECT, VARY), sub="/final", allow_origins=("{app}",))),
+        routes=(
+            HOP,
+            Route("GET", ok(REFLECT, VARY, EXPRESS), sub="/final", allow_origins=("{app}",)),
+        ),
         expected=blocked("MissingAllowOriginHeader"),
+        fix_layer="page",
     ),
     Scenario(
         id="redirect-tainted-static-origin",
         title="Redirect target answers the page's origin, but the request now says null",
         cause="redirect-tainted-origin",
         visit=at(),
-        routes=(HOP, Route("GET", ok((ACAO, "{app}")), sub="/final")),
+        routes=(HOP, Route("GET", ok((ACAO, "{app}"), EXPRESS), sub="/final")),
         expected=blocked("AllowOriginMismatch", "{app}"),
+        fix_layer="page",
     ),
     Scenario(
         id="redirect-tainted-acao-null",
@@ -63,20 +71,28 @@ SCENARIOS = (
             Route("PUT", ok(REFLECT, VARY), sub="/final", allow_origins=("{app}",)),
         ),
         expected=blocked("PreflightMissingAllowOriginHeader"),
+        fix_layer="page",
     ),
     Scenario(
         id="redirect-location-with-credentials",
-        title="Redirect Location carries user:password@",
-        cause="redirect-tainted-origin",
+        title="nginx redirects to a Location that carries user:password@",
+        cause="redirect-credentials-in-location",
         visit=at(),
         routes=(
             Route(
                 "GET",
-                redirect(302, "http://lab:secret@127.0.0.4:{api2_port}{path}/final", REFLECT, VARY),
+                redirect(
+                    302,
+                    "http://lab:secret@127.0.0.4:{api2_port}{path}/final",
+                    REFLECT,
+                    VARY,
+                    NGINX,
+                ),
                 on="api",
             ),
             Route("GET", ok((ACAO, "*")), sub="/final"),
         ),
         expected=blocked("RedirectContainsCredentials"),
+        fix_layer="nginx",
     ),
 )

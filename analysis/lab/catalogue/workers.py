@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from analysis.lab.catalogue.build import REFLECT, VARY, at, blocked, ok
+from analysis.lab.catalogue.build import NGINX, REFLECT, VARY, at, blocked, ok
 from analysis.lab.spec import ALLOWED, Expected, Route, Scenario
 
 SW_PAGE = at(kind="sw")
@@ -23,21 +23,23 @@ SCENARIOS = (
         title="Worker passes through to an API without CORS: the verdict is the worker's",
         cause="cors-not-enabled",
         visit=SW_PAGE,
-        routes=(Route("GET", ok()),),
+        routes=(Route("GET", ok(NGINX)),),
         worker="pass",
         expected=blocked("MissingAllowOriginHeader"),
         notes="The page sees only net::ERR_FAILED; the worker target carries corsErrorStatus.",
+        fix_layer="nginx",
     ),
     Scenario(
         id="sw-cache-storage-answer",
         title="Worker answers from Cache Storage, filled by an earlier call",
-        cause="service-worker-response",
+        cause="none",
         before=(SW_PAGE,),
         visit=SW_PAGE,
         routes=(Route("GET", ok(REFLECT, VARY)),),
         worker="cache",
         expected=ALLOWED,
-        notes="Only the first call is on the wire; the decisive answer is the cached copy.",
+        notes="Only the first call is on the wire; the decisive answer is the cached copy, a "
+        "'cors' response with the API's own headers: nothing is wrong.",
     ),
     Scenario(
         id="sw-synthetic-answer",
@@ -49,6 +51,7 @@ SCENARIOS = (
         expected=ALLOWED,
         wire_decides=False,
         notes="Would be blocked from the network (no ACAO); the worker hides that.",
+        fix_layer="service-worker",
     ),
     Scenario(
         id="sw-opaque-to-cors-request",
@@ -60,5 +63,6 @@ SCENARIOS = (
         expected=Expected(blocked=True),
         wire_decides=False,
         notes="Blocked with no corsErrorStatus anywhere; the wire shows a no-cors GET.",
+        fix_layer="service-worker",
     ),
 )
