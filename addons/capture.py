@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from analysis.model import MODES
 from analysis.readers.hints import resource_type_from_dest
 
+from .rules import Facts, pick
+
 if TYPE_CHECKING:
     from mitmproxy import http
 
@@ -28,9 +30,15 @@ _MAX_INFLATE_BYTES = 1 << 20
 _KILLED = "Connection killed."
 
 
-def entry_for(flow: http.HTTPFlow, entry_id: str) -> dict[str, Any]:
-    """The capture entry for a finished flow (response or error)."""
+_RESPONSE_NAMES = frozenset({b"content-type", b"location", b"content-encoding"})
+
+
+def entry_for(flow: http.HTTPFlow, entry_id: str, facts: Facts | None = None) -> dict[str, Any]:
+    """The capture entry for a finished flow (response or error). `facts`: the request's
+    watched headers, if the caller picked them already."""
     req = flow.request
+    if facts is None:
+        facts = pick(req.headers.fields)
     timings = _timings(flow)
     entry: dict[str, Any] = {
         "_corscope_id": entry_id,
@@ -56,20 +64,20 @@ def entry_for(flow: http.HTTPFlow, entry_id: str) -> dict[str, Any]:
     tls = _tls(flow)
     if tls:
         entry["_tls"] = tls
-    cors = wire_hints(flow)
+    cors = wire_hints(flow, facts)
     if cors:
         entry["_cors"] = cors
     return entry
 
 
-def wire_hints(flow: http.HTTPFlow) -> dict[str, Any]:
+def wire_hints(flow: http.HTTPFlow, facts: Facts) -> dict[str, Any]:
     """The `_cors` facts the wire itself shows, so the entry describes itself to any reader."""
-    headers = flow.request.headers
     cors: dict[str, Any] = {}
-    mode = headers.get("sec-fetch-mode")
+    mode = text(facts.get(b"sec-fetch-mode", b""))
     if mode in MODES:
         cors["mode"] = mode
-    resource_type = resource_type_from_dest(headers.get("sec-fetch-dest"))
+    dest = facts.get(b"sec-fetch-dest")
+    resource_type = resource_type_from_dest(text(dest) if dest is not None else None)
     if resource_type:
         cors["resourceType"] = resource_type
     proxy = _proxy_answer(flow)
@@ -109,14 +117,15 @@ def _response(flow: http.HTTPFlow) -> dict[str, Any]:
             "_error": flow.error.msg if flow.error is not None else None,
         }
     raw = resp.raw_content
+    found = pick(resp.headers.fields, _RESPONSE_NAMES)
     content: dict[str, Any] = {
         "size": len(raw) if raw else 0,
-        "mimeType": resp.headers.get("content-type", "x-unknown"),
+        "mimeType": text(found.get(b"content-type", b"x-unknown")),
     }
     if flow.request.method == "OPTIONS" or resp.status_code >= 400:
-        text = body_excerpt(resp)
-        if text:
-            content["text"] = text
+        excerpt = body_excerpt(resp)
+        if excerpt:
+            content["text"] = excerpt
     return {
         "status": resp.status_code,
         "statusText": resp.reason or "",
@@ -124,7 +133,7 @@ def _response(flow: http.HTTPFlow) -> dict[str, Any]:
         "cookies": [],
         "headers": header_list(resp.headers.fields),
         "content": content,
-        "redirectURL": resp.headers.get("location", ""),
+        "redirectURL": text(found.get(b"location", b"")),
         "headersSize": -1,
         "bodySize": len(raw) if raw else 0,
     }

@@ -269,15 +269,13 @@ class CorsScope:
             return
         url = req.pretty_url
         entry_id = self._new_id()
-        entry = entry_for(flow, entry_id)
+        entry = entry_for(flow, entry_id, facts)
         self.session.write(entry)
         flow.metadata["corscope_id"] = entry_id
         self.counts["recorded"] += 1
         self.joiner.note(entry)
-        if flow.response is not None:
-            self.redirects.note(
-                flow.response.status_code, flow.response.headers.get("location"), url
-            )
+        response = entry["response"]
+        self.redirects.note(response["status"], response["redirectURL"], url)
         self._decide(entry, flow)
         now = req.timestamp_start
         if self.joiner.waiting and now - self._last_expiry >= 1.0:

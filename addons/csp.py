@@ -69,6 +69,10 @@ def refusal(
     """The first enforced policy that would block a request for `url` under the first
     present directive of `directives` (the fallback chain), or None when all allow it."""
     for policy in policy_list:
+        if "sandbox" in policy:
+            # A sandboxed document either runs no script or has an opaque origin, for
+            # which the probe's same-origin report would be cross-origin.
+            return Refusal("sandbox", _render(policy))
         for name in directives:
             if name in policy:
                 if not _allows(policy[name], url, script=name.startswith("script")):

@@ -88,6 +88,7 @@ class Joiner:
         wait: float = 3.0,
         max_seen: int = 8192,
         max_cached: int = 2048,
+        max_pending: int = 1024,
     ) -> None:
         """`window`: how long after the page's call its request may reach the proxy;
         `skew`: how much earlier it may seem to (clock resolution, beacon latency);
@@ -100,6 +101,7 @@ class Joiner:
         self._cached: OrderedDict[str, tuple[str, dict[str, Any]]] = OrderedDict()
         self._max_cached = max_cached
         self._pending: list[_Pending] = []
+        self._max_pending = max_pending
         self.unseen = 0
         """Page records that matched nothing and left no evidence of a cache."""
 
@@ -158,6 +160,8 @@ class Joiner:
                 seen.claimed = True
                 return [Annotate(seen.entry_id, _only(facts, "pageUrl", "resourceType"))]
             self._pending.append(_Pending(record, page_url, facts))
+            if len(self._pending) > self._max_pending:
+                del self._pending[0]  # a flood of reports must not grow memory
             return []
         seen = self._find(record, page_origin, by_worker=False)
         if seen is not None:

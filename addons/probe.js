@@ -13,8 +13,9 @@
   'use strict';
   var w = window;
   if (w.__corscope__) return;
-  var ENDPOINT = '/__corscope__/report';
   var RESERVED = '/__corscope__/';
+  /* Absolute now: a <base href> parsed later must not send reports elsewhere. */
+  var ENDPOINT = window.location.origin + RESERVED + 'report';
   var MAX_BATCH = 40;
   var FLUSH_MS = 400;
   var TIMING_WAIT_MS = 300;

@@ -48,6 +48,7 @@ class Hit:
     method: str
     path: str
     origin: str | None
+    body: bytes = b""
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -60,10 +61,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         length = int(self.headers.get("content-length") or 0)
-        if length:
-            self.rfile.read(length)
+        body = self.rfile.read(length) if length else b""
         path = self.path.split("?", 1)[0]
-        self.server.record(Hit(self.command, path, self.headers.get("origin")))
+        self.server.record(Hit(self.command, path, self.headers.get("origin"), body))
         route = self.server.routes.get(path)
         status, headers, body = route(self) if route else (404, [], b"no route")
         self.send_response(status)

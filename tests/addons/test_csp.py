@@ -55,6 +55,11 @@ def test_refuses(policy: str, directive: str) -> None:
     assert refused(policy) == directive
 
 
+@pytest.mark.parametrize("policy", ["sandbox", "sandbox allow-scripts; script-src 'self'"])
+def test_sandboxed_documents_get_no_probe(policy: str) -> None:
+    assert refused(policy) == "sandbox"
+
+
 def test_every_policy_must_allow() -> None:
     assert refused("script-src 'self'", "script-src 'none'") == "script-src"
     assert refused("script-src 'self', default-src 'none'") == "default-src"

@@ -229,3 +229,10 @@ def test_seen_index_is_bounded() -> None:
         j.note(entry_for(cors_get(at=T0 + n * 0.001), f"w{n}"))
     (action,) = j.page(page(), PAGE_URL)
     assert isinstance(action, Annotate) and action.entry_id == "w1"
+
+
+def test_waiting_page_records_are_bounded() -> None:
+    j = Joiner(lambda: "x", max_pending=3)
+    for n in range(5):
+        j.page(page(controlled=True, t=T0 + n), PAGE_URL)
+    assert j.waiting == 3

@@ -74,6 +74,9 @@ window.results = (async () => {
     x.send();
   });
   await get('cacheable', api + '/cacheable');
+  // A Request carrying a body: the probe must pass it on unread.
+  await get('post', new Request(api + '/allow', {method: 'POST', body: 'hello',
+                                                 headers: {'Content-Type': 'text/plain'}}));
   return out;
 })();
 """
@@ -220,8 +223,15 @@ def by_url(capture: Path) -> dict[str, list]:
 def test_probe_reports_credentials_failures_and_cache_answers(browser_session) -> None:
     s = browser_session
     context = s["browser"].new_context()  # one profile, so one HTTP cache
-    results, problems = visit(context, s["site"].origin + "/", reports=5)
-    assert results == {"none": "TypeError", "allow": "ok", "wild": "error", "cacheable": "ok"}
+    results, problems = visit(context, s["site"].origin + "/", reports=6)
+    assert results == {
+        "none": "TypeError",
+        "allow": "ok",
+        "wild": "error",
+        "cacheable": "ok",
+        "post": "ok",
+    }
+    assert [h.body for h in s["api"].hits if h.method == "POST"] == [b"hello"]
     # Another origin of the same site: Chromium answers from its cache and fails.
     again, more = visit(context, s["other"].origin + "/", reports=2)
     context.close()
@@ -235,7 +245,7 @@ def test_probe_reports_credentials_failures_and_cache_answers(browser_session) -
     def done(lines: list[dict[str, Any]]) -> bool:
         annotations = sum("annotate" in obj.get("_corscope", {}) for obj in lines)
         cached = any(obj.get("_cors", {}).get("source") == "http-cache" for obj in lines)
-        return annotations >= 4 and cached
+        return annotations >= 5 and cached
 
     wait_for_lines(s["capture"], done)
     found = by_url(s["capture"])
