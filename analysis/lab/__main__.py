@@ -1,5 +1,9 @@
 """`python -m analysis.lab`: run the lab and print Chromium's verdict beside corscope's.
 
+    python -m analysis.lab                          # the agreement table
+    python -m analysis.lab --report lab.html        # and corscope's report on the session
+    python -m analysis.lab --save-example examples/ # record the committed example session
+
 Exit status: 0 when corscope agrees with Chromium on every scenario it could judge, 1 when
 it disagrees somewhere or could not run, 2 on usage errors.
 """
@@ -7,7 +11,9 @@ it disagrees somewhere or could not run, 2 on usage errors.
 from __future__ import annotations
 
 import argparse
+import json
 import re
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -17,6 +23,14 @@ from typing import Any
 from analysis.lab.compare import Agreement, ExchangeIndex, chromium_verdict, compare
 from analysis.lab.runner import LabRun, run_lab
 from analysis.lab.scenarios import SCENARIOS, by_id
+
+EXAMPLE_FIRST_PORT = 21000
+"""Where the example's ports start: fixed, so the committed recording names the same
+origins every time it is remade; below Linux's ephemeral range (32768+), so outgoing
+connections never hold one of them."""
+EXAMPLE_FLOWS = "lab-session.mitm"
+EXAMPLE_CAPTURE = "lab-session.capture.jsonl"
+EXAMPLE_TRUTH = "ground-truth.json"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,6 +60,27 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-corscope", action="store_true", help="only record Chromium's verdicts"
     )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        metavar="PATH",
+        help="write corscope's report on the session there: HTML, or the JSON document when "
+        "PATH ends in .json (or the HTML renderer is unavailable)",
+    )
+    parser.add_argument(
+        "--save-example",
+        type=Path,
+        metavar="DIR",
+        help=f"record the session into DIR as {EXAMPLE_FLOWS}, {EXAMPLE_CAPTURE} and "
+        f"{EXAMPLE_TRUTH}, on fixed ports so that the origins stay the same",
+    )
+    parser.add_argument(
+        "--first-port",
+        type=int,
+        metavar="PORT",
+        help="count the servers' ports up from PORT instead of letting the OS pick "
+        f"(--save-example uses {EXAMPLE_FIRST_PORT})",
+    )
     return parser
 
 
@@ -63,10 +98,14 @@ def _analyze(path: Path) -> tuple[ExchangeIndex | None, str | None]:
 
 def _shorten(run: LabRun) -> Callable[[str], str]:
     """Write this run's origins as their keys ({app}, {api} …): ports change every run and
-    make the table unreadably wide."""
+    make the table unreadably wide. Each row is one scenario, so its deployment's API
+    origin is simply {api}."""
+    every = list(run.origins.items()) + [
+        (key, url) for keys in run.deployments.values() for key, url in keys.items()
+    ]
     patterns = [
         (re.compile(re.escape(url) + r"(?!\d)"), f"{{{key}}}")
-        for key, url in sorted(run.origins.items(), key=lambda kv: -len(kv[1]))
+        for key, url in sorted(every, key=lambda kv: -len(kv[1]))
     ]
 
     def shorten(text: str) -> str:
@@ -124,9 +163,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"unknown scenario {error}", file=sys.stderr)
         return 2
 
+    first_port = args.first_port
+    if args.save_example is not None and first_port is None:
+        first_port = EXAMPLE_FIRST_PORT
+
     with tempfile.TemporaryDirectory(prefix="corscope-lab-") as tmp:
-        run = run_lab(args.workdir or Path(tmp), chosen, probe=not args.no_probe)
+        run = run_lab(
+            args.workdir or Path(tmp), chosen, probe=not args.no_probe, first_port=first_port
+        )
         problems = list(run.warnings)
+        if args.save_example is not None:
+            saved = save_example(run, args.save_example)
+            print("example: " + ", ".join(str(p) for p in saved))
+        if args.report is not None:
+            problem = write_report(run, args.report)
+            if problem:
+                problems.append(problem)
         inputs: dict[str, ExchangeIndex | None] = {}
         if not args.no_corscope:
             for name, path in (("flow", run.flow_path), ("capture", run.capture_path)):
@@ -139,6 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print("\n".join(lines))
     print("\norigins: " + ", ".join(f"{{{k}}} = {u}" for k, u in run.origins.items()))
+    apis = sum(len(keys) for keys in run.deployments.values())
+    print(f"{len(run.deployments)} deployments with {apis} API origins of their own")
     print(
         f"{len(run.results)} scenarios in {run.duration_s:.1f} s; "
         f"ground truth: {run.ground_truth_path if args.workdir else '(temporary)'}"
@@ -154,6 +208,56 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{disagreements} disagreement(s) between corscope and Chromium")
     failed = disagreements > 0 or (not args.no_corscope and any(v is None for v in inputs.values()))
     return 1 if failed else 0
+
+
+def report_input(run: LabRun) -> Path:
+    """The capture when the addon wrote one (its probe also saw what never reached the
+    wire), else the flow file."""
+    return run.capture_path or run.flow_path
+
+
+def write_report(run: LabRun, path: Path) -> str | None:
+    """corscope's report on the lab session; returns a problem to print, or None."""
+    try:
+        from analysis.api import analyze_files, document
+        from analysis.diagnosis.findings import diagnose
+
+        analysis = analyze_files([report_input(run)])
+        findings = diagnose(analysis.decided)
+    except Exception as error:  # a broken analysis is a result to report, not a crash
+        return f"report not written: {type(error).__name__}: {error}"
+    renderer = None
+    if path.suffix.lower() != ".json":
+        try:
+            from reports.render import write_report as renderer
+        except ImportError:
+            renderer = None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if renderer is not None:
+        renderer(path, analysis, findings)
+    else:
+        path.write_text(json.dumps(document(analysis, findings), indent=2) + "\n")
+    print(f"report: {path} ({len(findings)} findings)")
+    return None
+
+
+def save_example(run: LabRun, directory: Path) -> list[Path]:
+    """Copy the session's flow file, capture and ground truth into `directory`, under names
+    that do not depend on where the lab ran."""
+    directory.mkdir(parents=True, exist_ok=True)
+    saved = [directory / EXAMPLE_FLOWS]
+    shutil.copyfile(run.flow_path, saved[0])
+    capture = directory / EXAMPLE_CAPTURE
+    capture.unlink(missing_ok=True)
+    if run.capture_path is not None:
+        shutil.copyfile(run.capture_path, capture)
+        saved.append(capture)
+    truth = json.loads(run.ground_truth_path.read_text())
+    truth["flow_file"] = EXAMPLE_FLOWS
+    truth["capture"] = EXAMPLE_CAPTURE if run.capture_path is not None else None
+    saved.append(directory / EXAMPLE_TRUTH)
+    saved[-1].write_text(json.dumps(truth, indent=2) + "\n")
+    return saved
 
 
 if __name__ == "__main__":

@@ -61,8 +61,9 @@ def test_capture_addon_ran_when_present(lab_run: Any) -> None:
 
 def _expectation(lab_run: Any, scenario: Scenario) -> tuple[bool, str | None, str | None]:
     e = scenario.expected
-    parameter = None if e.failed_parameter is None else lab_run.fill(e.failed_parameter, scenario.id)
-    return e.blocked, e.cors_error, parameter
+    if e.failed_parameter is None:
+        return e.blocked, e.cors_error, None
+    return e.blocked, e.cors_error, lab_run.fill(e.failed_parameter, scenario.id)
 
 
 @pytest.mark.parametrize("scenario", KEY_ROWS, ids=[s.id for s in KEY_ROWS])
