@@ -1,19 +1,23 @@
 """One row per decided exchange: the table every diagnosis rule reads.
 
 Rules look across exchanges ("this API answers 2xx with CORS headers but 5xx without"), so
-the facts they compare are pulled out once here, into a pandas DataFrame.
+the facts they compare are pulled out once here, into a pandas DataFrame. Which layers
+answered (`layers`, `preflight_layers`) come from the stack fingerprint of the one
+response: a preflight answered by a gateway and an actual response made by the app behind
+it differ there, and that difference is a root cause.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import pandas as pd
 
 from analysis.api import Decided
-from analysis.model import Exchange, Response, Transaction, origin_of
+from analysis.diagnosis.stacks import fingerprint
+from analysis.model import Exchange, Headers, Response, Transaction, origin_of
 from analysis.provenance import is_shared_cache_hit
 from analysis.verdict import page_origin
 
@@ -48,6 +52,21 @@ COLUMNS = [
     "body",
     "preflight_body",
     "cache_hit",
+    "mode",
+    "final_url",
+    "location",
+    "vary",
+    "layers",
+    "made_by_proxy",
+    "preflight_vary",
+    "preflight_allow",
+    "preflight_layers",
+    "preflight_location",
+    "preflight_max_age",
+    "preflight_acam",
+    "preflight_made_by_proxy",
+    "worker_type",
+    "origin_sent",
 ]
 
 _ID_SEGMENT = re.compile(
@@ -68,17 +87,37 @@ def endpoint(method: str, url: str) -> str:
 
 def build(decided: Sequence[Decided]) -> pd.DataFrame:
     # object dtype keeps None as None (rules test `is None`); only time is numeric.
-    frame = pd.DataFrame([_row(d) for d in decided], columns=COLUMNS, dtype=object)
+    layers = _Layers()
+    frame = pd.DataFrame([_row(d, layers) for d in decided], columns=COLUMNS, dtype=object)
     frame["started"] = pd.to_numeric(frame["started"], errors="coerce")
     return frame
 
 
-def _row(d: Decided) -> dict:
+class _Layers:
+    """The layers one response reveals, remembered per distinct response: a capture
+    repeats the same few response shapes thousands of times."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple, tuple[str, ...]] = {}
+
+    def of(self, response: Response | None) -> tuple[str, ...]:
+        if response is None or response.made_by_proxy:
+            return ()
+        key = (response.status, response.headers.fields, response.body_excerpt)
+        found = self._seen.get(key)
+        if found is None:
+            found = fingerprint([response]).layers
+            self._seen[key] = found
+        return found
+
+
+def _row(d: Decided, layers: _Layers) -> dict:
     ex, v = d.exchange, d.verdict
     failed_url = v.failed_url or ex.final_url
     final = _final_response(ex)
     preflight = _failed_or_first_preflight(ex)
     pf_response = preflight.response if preflight is not None else None
+    pf_headers = pf_response.headers if pf_response is not None else None
     headers = final.headers if final is not None else None
     return {
         "id": ex.id,
@@ -113,7 +152,57 @@ def _row(d: Decided) -> dict:
         "body": final.body_excerpt if final is not None else None,
         "preflight_body": pf_response.body_excerpt if pf_response is not None else None,
         "cache_hit": bool(headers is not None and is_shared_cache_hit(headers)),
+        "mode": v.mode,
+        "final_url": ex.final_url,
+        "location": _location(headers, _answered_url(ex)),
+        "vary": _tokens(headers.get("vary") if headers else None),
+        "layers": layers.of(final),
+        "made_by_proxy": bool(final is not None and final.made_by_proxy),
+        "preflight_vary": _tokens(pf_headers.get("vary") if pf_headers else None),
+        "preflight_allow": pf_headers.get("allow") if pf_headers else None,
+        "preflight_layers": layers.of(pf_response),
+        "preflight_location": _location(
+            pf_headers, preflight.request.url if preflight is not None else None
+        ),
+        "preflight_max_age": pf_headers.get("access-control-max-age") if pf_headers else None,
+        "preflight_acam": pf_headers.get("access-control-allow-methods") if pf_headers else None,
+        "preflight_made_by_proxy": bool(pf_response is not None and pf_response.made_by_proxy),
+        "worker_type": ex.context.worker_response_type,
+        "origin_sent": _origin_sent(ex),
     }
+
+
+def _origin_sent(ex: Exchange) -> str | None:
+    """The Origin header the server was judged on: the last request's (the one whose
+    answer failed or passed), preflight or actual."""
+    for step in reversed(ex.steps):
+        for tx in (step.actual, step.preflight.transaction if step.preflight else None):
+            if tx is not None and tx.request.headers.get("origin") is not None:
+                return tx.request.headers.get("origin")
+    return None
+
+
+def _answered_url(ex: Exchange) -> str:
+    """The URL whose actual response `_final_response` is, to resolve its Location."""
+    for step in reversed(ex.steps):
+        if step.actual is not None:
+            return step.actual.request.url
+    return ex.final_url
+
+
+def _location(headers: Headers | None, base: str | None) -> str | None:
+    value = headers.get("location") if headers is not None else None
+    if not value:
+        return None
+    try:
+        return urljoin(base or "", value.strip())
+    except ValueError:
+        return value.strip()
+
+
+def _tokens(value: str | None) -> tuple[str, ...]:
+    """A comma-separated header as lower-case tokens: `Vary: Origin, Accept` → (origin, accept)."""
+    return tuple(t.strip().lower() for t in (value or "").split(",") if t.strip())
 
 
 def _final_response(ex: Exchange) -> Response | None:
