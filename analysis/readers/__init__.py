@@ -12,7 +12,7 @@ import dataclasses
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from analysis.model import Exchange
@@ -27,12 +27,16 @@ __all__ = [
     "Hints",
     "InputError",
     "Loaded",
+    "ProgressFn",
     "ReadResult",
     "assemble",
     "read",
     "read_many",
     "sniff",
 ]
+
+ProgressFn = Callable[[int, int], None]
+"""Called now and then with (bytes read, bytes in all inputs); see `analysis.progress`."""
 
 _SNIFF_BYTES = 64 * 1024
 _FIRST_KEY = re.compile(r'\{\s*"((?:[^"\\]|\\.)*)"')
@@ -68,7 +72,8 @@ class ReadResult:
     skipped: int = 0
     """Records that were not HTTP transactions (TCP/UDP/DNS flows, CONNECT tunnels)."""
     hints: dict[str, Hints] = field(default_factory=dict)
-    """Per exchange id, the merged hints, including those `Context` has no field for."""
+    """Per exchange id, the merged hints, including those `Context` has no field for.
+    Exchanges without hints are not listed."""
     paths: list[str] = field(default_factory=list)
 
 
@@ -121,10 +126,12 @@ def _sniff_json(head: bytes) -> str:
     return "har"
 
 
-def read(path: str | os.PathLike[str]) -> ReadResult:
+def read(path: str | os.PathLike[str], *, progress: ProgressFn | None = None) -> ReadResult:
+    """One capture file. Every reader streams: memory grows with the transactions kept,
+    not with the size of the file."""
     spath = os.fspath(path)
     fmt = sniff(spath)
-    loaded = _load(fmt, spath)
+    loaded = _load(fmt, spath, progress)
     assembled = assemble(loaded.captured, origin_file=spath)
     return ReadResult(
         exchanges=assembled.exchanges,
@@ -137,29 +144,36 @@ def read(path: str | os.PathLike[str]) -> ReadResult:
     )
 
 
-def _load(fmt: str, path: str) -> Loaded:
+def _load(fmt: str, path: str, progress: ProgressFn | None) -> Loaded:
     # Imported here so that reading a HAR never needs mitmproxy, and vice versa.
     if fmt == "har":
         from .har import read_har
 
-        return read_har(path)
+        return read_har(path, progress)
     if fmt == "capture":
         from .capture import read_capture
 
-        return read_capture(path)
-    from .flows import read_flows
+        return read_capture(path, progress)
+    # The stream hands records it does not know to mitmproxy's FlowReader (`flows.py`).
+    from .flowstream import read_flow_file
 
-    return read_flows(path)
+    return read_flow_file(path, progress)
 
 
-def read_many(paths: Iterable[str | os.PathLike[str]]) -> ReadResult:
+def read_many(
+    paths: Iterable[str | os.PathLike[str]], *, progress: ProgressFn | None = None
+) -> ReadResult:
     """Several files as one session. Exchanges are never joined across files; an id that
     another file already used gets the file's position as prefix ("2.x0001")."""
+    paths = [os.fspath(p) for p in paths]
     combined = ReadResult(exchanges=[], warnings=[], format="")
     formats: set[str] = set()
     used: set[str] = set()
+    suffixes: dict[str, int] = {}
+    done, total = 0, _total_size(paths) if progress is not None else 0
     for number, path in enumerate(paths, start=1):
-        result = read(path)
+        result = read(path, progress=_offset(progress, done, total))
+        done += _size(path)
         formats.add(result.format)
         combined.paths.extend(result.paths)
         combined.warnings.extend(result.warnings)
@@ -168,17 +182,43 @@ def read_many(paths: Iterable[str | os.PathLike[str]]) -> ReadResult:
         for exchange in result.exchanges:
             original = exchange.id
             if original in used:
-                exchange = dataclasses.replace(exchange, id=_unused(f"{number}.{original}", used))
+                xid = _unused(f"{number}.{original}", used, suffixes)
+                exchange = dataclasses.replace(exchange, id=xid)
             used.add(exchange.id)
             combined.exchanges.append(exchange)
-            combined.hints[exchange.id] = result.hints.get(original, Hints())
+            hints = result.hints.get(original)
+            if hints:
+                combined.hints[exchange.id] = hints
     combined.format = formats.pop() if len(formats) == 1 else ("mixed" if formats else "")
     return combined
 
 
-def _unused(candidate: str, used: set[str]) -> str:
-    xid, k = candidate, 2
-    while xid in used:
-        xid = f"{candidate}-{k}"
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0  # `read` says what is wrong with it
+
+
+def _total_size(paths: list[str]) -> int:
+    return sum(_size(p) for p in paths)
+
+
+def _offset(progress: ProgressFn | None, done: int, total: int) -> ProgressFn | None:
+    """One file's progress as part of all inputs."""
+    if progress is None:
+        return None
+    return lambda read_bytes, _size: progress(done + read_bytes, total)
+
+
+def _unused(candidate: str, used: set[str], suffixes: dict[str, int]) -> str:
+    """The candidate, else the first of "candidate-2", "-3", ... not used yet. `suffixes`
+    remembers where each candidate's search stopped, so that many exchanges with one id
+    do not each count up from 2."""
+    if candidate not in used:
+        return candidate
+    k = suffixes.get(candidate, 2)
+    while f"{candidate}-{k}" in used:
         k += 1
-    return xid
+    suffixes[candidate] = k + 1
+    return f"{candidate}-{k}"

@@ -42,7 +42,8 @@ class Assembled:
     exchanges: list[Exchange]
     hints: dict[str, Hints] = field(default_factory=dict)
     """Per exchange id: the hints merged over its transactions, including those `Context`
-    has no field for yet (e.g. `browser_error`)."""
+    has no field for yet (e.g. `browser_error`). Exchanges without any are left out, which
+    matters when there are a million of them."""
 
 
 @dataclass(slots=True)
@@ -315,10 +316,11 @@ def _build(chains: list[_Chain], origin_file: str | None) -> Assembled:
     exchanges: list[Exchange] = []
     merged_hints: dict[str, Hints] = {}
     used: set[str] = set()
+    suffixes: dict[str, int] = {}
     for n, chain in enumerate(chains, start=1):
         members = [c for u in chain.units for c in (u.actual, u.preflight) if c is not None]
         own = next((c.id for c in members if c.id), None)
-        xid = _unique(own or f"x{n:04d}", used)
+        xid = _unique(own or f"x{n:04d}", used, suffixes)
         steps = tuple(
             Step(
                 url=unit.url,
@@ -336,15 +338,22 @@ def _build(chains: list[_Chain], origin_file: str | None) -> Assembled:
                 origin_file=origin_file,
             )
         )
-        merged_hints[xid] = hints
+        if hints:
+            merged_hints[xid] = hints
     return Assembled(exchanges=exchanges, hints=merged_hints)
 
 
-def _unique(candidate: str, used: set[str]) -> str:
-    xid, k = candidate, 2
-    while xid in used:
+def _unique(candidate: str, used: set[str], suffixes: dict[str, int]) -> str:
+    """The candidate, else the first of "candidate-2", "-3", ... not used yet. `suffixes`
+    remembers where each candidate's search stopped: a capture that repeats one id on every
+    line would otherwise count up from 2 for each of them, quadratic in the repeats."""
+    xid = candidate
+    if xid in used:
+        k = suffixes.get(candidate, 2)
+        while f"{candidate}-{k}" in used:
+            k += 1
+        suffixes[candidate] = k + 1
         xid = f"{candidate}-{k}"
-        k += 1
     used.add(xid)
     return xid
 

@@ -19,12 +19,13 @@ from typing import Any
 
 from .captured import Captured, Loaded
 from .errors import InputError
-from .har import decode_utf8, entry_to_captured
+from .har import ProgressFn, decode_utf8, entry_to_captured
 from .hints import cors_hints, describe_type
 
 FORMAT_VERSION = 1
 CREATOR = {"name": "corscope", "version": "0.1.0"}
 _NAMES = {"har": "a HAR file", "flows": "a mitmproxy flow file"}
+_PROGRESS_EVERY = 1024
 
 
 @dataclass(slots=True)
@@ -35,12 +36,13 @@ class _Line:
     obj: dict[str, Any]
 
 
-def read_capture(path: str | os.PathLike[str]) -> Loaded:
+def read_capture(path: str | os.PathLike[str], progress: ProgressFn | None = None) -> Loaded:
+    """Line by line: memory grows with the entries kept, not with the file."""
     spath = os.fspath(path)
     warnings: list[str] = []
     captured: list[Captured] = []
     by_id: dict[str, int] = {}
-    for line in _lines(spath, warnings):
+    for line in _lines(spath, warnings, progress):
         where = f"line {line.number}"
         if line.kind == "entry":
             c = entry_to_captured(line.obj, where=where, path=spath, order=line.number)
@@ -139,15 +141,17 @@ _RESPONSE_DEFAULTS: dict[str, Any] = {
 }
 
 
-def _lines(path: str, warnings: list[str]) -> Iterator[_Line]:
+def _lines(path: str, warnings: list[str], progress: ProgressFn | None = None) -> Iterator[_Line]:
     """Parsed lines, in order. A last line that does not parse is what a killed proxy
     leaves behind: dropped with a warning. Anywhere else it is an error."""
     try:
         f = open(path, "rb")  # closed by the `with` below, inside the generator
+        size = os.fstat(f.fileno()).st_size
     except OSError as e:
         raise InputError(path, e.strerror or str(e)) from None
     with f:
         number = 0
+        done = 0
         pending: bytes | None = None
         for raw in f:
             if pending is not None:
@@ -155,12 +159,17 @@ def _lines(path: str, warnings: list[str]) -> Iterator[_Line]:
                 line = _parse(pending, number, path, last=False, warnings=warnings)
                 if line is not None:
                     yield line
+                if progress is not None and number % _PROGRESS_EVERY == 0:
+                    progress(done, size)
+            done += len(raw)
             pending = raw
         if pending is not None:
             number += 1
             line = _parse(pending, number, path, last=True, warnings=warnings)
             if line is not None:
                 yield line
+        if progress is not None:
+            progress(done, size)
 
 
 def _parse(raw: bytes, number: int, path: str, *, last: bool, warnings: list[str]) -> _Line | None:

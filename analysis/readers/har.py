@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
+import itertools
 import json
+import operator
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +22,9 @@ from .errors import InputError
 from .hints import cors_hints, describe_type
 
 BODY_EXCERPT_CHARS = 1024
+
+ProgressFn = Callable[[int, int], None]
+"""Called now and then with (bytes read, file size)."""
 
 _HTTP_VERSIONS = {
     "h2": "HTTP/2.0",
@@ -31,7 +38,30 @@ _HTTP_VERSIONS = {
 }
 
 
-def read_har(path: str | os.PathLike[str]) -> Loaded:
+def read_har(path: str | os.PathLike[str], progress: ProgressFn | None = None) -> Loaded:
+    """A HAR file, entry by entry: memory grows with the transactions kept, not with the
+    file. Bad input gets exactly the InputError `read_har_document` gives."""
+    spath = os.fspath(path)
+    try:
+        f = open(spath, "rb")  # closed by the `with` below
+    except OSError as e:
+        raise InputError(spath, e.strerror or str(e)) from None
+    with f:
+        try:
+            size = os.fstat(f.fileno()).st_size
+        except OSError as e:
+            raise InputError(spath, e.strerror or str(e)) from None
+        try:
+            return _HarStream(f, spath, size, progress).read()
+        except _Unusual:
+            pass
+    # A shape the stream does not follow (no "log" object, keys given twice, ...): the whole
+    # document at once, which also words the error exactly.
+    return read_har_document(spath)
+
+
+def read_har_document(path: str | os.PathLike[str]) -> Loaded:
+    """A HAR file parsed as one JSON document: the reference `read_har` is held to."""
     spath = os.fspath(path)
     doc = parse_json_file(spath)
     log = doc.get("log") if isinstance(doc, dict) else None
@@ -41,9 +71,7 @@ def read_har(path: str | os.PathLike[str]) -> Loaded:
     if not isinstance(entries, list):
         raise InputError(spath, f"log.entries must be an array, not {describe_type(entries)}")
     creator = log.get("creator")
-    creator_name = creator.get("name") if isinstance(creator, dict) else None
-    # mitmproxy writes the proxy's own error into `_error`; browsers write theirs.
-    errors_are_browser_side = creator_name != "mitmproxy"
+    errors_are_browser_side = _errors_are_browser_side(creator)
     pages = _page_urls(log.get("pages"), spath)
     del doc, log
 
@@ -62,6 +90,12 @@ def read_har(path: str | os.PathLike[str]) -> Loaded:
             )
         )
     return Loaded(captured=captured, format="har")
+
+
+def _errors_are_browser_side(creator: object) -> bool:
+    # mitmproxy writes the proxy's own error into `_error`; browsers write theirs.
+    name = creator.get("name") if isinstance(creator, dict) else None
+    return name != "mitmproxy"
 
 
 def parse_json_file(path: str) -> Any:
@@ -91,10 +125,14 @@ def decode_utf8(data: bytes, path: str, where: str = "") -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        prefix = f"{where}: " if where else ""
-        raise InputError(
-            path, f"{prefix}not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start})"
-        ) from None
+        # utf-8-sig counts from after the byte order mark; the message counts in the file.
+        offset = e.start + (3 if data.startswith(codecs.BOM_UTF8) else 0)
+        raise _not_utf8(path, data[offset], offset, where) from None
+
+
+def _not_utf8(path: str, byte: int, offset: int, where: str = "") -> InputError:
+    prefix = f"{where}: " if where else ""
+    return InputError(path, f"{prefix}not UTF-8 text (byte 0x{byte:02x} at offset {offset})")
 
 
 def _page_urls(pages: object, path: str) -> dict[str, str]:
@@ -183,6 +221,9 @@ class _Fields:
             return Headers()
         if not isinstance(value, list):
             raise self.fail(key, "an array")
+        fast = _well_formed_headers(value)
+        if fast is not None:
+            return fast
         pairs: list[tuple[str, str]] = []
         for i, item in enumerate(value):
             header = _Fields(item, self.where, self.path, f"{self.field(key)}[{i}]")
@@ -194,6 +235,39 @@ class _Fields:
                 continue
             pairs.append((name, val or ""))
         return Headers(tuple(pairs))
+
+
+_SHARED_LIMIT = 200_000
+_shared_fields: dict[tuple[str, str], tuple[str, str]] = {}
+"""One tuple per distinct header field across entries: traffic repeats most fields
+verbatim, and sharing them is much of what keeps a million exchanges in memory. Dropped
+when it grows past `_SHARED_LIMIT`, which costs sharing, never correctness."""
+_starts_with_colon = operator.methodcaller("startswith", ":")
+
+
+def _well_formed_headers(items: list[Any]) -> Headers | None:
+    """The headers of a well-formed array, checked in bulk; None sends the array down the
+    field-by-field path, which names what is wrong."""
+    if not items:
+        return Headers()
+    if set(map(type, items)) != {dict}:
+        return None
+    names = list(map(dict.get, items, itertools.repeat("name")))
+    values = list(map(dict.get, items, itertools.repeat("value")))
+    if set(map(type, names)) != {str} or not all(names):
+        return None
+    value_types = set(map(type, values))
+    if value_types != {str}:
+        if not value_types <= {str, type(None)}:
+            return None
+        values = [v or "" for v in values]
+    pairs = list(zip(names, values, strict=True))
+    if any(map(_starts_with_colon, names)):
+        # HTTP/2 and /3 pseudo headers (":authority") are framing, not header fields.
+        pairs = [pair for pair in pairs if not pair[0].startswith(":")]
+    if len(_shared_fields) > _SHARED_LIMIT:
+        _shared_fields.clear()
+    return Headers(tuple(map(_shared_fields.setdefault, pairs, pairs)))
 
 
 def entry_to_captured(
@@ -334,3 +408,371 @@ def _http_version(value: str | None) -> str | None:
     if not value or value.lower() == "unknown":
         return None
     return _HTTP_VERSIONS.get(value.lower(), value)
+
+
+# --- streaming --------------------------------------------------------------------------
+
+_CHUNK_BYTES = 1 << 20
+_WS = re.compile(r"[ \t\n\r]*")
+"""JSON's whitespace, exactly what `json.decoder` skips."""
+_DECODER = json.JSONDecoder()
+_SETTLED = 64
+"""A JSON error this many characters before the end of the text read so far is not the end
+of that text showing through: reading on would neither move nor change it."""
+_ERROR_CONTEXT = 64 * 1024
+"""Text read past a syntax error before asking json to word it."""
+_PROGRESS_EVERY = 1024
+
+# Text that puts json's parser in the state the stream was in, so that json words an error
+# itself, in the words of whichever Python runs (`_HarStream._json_error`).
+_TOP, _LOG, _ENTRIES = "{", '{"log":{', '{"log":{"entries":['
+_STATES = {
+    "doc": "",
+    "end": "{}",
+    **{
+        f"{nest}{state}": prefix + suffix
+        for nest, prefix in (("top", _TOP), ("log", _LOG))
+        for state, suffix in (
+            ("{", ""),  # after "{": a key or "}"
+            (",", '"a":0,'),  # after ",": a key
+            (":", '"a"'),  # after a key: ":"
+            ("v", '"a":'),  # after ":": a value
+            ("0", '"a":0'),  # after a value: "," or "}"
+        )
+    },
+    "arr[": _ENTRIES,
+    "arr,": _ENTRIES + "0,",
+    "arr0": _ENTRIES + "0",
+}
+_KEPT_LOG_FIELDS = ("pages", "creator")
+
+
+class _Unusual(Exception):
+    """A document the stream does not follow; `read_har_document` decides instead."""
+
+
+class _Syntax(Exception):
+    """A JSON syntax error the stream ran into. `state` names the parser's state (a key of
+    `_STATES`) at `resume`; `at` is where the stream noticed."""
+
+    def __init__(self, state: str, resume: int, at: int) -> None:
+        super().__init__(state, resume, at)
+        self.state, self.resume, self.at = state, resume, at
+
+
+class _HarStream:
+    """One pass over a HAR file: the top-level object and `log` are walked key by key, each
+    entry is decoded on its own from a window of text and converted at once.
+
+    Errors rank as they do in `read_har_document`, which decodes the whole file, parses
+    it, then checks it: a byte that is not UTF-8 anywhere in the file beats a JSON syntax
+    error, which beats a bad `log.pages`, which beats a bad entry. So on an error the stream
+    reads on for anything that ranks higher before it raises.
+    """
+
+    def __init__(
+        self,
+        f: Any,
+        path: str,
+        size: int,
+        progress: ProgressFn | None,
+        fixed: tuple[dict[str, str], bool] | None = None,
+    ) -> None:
+        self.f, self.path, self.size, self.progress = f, path, size, progress
+        self.text = ""
+        self.base = 0
+        """Where `text` starts, in characters of the whole decoded file."""
+        self.eof = False
+        self.carry = b""
+        self.read_bytes = 0
+        self.lines = 0
+        """Newlines before `base`, and where the line `base` is on starts: for messages."""
+        self.line_start = 0
+        self.log_seen = False
+        self.entries_seen = False
+        self.log_fields: dict[str, Any] = {}
+        self.fixed = fixed
+        """(pages, errors are browser-side) when a first pass already found them."""
+        self.used: tuple[dict[str, str], bool] | None = None
+        self.convert = True
+        self.captured: list[Captured] = []
+        self.entry_error: InputError | None = None
+
+    # --- the document ------------------------------------------------------------------
+
+    def read(self) -> Loaded:
+        try:
+            self._document()
+        except _Syntax as syntax:
+            message = self._json_error(syntax)
+            self._drain()
+            raise InputError(self.path, message) from None
+        except RecursionError:
+            self._drain()
+            raise InputError(self.path, "not valid JSON: nested too deeply") from None
+        if not self.log_seen or not self.entries_seen:
+            raise _Unusual
+        if self.fixed is None:
+            final = (
+                _page_urls(self.log_fields.get("pages"), self.path),
+                _errors_are_browser_side(self.log_fields.get("creator")),
+            )
+            if final != self.used:
+                # `pages` or `creator` came after the entries: convert them again, knowing.
+                self.f.seek(0)
+                return _HarStream(self.f, self.path, self.size, self.progress, final).read()
+        if self.entry_error is not None:
+            raise self.entry_error
+        return Loaded(captured=self.captured, format="har")
+
+    def _document(self) -> None:
+        p = self._ws(0)
+        if self._char(p) != "{":
+            raise _Unusual
+        p = self._object(p + 1, "top", self._top_value)
+        q = self._ws(p)
+        if self._char(q):
+            raise _Syntax("end", p, q)
+
+    def _object(self, p: int, nest: str, on_value: Callable[[str, int, int], int]) -> int:
+        """Walk the object whose "{" is just before `p`; `on_value(key, at, resume)` reads
+        the value at `at` and returns where it ends. Returns the position after "}"."""
+        state = "{"
+        while True:
+            q = self._ws(p)
+            c = self._char(q)
+            if c == "}" and state == "{":
+                return q + 1
+            if c != '"':
+                raise _Syntax(nest + state, p, q)
+            key, q = self._key(q, nest + state, p)
+            r = self._ws(q)
+            if self._char(r) != ":":
+                raise _Syntax(nest + ":", q, r)
+            p = on_value(key, self._ws(r + 1), r + 1)
+            q = self._ws(p)
+            c = self._char(q)
+            if c == "}":
+                return q + 1
+            if c != ",":
+                raise _Syntax(nest + "0", p, q)
+            p, state = q + 1, ","
+
+    def _top_value(self, key: str, at: int, resume: int) -> int:
+        if key != "log":
+            return self._value(at, "topv", resume)[1]
+        if self.log_seen or self._char(at) != "{":
+            raise _Unusual  # "log" twice (json keeps the last) or no object
+        self.log_seen = True
+        return self._object(at + 1, "log", self._log_value)
+
+    def _log_value(self, key: str, at: int, resume: int) -> int:
+        if key != "entries":
+            value, end = self._value(at, "logv", resume)
+            if key in _KEPT_LOG_FIELDS:
+                self.log_fields[key] = value
+            return end
+        if self.entries_seen or self._char(at) != "[":
+            raise _Unusual
+        self.entries_seen = True
+        return self._entries(at + 1)
+
+    def _entries(self, p: int) -> int:
+        pages: Mapping[str, str] = {}
+        browser_side = True
+        if self.fixed is not None:
+            pages, browser_side = self.fixed
+        else:
+            try:
+                pages = _page_urls(self.log_fields.get("pages"), self.path)
+            except InputError:
+                self.convert = False  # raised again once the JSON is known to be sound
+            browser_side = _errors_are_browser_side(self.log_fields.get("creator"))
+            self.used = (dict(pages), browser_side)
+        state, resume = "arr[", p
+        q = self._ws(p)
+        if self._char(q) == "]":
+            return q + 1
+        index = 0
+        while True:
+            entry, end = self._value(q, state, resume)
+            if self.convert:
+                try:
+                    self.captured.append(
+                        entry_to_captured(
+                            entry,
+                            where=f"log.entries[{index}]",
+                            path=self.path,
+                            order=index,
+                            pages=pages,
+                            errors_are_browser_side=browser_side,
+                        )
+                    )
+                except InputError as e:
+                    self.entry_error, self.convert, self.captured = e, False, []
+            del entry
+            index += 1
+            if self.progress is not None and index % _PROGRESS_EVERY == 0:
+                self.progress(self.read_bytes, self.size)
+            r = self._ws(end)
+            c = self._char(r)
+            if c == "]":
+                if self.progress is not None:
+                    self.progress(self.read_bytes, self.size)
+                return r + 1
+            if c != ",":
+                raise _Syntax("arr0", end, r)
+            state, resume = "arr,", r + 1
+            self._forget(resume)
+            q = self._ws(resume)
+
+    # --- tokens over the window --------------------------------------------------------
+
+    def _value(self, p: int, state: str, resume: int) -> tuple[Any, int]:
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self.text, p - self.base)
+            except json.JSONDecodeError as e:
+                if self._settled(e):
+                    raise _Syntax(state, resume, self.base + e.pos) from None
+                self._more(grow=True)
+                continue
+            # A number or literal at the very end may go on in the next chunk.
+            if end >= len(self.text) and not self.eof:
+                self._more(grow=True)
+                continue
+            return value, self.base + end
+
+    def _key(self, p: int, state: str, resume: int) -> tuple[str, int]:
+        while True:
+            try:
+                key, end = json.decoder.scanstring(self.text, p - self.base + 1)
+            except json.JSONDecodeError as e:
+                if self._settled(e):
+                    raise _Syntax(state, resume, self.base + e.pos) from None
+                self._more(grow=True)
+                continue
+            return key, self.base + end
+
+    def _settled(self, e: json.JSONDecodeError) -> bool:
+        """Would more text leave this error as it is? An unterminated string may just be
+        one that goes on past the window."""
+        if self.eof:
+            return True
+        return e.pos < len(self.text) - _SETTLED and not e.msg.startswith("Unterminated string")
+
+    def _ws(self, p: int) -> int:
+        while True:
+            end = _WS.match(self.text, p - self.base).end()
+            if end < len(self.text) or not self._more():
+                return self.base + end
+
+    def _char(self, p: int) -> str:
+        while p - self.base >= len(self.text):
+            if not self._more():
+                return ""
+        return self.text[p - self.base]
+
+    # --- the window ----------------------------------------------------------------------
+
+    def _more(self, grow: bool = False) -> bool:
+        """Decode the next chunk onto the window; False at the end of the file. Growing
+        chunks keep one huge entry from being decoded again once per megabyte."""
+        if self.eof:
+            return False
+        want = max(_CHUNK_BYTES, len(self.text)) if grow else _CHUNK_BYTES
+        try:
+            data = self.f.read(want)
+        except OSError as e:
+            raise InputError(self.path, e.strerror or str(e)) from None
+        start = self.read_bytes - len(self.carry)
+        self.read_bytes += len(data)
+        if not data:
+            self.eof = True
+            if self.carry:
+                self._decode(self.carry, start)  # an incomplete character: raises
+            return False
+        if start == 0 and data.startswith(codecs.BOM_UTF8):
+            data, start = data[3:], 3
+        data = self.carry + data
+        cut = _complete_utf8(data)
+        self.carry = data[cut:]
+        self.text += self._decode(data[:cut], start)
+        return True
+
+    def _decode(self, data: bytes, offset: int) -> str:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise _not_utf8(self.path, data[e.start], offset + e.start) from None
+
+    def _forget(self, p: int) -> None:
+        """Drop the text before `p`, counting its lines for messages."""
+        cut = p - self.base
+        if cut < _CHUNK_BYTES:
+            return
+        newlines = self.text.count("\n", 0, cut)
+        if newlines:
+            self.lines += newlines
+            self.line_start = self.base + self.text.rfind("\n", 0, cut) + 1
+        self.text = self.text[cut:]
+        self.base = p
+
+    def _drain(self) -> None:
+        """Read to the end for what outranks the error at hand: a byte that is not UTF-8."""
+        while self._more():
+            self._forget(self.base + len(self.text))
+
+    # --- messages ------------------------------------------------------------------------
+
+    def _json_error(self, syntax: _Syntax) -> str:
+        """json's own message for the error, as `read_har_document` words it: json parses
+        the text from where the stream last stood, after text that puts it in that state."""
+        prefix = _STATES[syntax.state]
+        while not self.eof and self.base + len(self.text) < syntax.at + _ERROR_CONTEXT:
+            self._more()
+        text = prefix + self.text[syntax.resume - self.base :]
+        try:
+            json.loads(text)
+        except json.JSONDecodeError as e:
+            pos = e.pos - len(prefix) + syntax.resume
+            if pos < syntax.resume or (not self.eof and e.pos >= len(text)):
+                raise _Unusual from None
+            if self._only_space_from(pos):
+                return "the JSON ends early (file truncated?)"
+            line, column = self._line_column(pos)
+            return f"not valid JSON: {e.msg} at line {line} column {column}"
+        except RecursionError:
+            return "not valid JSON: nested too deeply"
+        raise _Unusual
+
+    def _only_space_from(self, pos: int) -> bool:
+        """Is there nothing but whitespace from `pos` on (`str.rstrip`'s whitespace, as
+        `parse_json_file` judges a file that ends early)?"""
+        if self.text[pos - self.base :].strip():
+            return False
+        while self._more():
+            if self.text[pos - self.base :].strip():
+                return False
+        return True
+
+    def _line_column(self, pos: int) -> tuple[int, int]:
+        """1-based, as `json.JSONDecodeError` counts them over the whole text."""
+        cut = pos - self.base
+        line = self.lines + self.text.count("\n", 0, cut) + 1
+        last = self.text.rfind("\n", 0, cut)
+        start = self.base + last + 1 if last >= 0 else self.line_start
+        return line, pos - start + 1
+
+
+def _complete_utf8(data: bytes) -> int:
+    """How much of `data` ends on a character boundary; the rest waits for the next chunk."""
+    n = len(data)
+    for back in range(1, min(4, n) + 1):
+        byte = data[n - back]
+        if byte < 0x80:
+            return n
+        if byte >= 0xC0:
+            need = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            return n - back if need > back else n
+    return n

@@ -426,3 +426,92 @@ def test_many_transactions_assemble_in_one_pass() -> None:
     xs = assemble(caps(*txs)).exchanges
     assert len(xs) == 3000
     assert all(x.first.preflight and x.first.actual for x in xs)
+
+
+# --- at scale: every pass must stay linear (no timing asserts: a quadratic pass simply
+# --- does not finish; at 50,000 transactions it would take hours) --------------------------
+
+N = 50_000
+
+
+def test_one_capture_id_on_every_transaction() -> None:
+    captured = [
+        cap(tx("GET", f"{API}/a/{i}", ORIGIN, started=float(i)), i, id="same") for i in range(N)
+    ]
+    ids = [x.id for x in assemble(captured).exchanges]
+    assert ids[:3] == ["same", "same-2", "same-3"]
+    assert ids[-1] == f"same-{N}"
+    assert len(set(ids)) == N
+
+
+def test_generated_ids_that_collide_with_capture_ids() -> None:
+    # Capture ids that look like generated ones push every generated id along.
+    captured = [cap(tx("GET", f"{API}/a/{i}", started=float(i)), i, id="x0003") for i in range(3)]
+    captured += [cap(tx("GET", f"{API}/b/{i}", started=10.0 + i), 3 + i) for i in range(3)]
+    ids = [x.id for x in assemble(captured).exchanges]
+    assert ids == ["x0003", "x0003-2", "x0003-3", "x0004", "x0005", "x0006"]
+
+
+def test_many_preflights_for_one_url_and_their_requests() -> None:
+    url = f"{API}/items"
+    txs = [preflight_tx(url, "PUT") for _ in range(N // 2)]
+    txs += [tx("PUT", url, ORIGIN) for _ in range(N // 2)]
+    xs = assemble(caps(*txs)).exchanges
+    # Each new preflight replaces the waiting one; only the last pairs.
+    assert len(xs) == N - 1
+
+
+def test_many_unsent_requests_without_origin_and_their_preflights() -> None:
+    url = f"{API}/items"
+    captured = [cap(preflight_tx(url, "PUT", started=float(i)), i) for i in range(N // 2)]
+    captured += [
+        cap(
+            tx("PUT", url, status=None, started=float(N + i)),
+            N + i,
+            Hints(browser_error="net::ERR_FAILED"),
+        )
+        for i in range(N // 2)
+    ]
+    assert len(assemble(captured).exchanges) == N - 1
+
+
+def test_browser_logged_preflights_after_many_requests() -> None:
+    url = f"{API}/items"
+    captured = [
+        cap(tx("PUT", url, ORIGIN, started=float(i), duration_ms=500), 2 * i) for i in range(N // 2)
+    ]
+    captured += [
+        cap(preflight_tx(url, "PUT", started=i + 0.1), 2 * i + 1, Hints(initiator_type="preflight"))
+        for i in range(N // 2)
+    ]
+    xs = assemble(captured).exchanges
+    assert len(xs) == N // 2
+    assert all(x.first.preflight is not None for x in xs)
+
+
+def test_many_redirects_to_one_target_nobody_followed() -> None:
+    captured = [
+        cap(
+            tx(
+                "GET",
+                f"{API}/r/{i}",
+                ORIGIN,
+                status=302,
+                response_headers=[("Location", "/target")],
+                started=float(i),
+            ),
+            i,
+        )
+        for i in range(N // 2)
+    ]
+    # Requests for the target from another page origin: each looks at the waiting chains.
+    captured += [
+        cap(tx("GET", f"{API}/target", [("Origin", "http://other.test")], started=N + i), N + i)
+        for i in range(N // 2)
+    ]
+    assert len(assemble(captured).exchanges) == N
+
+
+def test_many_transactions_without_start_times() -> None:
+    captured = [cap(tx("GET", f"{API}/a/{i % 5}", ORIGIN), i) for i in range(N)]
+    assert len(assemble(captured).exchanges) == N

@@ -353,7 +353,7 @@ def test_mitmproxy_har_export_round_trip(tmp_path: Path) -> None:
     assert put is not None and put.response is None
     assert put.error == "error"
     # The proxy's error is not something the browser said.
-    assert "browser_error" not in result.hints[x.id]
+    assert "browser_error" not in result.hints.get(x.id, {})
 
 
 # --- malformed input ----------------------------------------------------------------------

@@ -97,7 +97,8 @@ def test_read_many_combines_files_and_keeps_ids_unique(tmp_path: Path) -> None:
     assert result.format == "mixed"
     assert result.transactions == 3
     assert result.paths == [str(a), str(b), str(capture)]
-    assert set(result.hints) == {"x0001", "2.x0001", "k1"}
+    # Only exchanges with hints are listed, under their final (renamed) ids.
+    assert result.hints == {"k1": {"credentials": "include"}}
 
 
 def test_read_many_of_one_format_keeps_it(tmp_path: Path) -> None:
