@@ -4,8 +4,9 @@
     python -m analysis.lab --report lab.html        # and corscope's report on the session
     python -m analysis.lab --save-example examples/ # record the committed example session
 
-Exit status: 0 when corscope agrees with Chromium on every scenario it could judge, 1 when
-it disagrees somewhere or could not run, 2 on usage errors.
+Exit status: 0 when corscope agrees with Chromium on every scenario it could judge and
+diagnoses every scenario's root cause as expected (analysis/lab/causes.py), 1 when it
+disagrees somewhere or could not run, 2 on usage errors.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from analysis.lab.causes import CauseReport
+from analysis.lab.causes import check as check_causes
 from analysis.lab.compare import Agreement, ExchangeIndex, chromium_verdict, compare
 from analysis.lab.runner import LabRun, run_lab
 from analysis.lab.scenarios import SCENARIOS, by_id
@@ -94,6 +97,20 @@ def _analyze(path: Path) -> tuple[ExchangeIndex | None, str | None]:
     except Exception as error:  # corscope failing is a result to report, not a crash
         return None, f"analyze({path.name}) failed: {type(error).__name__}: {error}"
     return ExchangeIndex.of(document), None
+
+
+def _causes(run: LabRun, name: str, path: Path) -> tuple[CauseReport | None, str | None]:
+    """corscope's findings on one source, held against the scenarios' root causes."""
+    try:
+        from analysis.api import analyze_files
+        from analysis.diagnosis.findings import diagnose
+
+        analysis = analyze_files([path])
+        findings = diagnose(analysis.decided)
+    except Exception as error:  # as above: a broken diagnosis is reported, not raised
+        return None, f"diagnosis of {path.name} failed: {type(error).__name__}: {error}"
+    chosen = [s for s in SCENARIOS if s.id in run.by_id()]
+    return check_causes(run, chosen, analysis.decided, findings, name), None
 
 
 def _shorten(run: LabRun) -> Callable[[str], str]:
@@ -180,13 +197,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             if problem:
                 problems.append(problem)
         inputs: dict[str, ExchangeIndex | None] = {}
+        causes: list[CauseReport] = []
         if not args.no_corscope:
             for name, path in (("flow", run.flow_path), ("capture", run.capture_path)):
                 if path is None:
                     continue
                 inputs[name], problem = _analyze(path)
-                if problem:
-                    problems.append(problem)
+                report, cause_problem = _causes(run, name, path)
+                if report is not None:
+                    causes.append(report)
+                problems += [p for p in (problem, cause_problem) if p]
         lines, disagreements = _table(run, inputs)
 
     print("\n".join(lines))
@@ -206,7 +226,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if disagreements:
         print(f"{disagreements} disagreement(s) between corscope and Chromium")
-    failed = disagreements > 0 or (not args.no_corscope and any(v is None for v in inputs.values()))
+    wrong_causes = 0
+    for report in causes:
+        print(report.summary())
+        for result in report.judged:
+            if not result.ok:
+                print("  " + result.explain().replace("\n", "\n  "))
+        for problem in report.merged + report.split:
+            print(f"  {problem}")
+        wrong_causes += len(report.judged) - report.agreeing + len(report.merged + report.split)
+    failed = (
+        disagreements > 0
+        or wrong_causes > 0
+        or (not args.no_corscope and any(v is None for v in inputs.values()))
+    )
     return 1 if failed else 0
 
 

@@ -107,7 +107,7 @@ def agree(chromium: Verdict, corscope: Verdict) -> bool:
     )
 
 
-def _norm_url(url: str) -> str:
+def norm_url(url: str) -> str:
     parts = urlsplit(url)
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, parts.query, ""))
 
@@ -126,7 +126,7 @@ class ExchangeIndex:
         for exchange in exchanges:
             url, method = exchange.get("url"), exchange.get("method")
             if isinstance(url, str) and isinstance(method, str):
-                self._by_key.setdefault((_norm_url(url), method), []).append(exchange)
+                self._by_key.setdefault((norm_url(url), method), []).append(exchange)
 
     @classmethod
     def of(cls, document: Mapping[str, Any] | list[Any]) -> ExchangeIndex:
@@ -139,7 +139,7 @@ class ExchangeIndex:
     def all(self, url: str, method: str, mode: str | None = None) -> list[Mapping[str, Any]]:
         """Every exchange for the URL and method in document order; with `mode`, those of
         another known mode are left out."""
-        found = self._by_key.get((_norm_url(url), method), [])
+        found = self._by_key.get((norm_url(url), method), [])
         if mode is None:
             return list(found)
         return [e for e in found if e.get("mode") in (None, mode)]

@@ -38,6 +38,7 @@ SCENARIOS = (
         routes=(Route("GET", ok(REFLECT, VARY)),),
         worker="cache",
         expected=ALLOWED,
+        wire_decides=False,
         notes="Only the first call is on the wire; the decisive answer is the cached copy, a "
         "'cors' response with the API's own headers: nothing is wrong.",
     ),
