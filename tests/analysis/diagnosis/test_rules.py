@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from analysis.api import Decided
 from analysis.diagnosis import rules, table
-from analysis.model import Exchange, Preflight, Step
+from analysis.model import Context, Exchange, Preflight, Step
 from analysis.verdict import decide
 from tests.factories import API, PAGE, exchange, preflight_tx, preflighted, simple_get, tx
 
@@ -189,3 +189,245 @@ def test_conditional_failures_are_warnings_about_credentials() -> None:
     [assignment] = rules.assign(frame)
     assert (assignment.root_cause, assignment.severity) == ("wildcard-with-credentials", "warning")
     assert assignment.detail["condition"] == "credentials"
+
+
+# --- What the lab's deployments showed: one test per rule --------------------------------
+
+OTHER_PORT = "http://localhost:5174"
+EXPRESS = ("X-Powered-By", "Express")
+NGINX = ("Server", "nginx/1.25.3")
+
+
+def _assigned(*exchanges: Exchange) -> dict[str, list[rules.Assignment]]:
+    renamed = [Exchange(f"x{i}", e.steps, e.context) for i, e in enumerate(exchanges)]
+    frame = table.build([Decided(e, decide(e)) for e in renamed])
+    found: dict[str, list[rules.Assignment]] = {}
+    for a in rules.assign(frame):
+        found.setdefault(a.exchange, []).append(a)
+    return found
+
+
+def _one(found: dict[str, list[rules.Assignment]], key: str) -> rules.Assignment:
+    [assignment] = found[key]
+    return assignment
+
+
+def _with_body(e: Exchange, body: str, *, preflight: bool = False) -> Exchange:
+    from dataclasses import replace
+
+    step = e.steps[-1]
+    if preflight:
+        assert step.preflight is not None and step.preflight.transaction is not None
+        pf_tx = step.preflight.transaction
+        assert pf_tx.response is not None
+        pf_tx = replace(pf_tx, response=replace(pf_tx.response, body_excerpt=body))
+        step = replace(step, preflight=replace(step.preflight, transaction=pf_tx))
+    else:
+        assert step.actual is not None and step.actual.response is not None
+        actual = replace(step.actual, response=replace(step.actual.response, body_excerpt=body))
+        step = replace(step, actual=actual)
+    return Exchange(e.id, (*e.steps[:-1], step), e.context)
+
+
+def test_vary_origin_without_acao_is_an_allow_list_that_refused() -> None:
+    # Express's cors package and django-cors-headers leave Vary: Origin on a refusal.
+    a = _one(_assigned(_get("/a", [("Vary", "Origin"), EXPRESS])), "x0")
+    assert a.root_cause == "origin-allowlist-mismatch"
+    assert a.detail == {"near_miss": "not in the allow-list"}
+
+
+def test_refused_origin_is_compared_with_the_ones_let_in() -> None:
+    found = _assigned(
+        _get("/a", [(ACAO, PAGE), ("Vary", "Origin")]),
+        _get("/a", [("Vary", "Origin")], origin=OTHER_PORT),
+    )
+    assert "x0" not in found
+    assert _one(found, "x1").detail == {"near_miss": "port", "configured": PAGE}
+
+
+def test_endpoint_that_lets_others_in_but_never_this_page_is_the_allow_list() -> None:
+    found = _assigned(_get("/a", [(ACAO, OTHER_PORT)], origin=OTHER_PORT), _get("/a", []))
+    assert _one(found, "x1").root_cause == "origin-allowlist-mismatch"
+
+
+def test_refused_opaque_origin_is_null_origin() -> None:
+    found = _assigned(_get("/a", [("Vary", "Origin")], origin="null"))
+    assert _one(found, "x0").root_cause == "null-origin"
+
+
+def test_framework_answer_to_options_is_per_route_cors() -> None:
+    # Express answers OPTIONS itself (200, Allow) when cors() sits on the PUT route only.
+    found = _assigned(
+        _get("/items", [(ACAO, PAGE), EXPRESS]),
+        preflighted("PUT", 200, [("Allow", "PUT"), EXPRESS], url=API + "/items"),
+    )
+    assert _one(found, "x1").root_cause == "per-route-cors-without-options"
+
+
+def test_preflight_answered_in_front_of_the_app_is_the_gateway() -> None:
+    gateway = ("apigw-requestid", "abc=")
+    found = _assigned(
+        _get("/items", [(ACAO, PAGE), (ACAC, "true"), EXPRESS, gateway], credentials="include"),
+        preflighted(
+            "PUT",
+            200,
+            [(ACAO, "*"), (ACAC, "true"), gateway],
+            url=API + "/items",
+            credentials="include",
+        ),
+    )
+    a = _one(found, "x1")
+    assert (a.root_cause, a.detail["preflight_layer"]) == (
+        "gateway-preflight-differs",
+        "aws-api-gateway",
+    )
+
+
+def test_preflight_the_app_answered_itself_is_not_a_gateway() -> None:
+    found = _assigned(
+        _get("/items", [(ACAO, PAGE), (ACAC, "true"), EXPRESS], credentials="include"),
+        preflighted(
+            "PUT",
+            204,
+            [(ACAO, "*"), (ACAC, "true"), EXPRESS],
+            url=API + "/items",
+            credentials="include",
+        ),
+    )
+    assert _one(found, "x1").root_cause == "wildcard-with-credentials"
+
+
+def test_proxy_header_list_in_front_of_the_app_is_the_gateway() -> None:
+    found = _assigned(
+        _get("/items", [(ACAO, PAGE), NGINX, EXPRESS]),
+        preflighted(
+            "GET", 204, [(ACAO, PAGE), (ACAH, "content-type"), NGINX], announced="x-api-key"
+        ),
+    )
+    a = _one(found, "x1")
+    assert (a.root_cause, a.detail["preflight_layer"]) == ("gateway-preflight-differs", "nginx")
+
+
+def test_proxy_error_page_is_an_upstream_fault_made_by_the_proxy() -> None:
+    page = "<html><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></html>"
+    found = _assigned(
+        _get("/items", [(ACAO, PAGE), NGINX, EXPRESS]),
+        _with_body(_get("/down", [NGINX], status=502), page),
+    )
+    a = _one(found, "x1")
+    assert a.root_cause == "proxy-or-upstream-fault"
+    assert (a.detail["made_by"], a.detail["status"]) == ("nginx", "502")
+
+
+def test_an_apps_own_503_through_a_quiet_proxy_is_no_upstream_fault() -> None:
+    # Nothing shows the app, and the page does not name nginx: it may be the app's 503.
+    found = _assigned(_with_body(_get("/down", [NGINX], status=503), '{"error": "maintenance"}'))
+    assert _one(found, "x0").root_cause == "cors-not-enabled"
+
+
+def test_redirect_to_a_login_page_is_the_auth_layers_error_path() -> None:
+    login = API + "/accounts/login/?next=/me"
+    found = _assigned(
+        _get("/items", [(ACAO, PAGE)]),
+        _get("/me", [("Location", login)], status=302),
+        _get("/old", [("Location", API + "/new")], status=301),
+    )
+    a = _one(found, "x1")
+    assert (a.root_cause, a.detail["redirect_to"]) == ("error-responses-without-cors", login)
+    b = _one(found, "x2")
+    assert (b.root_cause, b.detail["redirect_to"]) == ("redirect-without-cors", API + "/new")
+
+
+def test_starlette_refusals_name_what_they_refused() -> None:
+    def refused(body: str) -> str:
+        e = preflighted("PUT", 400, [(ACAO, PAGE), ("Server", "uvicorn")], url=API + "/i")
+        return _one(_assigned(_with_body(e, body, preflight=True)), "x0").root_cause
+
+    assert refused("Disallowed CORS method") == "allow-methods-missing"
+    assert refused("Disallowed CORS headers") == "allow-headers-missing"
+    assert refused("Disallowed CORS origin, method") == "origin-allowlist-mismatch"
+    assert refused("Bad Request") == "preflight-not-handled"
+
+
+def test_preflight_refused_after_a_cross_origin_redirect_is_the_redirect() -> None:
+    first, second = API + "/old", "http://other.test/new"
+    answer = [(ACAO, PAGE), (ACAM, "PUT"), ("Access-Control-Max-Age", "600")]
+    pf1 = Preflight(preflight_tx(first, "PUT", 204, answer))
+    hop = tx("PUT", first, [("Origin", PAGE)], 307, [("Location", second), (ACAO, PAGE)])
+    pf2 = Preflight(preflight_tx(second, "PUT", 204, [("Vary", "Origin")], origin="null"))
+    a = _one(_assigned(exchange(Step(first, pf1, hop), Step(second, pf2, None))), "x0")
+    assert (a.root_cause, a.detail["redirect_to"]) == ("redirect-tainted-origin", second)
+
+
+def test_duplicate_header_names_the_layers_that_sent_it() -> None:
+    a = _one(_assigned(_get("/a", [NGINX, (ACAO, PAGE), EXPRESS, (ACAO, PAGE)])), "x0")
+    assert (a.root_cause, a.detail["layers"]) == ("duplicate-allow-origin", "nginx, express")
+
+
+def test_cdn_hit_names_the_cache() -> None:
+    hit = [(ACAO, "http://other.test"), ("Via", "1.1 varnish (Varnish/7.4)"), ("X-Cache", "HIT")]
+    a = _one(_assigned(_get("/a", [*hit, ("Age", "3")])), "x0")
+    assert (a.root_cause, a.detail["cache"]) == ("cdn-cache-wrong-origin", "varnish")
+
+
+def test_redirected_preflight_names_where_it_was_sent() -> None:
+    e = preflighted("PUT", 301, [("Location", "https://api.test/items")], url=API + "/items")
+    a = _one(_assigned(e), "x0")
+    assert a.detail == {"status": "301", "redirect_to": "https://api.test/items"}
+
+
+def test_uncached_preflight_names_its_max_age() -> None:
+    e = preflighted(
+        "PUT",
+        204,
+        [(ACAO, PAGE), (ACAM, "PUT"), ("Access-Control-Max-Age", "0")],
+        actual_status=200,
+        actual_headers=[(ACAO, PAGE)],
+        url=API + "/p",
+    )
+    [a] = [x for x in _assigned(e)["x0"] if x.root_cause == "preflight-not-cached"]
+    assert a.detail == {"max_age": "0"}
+
+
+def test_fault_the_recording_proxy_answered_names_it() -> None:
+    url = API + "/down"
+    down = exchange(Step(url, None, tx("GET", url, [("Origin", PAGE)], None, error="refused")))
+    a = _one(_assigned(down), "x0")
+    assert a.root_cause == "proxy-or-upstream-fault" and a.detail.get("made_by") == "mitmproxy"
+
+
+def test_allowed_null_origin_is_a_warning() -> None:
+    a = _one(_assigned(_get("/a", [(ACAO, "null")], origin="null")), "x0")
+    assert (a.root_cause, a.severity) == ("null-origin", "warning")
+
+
+def test_answer_the_worker_built_itself_is_a_warning() -> None:
+    url = API + "/sw"
+    step = Step(url, None, tx("GET", url, [("Origin", PAGE)], 200, []))
+    context = Context(
+        page_origin=PAGE, mode="cors", source="service-worker", worker_response_type="default"
+    )
+    a = _one(_assigned(Exchange("x", (step,), context)), "x0")
+    assert (a.root_cause, a.severity) == ("service-worker-response", "warning")
+
+
+def test_lookalike_admitted_by_a_pattern_is_not_reflecting_every_origin() -> None:
+    def cred(origin: str) -> Exchange:
+        return _get("/r", [(ACAO, origin), (ACAC, "true")], origin=origin, credentials="include")
+
+    found = _assigned(cred("https://app.test"), cred("https://evilapp.test"))
+    assert "x0" not in found
+    assert [a.root_cause for a in found["x1"]] == ["regex-allowlist-lookalike"]
+
+
+def test_same_origin_request_has_no_cors_cause() -> None:
+    url = PAGE + "/__corscope__/probe.js"
+    sent = [("Referer", PAGE + "/")]
+    step = Step(url, None, tx("GET", url, sent, 200, [], made_by_proxy=True))
+    assert _assigned(exchange(step)) == {}
+
+
+def test_preflight_refused_by_authentication_is_not_handled() -> None:
+    found = _assigned(preflighted("PUT", 401, [("WWW-Authenticate", "Bearer")], url=API + "/i"))
+    assert _one(found, "x0").detail == {"status": "401"}
+    assert _one(found, "x0").root_cause == "preflight-not-handled"
