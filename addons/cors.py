@@ -402,9 +402,13 @@ class CorsScope:
                     touched.extend(self._annotate(action))
                 else:
                     self._add_reported(action.entry)
-            except InputError:
+            except InputError as e:
                 # A report the readers would refuse must not reach the capture.
                 self.counts["rejected_reports"] += 1
+                if self.counts["rejected_reports"] == 1:
+                    logger.warning(
+                        "corscope: dropped a probe report the capture readers refuse: %s", e
+                    )
         if touched:
             # Flows changed outside their own hooks: tell mitmproxy's views.
             ctx.master.addons.trigger(hooks.UpdateHook(touched))

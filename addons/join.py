@@ -42,6 +42,10 @@ NO_RESPONSE: dict[str, Any] = {
 }
 
 
+# The agent's words for what respondWith() got -> the capture's `_cors.worker.answer`.
+_ANSWER_NAMES = {"cache": "cache-storage", "invalid": "other"}
+
+
 @dataclass(slots=True)
 class Seen:
     """A recorded entry, as far as joining needs it."""
@@ -205,7 +209,7 @@ class Joiner:
             "source": "service-worker",
             "browser": {"blocked": record.failure is not None, "reason": None},
             "worker": {
-                "answer": "cache-storage" if record.answer == "cache" else record.answer,
+                "answer": _ANSWER_NAMES.get(record.answer, record.answer),
                 "type": record.response_type,
                 "failure": record.failure,
             },

@@ -193,6 +193,14 @@ def test_opaque_answer_to_a_cors_request_is_a_failure_without_a_response() -> No
     assert j.waiting == 0
 
 
+def test_every_worker_answer_is_one_the_readers_accept() -> None:
+    for answer, failure in [("cache", None), ("synthetic", None), ("invalid", "not-a-response"),
+                            ("network", "opaque-response-for-cors-request")]:  # fmt: skip
+        (action,) = joiner().worker(worker(answer=answer, failure=failure), PAGE + "/sw.js")
+        assert isinstance(action, NewEntry)
+        valid(action.entry)
+
+
 def test_network_pass_through_adds_nothing() -> None:
     j = joiner()
     assert j.worker(worker(answer="network"), PAGE + "/sw.js") == []
