@@ -1,0 +1,163 @@
+"""Deciding verdicts on every local core: `corscope analyze --jobs N`.
+
+A verdict depends on its own exchange and nothing else (`verdict.decide` is a pure
+function), so deciding a capture is a map, and any split of the exchanges gives the same
+verdicts. Worker processes are forked where the platform allows it: they find the
+exchanges already in their memory and send back only verdicts, so the cost of handing
+work out does not grow with the size of the exchanges. Elsewhere (spawn), each worker is
+sent its slice.
+
+Standard library only, like the rest of the engine.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from analysis.model import Exchange
+from analysis.verdict import Verdict, decide
+
+ProgressFn = Callable[[int, int], None]
+"""(exchanges decided, exchanges in all)."""
+
+MIN_PER_JOB = 2000
+"""Below this many exchanges per extra process, starting processes costs more than it
+saves: the work stays in this process."""
+_SLICES_PER_JOB = 8
+"""More slices than processes even out slices that happen to be slow, and let progress
+move."""
+
+_shared: Sequence[Exchange] = ()
+"""The exchanges, as forked workers inherit them."""
+
+
+def usable_cpus() -> int:
+    """The cores this process may run on (a container's or taskset's limit included)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def decide_parallel(
+    exchanges: Sequence[Exchange],
+    jobs: int | None = None,
+    *,
+    progress: ProgressFn | None = None,
+    min_per_job: int = MIN_PER_JOB,
+) -> list[Verdict]:
+    """`[decide(x) for x in exchanges]`, on `jobs` processes (None or 0: every usable
+    core). Small inputs are decided here, whatever `jobs` says."""
+    return [v for _, v in _run(exchanges, jobs, progress, min_per_job, keep_all=True)]
+
+
+def decide_all_parallel(
+    exchanges: Sequence[Exchange],
+    jobs: int | None = None,
+    *,
+    progress: ProgressFn | None = None,
+    min_per_job: int = MIN_PER_JOB,
+) -> tuple[list[Any], int]:
+    """`analysis.api.decide_all` on `jobs` processes: the cross-origin exchanges with their
+    verdicts, in input order, and how many were not. Workers send back only the verdicts
+    that are kept."""
+    from analysis.api import Decided
+
+    decided = [
+        Decided(exchanges[i], verdict)
+        for i, verdict in _run(exchanges, jobs, progress, min_per_job, keep_all=False)
+    ]
+    return decided, len(exchanges) - len(decided)
+
+
+def _kept(verdict: Verdict) -> bool:
+    """What `decide_all` keeps: CORS applied, or an opaque no-cors fetch worth a warning."""
+    return verdict.cors or bool(verdict.warnings)
+
+
+def _run(
+    exchanges: Sequence[Exchange],
+    jobs: int | None,
+    progress: ProgressFn | None,
+    min_per_job: int,
+    *,
+    keep_all: bool,
+) -> Iterator[tuple[int, Verdict]]:
+    n = len(exchanges)
+    jobs = usable_cpus() if not jobs or jobs < 0 else jobs
+    jobs = max(1, min(jobs, n // max(1, min_per_job)))
+    if jobs == 1:
+        yield from _serial(exchanges, progress, keep_all)
+        return
+    step = -(-n // (jobs * _SLICES_PER_JOB))
+    bounds = [(start, min(start + step, n), keep_all) for start in range(0, n, step)]
+    done = 0
+    for start, verdicts in _pool_map(exchanges, bounds, jobs):
+        for offset, verdict in verdicts:
+            yield start + offset, verdict
+        done = min(n, done + step)
+        if progress is not None:
+            progress(done, n)
+
+
+def _serial(
+    exchanges: Sequence[Exchange], progress: ProgressFn | None, keep_all: bool
+) -> Iterator[tuple[int, Verdict]]:
+    n = len(exchanges)
+    for i, exchange in enumerate(exchanges):
+        verdict = decide(exchange)
+        if keep_all or _kept(verdict):
+            yield i, verdict
+        if progress is not None and (i + 1) % 1024 == 0:
+            progress(i + 1, n)
+    if progress is not None:
+        progress(n, n)
+
+
+def _pool_map(
+    exchanges: Sequence[Exchange], bounds: list[tuple[int, int, bool]], jobs: int
+) -> Iterator[tuple[int, list[tuple[int, Verdict]]]]:
+    global _shared
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods:
+        _shared = exchanges
+        # Objects the collector has frozen are left alone in the children, so the pages
+        # they share with this process stay shared rather than copied one by one.
+        gc.freeze()
+        try:
+            with multiprocessing.get_context("fork").Pool(jobs) as pool:
+                yield from pool.imap(_decide_shared, bounds)
+        finally:
+            gc.unfreeze()
+            _shared = ()
+        return
+    work = [(start, exchanges[start:stop], keep_all) for start, stop, keep_all in bounds]
+    with multiprocessing.get_context("spawn").Pool(jobs) as pool:
+        yield from pool.imap(_decide_sent, work)
+
+
+def _decide_shared(
+    bounds: tuple[int, int, bool],
+) -> tuple[int, list[tuple[int, Verdict]]]:
+    start, stop, keep_all = bounds
+    return start, _decide_slice(_shared[start:stop], keep_all)
+
+
+def _decide_sent(
+    work: tuple[int, Sequence[Exchange], bool],
+) -> tuple[int, list[tuple[int, Verdict]]]:
+    start, exchanges, keep_all = work
+    return start, _decide_slice(exchanges, keep_all)
+
+
+def _decide_slice(exchanges: Sequence[Exchange], keep_all: bool) -> list[tuple[int, Verdict]]:
+    out = []
+    for i, exchange in enumerate(exchanges):
+        verdict = decide(exchange)
+        if keep_all or _kept(verdict):
+            out.append((i, verdict))
+    return out
