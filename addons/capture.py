@@ -5,10 +5,15 @@ leak a body: headers in wire order with duplicates, status, timings, HTTP versio
 IP, TLS facts, the proxy's own errors. Bodies only as the first KiB of preflight and error
 responses, where they usually name the middleware that answered.
 
-`_cors.proxy` marks an answer the browser got from mitmproxy rather than from the server:
-`{"status": 502, "error": "<mitmproxy's error>"}` when mitmproxy answered with its own error
-page (status null when it closed the connection without one, e.g. a killed flow), or
-`{"status": <code>, "error": null}` when an addon made the response.
+`_cors` keys the addon writes beyond those the readers interpret (readers ignore them):
+
+- `proxy`: the browser's answer came from mitmproxy, not from the server.
+  `{"status": 502, "error": "<mitmproxy's error>"}` when mitmproxy answered with its own
+  error page (status null when it closed the connection without one, e.g. a killed flow);
+  `{"status": <code>, "error": null}` when an addon made the response.
+- `reconstructed: true` on entries made from a probe report rather than from the wire (see
+  join.py), with `replayOf: "<entry id>"` when the response is the one an earlier entry
+  recorded and the browser's HTTP cache replayed.
 """
 
 from __future__ import annotations

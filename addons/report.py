@@ -73,7 +73,13 @@ def _with_session_capture(session: Session, build: Callable[[str], Any]) -> Any:
     fd, tmp = tempfile.mkstemp(prefix="corscope-session-", suffix=".jsonl")
     os.close(fd)
     try:
-        session.dump(tmp, meta_line())
+        try:
+            session.dump(tmp, meta_line())
+        except OSError as e:
+            # The capture was moved or deleted under the running proxy.
+            raise ReportError(
+                f"corscope: cannot read this session's capture back: {e.strerror or e}"
+            ) from None
         return build(tmp)
     finally:
         os.unlink(tmp)

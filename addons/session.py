@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,13 +38,23 @@ class CaptureFile:
     def __init__(self, path: str, meta: dict[str, Any]) -> None:
         self.path = path
         _drop_cut_off_tail(path)
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        # Read-write: the session reads its own lines back through this descriptor.
+        self._fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             self.write(meta)
             self.start = os.lseek(self._fd, 0, os.SEEK_END)
         except OSError:
             os.close(self._fd)
             raise
+
+    def replaced(self) -> bool:
+        """True when the path no longer names the file being written (deleted, rotated)."""
+        try:
+            on_disk = os.stat(self.path)
+        except OSError:
+            return True
+        mine = os.fstat(self._fd)
+        return (on_disk.st_dev, on_disk.st_ino) != (mine.st_dev, mine.st_ino)
 
     def write(self, obj: dict[str, Any]) -> None:
         data = memoryview(encode(obj))
@@ -53,6 +64,15 @@ class CaptureFile:
 
     def tell(self) -> int:
         return os.lseek(self._fd, 0, os.SEEK_END)
+
+    def copy_range(self, start: int, end: int, out: Any) -> None:
+        """Copy bytes [start, end) of this file to `out`; pread leaves the append offset be."""
+        while start < end:
+            chunk = os.pread(self._fd, min(65536, end - start), start)
+            if not chunk:
+                break
+            out.write(chunk)
+            start += len(chunk)
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -94,81 +114,99 @@ def _last_newline_end(f: Any, size: int) -> int:
 
 @dataclass(slots=True)
 class _Segment:
-    path: str | None
+    file: CaptureFile | None
     """None: lines kept in memory because the capture was off."""
     start: int = 0
     end: int | None = None
+    """None while this is the segment being written."""
     lines: list[bytes] = field(default_factory=list)
 
 
 class Session:
-    """Writes lines to the capture (or memory) and remembers where this session's are."""
+    """Writes lines to the capture (or memory) and remembers where this session's are.
 
-    def __init__(self) -> None:
-        self._file: CaptureFile | None = None
+    Each capture file stays open until the session closes, and its lines are read back
+    through that descriptor: what this session wrote stays readable for `cors.report`
+    even if the file was renamed or deleted meanwhile."""
+
+    def __init__(self, *, check_every: float = 2.0) -> None:
+        """`check_every`: seconds between checks that the capture is still where it was."""
         self._segments: list[_Segment] = []
+        self._meta: dict[str, Any] = {}
+        self._check_every = check_every
+        self._checked = time.monotonic()
         self.lines_written = 0
 
     @property
+    def _current(self) -> CaptureFile | None:
+        return self._segments[-1].file if self._segments else None
+
+    @property
     def capture_path(self) -> str | None:
-        return self._file.path if self._file is not None else None
+        current = self._current
+        return current.path if current is not None else None
 
     def open(self, path: str, meta: dict[str, Any]) -> None:
-        """Switch to the capture at `path` ("" = keep lines in memory)."""
+        """Switch to the capture at `path` ("" = keep lines in memory). Raises OSError,
+        and then keeps writing where it wrote before."""
+        self._meta = meta
         new_file = CaptureFile(path, meta) if path else None
-        self.close()
-        self._file = new_file
-        if new_file is not None:
-            self._segments.append(_Segment(path=new_file.path, start=new_file.start))
-        else:
-            self._segments.append(_Segment(path=None))
+        self._end_segment()
+        self._segments.append(_Segment(new_file, new_file.start if new_file else 0))
+
+    def _end_segment(self) -> None:
+        current = self._current
+        if current is not None and self._segments[-1].end is None:
+            self._segments[-1].end = current.tell()
 
     def close(self) -> None:
-        if self._file is not None:
-            self._segments[-1].end = self._file.tell()
-            self._file.close()
-            self._file = None
+        self._end_segment()
+        for segment in self._segments:
+            if segment.file is not None:
+                segment.file.close()
 
     def write(self, obj: dict[str, Any]) -> None:
         if not self._segments:
-            self._segments.append(_Segment(path=None))
-        if self._file is not None:
-            self._file.write(obj)
+            self._segments.append(_Segment(None))
+        current = self._current
+        if current is not None:
+            current = self._follow_the_path(current)
+            current.write(obj)
         else:
             self._segments[-1].lines.append(encode(obj))
         self.lines_written += 1
+
+    def _follow_the_path(self, current: CaptureFile) -> CaptureFile:
+        """Someone deleted or rotated the capture under the running proxy (to start afresh,
+        or logrotate): write a new file at the same path rather than into a ghost."""
+        now = time.monotonic()
+        if now - self._checked < self._check_every or not current.replaced():
+            return current
+        self._checked = now
+        self.open(current.path, self._meta)
+        logger.warning(
+            "corscope: %s was moved or deleted; writing a new capture there", current.path
+        )
+        new = self._current
+        assert new is not None
+        return new
 
     def dump(self, path: str, meta: dict[str, Any]) -> None:
         """Write every line of this session, in order, to a fresh capture file at `path`."""
         with open(path, "wb") as out:
             out.write(encode(meta))
             for segment in self._segments:
-                if segment.path is None:
+                if segment.file is None:
                     out.writelines(segment.lines)
-                    continue
-                end = segment.end
-                if end is None and self._file is not None:
-                    end = self._file.tell()
-                _copy_range(segment.path, segment.start, end, out)
+                else:
+                    end = segment.end if segment.end is not None else segment.file.tell()
+                    segment.file.copy_range(segment.start, end, out)
 
     def describe(self) -> list[str]:
         """The files (and "memory") this session's lines live in, for messages."""
         names: list[str] = []
         for segment in self._segments:
-            name = segment.path or "memory"
+            name = segment.file.path if segment.file is not None else "memory"
             if name not in names:
                 names.append(name)
         return names
-
-
-def _copy_range(path: str, start: int, end: int | None, out: Any) -> None:
-    with open(path, "rb") as f:
-        f.seek(start)
-        remaining = None if end is None else max(end - start, 0)
-        while remaining is None or remaining > 0:
-            chunk = f.read(65536 if remaining is None else min(65536, remaining))
-            if not chunk:
-                break
-            out.write(chunk)
-            if remaining is not None:
-                remaining -= len(chunk)

@@ -501,6 +501,13 @@ def test_report_command_without_the_engine_says_how_to_get_it(
     assert "project's venv" in caplog.text
 
 
+def test_report_command_after_the_capture_was_deleted(proxy: Proxy, tmp_path: Path) -> None:
+    proxy.through(cors_get())
+    proxy.capture.unlink()
+    proxy.tctx.command(proxy.addon.report, str(tmp_path / "r.json"))
+    assert json.loads((tmp_path / "r.json").read_text())["summary"]["blocked"] == 1
+
+
 def test_report_command_to_an_unwritable_place(proxy: Proxy, tmp_path: Path) -> None:
     with pytest.raises(exceptions.CommandError, match="cannot write"):
         proxy.tctx.command(proxy.addon.report, str(tmp_path / "missing" / "r.json"))

@@ -84,3 +84,22 @@ def test_session_without_capture_keeps_lines_in_memory(tmp_path: Path) -> None:
     session.dump(str(out), meta_line())
     assert lines(out)[1] == {"_corscope_id": "1"}
     assert session.capture_path is None
+
+
+def test_a_deleted_capture_is_written_anew(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    session = Session(check_every=0)
+    session.open(str(path), meta_line())
+    session.write({"_corscope_id": "1"})
+    path.unlink()
+    session.write({"_corscope_id": "2"})
+    assert lines(path) == [meta_line(), {"_corscope_id": "2"}]
+    rotated = tmp_path / "c.jsonl.1"
+    path.rename(rotated)
+    session.write({"_corscope_id": "3"})
+    assert lines(path) == [meta_line(), {"_corscope_id": "3"}]
+    out = tmp_path / "dump.jsonl"
+    session.dump(str(out), meta_line())
+    # Everything this session wrote, wherever it lives now.
+    assert [o["_corscope_id"] for o in lines(out) if "_corscope_id" in o] == ["1", "2", "3"]
+    session.close()
