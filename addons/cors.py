@@ -42,18 +42,10 @@ from mitmproxy import command, ctx, exceptions, hooks, http, types, version  # n
 from addons import probe  # noqa: E402
 from addons.beacon import Junk, PageRecord, parse  # noqa: E402
 from addons.capture import entry_for  # noqa: E402
-from addons.flowmarks import (  # noqa: E402
-    COMMENT_PREFIX,
-    MARKER,
-    blocked_line,
-    comment,
-    metadata,
-    verdict_record,
-    warning_line,
-)
+from addons.flowmarks import blocked_line, show_on_flows, warning_line  # noqa: E402
 from addons.guard import Failures, guarded  # noqa: E402
 from addons.join import Annotate, Joiner, NewEntry  # noqa: E402
-from addons.live import Decision, LiveVerdicts, Member  # noqa: E402
+from addons.live import Decision, LiveVerdicts  # noqa: E402
 from addons.report import ReportError, write_har, write_report  # noqa: E402
 from addons.rules import Facts, RedirectTargets, is_cors_relevant, pick  # noqa: E402
 from addons.session import Session, meta_line  # noqa: E402
@@ -292,14 +284,7 @@ class CorsScope:
 
     def _show(self, decision: Decision) -> list[http.HTTPFlow]:
         """Put the verdict on the exchange's flows and in the log; return the flows touched."""
-        record = verdict_record(decision.verdict, decision.exchange, final=decision.final)
-        touched: list[http.HTTPFlow] = []
-        for member in decision.group.members:
-            f = member.flow() if member.flow else None
-            if f is not None:
-                f.metadata["cors"] = metadata(member.entry_id, member.cors, record)
-                touched.append(f)
-        self._mark(decision)
+        touched = show_on_flows(decision)
         verdict = decision.verdict
         if decision.newly_blocked:
             self.counts["blocked"] += 1
@@ -311,25 +296,6 @@ class CorsScope:
                 if not self._quiet:
                     logger.info("%s", warning_line(decision.exchange, w.id, w.message))
         return touched
-
-    def _mark(self, decision: Decision) -> None:
-        group, verdict = decision.group, decision.verdict
-        if verdict.blocked is not True:
-            for member in group.members:
-                if member.entry_id in group.marked:
-                    _unmark(member)
-            group.marked.clear()
-            return
-        target = _failing_member(decision)
-        f = target.flow() if target.flow else None
-        if f is None:
-            return
-        if not f.marked:
-            f.marked = MARKER
-        if not f.comment or f.comment.startswith(COMMENT_PREFIX):
-            f.comment = comment(verdict)
-        if target.entry_id not in group.marked:
-            group.marked.append(target.entry_id)
 
     # --- the probe -----------------------------------------------------------------------------
 
@@ -424,27 +390,6 @@ class CorsScope:
         self.session.write(entry)
         self.counts["recorded"] += 1
         self._decide(entry, None)
-
-
-def _failing_member(decision: Decision) -> Member:
-    verdict, members = decision.verdict, decision.group.members
-    want_preflight = verdict.stage == "preflight"
-    for member in reversed(members):
-        if member.preflight == want_preflight and (
-            verdict.failed_url is None or member.url == verdict.failed_url.split("#", 1)[0]
-        ):
-            return member
-    return members[-1]
-
-
-def _unmark(member: Member) -> None:
-    f = member.flow() if member.flow else None
-    if f is None:
-        return
-    if f.marked == MARKER:
-        f.marked = ""
-    if f.comment.startswith(COMMENT_PREFIX):
-        f.comment = ""
 
 
 addons = [CorsScope()]

@@ -12,6 +12,8 @@ from typing import Any
 from analysis.model import Exchange
 from analysis.verdict import Verdict, page_origin
 
+from .live import Decision, Member
+
 MARKER = ":no_entry:"
 COMMENT_PREFIX = "CORS "
 _POLICY = "blocked by CORS policy: "
@@ -56,6 +58,64 @@ def metadata(entry_id: str, cors: dict[str, Any], verdict: dict[str, Any] | None
     if verdict is not None:
         record["verdict"] = verdict
     return record
+
+
+def show_on_flows(decision: Decision) -> list[Any]:
+    """Write the verdict into every live flow of the exchange and mark the one that failed
+    (or take back an earlier mark when the verdict changed). Returns the flows touched."""
+    record = verdict_record(decision.verdict, decision.exchange, final=decision.final)
+    touched = []
+    for member in decision.group.members:
+        f = member.flow() if member.flow else None
+        if f is not None:
+            f.metadata["cors"] = metadata(member.entry_id, member.cors, record)
+            touched.append(f)
+    _mark(decision)
+    return touched
+
+
+def _mark(decision: Decision) -> None:
+    group, verdict = decision.group, decision.verdict
+    if verdict.blocked is not True:
+        for member in group.members:
+            if member.entry_id in group.marked:
+                _unmark(member)
+        group.marked.clear()
+        return
+    target = _failing_member(decision)
+    f = target.flow() if target.flow else None
+    if f is None:
+        return
+    # The user's own marker and comment win; ours only fill what is empty or ours.
+    if not f.marked:
+        f.marked = MARKER
+    if not f.comment or f.comment.startswith(COMMENT_PREFIX):
+        f.comment = comment(verdict)
+    if target.entry_id not in group.marked:
+        group.marked.append(target.entry_id)
+
+
+def _failing_member(decision: Decision) -> Member:
+    """The transaction the browser failed on: the preflight or the response at the failed
+    URL; for a fault or without a URL, the last one."""
+    verdict, members = decision.verdict, decision.group.members
+    want_preflight = verdict.stage == "preflight"
+    for member in reversed(members):
+        if member.preflight == want_preflight and (
+            verdict.failed_url is None or member.url == verdict.failed_url.split("#", 1)[0]
+        ):
+            return member
+    return members[-1]
+
+
+def _unmark(member: Member) -> None:
+    f = member.flow() if member.flow else None
+    if f is None:
+        return
+    if f.marked == MARKER:
+        f.marked = ""
+    if f.comment.startswith(COMMENT_PREFIX):
+        f.comment = ""
 
 
 def comment(verdict: Verdict) -> str:

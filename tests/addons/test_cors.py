@@ -530,3 +530,18 @@ def test_done_settles_waiting_probe_reports(proxy: Proxy) -> None:
     proxy.addon.done()
     (entry,) = proxy.entries()
     assert entry["_cors"]["source"] == "service-worker"
+
+
+def test_a_changed_verdict_takes_the_mark_back(proxy: Proxy) -> None:
+    # Without Fetch Metadata the wire suggests CORS mode; the page knows it was no-cors.
+    f = cors_get()
+    for name in ("sec-fetch-mode", "sec-fetch-site", "sec-fetch-dest"):
+        del f.request.headers[name]
+    proxy.through(f)
+    assert f.marked == MARKER and f.comment.startswith("CORS ")
+    record = {"kind": "fetch", "url": API + "/data", "method": "GET", "mode": "no-cors",
+              "credentials": "include", "t": T0 * 1000, "failed": False, "status": 0,
+              "type": "opaque"}  # fmt: skip
+    proxy.through(beacon_flow(PAGE, beacon(record, sent_ms=(T0 + 1) * 1000)))
+    assert metadata(f)["verdict"]["blocked"] is False
+    assert not f.marked and not f.comment
