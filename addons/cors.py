@@ -28,8 +28,14 @@ from typing import Any
 
 def _engine_importable() -> None:
     """Users run this file from a checkout (`-s addons/cors.py`), often with a mitmproxy
-    that has never heard of corscope: then the checkout itself must be importable."""
-    if importlib.util.find_spec("analysis") is None:
+    that has never heard of corscope: then the checkout itself must be importable. (An
+    unrelated package that happens to be called `analysis` does not count.)"""
+    try:
+        found = importlib.util.find_spec("analysis.verdict") is not None
+    except ImportError:
+        found = False
+    if not found:
+        sys.modules.pop("analysis", None)
         root = str(Path(__file__).resolve().parent.parent)
         if root not in sys.path:
             sys.path.insert(0, root)
@@ -262,23 +268,20 @@ class CorsScope:
         url = req.pretty_url
         entry_id = self._new_id()
         entry = entry_for(flow, entry_id, facts)
+        # Read it back as `corscope analyze` will before it goes in: a line the readers
+        # refuse would make the whole capture unreadable.
+        captured = entry_to_captured(entry, where=entry_id, path="<live>", order=self._ids)
         self.session.write(entry)
         flow.metadata["corscope_id"] = entry_id
         self.counts["recorded"] += 1
         self.joiner.note(entry)
         response = entry["response"]
         self.redirects.note(response["status"], response["redirectURL"], url)
-        self._decide(entry, flow)
+        self._show(self.live.add(captured, entry_id, entry.get("_cors") or {}, flow))
         now = req.timestamp_start
         if self.joiner.waiting and now - self._last_expiry >= 1.0:
             self._last_expiry = now
             self._run_actions(self.joiner.expire(now))
-
-    def _decide(self, entry: dict[str, Any], flow: http.HTTPFlow | None) -> None:
-        entry_id = entry["_corscope_id"]
-        captured = entry_to_captured(entry, where=entry_id, path="<live>", order=self._ids)
-        decision = self.live.add(captured, entry_id, entry.get("_cors") or {}, flow)
-        self._show(decision)
 
     # --- showing verdicts ------------------------------------------------------------------
 
@@ -386,10 +389,11 @@ class CorsScope:
         return self._show(decision) if decision is not None else []
 
     def _add_reported(self, entry: dict[str, Any]) -> None:
-        entry_to_captured(entry, where="probe report", path="<probe>", order=0)
+        entry_id = entry["_corscope_id"]
+        captured = entry_to_captured(entry, where=entry_id, path="<probe>", order=self._ids)
         self.session.write(entry)
         self.counts["recorded"] += 1
-        self._decide(entry, None)
+        self._show(self.live.add(captured, entry_id, entry.get("_cors") or {}, None))
 
 
 addons = [CorsScope()]

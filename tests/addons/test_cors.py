@@ -545,3 +545,12 @@ def test_a_changed_verdict_takes_the_mark_back(proxy: Proxy) -> None:
     proxy.through(beacon_flow(PAGE, beacon(record, sent_ms=(T0 + 1) * 1000)))
     assert metadata(f)["verdict"]["blocked"] is False
     assert not f.marked and not f.comment
+
+
+def test_an_entry_the_readers_would_refuse_never_reaches_the_capture(proxy: Proxy) -> None:
+    odd = cors_get()
+    odd.response.headers.fields = ((b"", b"nameless"),)
+    proxy.through(odd)
+    proxy.through(cors_get(at=T0 + 1))
+    assert len(analyze_files([proxy.capture]).decided) == 1
+    assert proxy.addon.failures.total == 1
