@@ -5,17 +5,24 @@ mitmproxy never resolves or connects to them. The lab's made-up names (www.app.t
 are routed to their loopback address here, because the browser hands names to the proxy
 unresolved and no resolver knows them.
 
+It also flushes mitmdump's flow file while the lab runs: mitmdump buffers it until it
+exits, so when a shutdown hangs (another addon's `done`, say) and the lab has to kill it,
+the last flows of the session would be lost.
+
 Loaded by path with `mitmdump -s`, so it imports nothing from the project.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ipaddress
 
 from mitmproxy import ctx, http
 from mitmproxy.proxy import server_hooks
 
 OFFLINE_HEADER = "X-Corscope-Lab-Offline"
+FLUSH_EVERY_S = 0.1
 
 
 def _is_loopback(host: str) -> bool:
@@ -28,6 +35,29 @@ def _is_loopback(host: str) -> bool:
 class LabOffline:
     def __init__(self) -> None:
         self.hosts: dict[str, str] = {}
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def running(self) -> None:
+        self._flusher = asyncio.create_task(self._flush_forever())
+
+    def done(self) -> None:
+        # Runs before the addons loaded after it: the file is complete even if one of
+        # their `done` hooks never returns.
+        if self._flusher is not None:
+            self._flusher.cancel()
+        self._flush()
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_EVERY_S)
+            self._flush()
+
+    def _flush(self) -> None:
+        save = ctx.master.addons.get("save")
+        stream = getattr(save, "stream", None)
+        if stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                stream.fo.flush()
 
     def load(self, loader) -> None:  # type: ignore[no-untyped-def]
         loader.add_option(

@@ -65,6 +65,8 @@ class ProxyConfig:
     extra_args: tuple[str, ...] = ()
     """Appended to the command line, e.g. `capture_addon_args(...)`."""
     start_timeout_s: float = 30.0
+    stop_timeout_s: float = 15.0
+    """How long mitmdump may take to exit after SIGINT before it is killed."""
 
 
 class Proxy:
@@ -153,14 +155,25 @@ class Proxy:
         except FileNotFoundError:
             return ""
 
-    def stop(self) -> None:
-        """SIGINT, so mitmdump closes the flow file properly; kill only if it hangs."""
+    def stop(self) -> str | None:
+        """SIGINT, so mitmdump closes the flow file properly; kill only if it hangs.
+
+        Returns a warning when it had to be killed: mitmdump buffers the flow file, so the
+        last flows of the session are then missing from it."""
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
-            return
+            return None
         os.kill(process.pid, signal.SIGINT)
+        limit = self.config.stop_timeout_s
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=limit)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
+            return (
+                f"mitmdump ignored SIGINT for {limit:g} s and was killed (an addon's `done` "
+                "hook hanging?); the lab flushes the flow file as it goes, so it is complete"
+            )
+        if process.returncode not in (0, -signal.SIGINT, 130):
+            return f"mitmdump exited with {process.returncode}: see {self.config.log_path}"
+        return None

@@ -135,7 +135,9 @@ def run_lab(
                     )
                 results = [run_scenario(browser, servers, s) for s in chosen]
         finally:
-            proxy.stop()
+            stopped = proxy.stop()
+            if stopped:
+                warnings.append(stopped)
     duration = time.monotonic() - started
 
     capture = capture_path if capture_path.exists() and capture_path.stat().st_size else None
