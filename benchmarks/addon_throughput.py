@@ -177,6 +177,14 @@ class Proxy:
                 raise RuntimeError(f"{name}: mitmdump did not start:\n{self.log.read_text()}")
             time.sleep(0.05)
 
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time mitmdump used so far (Linux /proc), None elsewhere."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
@@ -219,6 +227,7 @@ def main() -> int:
         ]  # fmt: skip
         proxies = [Proxy(f"p{i}", work, extra) for i, (_, extra) in enumerate(configs)]
         rates: dict[str, list[float]] = {name: [] for name, _ in configs}
+        cpu_ms: dict[str, list[float]] = {name: [] for name, _ in configs}
         try:
             # Warm-up: imports, TLS-free connection setup, the addon's first allocations.
             for proxy in proxies:
@@ -227,7 +236,11 @@ def main() -> int:
                 order = list(range(len(proxies)))
                 order = order[r % len(order) :] + order[: r % len(order)]
                 for i in order:
+                    before = proxies[i].cpu_seconds()
                     result = run_load(proxies[i], api, args.requests, args.threads, args.limit)
+                    after = proxies[i].cpu_seconds()
+                    if before is not None and after is not None and result["requests"]:
+                        cpu_ms[configs[i][0]].append((after - before) * 1000 / result["requests"])
                     if result["errors"]:
                         print(
                             f"  {configs[i][0]}: {result['errors']} failed requests",
@@ -243,13 +256,18 @@ def main() -> int:
     base = statistics.median(rates["without addon"])
     print(f"mitmdump throughput, {args.rounds} rounds x {args.requests} requests, "
           f"{args.threads} client connections, Python {sys.version.split()[0]}, "
-          f"cpus {os.cpu_count()}")  # fmt: skip
-    print(f"{'configuration':<20}{'req/s (median)':>16}{'rounds':>30}{'ratio':>8}")
+          f"cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+    print(f"{'configuration':<20}{'req/s (median)':>15}{'ratio':>7}"
+          f"{'mitmdump CPU ms/req':>21}{'ratio':>7}   req/s per round")  # fmt: skip
+    cpu_base = statistics.median(cpu_ms["without addon"]) if cpu_ms["without addon"] else None
     for name, values in rates.items():
         median = statistics.median(values)
         rounds = " ".join(f"{v:.0f}" for v in values)
-        print(f"{name:<20}{median:>16.0f}{rounds:>30}{median / base:>8.2f}")
-    print(f"(capture lines written with the probe on: {recorded})")
+        cpu = statistics.median(cpu_ms[name]) if cpu_ms[name] else None
+        cpu_text = f"{cpu:>21.2f}{cpu / cpu_base:>7.2f}" if cpu and cpu_base else f"{'n/a':>28}"
+        print(f"{name:<20}{median:>15.0f}{median / base:>7.2f}{cpu_text}   {rounds}")
+    print(f"(capture lines written with the probe on: {recorded}; CPU per request is the")
+    print(" steadier measure on a busy machine: it does not count time spent waiting for a CPU)")
     return 0
 
 
