@@ -66,18 +66,30 @@ class CaptureFile:
         return os.lseek(self._fd, 0, os.SEEK_END)
 
     def copy_range(self, start: int, end: int, out: Any) -> None:
-        """Copy bytes [start, end) of this file to `out`; pread leaves the append offset be."""
-        while start < end:
-            chunk = os.pread(self._fd, min(65536, end - start), start)
-            if not chunk:
-                break
-            out.write(chunk)
-            start += len(chunk)
+        """Copy bytes [start, end) of this file to `out`; pread leaves the append offset be.
+        Once closed (the session ended, yet a last report is asked for), by its path."""
+        if self._fd < 0:
+            fd = os.open(self.path, os.O_RDONLY)
+            try:
+                _copy(fd, start, end, out)
+            finally:
+                os.close(fd)
+        else:
+            _copy(self._fd, start, end, out)
 
     def close(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+
+def _copy(fd: int, start: int, end: int, out: Any) -> None:
+    while start < end:
+        chunk = os.pread(fd, min(65536, end - start), start)
+        if not chunk:
+            break
+        out.write(chunk)
+        start += len(chunk)
 
 
 def _drop_cut_off_tail(path: str) -> None:

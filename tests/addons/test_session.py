@@ -103,3 +103,15 @@ def test_a_deleted_capture_is_written_anew(tmp_path: Path) -> None:
     # Everything this session wrote, wherever it lives now.
     assert [o["_corscope_id"] for o in lines(out) if "_corscope_id" in o] == ["1", "2", "3"]
     session.close()
+
+
+def test_a_closed_session_can_still_be_dumped(tmp_path: Path) -> None:
+    """mitmproxy calls every addon's `done` in turn: a report asked for after ours ran."""
+    path = tmp_path / "c.jsonl"
+    session = Session()
+    session.open(str(path), meta_line())
+    session.write({"_corscope_id": "1"})
+    session.close()
+    out = tmp_path / "dump.jsonl"
+    session.dump(str(out), meta_line())
+    assert [o.get("_corscope_id") for o in lines(out)] == [None, "1"]
