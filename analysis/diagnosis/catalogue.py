@@ -63,8 +63,9 @@ _CAUSES = [
         "origin-allowlist-mismatch",
         "{api}'s allow-list does not match the page's origin",
         "The server answers with an Access-Control-Allow-Origin that is not byte-for-byte the"
-        " page's origin. Origins have no trailing slash, include a non-default port and the"
-        " scheme, and are compared exactly.",
+        " page's origin, or leaves the header out because the origin is not on its list (its"
+        " CORS layer still says Vary: Origin, or lets other pages in). Origins have no trailing"
+        " slash, include a non-default port and the scheme, and are compared exactly.",
     ),
     Cause(
         "null-origin",
@@ -139,9 +140,12 @@ _CAUSES = [
     ),
     Cause(
         "service-worker-response",
-        "A service worker answers requests to {api} with a response the browser refuses",
+        "A service worker answers requests to {api} itself",
         "The page's service worker answered from Cache Storage, built the response itself, or"
-        " handed back an opaque response, without the CORS headers the network response had.",
+        " handed back an opaque response, without the CORS headers the network response had."
+        " The browser refuses an opaque answer; one the worker built passes today but hides"
+        " whether the API allows the page at all, and fails whenever the worker does not answer"
+        " (first visit, a new worker version, a hard reload).",
     ),
     Cause(
         "expose-headers-missing",
