@@ -7,7 +7,9 @@ unresolved and no resolver knows them.
 
 It also flushes mitmdump's flow file while the lab runs: mitmdump buffers it until it
 exits, so when a shutdown hangs (another addon's `done`, say) and the lab has to kill it,
-the last flows of the session would be lost.
+the last flows of the session would be lost. And it says where such a hang is: SIGUSR1
+writes every thread's stack to the log, SIGUSR2 every asyncio task's (the lab sends both
+before it kills a mitmdump that ignored SIGINT).
 
 Loaded by path with `mitmdump -s`, so it imports nothing from the project.
 """
@@ -16,7 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import faulthandler
 import ipaddress
+import signal
+import sys
 
 from mitmproxy import ctx, http
 from mitmproxy.proxy import server_hooks
@@ -39,6 +44,8 @@ class LabOffline:
 
     async def running(self) -> None:
         self._flusher = asyncio.create_task(self._flush_forever())
+        faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
+        asyncio.get_running_loop().add_signal_handler(signal.SIGUSR2, _dump_tasks)
 
     def done(self) -> None:
         # Runs before the addons loaded after it: the file is complete even if one of
@@ -95,6 +102,13 @@ class LabOffline:
             data.server.address = (self.hosts[host.lower()], port)
         elif not _is_loopback(host):
             data.server.error = "corscope lab: connections off loopback are refused"
+
+
+def _dump_tasks() -> None:
+    for task in asyncio.all_tasks():
+        print(f"--- asyncio task {task.get_name()}", file=sys.stderr)
+        task.print_stack(file=sys.stderr)
+    sys.stderr.flush()
 
 
 addons = [LabOffline()]

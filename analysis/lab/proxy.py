@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -168,11 +169,18 @@ class Proxy:
         try:
             process.wait(timeout=limit)
         except subprocess.TimeoutExpired:
+            # Where it hangs, into the log (see offline_addon.py), before it is gone.
+            for dump in (signal.SIGUSR2, signal.SIGUSR1):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, dump)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=1)
             process.kill()
             process.wait(timeout=5)
             return (
-                f"mitmdump ignored SIGINT for {limit:g} s and was killed (an addon's `done` "
-                "hook hanging?); the lab flushes the flow file as it goes, so it is complete"
+                f"mitmdump ignored SIGINT for {limit:g} s and was killed; its threads and "
+                f"tasks at that moment are at the end of {self.config.log_path}. The lab "
+                "flushes the flow file as it goes, so that is complete."
             )
         if process.returncode not in (0, -signal.SIGINT, 130):
             return f"mitmdump exited with {process.returncode}: see {self.config.log_path}"

@@ -1,5 +1,5 @@
 """The lab's mitmdump, without a browser: a real mitmdump on loopback whose shutdown hangs
-must still leave a complete flow file behind."""
+must still leave a complete flow file behind, and say where it hung."""
 
 from __future__ import annotations
 
@@ -76,3 +76,5 @@ def test_flow_file_is_complete_when_mitmdump_has_to_be_killed(
     with config.flow_path.open("rb") as handle:
         paths = [f.request.path for f in io.FlowReader(handle).stream()]
     assert paths == ["/n0", "/n1", "/n2"]
+    # The hang is located: the stuck addon's frame is in the thread dump.
+    assert f'File "{hang}"' in config.log_path.read_text()
