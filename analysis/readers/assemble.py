@@ -7,6 +7,7 @@ engine filters. Everything is indexed by dicts, so the work grows linearly with 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
@@ -52,6 +53,14 @@ class _Unit:
 
     preflight: Captured | None
     actual: Captured | None
+    preflight_facts: _Facts | None = None
+    actual_facts: _Facts | None = None
+
+    @property
+    def lead_facts(self) -> _Facts:
+        facts = self.actual_facts if self.actual is not None else self.preflight_facts
+        assert facts is not None
+        return facts
 
     @property
     def lead(self) -> Captured:
@@ -67,14 +76,14 @@ class _Unit:
     def method(self) -> str:
         if self.actual is not None:
             return self.actual.tx.request.method
-        assert self.preflight is not None
-        return _acrm(self.preflight.tx) or "GET"
+        assert self.preflight_facts is not None
+        return _acrm(self.preflight_facts) or "GET"
 
     @property
     def origin_header(self) -> str | None:
-        for c in (self.actual, self.preflight):
-            if c is not None:
-                value = c.tx.request.headers.get("origin")
+        for facts in (self.actual_facts, self.preflight_facts):
+            if facts is not None:
+                value = facts.get("origin")
                 if value is not None:
                     return value
         return None
@@ -124,13 +133,39 @@ def _in_time_order(items: list[Captured]) -> list[Captured]:
 # --- preflight pairing ----------------------------------------------------------------
 
 
-def _acrm(tx: Transaction) -> str | None:
-    value = tx.request.headers.get("access-control-request-method")
+_Facts = dict[str, str]
+"""The request headers assembly reads, by lowercase name, valued as `Headers.get` values
+them (every field of the name, trimmed, joined with ", ")."""
+_READ = frozenset(
+    {
+        "origin",
+        "access-control-request-method",
+        "sec-fetch-dest",
+        "sec-fetch-mode",
+        "sec-fetch-site",
+        "referer",
+    }
+)
+
+
+def _facts(tx: Transaction) -> _Facts:
+    """One pass over the request's fields, instead of one per header looked up: assembly
+    asks for several of them several times, and every `Headers.get` walks all fields."""
+    found: dict[str, list[str]] = {}
+    for name, value in tx.request.headers.fields:
+        key = name.lower()
+        if key in _READ:
+            found.setdefault(key, []).append(value)
+    return {key: ", ".join(v.strip(" \t\r\n") for v in values) for key, values in found.items()}
+
+
+def _acrm(facts: _Facts) -> str | None:
+    value = facts.get("access-control-request-method")
     return value.strip() if value is not None else None
 
 
-def _is_preflight(tx: Transaction) -> bool:
-    return tx.request.method.upper() == "OPTIONS" and _acrm(tx) is not None
+def _is_preflight(tx: Transaction, facts: _Facts) -> bool:
+    return tx.request.method.upper() == "OPTIONS" and _acrm(facts) is not None
 
 
 def _browser_recorded_preflight(c: Captured) -> bool:
@@ -144,8 +179,8 @@ def _url_key(url: str) -> str:
     return url.split("#", 1)[0]
 
 
-def _key(c: Captured, method: str) -> _Key:
-    return (_url_key(c.tx.request.url), method, c.tx.request.headers.get("origin"))
+def _key(c: Captured, facts: _Facts, method: str) -> _Key:
+    return (_url_key(c.tx.request.url), method, facts.get("origin"))
 
 
 def _in_flight(actual: Captured, preflight: Captured) -> bool:
@@ -163,6 +198,7 @@ def _in_flight(actual: Captured, preflight: Captured) -> bool:
 
 def _pair(items: list[Captured]) -> list[_Unit]:
     n = len(items)
+    facts = [_facts(c.tx) for c in items]
     partner: list[int | None] = [None] * n
     preflight_method: dict[int, str] = {}
     waiting: dict[_Key, int] = {}
@@ -179,10 +215,10 @@ def _pair(items: list[Captured]) -> list[_Unit]:
 
     for i, c in enumerate(items):
         tx = c.tx
-        if _is_preflight(tx):
-            method = _acrm(tx) or ""
+        if _is_preflight(tx, facts[i]):
+            method = _acrm(facts[i]) or ""
             preflight_method[i] = method
-            key = _key(c, method)
+            key = _key(c, facts[i], method)
             if _browser_recorded_preflight(c):
                 candidates = [top_unpaired(key), top_unpaired((key[0], method, None))]
                 found = [j for j in candidates if j is not None and _in_flight(items[j], c)]
@@ -196,12 +232,14 @@ def _pair(items: list[Captured]) -> list[_Unit]:
             waiting_loose.setdefault((key[0], method), []).append(i)
             continue
 
-        key = _key(c, tx.request.method)
+        key = _key(c, facts[i], tx.request.method)
         j = waiting.pop(key, None)
         # Only a request the browser logged but never sent lacks Origin for this reason;
         # a proxy saw every request it records in full.
         if j is None and key[2] is None and tx.response is None and "browser_error" in c.hints:
-            j = _take_loose(waiting_loose.get((key[0], key[1])), waiting, items, preflight_method)
+            j = _take_loose(
+                waiting_loose.get((key[0], key[1])), waiting, items, facts, preflight_method
+            )
         if j is not None:
             partner[i], partner[j] = j, i
         else:
@@ -212,11 +250,11 @@ def _pair(items: list[Captured]) -> list[_Unit]:
         j = partner[i]
         if j is not None and j < i:
             continue  # already part of the unit started at j
-        other = items[j] if j is not None else None
+        other, other_facts = (items[j], facts[j]) if j is not None else (None, None)
         if i in preflight_method:
-            units.append(_Unit(preflight=c, actual=other))
+            units.append(_Unit(c, other, facts[i], other_facts))
         else:
-            units.append(_Unit(preflight=other, actual=c))
+            units.append(_Unit(other, c, other_facts, facts[i]))
     return units
 
 
@@ -224,11 +262,12 @@ def _take_loose(
     stack: list[int] | None,
     waiting: dict[_Key, int],
     items: list[Captured],
+    facts: list[_Facts],
     preflight_method: dict[int, str],
 ) -> int | None:
     while stack:
         j = stack.pop()
-        key = _key(items[j], preflight_method[j])
+        key = _key(items[j], facts[j], preflight_method[j])
         if waiting.get(key) == j:
             del waiting[key]
             return j
@@ -379,9 +418,13 @@ def _merge_hints(chain: _Chain) -> Hints:
     return merged
 
 
+_origin = functools.lru_cache(maxsize=8192)(origin_of)
+"""Pages, referers and their origins repeat across a capture; URL parsing is the slow part."""
+
+
 def _context(chain: _Chain, hints: Hints) -> Context:
     first = chain.units[0].lead.tx.request
-    headers = first.headers
+    headers = chain.units[0].lead_facts
 
     resource_type = hints.get("resource_type") or resource_type_from_dest(
         headers.get("sec-fetch-dest")
@@ -396,15 +439,15 @@ def _context(chain: _Chain, hints: Hints) -> Context:
     if page_origin is None:
         page_origin = _origin_or_none(chain.units[0].origin_header)
     if page_origin is None and referer:
-        page_origin = origin_of(referer)
+        page_origin = _origin(referer)
     if page_origin is None and (headers.get("sec-fetch-site") or "").lower() == "same-origin":
-        page_origin = origin_of(first.url)
+        page_origin = _origin(first.url)
     har_page = hints.get("har_page_url")
     if page_origin is None and har_page:
-        page_origin = origin_of(har_page)
+        page_origin = _origin(har_page)
 
     page_url = hints.get("page_url")
-    if page_url is None and har_page and page_origin in (None, origin_of(har_page)):
+    if page_url is None and har_page and page_origin in (None, _origin(har_page)):
         page_url = har_page
     if page_url is None and referer and resource_type in (None, "fetch", "xhr"):
         page_url = _full_referer(referer, page_origin)
@@ -433,9 +476,10 @@ def _context(chain: _Chain, hints: Hints) -> Context:
 def _origin_or_none(value: str | None) -> str | None:
     if not value or value.strip() == "null":
         return None
-    return origin_of(value.strip())
+    return _origin(value.strip())
 
 
+@functools.lru_cache(maxsize=8192)
 def _full_referer(referer: str, page_origin: str | None) -> str | None:
     """A Referer is the page URL only when the policy let the whole URL through; a bare
     origin (the cross-origin default) says nothing about the path."""
@@ -445,6 +489,6 @@ def _full_referer(referer: str, page_origin: str | None) -> str | None:
         return None
     if parts.path in ("", "/") and not parts.query:
         return None
-    if page_origin not in (None, "null") and origin_of(referer) != page_origin:
+    if page_origin not in (None, "null") and _origin(referer) != page_origin:
         return None
     return referer

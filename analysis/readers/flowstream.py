@@ -79,6 +79,10 @@ _SERVER_CACHE_LIMIT = 4096
 """Distinct `server_conn` states remembered: every flow on one connection repeats it."""
 
 
+_PSEUDO = ("", "")
+"""Stands for an HTTP/2 pseudo header among decoded fields: dropped from `Headers`."""
+
+
 class _Malformed(Exception):
     """The bytes are not what this reader expected; a slower reader takes over."""
 
@@ -208,10 +212,15 @@ class _Message:
     version: bytes
     names: tuple[bytes, ...]
     values: tuple[bytes, ...]
+    inners: tuple[bytes, ...] | None
+    """Each field's tnetstring bytes without its outer frame, where the fast way saw them:
+    the key under which the field's decoded pair is shared."""
     timestamp_start: Any
     timestamp_end: Any
     content: tuple[int, int] | None = None
     """Where the body's bytes lie in the file; None for a missing body."""
+    lowered: bytes | None = None
+    """The names for `_header`, made on first use."""
     # request only
     method: bytes = b""
     scheme: bytes = b""
@@ -236,56 +245,144 @@ class _Flow:
     metadata: Any = None
 
 
-def _groups(pattern: bytes, lengths: tuple[int, ...], values: tuple[int, ...]) -> Any:
-    """A compiled layout and two getters: the length prefixes it captured, and the items
-    they announce, so that one comparison checks them all."""
-    return (
-        re.compile(pattern, re.S),
-        operator.itemgetter(*lengths),
-        operator.itemgetter(*values),
-    )
+class _Layout:
+    """A run of fields as mitmproxy 11 and 12 lay them out, as one regular expression.
+
+    `_item("x")` captures an item and its length prefix (groups `x` and `x_n`); `check`
+    holds every prefix to what matched, in one comparison. Then the match is the
+    tnetstring parse of those bytes, whatever the items contain: an item that happens to
+    contain the text that follows it ends the lazy match early, and fails the check."""
+
+    def __init__(self, *parts: bytes) -> None:
+        self.regex = re.compile(b"".join(parts), re.S)
+        names = self.regex.groupindex
+        pairs = [(n + "_n", n) for n in names if n + "_n" in names]
+        self.lengths = _getter([n for n, _ in pairs])
+        self.items = _getter([v for _, v in pairs])
+
+    def match(self, buf: Any, pos: int, endpos: int) -> tuple[re.Match[bytes], dict[str, Any]]:
+        m = self.regex.match(buf, pos, endpos)
+        if m is None:
+            raise _Malformed
+        found = m.groupdict()
+        lengths, items = self.lengths(found), self.items(found)
+        if None in lengths:  # optional items that were absent
+            kept = [(n, v) for n, v in zip(lengths, items, strict=True) if n is not None]
+            lengths, items = tuple(n for n, _ in kept), tuple(v for _, v in kept)
+        if list(map(int, lengths)) != list(map(len, items)):
+            raise _Malformed
+        return m, found
 
 
-_TS = rb"(\d{1,12}):([^#^~]*)([#^~])"
-"""A timestamp: int, float or null."""
+def _getter(keys: list[str]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """`operator.itemgetter` that always gives a tuple."""
+    if len(keys) > 1:
+        return operator.itemgetter(*keys)
+    if keys:
+        key = keys[0]
+        return lambda found: (found[key],)
+    return lambda found: ()
 
-# The layout mitmproxy 11 and 12 write, one piece per run of fields between items whose
-# bytes are skipped (bodies, connections) or parsed on their own (headers, metadata).
-_HEAD = re.compile(rb"9:websocket;0:~8:response;(?:0:~|(\d{1,12}):)")
-_RESPONSE = _groups(
-    rb"6:reason;(\d{1,12}):(.*?),11:status_code;(\d{1,12}):(\d{1,12})#"
-    rb"13:timestamp_end;" + _TS + rb"15:timestamp_start;" + _TS + rb"8:trailers;0:~"
-    rb"7:content;(?:0:~|(\d{1,12}):)",
-    (0, 2, 4, 7),
-    (1, 3, 5, 8),
-)
-_REQUEST = _groups(
-    rb"7:request;(\d{1,12}):4:path;(\d{1,12}):(.*?),9:authority;(\d{1,12}):(.*?),"
-    rb"6:scheme;(\d{1,12}):(.*?),6:method;(\d{1,12}):(.*?),4:port;(\d{1,12}):(\d{1,12})#"
-    rb"4:host;(\d{1,12}):(.*?);13:timestamp_end;"
-    + _TS
+
+def _item(name: str, value: bytes = rb".*?", tag: bytes = rb",") -> bytes:
+    """A length-prefixed item: bytes (","), str (";"), int ("#")..."""
+    n = name.encode()
+    return rb"(?P<%s_n>\d{1,12}):(?P<%s>%s)%s" % (n, n, value, tag)
+
+
+def _ts(name: str) -> bytes:
+    """A timestamp: int, float or null; its tag in `<name>_t`."""
+    n = name.encode()
+    return rb"(?P<%s_n>\d{1,12}):(?P<%s>[^#^~]*)(?P<%s_t>[#^~])" % (n, n, n)
+
+
+def _size(name: str) -> bytes:
+    """The length prefix of an item skipped by its length (a body, a connection)."""
+    return rb"(?P<%s>\d{1,12}):" % name.encode()
+
+
+_RESPONSE_HEAD = (
+    rb"6:reason;"
+    + _item("reason")
+    + rb"11:status_code;"
+    + _item("status", rb"\d{1,12}", rb"#")
+    + rb"13:timestamp_end;"
+    + _ts("resp_end")
     + rb"15:timestamp_start;"
-    + _TS
-    + rb"8:trailers;0:~7:content;(?:0:~|(\d{1,12}):)",
-    (1, 3, 5, 7, 9, 11, 13, 16),
-    (2, 4, 6, 8, 10, 12, 14, 17),
+    + _ts("resp_start")
+    + rb"8:trailers;0:~7:content;(?:0:~|"
+    + _size("resp_body")
+    + rb")"
 )
+_REQUEST_HEAD = (
+    rb"7:request;"
+    + _size("request")
+    + rb"4:path;"
+    + _item("path")
+    + rb"9:authority;"
+    + _item("authority")
+    + rb"6:scheme;"
+    + _item("scheme")
+    + rb"6:method;"
+    + _item("method")
+    + rb"4:port;"
+    + _item("port", rb"\d{1,12}", rb"#")
+    + rb"4:host;"
+    + _item("host", rb".*?", rb";")
+    + rb"13:timestamp_end;"
+    + _ts("req_end")
+    + rb"15:timestamp_start;"
+    + _ts("req_start")
+    + rb"8:trailers;0:~7:content;(?:0:~|"
+    + _size("req_body")
+    + rb")"
+)
+_CONNECTION_FLAGS = (
+    rb"6:marked;"
+    + _item("marked", tag=rb";")
+    + rb"9:is_replay;(?:0:~|"
+    + _item("replay", rb"[a-z]*", rb";")
+    + rb")11:intercepted;(?:5:false!|4:true!)11:server_conn;(?:0:~|"
+    + _size("server")
+    + rb")"
+)
+_BACKUP_TO_METADATA = (
+    rb"6:backup;0:~17:timestamp_created;"
+    + _ts("created")
+    + rb"7:comment;"
+    + _item("comment", tag=rb";")
+    + rb"8:metadata;"
+)
+_ID_TO_END = (
+    rb"2:id;" + _item("id", tag=rb";") + rb"4:type;4:http;7:version;2:(?P<version>19|20|21)#\}"
+)
+
+# Up to the response body, or without a response up to the request body.
+_START = _Layout(rb"9:websocket;0:~8:response;", _size("response"), _RESPONSE_HEAD)
+_NO_RESPONSE = b"9:websocket;0:~8:response;0:~"
+_START_NO_RESPONSE = _Layout(_NO_RESPONSE, _REQUEST_HEAD)
+# After the response headers: the end of the response, the request up to its body.
+_RESPONSE_END = _Layout(rb"12:http_version;" + _item("resp_version") + rb"\}", _REQUEST_HEAD)
+# After the request headers, up to the server connection; the usual case first.
+_REQUEST_END = _Layout(
+    rb"12:http_version;" + _item("req_version") + rb"\}",
+    _BACKUP_TO_METADATA,
+    rb"0:\}",
+    _CONNECTION_FLAGS,
+)
+_REQUEST_END_METADATA = _Layout(
+    rb"12:http_version;" + _item("req_version") + rb"\}",
+    _BACKUP_TO_METADATA,
+    _size("metadata"),
+)
+_FLAGS = _Layout(_CONNECTION_FLAGS)
+_CLIENT = _Layout(rb"11:client_conn;", _size("client"))
+# After the client connection, to the end; the usual case (no error) first.
+_END = _Layout(rb"5:error;0:~", _ID_TO_END)
+_ERROR = _Layout(rb"5:error;", _size("error"))
+_TAIL = _Layout(_ID_TO_END)
 _HEADERS = re.compile(rb"7:headers;(\d{1,12}):")
-_VERSION = re.compile(rb"12:http_version;(\d{1,12}):(.*?),\}", re.S)
-_MIDDLE = _groups(
-    rb"6:backup;0:~17:timestamp_created;(\d{1,12}):([^#^~]*)[#^]7:comment;(\d{1,12}):(.*?);"
-    rb"8:metadata;(?:0:\}|(\d{1,12}):)",
-    (0, 2),
-    (1, 3),
-)
-_CONNECTIONS = re.compile(
-    rb"6:marked;(\d{1,12}):(.*?);9:is_replay;(?:0:~|(\d{1,12}):([a-z]*);)"
-    rb"11:intercepted;(?:5:false!|4:true!)11:server_conn;(?:0:~|(\d{1,12}):)",
-    re.S,
-)
-_CLIENT = re.compile(rb"11:client_conn;(\d{1,12}):")
-_ERROR = re.compile(rb"5:error;(?:0:~|(\d{1,12}):)")
-_TAIL = re.compile(rb"2:id;(\d{1,12}):(.*?);4:type;4:http;7:version;2:(19|20|21)#\}", re.S)
+_TS = rb"(\d{1,12}):([^#^~]*)([#^~])"
 _OPT_STR = rb"(?:0:~|(\d{1,12}):(.*?);)"
 _LIST = rb"(\d{1,12}):(.*?)\]"
 _SERVER = re.compile(
@@ -322,7 +419,32 @@ _SERVER = re.compile(
 """`server_conn` as mitmproxy 11 and 12 write it: peername comes last."""
 _SERVER_PAIRS = (0, 3, 5, 8, 11, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34)
 """Indexes of the (length prefix, item) group pairs in `_SERVER`, item right after."""
-_HEADER_FIELD = re.compile(rb"(\d{1,12}):((\d{1,12}):(.*?),(\d{1,12}):(.*?),)\]", re.S)
+_FIELD = re.compile(rb"(\d{1,12}):((\d{1,12}):([^,]*),(\d{1,12}):([^\]]*),)\]", re.S)
+"""A header field whose name has no "," and whose value has no "]": nearly all of them,
+and twice as fast to find as `_ANY_FIELD`, which takes the rest."""
+_ANY_FIELD = re.compile(rb"(\d{1,12}):((\d{1,12}):(.*?),(\d{1,12}):(.*?),)\]", re.S)
+
+
+def _split_fields(
+    block: bytes, pattern: re.Pattern[bytes]
+) -> tuple[tuple[bytes, ...], tuple[bytes, ...], tuple[bytes, ...]] | None:
+    """(names, values, fields) of a header list's bytes, or None where the pattern does
+    not give the tnetstring parse.
+
+    It does when the fields tile the block and every name and value has the length its
+    prefix announces: then each field ends where its own bytes say, so a value that
+    contains framing (say `x,]9:5:Inject,...`) cannot pass for a field of its own. A
+    field's own length prefix is then implied; a wrong one is a damaged file, which
+    mitmproxy would refuse and this accepts, like the connection state it skips."""
+    rows = pattern.findall(block)
+    if not rows:
+        return None
+    field_lens, inners, name_lens, names, value_lens, values = zip(*rows, strict=True)
+    if sum(map(len, field_lens + inners)) + 2 * len(rows) != len(block) or list(
+        map(int, name_lens + value_lens)
+    ) != list(map(len, names + values)):
+        return None
+    return names, values, inners
 
 
 class _FileReader:
@@ -334,9 +456,14 @@ class _FileReader:
         self.loaded = Loaded(captured=[], format="flows")
         self.records = 0
         self.warned_version = False
-        self.shared: dict[Any, Any] = {}
+        self.fields: dict[bytes, tuple[str, str]] = {}
+        """Decoded header fields by their tnetstring bytes."""
+        self.pairs: dict[tuple[str, str], tuple[str, str]] = {}
+        """The one tuple shared by every occurrence of a field."""
         self.servers: dict[bytes, tuple[Any, Any] | None] = {}
         self.ways: Counter[str] = Counter()
+        self.origins: dict[tuple[Any, ...], str] = {}
+        self.blocks: dict[bytes, tuple[tuple[bytes, ...], ...]] = {}
 
     def run(self) -> Loaded:
         buf, size = self.buf, self.size
@@ -361,8 +488,10 @@ class _FileReader:
             if self.records % _PROGRESS_EVERY == 0:
                 if self.progress is not None:
                     self.progress(pos, size)
-                if len(self.shared) > _INTERN_LIMIT:
-                    self.shared.clear()
+                if len(self.fields) > _INTERN_LIMIT:
+                    self.fields.clear()
+                if len(self.pairs) > _INTERN_LIMIT:
+                    self.pairs.clear()
         if self.progress is not None:
             self.progress(pos, size)
         return self.loaded
@@ -384,7 +513,7 @@ class _FileReader:
             try:
                 flow = self._fast(start, end)
             except (_Malformed, ValueError, IndexError, TypeError, OverflowError):
-                pass
+                flow = None
             if flow is None:
                 way = "generic"
                 try:
@@ -419,133 +548,99 @@ class _FileReader:
 
     # --- 1. the layout mitmproxy 11 and 12 write -------------------------------------------
 
-    def _fast(self, start: int, end: int) -> _Flow | None:
+    def _fast(self, start: int, end: int) -> _Flow:
         buf = self.buf
-        m = _HEAD.match(buf, start, end)
-        if m is None:
-            return None
         flow = _Flow(version=None, kind="http")
-        p = m.end()
-        if m.group(1) is not None:
-            rend = p + int(m.group(1))
-            if rend >= end or buf[rend] != _RBRACE:
-                return None
-            flow.response, p = self._fast_response(p, rend)
-
-        regex, lengths, items = _REQUEST
-        m = regex.match(buf, p, end)
-        if m is None:
-            return None
-        g = m.groups()
-        if list(map(int, lengths(g))) != list(map(len, items(g))):
-            return None
-        qend = m.end(1) + 1 + int(g[0])
-        if qend >= end or buf[qend] != _RBRACE:
-            return None
-        p = m.end()
-        content = None
-        if g[19] is not None:
-            content = (p, p + int(g[19]))
-            p = content[1] + 1
-            if buf[content[1]] != _COMMA:
-                return None
-        names, values, p = self._fast_headers(p, qend)
-        version, p = self._fast_version(p, qend)
+        if buf[start : start + len(_NO_RESPONSE)] == _NO_RESPONSE:
+            m, g = _START_NO_RESPONSE.match(buf, start, end)
+        else:
+            m, g = _START.match(buf, start, end)
+            rend = m.end("response") + 1 + int(g["response"])
+            p, content = self._body(m.end(), g["resp_body"], rend)
+            names, values, inners, p = self._fast_headers(p, rend)
+            m, r = _RESPONSE_END.match(buf, p, end)
+            if m.end("resp_version") + 1 != rend:
+                raise _Malformed
+            flow.response = _Message(
+                version=r["resp_version"],
+                names=names,
+                values=values,
+                inners=inners,
+                timestamp_start=_number(g["resp_start"], g["resp_start_t"]),
+                timestamp_end=_number(g["resp_end"], g["resp_end_t"]),
+                content=content,
+                status=int(g["status"]),
+                reason=g["reason"],
+            )
+            g = r
+        qend = m.end("request") + 1 + int(g["request"])
+        p, content = self._body(m.end(), g["req_body"], qend)
+        names, values, inners, p = self._fast_headers(p, qend)
         flow.request = _Message(
-            version=version,
+            version=b"",
             names=names,
             values=values,
-            timestamp_start=_number(g[17], g[18]),
-            timestamp_end=_number(g[14], g[15]),
+            inners=inners,
+            timestamp_start=_number(g["req_start"], g["req_start_t"]),
+            timestamp_end=_number(g["req_end"], g["req_end_t"]),
             content=content,
-            path=g[2],
-            authority=g[4],
-            scheme=g[6],
-            method=g[8],
-            port=int(g[10]),
-            host=g[12].decode("utf-8"),
+            path=g["path"],
+            authority=g["authority"],
+            scheme=g["scheme"],
+            method=g["method"],
+            port=int(g["port"]),
+            host=g["host"].decode("utf-8"),
         )
 
-        regex, lengths, items = _MIDDLE
-        m = regex.match(buf, p, end)
-        if m is None:
-            return None
-        g = m.groups()
-        if list(map(int, lengths(g))) != list(map(len, items(g))):
-            return None
-        p = m.end()
-        if g[4] is not None:
-            flow.metadata, p = _value(buf, p - len(g[4]) - 1, end)
-        else:
+        try:
+            m, g = _REQUEST_END.match(buf, p, end)
             flow.metadata = {}
-
-        m = _CONNECTIONS.match(buf, p, end)
-        if m is None:
-            return None
-        marked_len, marked, replay_len, replay, server_len = m.groups()
-        if int(marked_len) != len(marked) or (
-            replay_len is not None and int(replay_len) != len(replay)
-        ):
-            return None
+        except _Malformed:
+            m, g = _REQUEST_END_METADATA.match(buf, p, end)
+            if m.end("req_version") + 1 != qend:
+                raise _Malformed from None
+            flow.metadata, p = _value(buf, m.start("metadata"), end)
+            m, flags = _FLAGS.match(buf, p, end)
+            g.update(flags)
+        else:
+            if m.end("req_version") + 1 != qend:
+                raise _Malformed
+        flow.request.version = g["req_version"]
         p = m.end()
-        if server_len is not None:
-            send = p + int(server_len)
+        if g["server"] is not None:
+            send = p + int(g["server"])
             if send >= end or buf[send] != _RBRACE:
-                return None
+                raise _Malformed
             flow.server = self._server(p, send)
             p = send + 1
 
-        m = _CLIENT.match(buf, p, end)
-        if m is None:
-            return None
-        p = m.end() + int(m.group(1))
+        m, g = _CLIENT.match(buf, p, end)
+        p = m.end() + int(g["client"])
         if p >= end or buf[p] != _RBRACE:
-            return None
-        m = _ERROR.match(buf, p + 1, end)
-        if m is None:
-            return None
-        p = m.end()
-        if m.group(1) is not None:
-            flow.error, p = _value(buf, p - len(m.group(1)) - 1, end)
-        m = _TAIL.match(buf, p, end + 1)
-        if m is None or m.end() != end + 1 or int(m.group(1)) != len(m.group(2)):
-            return None
-        flow.version = int(m.group(3))
+            raise _Malformed
+        try:
+            m, g = _END.match(buf, p + 1, end + 1)
+        except _Malformed:
+            m, g = _ERROR.match(buf, p + 1, end)
+            flow.error, p = _value(buf, m.start("error"), end)
+            m, g = _TAIL.match(buf, p, end + 1)
+        if m.end() != end + 1:
+            raise _Malformed
+        flow.version = int(g["version"])
         return flow
 
-    def _fast_response(self, start: int, end: int) -> tuple[_Message | None, int]:
-        buf = self.buf
-        regex, lengths, items = _RESPONSE
-        m = regex.match(buf, start, end)
-        if m is None:
+    def _body(self, pos: int, size: bytes | None, end: int) -> tuple[int, tuple[int, int] | None]:
+        """Skip a body whose length prefix matched as `size` (None: a null body)."""
+        if size is None:
+            return pos, None
+        bend = pos + int(size)
+        if bend >= end or self.buf[bend] != _COMMA:
             raise _Malformed
-        g = m.groups()
-        if list(map(int, lengths(g))) != list(map(len, items(g))):
-            raise _Malformed
-        p = m.end()
-        content = None
-        if g[10] is not None:
-            content = (p, p + int(g[10]))
-            p = content[1] + 1
-            if buf[content[1]] != _COMMA:
-                raise _Malformed
-        names, values, p = self._fast_headers(p, end)
-        version, p = self._fast_version(p, end)
-        return (
-            _Message(
-                version=version,
-                names=names,
-                values=values,
-                timestamp_start=_number(g[8], g[9]),
-                timestamp_end=_number(g[5], g[6]),
-                content=content,
-                status=int(g[3]),
-                reason=g[1],
-            ),
-            p,
-        )
+        return bend + 1, (pos, bend)
 
-    def _fast_headers(self, pos: int, end: int) -> tuple[tuple[bytes, ...], tuple[bytes, ...], int]:
+    def _fast_headers(
+        self, pos: int, end: int
+    ) -> tuple[tuple[bytes, ...], tuple[bytes, ...], tuple[bytes, ...], int]:
         buf = self.buf
         m = _HEADERS.match(buf, pos, end)
         if m is None:
@@ -555,28 +650,18 @@ class _FileReader:
         if hend >= end or buf[hend] != _RBRACKET:
             raise _Malformed
         if hend == hstart:
-            return (), (), hend + 1
+            return (), (), (), hend + 1
         block = buf[hstart:hend]
-        rows = _HEADER_FIELD.findall(block)
-        if not rows:
-            raise _Malformed
-        field_lens, inners, name_lens, names, value_lens, values = zip(*rows, strict=True)
-        # Every length prefix must announce exactly what matched, and the fields must tile
-        # the block: then this is the tnetstring parse, whatever the names and values hold.
-        if (
-            list(map(int, name_lens)) != list(map(len, names))
-            or list(map(int, value_lens)) != list(map(len, values))
-            or list(map(int, field_lens)) != list(map(len, inners))
-            or sum(map(len, field_lens)) + sum(map(len, inners)) + 2 * len(rows) != len(block)
-        ):
-            raise _Malformed
-        return names, values, hend + 1
-
-    def _fast_version(self, pos: int, end: int) -> tuple[bytes, int]:
-        m = _VERSION.match(self.buf, pos, end + 1)
-        if m is None or m.end() != end + 1 or int(m.group(1)) != len(m.group(2)):
-            raise _Malformed
-        return m.group(2), end + 1
+        # A browser sends the same request headers again and again.
+        known = self.blocks.get(block)
+        if known is None:
+            known = _split_fields(block, _FIELD) or _split_fields(block, _ANY_FIELD)
+            if known is None:
+                raise _Malformed
+            if len(self.blocks) > _SERVER_CACHE_LIMIT:
+                self.blocks.clear()
+            self.blocks[block] = known
+        return known[0], known[1], known[2], hend + 1
 
     def _server(self, start: int, end: int) -> tuple[Any, Any]:
         """(peername, timestamp_start); every flow over one connection repeats its state,
@@ -708,6 +793,7 @@ class _FileReader:
             version=fields["http_version"],
             names=names,
             values=values,
+            inners=None,
             timestamp_start=fields["timestamp_start"],
             timestamp_end=fields["timestamp_end"],
             content=content,
@@ -735,7 +821,7 @@ class _FileReader:
             return None
         request = Request(
             method=method,
-            url=_pretty_url(req, method),
+            url=self._url(req, method),
             headers=self._headers(req),
             http_version=_native(req.version) or None,
         )
@@ -773,11 +859,41 @@ class _FileReader:
         hints, entry_id = _metadata_hints(metadata, number, self.path)
         return Captured(tx=tx, hints=hints, order=number, id=entry_id)
 
+    def _url(self, req: _Message, method: str) -> str:
+        """`_pretty_url`; the scheme, host and port part remembered per Host header."""
+        if method == "CONNECT":
+            return _pretty_url(req, method)
+        host_header = _header(req, b"host")
+        key = (
+            req.scheme,
+            req.version in _HTTP2_OR_3,
+            req.authority,
+            host_header,
+            req.host,
+            req.port,
+        )
+        prefix = self.origins.get(key)
+        if prefix is None:
+            prefix = self.origins[key] = _pretty_url(req, method, host_header, path="")
+            if len(self.origins) > _SERVER_CACHE_LIMIT:
+                self.origins.clear()
+        path = _native(req.path)
+        return prefix if path == "*" else prefix + path
+
     def _headers(self, msg: _Message) -> Headers:
-        names, values = msg.names, msg.values
+        names, values, inners = msg.names, msg.values, msg.inners
         if not names:
             return Headers()
-        shared = self.shared
+        if inners is not None:
+            # Fields seen before, by their bytes: one lookup each, all in C.
+            pairs = list(map(self.fields.get, inners))
+            if None in pairs:
+                for i, pair in enumerate(pairs):
+                    if pair is None:
+                        pairs[i] = self.fields[inners[i]] = self._decoded(names[i], values[i])
+            if _PSEUDO in pairs:
+                pairs = [pair for pair in pairs if pair is not _PSEUDO]
+            return Headers(tuple(pairs))
         try:
             # One decode for all fields; NUL cannot occur inside UTF-8 sequences, so the
             # split gives each field's own decoding whenever the counts agree.
@@ -788,11 +904,17 @@ class _FileReader:
         except ValueError:
             text_names = list(map(_text, names))
             text_values = list(map(_text, values))
-        pairs = list(zip(text_names, text_values, strict=True))
+        decoded = list(zip(text_names, text_values, strict=True))
         if any(n[:1] == ":" for n in text_names):
-            # HTTP/2 and /3 pseudo headers (":authority") are framing, not header fields.
-            pairs = [pair for pair in pairs if not pair[0].startswith(":")]
-        return Headers(tuple(map(shared.setdefault, pairs, pairs)))
+            decoded = [pair for pair in decoded if not pair[0].startswith(":")]
+        return Headers(tuple(map(self.pairs.setdefault, decoded, decoded)))
+
+    def _decoded(self, name: bytes, value: bytes) -> tuple[str, str]:
+        key = _text(name)
+        if key.startswith(":"):
+            return _PSEUDO  # HTTP/2 and /3 pseudo headers are framing, not header fields
+        pair = (key, _text(value))
+        return self.pairs.setdefault(pair, pair)
 
     def _response(self, resp: _Message, method: str, server: tuple[Any, Any] | None) -> Response:
         status = resp.status
@@ -880,24 +1002,38 @@ def _text(value: bytes) -> str:
 
 def _header(msg: _Message, name: bytes) -> str | None:
     """`mitmproxy.http.Headers.get`: every value of the field, folded with ", "."""
-    if name not in b"\x00".join(msg.names).lower():
+    lowered = msg.lowered
+    if lowered is None:
+        # Names joined by two NULs and framed by one, lowercased in one call: a field is
+        # found by its framed name, its index by the NULs before it.
+        lowered = msg.lowered = b"\x00" + b"\x00\x00".join(msg.names).lower() + b"\x00"
+    key = b"\x00" + name + b"\x00"
+    count = lowered.count(key)
+    if count == 0:
         return None
+    if count == 1 and lowered.count(b"\x00") == 2 * len(msg.names):
+        index = lowered.count(b"\x00", 0, lowered.find(key)) // 2
+        return _native(msg.values[index])
     found = [_native(v) for k, v in zip(msg.names, msg.values, strict=True) if k.lower() == name]
     return ", ".join(found) if found else None
 
 
-def _pretty_url(req: _Message, method: str) -> str:
-    """`mitmproxy.http.Request.pretty_url`, quirks included."""
+def _pretty_url(
+    req: _Message, method: str, host_header: str | None = None, path: str | None = None
+) -> str:
+    """`mitmproxy.http.Request.pretty_url`, quirks included. `host_header` is the Host
+    header's value when the caller looked it up already; `path` replaces the request's."""
     if method == "CONNECT":
         return _authority(req.authority)
     scheme = _native(req.scheme)
-    path = _native(req.path)
+    if path is None:
+        path = _native(req.path)
     if path == "*":
         path = ""
-    if req.version in _HTTP2_OR_3:
-        host_header = _authority(req.authority) or _header(req, b"host")
-    else:
+    if host_header is None:
         host_header = _header(req, b"host")
+    if req.version in _HTTP2_OR_3:
+        host_header = _authority(req.authority) or host_header
     if not host_header:
         host, port = req.host, req.port
         if not isinstance(host, str) or not isinstance(port, int):

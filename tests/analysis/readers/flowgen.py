@@ -122,6 +122,8 @@ def flows(seed: int = 7) -> list[flow.Flow]:
                     (b"X-Empty", b""),
                     (b"X-Frame", b",]12:http_version;8:HTTP/1.1,}"),
                     (b"X-Colon", b"3:abc,]"),
+                    # A value shaped to end its field early and pass for a field of its own.
+                    (b"X-Inject", b"x,]23:6:Inject,10:from-value,]"),
                     (b"X-Nul", b"a\x00b"),
                     (b"X-\xff", b"\xfe"),
                 ]
