@@ -9,12 +9,12 @@ BIN := $(VENV)/bin
 # mitmproxy 12 needs Python >= 3.12: the mitmproxy-facing tests run again there.
 PY312 ?= $(lastword $(sort $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3)))
 VENV312 := .venv312
-EXAMPLE ?= examples/chrome-session.har
+EXAMPLE ?= examples/lab-session.capture.jsonl
 
 .PHONY: example test setup setup-test chromium lint clean
 
 example: setup
-	$(BIN)/corscope analyze $(EXAMPLE) --json examples/analysis.json; test $$? -le 1
+	$(BIN)/corscope analyze $(EXAMPLE) --json examples/analysis.json -o examples/report.html; test $$? -le 1
 
 test: setup-test
 	$(BIN)/ruff check .
