@@ -172,7 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.list:
         for s in SCENARIOS:
-            print(f"{s.id:48} {s.cause:32} {s.title}")
+            layer = s.fix_layer or "-"
+            print(f"{s.id:46} {s.cause:32} {layer:16} {s.deployment_id:34} {s.title}")
         return 0
     try:
         chosen = tuple(by_id(i) for i in args.scenario) or SCENARIOS
