@@ -893,8 +893,8 @@ def _cors_not_enabled(c: _Ctx) -> Fix:
     if c.methods or c.headers:
         extra = f" and let the preflight for {c.requested()} through"
     text = [
-        f"Responses from {c.api}{c.where()} carry no Access-Control-Allow-Origin header",
-        f"(not even the {status} ones)," if status else ",",
+        f"Responses from {c.api}{c.where()} carry no Access-Control-Allow-Origin header"
+        + (f" (not even the {status} ones)," if status else ","),
         f"so the browser refuses to let pages on {c.origins_text()} read them.",
         f"CORS is not switched on in any layer. Switch it on in {c.name()}: allow exactly",
         f"{c.origins_text()}" + (" with credentials" if c.credentials else "") + extra + ".",
