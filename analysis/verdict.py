@@ -646,8 +646,10 @@ def _fault(tx: Transaction) -> Fault | None:
             f"upstream failed: {error}; the proxy answered the browser with its own 502",
             "MissingAllowOriginHeader",
         )
-    if response.made_by_proxy or (
-        response.status >= 400 and _PROXY_SERVER.match(response.headers.get("server") or "")
+    # A proxy's or addon's own answer is only a fault when it is an error page: a mocked
+    # 200 (map_local, server_replay) is what the browser judged, like any response.
+    if response.status >= 400 and (
+        response.made_by_proxy or _PROXY_SERVER.match(response.headers.get("server") or "")
     ):
         detail = f" ({tx.error})" if tx.error else ""
         return Fault(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import dataclasses
 import itertools
 import json
 import operator
@@ -323,7 +324,15 @@ def entry_to_captured(
     if pageref and pages and pageref in pages:
         hints["har_page_url"] = pages[pageref]
     # The probe's own knowledge beats what the browser's export implies.
-    hints.update(cors_hints(e.obj.get("_cors"), where, path))
+    cors = e.obj.get("_cors")
+    hints.update(cors_hints(cors, where, path))
+    if (
+        response is not None
+        and isinstance(cors, Mapping)
+        and isinstance(cors.get("proxy"), Mapping)
+    ):
+        # The addon saw mitmproxy or one of its addons answer, not the server.
+        response = dataclasses.replace(response, made_by_proxy=True)
 
     duration = e.number("time")
     tx = Transaction(

@@ -699,3 +699,12 @@ def test_https_page_fetching_http_is_mixed_content() -> None:
     local = "http://127.0.0.1:8000/data"
     step = Step(local, None, tx("GET", local, [("Origin", "https://app.test")], None))
     assert decide(exchange(step, origin="https://app.test")).condition == "response-not-captured"
+
+
+def test_a_mocked_answer_from_the_proxy_is_judged_like_any_response() -> None:
+    url = API + "/mocked"
+    step = Step(url, None, tx("GET", url, [("Origin", PAGE)], 200, [], made_by_proxy=True))
+    v = decide(exchange(step))
+    assert (v.fault, v.reason) == (None, "MissingAllowOriginHeader")
+    step = Step(url, None, tx("GET", url, [("Origin", PAGE)], 403, [], made_by_proxy=True))
+    assert decide(exchange(step)).fault is not None
