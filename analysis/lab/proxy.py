@@ -19,6 +19,7 @@ from analysis.lab.offline_addon import OFFLINE_HEADER
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OFFLINE_ADDON = Path(__file__).with_name("offline_addon.py")
 _LISTENING = re.compile(r"proxy listening at .*?:(\d+)")
+_RESEND_SIGINT_S = 3.0
 
 
 class ProxyError(RuntimeError):
@@ -156,6 +157,23 @@ class Proxy:
         except FileNotFoundError:
             return ""
 
+    @staticmethod
+    def _interrupt(process: subprocess.Popen[bytes], limit: float) -> None:
+        """SIGINT until it exits or `limit` passes. asyncio can lose a signal: when its
+        wakeup pipe is full, the byte that names the signal is dropped ("Exception ignored
+        when trying to write to the signal wakeup fd") and mitmdump never starts to shut
+        down. A repeated SIGINT is harmless once it has."""
+        deadline = time.monotonic() + limit
+        while True:
+            os.kill(process.pid, signal.SIGINT)
+            left = deadline - time.monotonic()
+            try:
+                process.wait(timeout=max(0.0, min(_RESEND_SIGINT_S, left)))
+                return
+            except subprocess.TimeoutExpired:
+                if time.monotonic() >= deadline:
+                    raise
+
     def stop(self) -> str | None:
         """SIGINT, so mitmdump closes the flow file properly; kill only if it hangs.
 
@@ -164,10 +182,9 @@ class Proxy:
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
             return None
-        os.kill(process.pid, signal.SIGINT)
         limit = self.config.stop_timeout_s
         try:
-            process.wait(timeout=limit)
+            self._interrupt(process, limit)
         except subprocess.TimeoutExpired:
             # Where it hangs, into the log (see offline_addon.py), before it is gone.
             for dump in (signal.SIGUSR2, signal.SIGUSR1):
