@@ -1837,7 +1837,12 @@ def _service_worker_response(c: _Ctx) -> Fix:
     text = [
         f"The page's service worker answered requests to {c.api}{c.where()} itself, from"
         " Cache Storage or with a response it built, and that answer lacks the CORS headers"
-        f" the network response has, so pages on {c.origins_text()} are blocked.",
+        + (
+            f" a network response would need: pages on {c.origins_text()} work only while the"
+            " worker answers, and break on a first visit or a hard reload."
+            if c.detail.get("answer")
+            else f" the network response has, so pages on {c.origins_text()} are blocked."
+        ),
         "Change the service worker: let requests to the API go to the network untouched, or"
         " cache only responses whose type is 'cors' (never opaque no-cors copies) and return"
         " them unchanged.",

@@ -71,8 +71,21 @@ COLUMNS = [
 
 _ID_SEGMENT = re.compile(
     r"^(?:\d+|[0-9a-fA-F]{8,}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
-    r"[0-9a-fA-F]{12}|[A-Za-z0-9_-]{20,})$"
+    r"[0-9a-fA-F]{12})$"
 )
+_TOKEN_SEGMENT = re.compile(r"^[A-Za-z0-9_-]{16,}$")
+
+
+def _is_id(segment: str) -> bool:
+    """Numbers, hex, UUIDs, and long tokens that mix letters and digits; a long readable
+    slug such as `user-preferences` is a route, not an id."""
+    if _ID_SEGMENT.match(segment):
+        return True
+    return bool(
+        _TOKEN_SEGMENT.match(segment)
+        and any(ch.isdigit() for ch in segment)
+        and any(ch.isalpha() for ch in segment)
+    )
 
 
 def endpoint(method: str, url: str) -> str:
@@ -81,7 +94,7 @@ def endpoint(method: str, url: str) -> str:
         path = urlsplit(url).path or "/"
     except ValueError:
         path = "/"
-    segments = ["{id}" if _ID_SEGMENT.match(s) else s for s in path.split("/")]
+    segments = ["{id}" if _is_id(s) else s for s in path.split("/")]
     return f"{method} {'/'.join(segments)}"
 
 

@@ -430,10 +430,11 @@ def _context(chain: _Chain, hints: Hints) -> Context:
         headers.get("sec-fetch-dest")
     )
 
-    page_origin = _origin_or_none(hints.get("initiator_origin"))
     referer = headers.get("referer")
+    # `Origin: null` on the first request is the browser's own word that the page is opaque.
     opaque = "null" in (hints.get("initiator_origin"), chain.units[0].origin_header)
-    if page_origin is None and opaque:
+    page_origin = None if opaque else _origin_or_none(hints.get("initiator_origin"))
+    if opaque:
         # A sandboxed or file: page: its Referer still names a URL, but its origin is opaque.
         page_origin = "null"
     if page_origin is None:
