@@ -7,9 +7,7 @@ import base64
 import binascii
 import codecs
 import dataclasses
-import itertools
 import json
-import operator
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -243,29 +241,18 @@ _shared_fields: dict[tuple[str, str], tuple[str, str]] = {}
 """One tuple per distinct header field across entries: traffic repeats most fields
 verbatim, and sharing them is much of what keeps a million exchanges in memory. Dropped
 when it grows past `_SHARED_LIMIT`, which costs sharing, never correctness."""
-_starts_with_colon = operator.methodcaller("startswith", ":")
 
 
 def _well_formed_headers(items: list[Any]) -> Headers | None:
-    """The headers of a well-formed array, checked in bulk; None sends the array down the
-    field-by-field path, which names what is wrong."""
-    if not items:
-        return Headers()
-    if set(map(type, items)) != {dict}:
+    """The headers of a well-formed array in one quick pass; None sends the array down the
+    field-by-field path, which names what is wrong (and drops pseudo headers)."""
+    try:
+        pairs = [(h["name"], h["value"]) for h in items]
+    except (KeyError, TypeError, IndexError):
         return None
-    names = list(map(dict.get, items, itertools.repeat("name")))
-    values = list(map(dict.get, items, itertools.repeat("value")))
-    if set(map(type, names)) != {str} or not all(names):
-        return None
-    value_types = set(map(type, values))
-    if value_types != {str}:
-        if not value_types <= {str, type(None)}:
+    for name, value in pairs:
+        if type(name) is not str or not name or name[0] == ":" or type(value) is not str:
             return None
-        values = [v or "" for v in values]
-    pairs = list(zip(names, values, strict=True))
-    if any(map(_starts_with_colon, names)):
-        # HTTP/2 and /3 pseudo headers (":authority") are framing, not header fields.
-        pairs = [pair for pair in pairs if not pair[0].startswith(":")]
     if len(_shared_fields) > _SHARED_LIMIT:
         _shared_fields.clear()
     return Headers(tuple(map(_shared_fields.setdefault, pairs, pairs)))

@@ -1,0 +1,83 @@
+"""`corscope analyze` in stages, timed: what the benchmarks run where the CLI has no flag
+for it, and how they split the time between reading, assembling, deciding, diagnosing.
+
+    python -m benchmarks.pipeline FILE [--jobs N] [--stop-after read|assemble|decide]
+
+Prints one JSON object: wall and CPU seconds per stage, the counts, and this process's
+peak RSS. Mirrors `analysis.cli.analyze` (read, decide, diagnose, summary) without
+printing the summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+STAGES = ("read", "assemble", "decide", "diagnose")
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.stages: dict[str, dict[str, float]] = {}
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def lap(self, stage: str) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        self.stages[stage] = {"wall_s": wall - self.wall, "cpu_s": cpu - self.cpu}
+        self.wall, self.cpu = wall, cpu
+
+
+def run(path: str, jobs: int, stop_after: str) -> dict[str, Any]:
+    from analysis.readers import _load, sniff
+    from analysis.readers.assemble import assemble
+
+    clock = _Clock()
+    fmt = sniff(path)
+    loaded = _load(fmt, path, None)
+    clock.lap("read")
+    out: dict[str, Any] = {"format": fmt, "transactions": len(loaded.captured)}
+    if stop_after != "read":
+        exchanges = assemble(loaded.captured, origin_file=path).exchanges
+        del loaded
+        clock.lap("assemble")
+        out["exchanges"] = len(exchanges)
+        if stop_after != "assemble":
+            from analysis.parallel import decide_all_parallel
+
+            decided, skipped = decide_all_parallel(exchanges, jobs)
+            del exchanges
+            clock.lap("decide")
+            out["decided"], out["not_cross_origin"] = len(decided), skipped
+            if stop_after != "decide":
+                from analysis.diagnosis.findings import diagnose
+
+                out["findings"] = len(diagnose(decided))
+                clock.lap("diagnose")
+    out["stages"] = clock.stages
+    # ru_maxrss is in KiB on Linux, bytes on macOS.
+    scale = 1 if sys.platform == "darwin" else 1024
+    out["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.pipeline")
+    parser.add_argument("path")
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--stop-after", choices=STAGES, default="diagnose")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    print(json.dumps(run(args.path, args.jobs, args.stop_after)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
