@@ -18,6 +18,7 @@ from typing import Any
 
 from analysis.model import Exchange
 from analysis.readers import read_many
+from analysis.redact import redact_text, redact_url
 from analysis.verdict import Verdict, decide, page_origin
 
 SCHEMA = "corscope/1"
@@ -81,22 +82,46 @@ def analyze(paths: Sequence[str | os.PathLike[str]]) -> dict:
 # --- The JSON document (`corscope/1`) ----------------------------------------------------
 
 
-def document(analysis: Analysis, findings: Sequence[Any] = ()) -> dict:
+def document(analysis: Analysis, findings: Sequence[Any] = (), *, redact: bool = True) -> dict:
     """The JSON contract. `findings` are `analysis.diagnosis.findings.Finding`s, in rank
-    order; diagnosis needs pandas, so callers without it pass none."""
+    order; diagnosis needs pandas, so callers without it pass none. Token-like query
+    parameters and URL credentials are redacted unless `redact` is False."""
     owner: dict[str, str] = {}
     for finding in findings:
         for exchange_id in finding.exchanges:
             owner.setdefault(exchange_id, finding.id)
     exchanges = [exchange_record(d, owner.get(d.exchange.id)) for d in analysis.decided]
+    records = [finding_record(f) for f in findings]
+    if redact:
+        exchanges = [_redacted_exchange(e) for e in exchanges]
+        records = [_redacted_finding(f) for f in records]
     return {
         "schema": SCHEMA,
         "inputs": analysis.inputs,
         "summary": summary(analysis),
+        "redacted": redact,
         "warnings": analysis.warnings,
         "exchanges": exchanges,
-        "findings": [finding_record(f) for f in findings],
+        "findings": records,
     }
+
+
+def _redacted_exchange(record: dict) -> dict:
+    record["url"] = redact_url(record["url"])
+    record["final_url"] = redact_url(record["final_url"])
+    record["redirects"] = [redact_url(u) for u in record["redirects"]]
+    verdict = record["verdict"]
+    for key in ("chrome_message", "firefox_message", "fault", "failed_parameter"):
+        if verdict.get(key):
+            verdict[key] = redact_text(verdict[key])
+    return record
+
+
+def _redacted_finding(record: dict) -> dict:
+    record["reproduce"] = redact_text(record["reproduce"])
+    record["fix"]["text"] = redact_text(record["fix"]["text"])
+    record["fix"]["snippet"] = redact_text(record["fix"]["snippet"])
+    return record
 
 
 def finding_record(finding: Any) -> dict:

@@ -51,7 +51,7 @@ def main() -> None:
 @click.option(
     "--no-redact",
     is_flag=True,
-    help="Keep cookies, tokens and keys in the report (it then says so in red).",
+    help="Keep tokens and keys in the report and JSON (the report then says so in red).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 def analyze(
@@ -73,7 +73,7 @@ def analyze(
         return
     findings = diagnose(analysis.decided)
     if json_path:
-        _write_json(document(analysis, findings), json_path)
+        _write_json(document(analysis, findings, redact=not no_redact), json_path)
     if report_path:
         try:
             write_report(report_path, analysis, findings, redact=not no_redact)

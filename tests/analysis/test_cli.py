@@ -236,3 +236,18 @@ def test_report_option_writes_one_redacted_html_file(tmp_path: Path) -> None:
     kept = tmp_path / "kept.html"
     CliRunner().invoke(main, ["analyze", str(har), "-o", str(kept), "--no-redact"])
     assert secret in kept.read_text()
+
+
+def test_json_redacts_tokens_in_urls_unless_asked(tmp_path: Path) -> None:
+    har = _har(
+        tmp_path,
+        _entry(
+            "GET", API + "/me?access_token=abc123tok&page=2", {"Origin": PAGE}, 200, {}, **_cors()
+        ),
+    )
+    out = tmp_path / "out.json"
+    CliRunner().invoke(main, ["analyze", str(har), "--json", str(out)])
+    text = out.read_text()
+    assert "abc123tok" not in text and "page=2" in text
+    CliRunner().invoke(main, ["analyze", str(har), "--json", str(out), "--no-redact"])
+    assert "abc123tok" in out.read_text()
