@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from analysis.model import MODES
 from analysis.readers.hints import resource_type_from_dest
+from analysis.redact import redact_header
 
 from .rules import Facts, pick
 
@@ -38,9 +39,13 @@ _KILLED = "Connection killed."
 _RESPONSE_NAMES = frozenset({b"content-type", b"location", b"content-encoding"})
 
 
-def entry_for(flow: http.HTTPFlow, entry_id: str, facts: Facts | None = None) -> dict[str, Any]:
+def entry_for(
+    flow: http.HTTPFlow, entry_id: str, facts: Facts | None = None, *, redact: bool = True
+) -> dict[str, Any]:
     """The capture entry for a finished flow (response or error). `facts`: the request's
-    watched headers, if the caller picked them already."""
+    watched headers, if the caller picked them already. `redact`: secret header values
+    (cookies, credentials, API keys) are replaced; their names stay, which is all a verdict
+    needs (a Cookie header means credentials were sent)."""
     req = flow.request
     if facts is None:
         facts = pick(req.headers.fields)
@@ -54,12 +59,12 @@ def entry_for(flow: http.HTTPFlow, entry_id: str, facts: Facts | None = None) ->
             "url": req.pretty_url,
             "httpVersion": req.http_version,
             "cookies": [],
-            "headers": header_list(req.headers.fields),
+            "headers": header_list(req.headers.fields, redact=redact),
             "queryString": [],
             "headersSize": -1,
             "bodySize": len(req.raw_content) if req.raw_content else 0,
         },
-        "response": _response(flow),
+        "response": _response(flow, redact),
         "cache": {},
         "timings": timings,
     }
@@ -105,7 +110,7 @@ def _proxy_answer(flow: http.HTTPFlow) -> dict[str, Any] | None:
     return None
 
 
-def _response(flow: http.HTTPFlow) -> dict[str, Any]:
+def _response(flow: http.HTTPFlow, redact: bool) -> dict[str, Any]:
     resp = flow.response
     if resp is None:
         # HAR's shape for "no response", as browsers and mitmproxy's own export write it.
@@ -136,7 +141,7 @@ def _response(flow: http.HTTPFlow) -> dict[str, Any]:
         "statusText": resp.reason or "",
         "httpVersion": resp.http_version,
         "cookies": [],
-        "headers": header_list(resp.headers.fields),
+        "headers": header_list(resp.headers.fields, redact=redact),
         "content": content,
         "redirectURL": text(found.get(b"location", b"")),
         "headersSize": -1,
@@ -214,8 +219,11 @@ def _tls(flow: http.HTTPFlow) -> dict[str, Any] | None:
     }
 
 
-def header_list(fields: Any) -> list[dict[str, str]]:
-    return [{"name": text(k), "value": text(v)} for k, v in fields]
+def header_list(fields: Any, *, redact: bool = False) -> list[dict[str, str]]:
+    pairs = [(text(k), text(v)) for k, v in fields]
+    if redact:
+        pairs = [(k, redact_header(k, v)) for k, v in pairs]
+    return [{"name": k, "value": v} for k, v in pairs]
 
 
 def text(value: bytes | str) -> str:

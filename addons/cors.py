@@ -5,7 +5,8 @@ did, and say so while you browse.
     mitmdump -s addons/cors.py --set cors_capture=session.jsonl --set cors_probe=false
 
 Options: `cors_capture` (the capture file, "" = none), `cors_probe` (inject the page probe),
-`cors_quiet` (no log lines per blocked exchange). Commands: `cors.report PATH` (the JSON
+`cors_redact` (secret header values left out of the capture), `cors_quiet` (no log lines
+per blocked exchange). Commands: `cors.report PATH` (the JSON
 analysis of the session so far), `cors.har PATH` (the session as a standard HAR).
 
 This file is the mitmproxy face only: hooks, options, commands, the live log. The work is
@@ -84,6 +85,7 @@ class CorsScope:
         # mitmproxy deep-copies an option's value on every read: hooks use these copies.
         self._probe = False
         self._quiet = False
+        self._redact = True
 
     # --- options ---------------------------------------------------------------------------
 
@@ -107,6 +109,15 @@ class CorsScope:
             service-worker scripts) that reports what only the browser knows: mode,
             credentials, failures, HTTP-cache and service-worker answers. Off: the addon
             changes no traffic at all.
+            """,
+        )
+        loader.add_option(
+            "cors_redact",
+            bool,
+            True,
+            """
+            corscope: replace secret header values (Cookie, Set-Cookie, Authorization,
+            API-key headers) in the capture file; their names stay, so verdicts are the same.
             """,
         )
         loader.add_option(
@@ -134,6 +145,8 @@ class CorsScope:
                 logger.info("corscope: capture off; the session is kept in memory")
         if "cors_quiet" in updated:
             self._quiet = bool(ctx.options.cors_quiet)
+        if "cors_redact" in updated:
+            self._redact = bool(ctx.options.cors_redact)
         if "cors_probe" in updated:
             self._probe = bool(ctx.options.cors_probe)
         if "cors_probe" in updated and self._probe and self.assets is None:
@@ -267,7 +280,7 @@ class CorsScope:
             return
         url = req.pretty_url
         entry_id = self._new_id()
-        entry = entry_for(flow, entry_id, facts)
+        entry = entry_for(flow, entry_id, facts, redact=self._redact)
         # Read it back as `corscope analyze` will before it goes in: a line the readers
         # refuse would make the whole capture unreadable.
         captured = entry_to_captured(entry, where=entry_id, path="<live>", order=self._ids)

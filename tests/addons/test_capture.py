@@ -181,3 +181,24 @@ def test_entry_reads_back_as_the_flow_reader_reads_the_flow(tmp_path: Path) -> N
                 b.response.headers,
             )
             assert a.response.body_excerpt == b.response.body_excerpt
+
+
+def test_secret_header_values_are_redacted_but_their_names_stay() -> None:
+    f = cors_get(
+        extra=[("Cookie", "sid=topsecret42"), ("Authorization", "Bearer tok-abc-123")],
+        response_headers=[("Access-Control-Allow-Origin", "*"), ("Set-Cookie", "s=v4lue; Path=/")],
+    )
+    entry = entry_for(f, "e1")
+    text = json.dumps(entry)
+    assert "topsecret42" not in text and "tok-abc-123" not in text and "v4lue" not in text
+    sent = dict(names(entry["request"]["headers"]))
+    assert {"Cookie", "Authorization"} <= set(sent)
+    # The verdict needs only the names: a Cookie means credentials, so '*' fails.
+    from analysis.readers import assemble
+    from analysis.verdict import decide
+
+    captured = entry_to_captured(entry, where="e1", path="<test>", order=0)
+    [exchange] = assemble([captured]).exchanges
+    assert decide(exchange).reason == "WildcardOriginNotAllowed"
+    kept = json.dumps(entry_for(f, "e2", redact=False))
+    assert "topsecret42" in kept and "tok-abc-123" in kept

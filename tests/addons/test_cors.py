@@ -91,6 +91,7 @@ def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         assert tctx.options.cors_capture == "corscope-capture.jsonl"
         assert tctx.options.cors_probe is True
         assert tctx.options.cors_quiet is False
+        assert tctx.options.cors_redact is True
         assert (tmp_path / "corscope-capture.jsonl").exists()
         addon.done()
 
