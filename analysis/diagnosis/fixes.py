@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from analysis.diagnosis.catalogue import CAUSES
 from analysis.diagnosis.reproduce import curl_command, safe_url
 from analysis.diagnosis.stacks import (
     LAYER_KIND,
@@ -32,41 +33,8 @@ from analysis.diagnosis.stacks import (
     front_layers,
 )
 
-ROOT_CAUSES: tuple[str, ...] = (
-    "cors-not-enabled",
-    "cors-after-routes",
-    "preflight-not-handled",
-    "per-route-cors-without-options",
-    "error-responses-without-cors",
-    "wildcard-with-credentials",
-    "credentials-not-allowed",
-    "origin-allowlist-mismatch",
-    "null-origin",
-    "allow-headers-missing",
-    "allow-methods-missing",
-    "duplicate-allow-origin",
-    "gateway-preflight-differs",
-    "preflight-redirected",
-    "redirect-tainted-origin",
-    "redirect-without-cors",
-    "redirect-credentials-in-location",
-    "cdn-cache-wrong-origin",
-    "cache-missing-vary-origin",
-    "browser-cache-wrong-origin",
-    "service-worker-response",
-    "expose-headers-missing",
-    "preflight-not-cached",
-    "authorization-covered-by-wildcard",
-    "no-cors-opaque",
-    "proxy-or-upstream-fault",
-    "local-network-access",
-    "same-origin-mode",
-    "non-http-scheme",
-    "reflected-origin-with-credentials",
-    "null-origin-allowed-with-credentials",
-    "regex-allowlist-lookalike",
-    "wildcard-on-cookie-response",
-)
+# Every cause the catalogue knows has a fix; the catalogue is the one list of ids.
+ROOT_CAUSES: tuple[str, ...] = tuple(CAUSES)
 
 # Chromium keeps a preflight result at most this long; asking for more buys nothing there.
 CHROMIUM_MAX_AGE = 7200
