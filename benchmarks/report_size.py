@@ -16,13 +16,14 @@ import argparse
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analysis.api import Analysis, Decided
+from analysis.diagnosis.findings import Finding
+from analysis.diagnosis.fixes import Fix
+from analysis.diagnosis.stacks import Stack
 from analysis.model import Context, Exchange, Headers, Request, Response, Step, Transaction
 from analysis.verdict import CorsWarning, Verdict
 from reports.render import write_report
@@ -48,47 +49,19 @@ UA = (
 )
 
 
-@dataclass(frozen=True)
-class _Stack:
-    id: str = "express"
-    name: str = "Express"
-    evidence: tuple[str, ...] = ("X-Powered-By: Express", "Server: nginx/1.25.3")
-    layers: tuple[str, ...] = ("nginx", "express")
-
-
-@dataclass(frozen=True)
-class _Fix:
-    stack: str = "express"
-    text: str = "Register the cors middleware before every router, with the page origins."
-    snippet: str = "app.use(cors({ origin: ['https://shop.example.test'], credentials: true }));"
-    layer: str = "express"
-    leave_alone: str | None = "nginx"
-
-
-@dataclass(frozen=True)
-class _Finding:
-    """The fields of `analysis.diagnosis.findings.Finding` the renderer reads."""
-
-    id: str
-    root_cause: str
-    severity: str
-    rank: int
-    score: float
-    title: str
-    why: str
-    api_origin: str
-    exchanges: tuple[str, ...]
-    endpoints: tuple[str, ...]
-    origins: tuple[str, ...]
-    pages: tuple[str, ...]
-    first_seen: float | None
-    last_seen: float | None
-    stack: Any = field(default_factory=_Stack)
-    fix: Any = field(default_factory=_Fix)
-    reproduce: str = ""
-    conditional: bool = False
-    reasons: dict[str, int] = field(default_factory=dict)
-    detail: dict[str, str] = field(default_factory=dict)
+_STACK = Stack(
+    id="express",
+    name="Express",
+    evidence=("X-Powered-By: Express", "Server: nginx/1.25.3"),
+    layers=("nginx", "express"),
+)
+_FIX = Fix(
+    stack="express",
+    text="Register the cors middleware before every router, with the page origins.",
+    snippet="app.use(cors({ origin: ['https://shop.example.test'], credentials: true }));",
+    layer="express",
+    leave_alone="nginx",
+)
 
 
 # (root cause, reason, verdict) for the failing shares; the rest are allowed.
@@ -101,7 +74,7 @@ _CAUSES = (
 )
 
 
-def synthetic(n: int) -> tuple[Analysis, list[_Finding]]:
+def synthetic(n: int) -> tuple[Analysis, list[Finding]]:
     verdicts = {
         "allowed": Verdict(cors=True, blocked=False, mode="cors", credentials="omit"),
         "blocked": {
@@ -162,7 +135,7 @@ def synthetic(n: int) -> tuple[Analysis, list[_Finding]]:
         context = Context(page_origin=page, page_url=page + "/", credentials="omit")
         decided.append(Decided(Exchange(f"x{i}", (Step(url, None, tx),), context), verdict))
     findings = [
-        _Finding(
+        Finding(
             id=f"f{rank}",
             root_cause=cause,
             severity="warning" if kind == "warning" else "blocked",
@@ -177,6 +150,8 @@ def synthetic(n: int) -> tuple[Analysis, list[_Finding]]:
             pages=tuple(p + "/" for p in PAGES),
             first_seen=T0,
             last_seen=T0 + 3600,
+            stack=_STACK,
+            fix=_FIX,
             reproduce=f"curl -i '{APIS[0]}/api/users/1' -H 'Origin: {PAGES[0]}'",
             conditional=kind == "conditional",
             reasons={reason: len(members[cause])} if reason else {},

@@ -1,19 +1,19 @@
 """Analyses and findings for report tests.
 
-`findings_for` uses the real `diagnose` when the diagnosis package imports; otherwise (its
-fixes and reproduction modules are still being written) it groups failures by reason into
-stand-ins with the same fields as `analysis.diagnosis.findings.Finding`, which is all the
-renderer reads.
+`findings_for` runs the real `diagnose`; `stand_in_findings` groups failures by reason into
+real `Finding`s whose content the tests control (a hostile curl line, a fixed fix).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import replace
 
 from analysis.api import Analysis, Decided
+from analysis.diagnosis.findings import Finding, diagnose
+from analysis.diagnosis.fixes import Fix
+from analysis.diagnosis.stacks import Stack
 from analysis.model import (
     BrowserVerdict,
     Context,
@@ -38,48 +38,23 @@ UA = (
 CH_UA = '"Chromium";v="156", "Not.A/Brand";v="99"'
 
 
-@dataclass(frozen=True)
-class StandInStack:
-    id: str = "express"
-    name: str = "Express"
-    evidence: tuple[str, ...] = ("X-Powered-By: Express",)
-    layers: tuple[str, ...] = ("nginx", "express")
-
-
-@dataclass(frozen=True)
-class StandInFix:
-    stack: str = "express"
-    text: str = "Register the cors middleware before the routes, with the page's origin."
-    snippet: str = (
+# Fixed stack and fix, so tests control what the finding cards show.
+STAND_IN_STACK = Stack(
+    id="express",
+    name="Express",
+    evidence=("X-Powered-By: Express",),
+    layers=("nginx", "express"),
+)
+STAND_IN_FIX = Fix(
+    stack="express",
+    text="Register the cors middleware before the routes, with the page's origin.",
+    snippet=(
         "const cors = require('cors');\n"
         "app.use(cors({ origin: ['http://localhost:5173'], credentials: true }));"
-    )
-    layer: str = "express"
-    leave_alone: str | None = "nginx"
-
-
-@dataclass(frozen=True)
-class StandInFinding:
-    id: str
-    root_cause: str
-    severity: str
-    rank: int
-    score: float
-    title: str
-    why: str
-    api_origin: str
-    exchanges: tuple[str, ...]
-    endpoints: tuple[str, ...]
-    origins: tuple[str, ...]
-    pages: tuple[str, ...]
-    first_seen: float | None
-    last_seen: float | None
-    stack: Any = field(default_factory=StandInStack)
-    fix: Any = field(default_factory=StandInFix)
-    reproduce: str = ""
-    conditional: bool = False
-    reasons: dict[str, int] = field(default_factory=dict)
-    detail: dict[str, str] = field(default_factory=dict)
+    ),
+    layer="express",
+    leave_alone="nginx",
+)
 
 
 def analysis_of(exchanges: Sequence[Exchange], *, inputs: Sequence[str] = ()) -> Analysis:
@@ -87,15 +62,11 @@ def analysis_of(exchanges: Sequence[Exchange], *, inputs: Sequence[str] = ()) ->
     return Analysis(decided=decided, inputs=list(inputs))
 
 
-def findings_for(analysis: Analysis) -> list[Any]:
-    try:
-        from analysis.diagnosis.findings import diagnose
-    except ImportError:
-        return stand_in_findings(analysis)
+def findings_for(analysis: Analysis) -> list[Finding]:
     return list(diagnose(analysis.decided))
 
 
-def stand_in_findings(analysis: Analysis) -> list[StandInFinding]:
+def stand_in_findings(analysis: Analysis) -> list[Finding]:
     """One finding per (reason or warning, API origin), most exchanges first."""
     groups: dict[tuple[str, str], list[Decided]] = {}
     for d in analysis.decided:
@@ -117,7 +88,7 @@ def stand_in_findings(analysis: Analysis) -> list[StandInFinding]:
         blocked = any(d.verdict.blocked is True for d in members)
         conditional = all(d.verdict.blocked is None for d in members)
         findings.append(
-            StandInFinding(
+            Finding(
                 id=f"f{rank}",
                 root_cause=cause,
                 severity="blocked" if blocked else "warning",
@@ -134,6 +105,8 @@ def stand_in_findings(analysis: Analysis) -> list[StandInFinding]:
                 pages=tuple(sorted({d.exchange.context.page_url or "" for d in members} - {""})),
                 first_seen=min(times) if times else None,
                 last_seen=max(times) if times else None,
+                stack=STAND_IN_STACK,
+                fix=STAND_IN_FIX,
                 reproduce=_curl(first.exchange),
                 conditional=conditional,
                 reasons=dict(Counter(d.verdict.reason for d in members if d.verdict.reason)),
