@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from analysis.model import Exchange
 
-from .assemble import Assembled, assemble
+from .assemble import Assembled, assemble, assemble_consuming
 from .captured import Captured, Hints, Loaded
 from .errors import InputError
 
@@ -132,12 +132,13 @@ def read(path: str | os.PathLike[str], *, progress: ProgressFn | None = None) ->
     spath = os.fspath(path)
     fmt = sniff(spath)
     loaded = _load(fmt, spath, progress)
-    assembled = assemble(loaded.captured, origin_file=spath)
+    transactions = len(loaded.captured)
+    assembled = assemble_consuming(loaded.captured, origin_file=spath)
     return ReadResult(
         exchanges=assembled.exchanges,
         warnings=list(loaded.warnings),
         format=fmt,
-        transactions=len(loaded.captured),
+        transactions=transactions,
         skipped=loaded.skipped,
         hints=assembled.hints,
         paths=[spath],

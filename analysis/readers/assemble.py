@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 from analysis.model import (
@@ -107,9 +108,25 @@ class _Chain:
 
 
 def assemble(captured: Iterable[Captured], origin_file: str | None = None) -> Assembled:
-    items = _in_time_order(list(captured))
+    return _assemble(list(captured), origin_file)
+
+
+def assemble_consuming(captured: list[Captured], origin_file: str | None = None) -> Assembled:
+    """`assemble`, emptying `captured`: each transaction's reader-side objects (the
+    `Captured`, pairing and chaining state) are freed as soon as its exchange is built,
+    instead of all of them living until the last one is. That is the peak memory of
+    reading a large capture."""
+    items = list(captured)
+    captured.clear()
+    return _assemble(items, origin_file)
+
+
+def _assemble(items: list[Captured], origin_file: str | None) -> Assembled:
+    items = _in_time_order(items)
     units = _pair(items)
+    del items
     chains = _chain(units)
+    del units
     return _build(chains, origin_file)
 
 
@@ -133,19 +150,24 @@ def _in_time_order(items: list[Captured]) -> list[Captured]:
 # --- preflight pairing ----------------------------------------------------------------
 
 
-_Facts = dict[str, str]
-"""The request headers assembly reads, by lowercase name, valued as `Headers.get` values
-them (every field of the name, trimmed, joined with ", ")."""
-_READ = frozenset(
-    {
-        "origin",
-        "access-control-request-method",
-        "sec-fetch-dest",
-        "sec-fetch-mode",
-        "sec-fetch-site",
-        "referer",
-    }
-)
+class _Facts(NamedTuple):
+    """The request headers assembly reads, valued as `Headers.get` values them (every field
+    of the name, trimmed, joined with ", "). A tuple: there is one per transaction while
+    assembling, a million of them for a big capture."""
+
+    origin: str | None = None
+    access_control_request_method: str | None = None
+    sec_fetch_dest: str | None = None
+    sec_fetch_mode: str | None = None
+    sec_fetch_site: str | None = None
+    referer: str | None = None
+
+    def get(self, name: str) -> str | None:
+        return getattr(self, name.replace("-", "_"))
+
+
+_READ = frozenset(name.replace("_", "-") for name in _Facts._fields)
+_NO_FACTS = _Facts()
 
 
 def _facts(tx: Transaction) -> _Facts:
@@ -155,8 +177,12 @@ def _facts(tx: Transaction) -> _Facts:
     for name, value in tx.request.headers.fields:
         key = name.lower()
         if key in _READ:
-            found.setdefault(key, []).append(value)
-    return {key: ", ".join(v.strip(" \t\r\n") for v in values) for key, values in found.items()}
+            found.setdefault(key.replace("-", "_"), []).append(value)
+    if not found:
+        return _NO_FACTS
+    return _Facts(
+        **{key: ", ".join(v.strip(" \t\r\n") for v in values) for key, values in found.items()}
+    )
 
 
 def _acrm(facts: _Facts) -> str | None:
@@ -351,12 +377,16 @@ def _join_waiting(stack: list[_Chain] | None, unit: _Unit) -> _Chain | None:
 # --- exchanges and context ------------------------------------------------------------
 
 
-def _build(chains: list[_Chain], origin_file: str | None) -> Assembled:
+def _build(chains: list[_Chain | None], origin_file: str | None) -> Assembled:
+    """Consumes `chains`: each chain is let go once its exchange stands."""
     exchanges: list[Exchange] = []
     merged_hints: dict[str, Hints] = {}
     used: set[str] = set()
     suffixes: dict[str, int] = {}
-    for n, chain in enumerate(chains, start=1):
+    for n in range(1, len(chains) + 1):
+        chain = chains[n - 1]
+        chains[n - 1] = None
+        assert chain is not None
         members = [c for u in chain.units for c in (u.actual, u.preflight) if c is not None]
         own = next((c.id for c in members if c.id), None)
         xid = _unique(own or f"x{n:04d}", used, suffixes)
@@ -418,6 +448,7 @@ def _merge_hints(chain: _Chain) -> Hints:
     return merged
 
 
+_MODES = {mode: mode for mode in MODES}
 _origin = functools.lru_cache(maxsize=8192)(origin_of)
 """Pages, referers and their origins repeat across a capture; URL parsing is the slow part."""
 
@@ -455,8 +486,8 @@ def _context(chain: _Chain, hints: Hints) -> Context:
 
     mode = hints.get("mode")
     if mode is None:
-        sec_mode = (headers.get("sec-fetch-mode") or "").lower()
-        mode = sec_mode if sec_mode in MODES else None
+        # The model's own string, not a fresh lowercase copy per exchange.
+        mode = _MODES.get((headers.get("sec-fetch-mode") or "").lower())
     if mode is None and chain.units[0].preflight is not None:
         mode = "cors"  # only CORS-mode requests are ever preflighted
 

@@ -75,6 +75,9 @@ _INTERN_LIMIT = 200_000
 types, CORS headers, user agents); one tuple per distinct field instead of one per
 occurrence is much of what keeps a million exchanges in memory. The cache is dropped when
 it grows past this, which only costs sharing, never correctness."""
+_WORDS_LIMIT = 4096
+_RELEASE_BYTES = 32 << 20
+"""How much of the file may stay mapped in behind the reader."""
 _SERVER_CACHE_LIMIT = 4096
 """Distinct `server_conn` states remembered: every flow on one connection repeats it."""
 
@@ -221,6 +224,7 @@ class _Message:
     """Where the body's bytes lie in the file; None for a missing body."""
     lowered: bytes | None = None
     """The names for `_header`, made on first use."""
+    block: _Block | None = None
     # request only
     method: bytes = b""
     scheme: bytes = b""
@@ -231,6 +235,16 @@ class _Message:
     # response only
     status: Any = 0
     reason: bytes = b""
+
+
+@dataclass(slots=True)
+class _Block:
+    """One header list as parsed, shared by every message that sent the same bytes."""
+
+    names: tuple[bytes, ...]
+    values: tuple[bytes, ...]
+    inners: tuple[bytes, ...]
+    headers: Headers | None = None
 
 
 @dataclass(slots=True)
@@ -462,8 +476,12 @@ class _FileReader:
         """The one tuple shared by every occurrence of a field."""
         self.servers: dict[bytes, tuple[Any, Any] | None] = {}
         self.ways: Counter[str] = Counter()
+        self.released = 0
+        """Where the pages still mapped in begin (see `_release`)."""
         self.origins: dict[tuple[Any, ...], str] = {}
-        self.blocks: dict[bytes, tuple[tuple[bytes, ...], ...]] = {}
+        self.blocks: dict[bytes, _Block] = {}
+        self.words: dict[str, dict[bytes, str]] = {"method": {}, "version": {}, "reason": {}}
+        """Methods, versions, reasons: a handful of values, one string each."""
 
     def run(self) -> Loaded:
         buf, size = self.buf, self.size
@@ -485,16 +503,29 @@ class _FileReader:
             else:
                 self.loaded.captured.append(captured)
             pos = end + 1
-            if self.records % _PROGRESS_EVERY == 0:
-                if self.progress is not None:
-                    self.progress(pos, size)
-                if len(self.fields) > _INTERN_LIMIT:
-                    self.fields.clear()
-                if len(self.pairs) > _INTERN_LIMIT:
-                    self.pairs.clear()
+            if self.records % 64 == 0:
+                self._release(pos)
+                if self.records % _PROGRESS_EVERY == 0:
+                    if self.progress is not None:
+                        self.progress(pos, size)
+                    if len(self.fields) > _INTERN_LIMIT:
+                        self.fields.clear()
+                    if len(self.pairs) > _INTERN_LIMIT:
+                        self.pairs.clear()
         if self.progress is not None:
             self.progress(pos, size)
         return self.loaded
+
+    def _release(self, pos: int) -> None:
+        """Unmap the pages before `pos`. Every page this process touched in the mapping
+        counts as its memory until then, so reading a 5 GB file would look like (and,
+        under pressure, be) 5 GB held; nothing refers back to pages already read."""
+        done = pos - pos % mmap.PAGESIZE
+        if done - self.released < _RELEASE_BYTES or not isinstance(self.buf, mmap.mmap):
+            return
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            self.buf.madvise(mmap.MADV_DONTNEED, self.released, done - self.released)
+        self.released = done
 
     def _stop(self, reason: str) -> None:
         """What `flows.read_flows` does when mitmproxy stops reading a file."""
@@ -557,30 +588,30 @@ class _FileReader:
             m, g = _START.match(buf, start, end)
             rend = m.end("response") + 1 + int(g["response"])
             p, content = self._body(m.end(), g["resp_body"], rend)
-            names, values, inners, p = self._fast_headers(p, rend)
-            m, r = _RESPONSE_END.match(buf, p, end)
-            if m.end("resp_version") + 1 != rend:
-                raise _Malformed
-            flow.response = _Message(
-                version=r["resp_version"],
-                names=names,
-                values=values,
-                inners=inners,
+            response = _Message(
+                version=b"",
+                names=(),
+                values=(),
+                inners=None,
                 timestamp_start=_number(g["resp_start"], g["resp_start_t"]),
                 timestamp_end=_number(g["resp_end"], g["resp_end_t"]),
                 content=content,
                 status=int(g["status"]),
                 reason=g["reason"],
             )
-            g = r
+            p = self._fast_headers(response, p, rend)
+            m, g = _RESPONSE_END.match(buf, p, end)
+            if m.end("resp_version") + 1 != rend:
+                raise _Malformed
+            response.version = g["resp_version"]
+            flow.response = response
         qend = m.end("request") + 1 + int(g["request"])
         p, content = self._body(m.end(), g["req_body"], qend)
-        names, values, inners, p = self._fast_headers(p, qend)
         flow.request = _Message(
             version=b"",
-            names=names,
-            values=values,
-            inners=inners,
+            names=(),
+            values=(),
+            inners=None,
             timestamp_start=_number(g["req_start"], g["req_start_t"]),
             timestamp_end=_number(g["req_end"], g["req_end_t"]),
             content=content,
@@ -591,6 +622,7 @@ class _FileReader:
             port=int(g["port"]),
             host=g["host"].decode("utf-8"),
         )
+        p = self._fast_headers(flow.request, p, qend)
 
         try:
             m, g = _REQUEST_END.match(buf, p, end)
@@ -638,9 +670,8 @@ class _FileReader:
             raise _Malformed
         return bend + 1, (pos, bend)
 
-    def _fast_headers(
-        self, pos: int, end: int
-    ) -> tuple[tuple[bytes, ...], tuple[bytes, ...], tuple[bytes, ...], int]:
+    def _fast_headers(self, msg: _Message, pos: int, end: int) -> int:
+        """Fill in the message's header fields from the list at `pos`; where it ends."""
         buf = self.buf
         m = _HEADERS.match(buf, pos, end)
         if m is None:
@@ -650,18 +681,26 @@ class _FileReader:
         if hend >= end or buf[hend] != _RBRACKET:
             raise _Malformed
         if hend == hstart:
-            return (), (), (), hend + 1
+            return hend + 1
         block = buf[hstart:hend]
-        # A browser sends the same request headers again and again.
+        # A browser sends the same request headers again and again: such messages share
+        # one parse and, in the end, one `Headers`.
         known = self.blocks.get(block)
         if known is None:
-            known = _split_fields(block, _FIELD) or _split_fields(block, _ANY_FIELD)
-            if known is None:
+            split = _split_fields(block, _FIELD) or _split_fields(block, _ANY_FIELD)
+            if split is None:
                 raise _Malformed
+            known = _Block(*split)
             if len(self.blocks) > _SERVER_CACHE_LIMIT:
                 self.blocks.clear()
             self.blocks[block] = known
-        return known[0], known[1], known[2], hend + 1
+        msg.names, msg.values, msg.inners, msg.block = (
+            known.names,
+            known.values,
+            known.inners,
+            known,
+        )
+        return hend + 1
 
     def _server(self, start: int, end: int) -> tuple[Any, Any]:
         """(peername, timestamp_start); every flow over one connection repeats its state,
@@ -816,14 +855,14 @@ class _FileReader:
         req = flow.request
         if req is None:
             raise _Malformed
-        method = _native(req.method).upper()
+        method = self._word("method", req.method)
         if method == "CONNECT":
             return None
         request = Request(
             method=method,
             url=self._url(req, method),
             headers=self._headers(req),
-            http_version=_native(req.version) or None,
+            http_version=self._word("version", req.version) or None,
         )
         resp = flow.response
         response = self._response(resp, method, flow.server) if resp is not None else None
@@ -859,6 +898,22 @@ class _FileReader:
         hints, entry_id = _metadata_hints(metadata, number, self.path)
         return Captured(tx=tx, hints=hints, order=number, id=entry_id)
 
+    def _word(self, kind: str, value: bytes) -> str:
+        """A method, version or reason as mitmproxy decodes it, one string per value: a
+        million exchanges would otherwise hold a million copies of "GET" and "HTTP/1.1"."""
+        known = self.words[kind]
+        word = known.get(value)
+        if word is None:
+            if kind == "reason":
+                word = value.decode("iso-8859-1")
+            elif kind == "method":
+                word = _native(value).upper()
+            else:
+                word = _native(value)
+            if len(known) < _WORDS_LIMIT:
+                known[value] = word
+        return word
+
     def _url(self, req: _Message, method: str) -> str:
         """`_pretty_url`; the scheme, host and port part remembered per Host header."""
         if method == "CONNECT":
@@ -881,6 +936,14 @@ class _FileReader:
         return prefix if path == "*" else prefix + path
 
     def _headers(self, msg: _Message) -> Headers:
+        block = msg.block
+        if block is not None:
+            if block.headers is None:
+                block.headers = self._decoded_headers(msg)
+            return block.headers
+        return self._decoded_headers(msg)
+
+    def _decoded_headers(self, msg: _Message) -> Headers:
         names, values, inners = msg.names, msg.values, msg.inners
         if not names:
             return Headers()
@@ -926,8 +989,8 @@ class _FileReader:
         return Response(
             status=status,
             headers=self._headers(resp),
-            reason=resp.reason.decode("iso-8859-1"),
-            http_version=_native(resp.version) or None,
+            reason=self._word("reason", resp.reason),
+            http_version=self._word("version", resp.version) or None,
             body_excerpt=excerpt,
             # No server connection behind it: mitmproxy or an addon made the response.
             made_by_proxy=server is None or server[1] is None,
