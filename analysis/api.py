@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from analysis.model import Exchange
+from analysis.parallel import decide_all_parallel
+from analysis.progress import Progress
 from analysis.readers import read_many
 from analysis.redact import redact_text, redact_url
 from analysis.verdict import Verdict, decide, page_origin
@@ -63,10 +65,21 @@ def decide_all(exchanges: Iterable[Exchange]) -> tuple[list[Decided], int]:
     return decided, skipped
 
 
-def analyze_files(paths: Sequence[str | os.PathLike[str]]) -> Analysis:
-    """Read every input (raises `InputError` on bad input) and decide every exchange."""
-    result = read_many(paths)
-    decided, skipped = decide_all(result.exchanges)
+def analyze_files(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    jobs: int = 1,
+    progress: Progress | None = None,
+) -> Analysis:
+    """Read every input (raises `InputError` on bad input) and decide every exchange, on
+    `jobs` processes (0: every core) for large inputs; `progress` draws bars on stderr."""
+    reading = progress.task("reading", unit="bytes") if progress else None
+    result = read_many(paths, progress=reading)
+    if jobs == 1:
+        decided, skipped = decide_all(result.exchanges)
+    else:
+        deciding = progress.task("deciding") if progress else None
+        decided, skipped = decide_all_parallel(result.exchanges, jobs or None, progress=deciding)
     return Analysis(
         decided=decided,
         inputs=[os.fspath(p) for p in paths],

@@ -251,3 +251,23 @@ def test_json_redacts_tokens_in_urls_unless_asked(tmp_path: Path) -> None:
     assert "abc123tok" not in text and "page=2" in text
     CliRunner().invoke(main, ["analyze", str(har), "--json", str(out), "--no-redact"])
     assert "abc123tok" in out.read_text()
+
+
+def test_jobs_give_the_same_document(tmp_path: Path) -> None:
+    entries = [
+        _entry(
+            "GET",
+            f"{API}/items/{i}",
+            {"Origin": PAGE},
+            200,
+            {"Access-Control-Allow-Origin": PAGE} if i % 2 else {},
+            **_cors(),
+        )
+        for i in range(40)
+    ]
+    har = _har(tmp_path, *entries)
+    serial, parallel = tmp_path / "serial.json", tmp_path / "parallel.json"
+    CliRunner().invoke(main, ["analyze", str(har), "--json", str(serial)])
+    CliRunner().invoke(main, ["analyze", str(har), "--json", str(parallel), "-j", "2"])
+    assert json.loads(serial.read_text()) == json.loads(parallel.read_text())
+    assert CliRunner().invoke(main, ["analyze", str(har), "-j", "-1"]).exit_code == 2
