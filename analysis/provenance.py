@@ -37,16 +37,23 @@ CACHE_SIGNAL_HEADERS = (
 
 
 def is_shared_cache_hit(headers: Headers) -> bool:
-    for name, hits in _HIT_HEADERS.items():
-        value = (headers.get(name) or "").lower()
+    # One pass over the fields: this runs on every response of every exchange.
+    for name, value in headers:
+        lower = name.lower()
+        if lower == "age":
+            age = value.split(",")[0].strip()
+            if age.isdigit() and int(age) > 0:
+                return True
+            continue
+        if lower == "akamai-cache-status":
+            if value.strip().lower().startswith("hit"):
+                return True
+            continue
+        hits = _HIT_HEADERS.get(lower)
         # "HIT, MISS" (Fastly shield, then edge) still means the edge answered from cache.
-        if any(token.strip().startswith(hits) for token in value.split(",")):
+        if hits and any(token.strip().startswith(hits) for token in value.lower().split(",")):
             return True
-    akamai = (headers.get("akamai-cache-status") or "").lower()
-    if akamai.startswith("hit"):
-        return True
-    age = (headers.get("age") or "").split(",")[0].strip()
-    return age.isdigit() and int(age) > 0
+    return False
 
 
 def response_source(exchange: Exchange) -> str:

@@ -126,10 +126,12 @@ def decide(exchange: Exchange) -> Verdict:
         return _confirm(verdict)
 
     # Credentials mode unknown: decide both ways and say so when the answer depends on it.
+    # A failure without credentials is a failure with them too (they only add checks), so
+    # the second pass is needed only when the first one passed.
     without = _walk(exchange, origin, mode, include=False)
-    with_ = _walk(exchange, origin, mode, include=True)
-    if _same_outcome(without, with_) or without.failure is not None or without.fault:
+    if without.failure is not None or without.fault is not None or not without.cors:
         return _confirm(_verdict_from(without, base, exchange, origin, None))
+    with_ = _walk(exchange, origin, mode, include=True)
     if with_.failure is None:
         return _confirm(_verdict_from(without, base, exchange, origin, None))
     conditional = _verdict_from(with_, base, exchange, origin, None)
@@ -174,11 +176,6 @@ def _from_service_worker(exchange: Exchange, base: Verdict) -> Verdict:
             failed_parameter=ctx.browser.failed_parameter,
         )
     return replace(common, blocked=None, condition="service-worker-response")
-
-
-def _same_outcome(a: _Walk, b: _Walk) -> bool:
-    fa, fb = a.failure, b.failure
-    return (fa is None) == (fb is None) and (fa is None or fa.reason == fb.reason)
 
 
 def _verdict_from(
