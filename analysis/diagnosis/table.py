@@ -116,12 +116,54 @@ class _Layers:
     def of(self, response: Response | None) -> tuple[str, ...]:
         if response is None or response.made_by_proxy:
             return ()
-        key = (response.status, response.headers.fields, response.body_excerpt)
+        key = (response.status, _shape(response.headers), response.body_excerpt)
         found = self._seen.get(key)
         if found is None:
             found = fingerprint([response]).layers
             self._seen[key] = found
         return found
+
+
+# Headers whose values differ on every response but say nothing about the stack: only
+# their presence stays in the cache key, so repeated response shapes are fingerprinted once.
+_VOLATILE = frozenset(
+    {
+        "date",
+        "content-length",
+        "etag",
+        "last-modified",
+        "expires",
+        "age",
+        "x-request-id",
+        "x-amzn-requestid",
+        "x-amz-cf-id",
+        "x-amzn-trace-id",
+        "x-amz-apigw-id",
+        "cf-ray",
+        "x-timer",
+        "x-cache-hits",
+        "server-timing",
+        "x-runtime",
+        "x-correlation-id",
+        "traceparent",
+        "x-varnish",
+        "apigw-requestid",
+        "request-id",
+    }
+)
+
+
+def _shape(headers: Headers) -> tuple[tuple[str, str], ...]:
+    shape = []
+    for name, value in headers:
+        lower = name.lower()
+        if lower in _VOLATILE:
+            shape.append((lower, ""))
+        elif lower == "set-cookie":
+            shape.append((lower, value.split("=", 1)[0]))  # the cookie's name, not its value
+        else:
+            shape.append((lower, value))
+    return tuple(shape)
 
 
 def _row(d: Decided, layers: _Layers) -> dict:
