@@ -161,13 +161,18 @@ def flows(count: int, workdir: Path, jobs: int) -> dict[str, Any]:
         "flows": count,
         "file_bytes": path.stat().st_size,
         "flowreader_s": baseline.wall_s,
+        "flowreader_peak_rss": baseline.peak_rss_bytes,
         "corscope_analyze_s": cli.wall_s,
+        "corscope_peak_rss": cli.peak_rss_bytes,
         "ratio": baseline.wall_s / cli.wall_s,
     }
-    print(f"  FlowReader, reading only:        {baseline.wall_s:7.1f} s")
+    print(
+        f"  FlowReader, reading only:        {baseline.wall_s:7.1f} s   "
+        f"peak {measure.size(baseline.peak_rss_bytes)}"
+    )
     print(
         f"  corscope analyze (serial):       {cli.wall_s:7.1f} s   "
-        f"{out['ratio']:.1f}x faster (target >= 10x)"
+        f"peak {measure.size(cli.peak_rss_bytes)}   {out['ratio']:.1f}x faster (target >= 10x)"
     )
     if _cli_has_jobs():
         parallel = _cli(path, jobs)

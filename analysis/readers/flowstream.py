@@ -17,6 +17,9 @@ Three ways to read a record, fastest first:
    fields of unexpected types). Such files still read, just slower, and a record mitmproxy
    refuses stops the file exactly as `flows.read_flows` stops it.
 
+Memory follows what is kept, not the file: pages already read are unmapped as the reader
+moves on, so even a file larger than memory reads in a window of tens of MB.
+
 What comes out is, field for field, what `flows.read_flows` builds from `HTTPFlow`s: the URL
 is mitmproxy's `pretty_url`, header bytes are decoded the same way, a body is inflated by
 mitmproxy's own decoder where mitmproxy is importable. `tests/analysis/readers/
@@ -76,11 +79,13 @@ types, CORS headers, user agents); one tuple per distinct field instead of one p
 occurrence is much of what keeps a million exchanges in memory. The cache is dropped when
 it grows past this, which only costs sharing, never correctness."""
 _WORDS_LIMIT = 4096
+"""Distinct methods, versions and reasons kept as one string each; more is a damaged file."""
 _RELEASE_BYTES = 32 << 20
 """How much of the file may stay mapped in behind the reader."""
-_SERVER_CACHE_LIMIT = 4096
-"""Distinct `server_conn` states remembered: every flow on one connection repeats it."""
-
+_CACHE_LIMIT = 4096
+"""Distinct entries kept per cache of repeated parts: `server_conn` states (every flow on a
+connection repeats it), request header lists, scheme://host:port per Host header. Dropped
+when full, which costs speed, never correctness."""
 
 _PSEUDO = ("", "")
 """Stands for an HTTP/2 pseudo header among decoded fields: dropped from `Headers`."""
@@ -454,9 +459,8 @@ def _split_fields(
     if not rows:
         return None
     field_lens, inners, name_lens, names, value_lens, values = zip(*rows, strict=True)
-    if sum(map(len, field_lens + inners)) + 2 * len(rows) != len(block) or list(
-        map(int, name_lens + value_lens)
-    ) != list(map(len, names + values)):
+    tiles = sum(map(len, field_lens + inners)) + 2 * len(rows) == len(block)
+    if not tiles or list(map(int, name_lens + value_lens)) != list(map(len, names + values)):
         return None
     return names, values, inners
 
@@ -691,7 +695,7 @@ class _FileReader:
             if split is None:
                 raise _Malformed
             known = _Block(*split)
-            if len(self.blocks) > _SERVER_CACHE_LIMIT:
+            if len(self.blocks) > _CACHE_LIMIT:
                 self.blocks.clear()
             self.blocks[block] = known
         msg.names, msg.values, msg.inners, msg.block = (
@@ -709,7 +713,7 @@ class _FileReader:
         known = self.servers.get(block)
         if known is None:
             known = self._server_fast(start, end) or self._server_walk(start, end)
-            if len(self.servers) > _SERVER_CACHE_LIMIT:
+            if len(self.servers) > _CACHE_LIMIT:
                 self.servers.clear()
             self.servers[block] = known
         return known
@@ -930,7 +934,7 @@ class _FileReader:
         prefix = self.origins.get(key)
         if prefix is None:
             prefix = self.origins[key] = _pretty_url(req, method, host_header, path="")
-            if len(self.origins) > _SERVER_CACHE_LIMIT:
+            if len(self.origins) > _CACHE_LIMIT:
                 self.origins.clear()
         path = _native(req.path)
         return prefix if path == "*" else prefix + path
