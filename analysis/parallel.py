@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from analysis.model import Exchange
+from analysis.readers import collector_paused
 from analysis.verdict import Verdict, decide
 
 ProgressFn = Callable[[int, int], None]
@@ -91,7 +92,9 @@ def _run(
     jobs = usable_cpus() if not jobs or jobs < 0 else jobs
     jobs = max(1, min(jobs, n // max(1, min_per_job)))
     if jobs == 1:
-        yield from _serial(exchanges, progress, keep_all)
+        # Verdicts hold no reference cycles: the collector would only walk them.
+        with collector_paused():
+            yield from _serial(exchanges, progress, keep_all)
         return
     step = -(-n // (jobs * _SLICES_PER_JOB))
     bounds = [(start, min(start + step, n), keep_all) for start in range(0, n, step)]

@@ -120,3 +120,23 @@ def test_warnings_name_the_file(tmp_path: Path) -> None:
     path = write_lines(tmp_path / "c.jsonl", [har_entry()], tail='{"request": {')
     result = read_many([path])
     assert result.warnings and all(w.startswith(f"{path}: ") for w in result.warnings)
+
+
+def test_reading_pauses_the_cyclic_collector_and_restores_it() -> None:
+    import gc
+
+    from analysis.readers import collector_paused
+
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    read(DATA / "chrome-missing-acao.har")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():  # a caller that turned it off keeps it off
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
