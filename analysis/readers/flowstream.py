@@ -267,33 +267,35 @@ class _Flow:
 class _Layout:
     """A run of fields as mitmproxy 11 and 12 lay them out, as one regular expression.
 
-    `_item("x")` captures an item and its length prefix (groups `x` and `x_n`); `check`
+    `_item("x")` captures an item and its length prefix (groups `x` and `x_n`); `match`
     holds every prefix to what matched, in one comparison. Then the match is the
     tnetstring parse of those bytes, whatever the items contain: an item that happens to
     contain the text that follows it ends the lazy match early, and fails the check."""
 
     def __init__(self, *parts: bytes) -> None:
         self.regex = re.compile(b"".join(parts), re.S)
-        names = self.regex.groupindex
-        pairs = [(n + "_n", n) for n in names if n + "_n" in names]
+        index = self.regex.groupindex
+        # Positions in `Match.groups()`, which is cheaper to take than `groupdict()`.
+        pairs = [(index[n + "_n"] - 1, index[n] - 1) for n in index if n + "_n" in index]
         self.lengths = _getter([n for n, _ in pairs])
         self.items = _getter([v for _, v in pairs])
 
-    def match(self, buf: Any, pos: int, endpos: int) -> tuple[re.Match[bytes], dict[str, Any]]:
+    def match(self, buf: Any, pos: int, endpos: int) -> re.Match[bytes]:
+        """The match, whose groups are read by name (`m["path"]`)."""
         m = self.regex.match(buf, pos, endpos)
         if m is None:
             raise _Malformed
-        found = m.groupdict()
+        found = m.groups()
         lengths, items = self.lengths(found), self.items(found)
         if None in lengths:  # optional items that were absent
             kept = [(n, v) for n, v in zip(lengths, items, strict=True) if n is not None]
             lengths, items = tuple(n for n, _ in kept), tuple(v for _, v in kept)
         if list(map(int, lengths)) != list(map(len, items)):
             raise _Malformed
-        return m, found
+        return m
 
 
-def _getter(keys: list[str]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+def _getter(keys: list[int]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
     """`operator.itemgetter` that always gives a tuple."""
     if len(keys) > 1:
         return operator.itemgetter(*keys)
@@ -587,82 +589,82 @@ class _FileReader:
         buf = self.buf
         flow = _Flow(version=None, kind="http")
         if buf[start : start + len(_NO_RESPONSE)] == _NO_RESPONSE:
-            m, g = _START_NO_RESPONSE.match(buf, start, end)
+            m = _START_NO_RESPONSE.match(buf, start, end)
         else:
-            m, g = _START.match(buf, start, end)
-            rend = m.end("response") + 1 + int(g["response"])
-            p, content = self._body(m.end(), g["resp_body"], rend)
+            m = _START.match(buf, start, end)
+            rend = m.end("response") + 1 + int(m["response"])
+            p, content = self._body(m.end(), m["resp_body"], rend)
             response = _Message(
                 version=b"",
                 names=(),
                 values=(),
                 inners=None,
-                timestamp_start=_number(g["resp_start"], g["resp_start_t"]),
-                timestamp_end=_number(g["resp_end"], g["resp_end_t"]),
+                timestamp_start=_number(m["resp_start"], m["resp_start_t"]),
+                timestamp_end=_number(m["resp_end"], m["resp_end_t"]),
                 content=content,
-                status=int(g["status"]),
-                reason=g["reason"],
+                status=int(m["status"]),
+                reason=m["reason"],
             )
             p = self._fast_headers(response, p, rend)
-            m, g = _RESPONSE_END.match(buf, p, end)
+            m = _RESPONSE_END.match(buf, p, end)
             if m.end("resp_version") + 1 != rend:
                 raise _Malformed
-            response.version = g["resp_version"]
+            response.version = m["resp_version"]
             flow.response = response
-        qend = m.end("request") + 1 + int(g["request"])
-        p, content = self._body(m.end(), g["req_body"], qend)
+        qend = m.end("request") + 1 + int(m["request"])
+        p, content = self._body(m.end(), m["req_body"], qend)
         flow.request = _Message(
             version=b"",
             names=(),
             values=(),
             inners=None,
-            timestamp_start=_number(g["req_start"], g["req_start_t"]),
-            timestamp_end=_number(g["req_end"], g["req_end_t"]),
+            timestamp_start=_number(m["req_start"], m["req_start_t"]),
+            timestamp_end=_number(m["req_end"], m["req_end_t"]),
             content=content,
-            path=g["path"],
-            authority=g["authority"],
-            scheme=g["scheme"],
-            method=g["method"],
-            port=int(g["port"]),
-            host=g["host"].decode("utf-8"),
+            path=m["path"],
+            authority=m["authority"],
+            scheme=m["scheme"],
+            method=m["method"],
+            port=int(m["port"]),
+            host=m["host"].decode("utf-8"),
         )
         p = self._fast_headers(flow.request, p, qend)
 
         try:
-            m, g = _REQUEST_END.match(buf, p, end)
+            m = _REQUEST_END.match(buf, p, end)
             flow.metadata = {}
         except _Malformed:
-            m, g = _REQUEST_END_METADATA.match(buf, p, end)
+            m = _REQUEST_END_METADATA.match(buf, p, end)
             if m.end("req_version") + 1 != qend:
                 raise _Malformed from None
+            flow.request.version = m["req_version"]
             flow.metadata, p = _value(buf, m.start("metadata"), end)
-            m, flags = _FLAGS.match(buf, p, end)
-            g.update(flags)
+            m = _FLAGS.match(buf, p, end)
         else:
             if m.end("req_version") + 1 != qend:
                 raise _Malformed
-        flow.request.version = g["req_version"]
+            flow.request.version = m["req_version"]
         p = m.end()
-        if g["server"] is not None:
-            send = p + int(g["server"])
+        if m["server"] is not None:
+            send = p + int(m["server"])
             if send >= end or buf[send] != _RBRACE:
                 raise _Malformed
             flow.server = self._server(p, send)
             p = send + 1
 
-        m, g = _CLIENT.match(buf, p, end)
-        p = m.end() + int(g["client"])
+        m = _CLIENT.match(buf, p, end)
+        p = m.end() + int(m["client"])
         if p >= end or buf[p] != _RBRACE:
             raise _Malformed
         try:
-            m, g = _END.match(buf, p + 1, end + 1)
+            m = _END.match(buf, p + 1, end + 1)
         except _Malformed:
-            m, g = _ERROR.match(buf, p + 1, end)
+            m = _ERROR.match(buf, p + 1, end)
             flow.error, p = _value(buf, m.start("error"), end)
-            m, g = _TAIL.match(buf, p, end + 1)
+            m = _TAIL.match(buf, p, end + 1)
         if m.end() != end + 1:
             raise _Malformed
-        flow.version = int(g["version"])
+        flow.version = int(m["version"])
         return flow
 
     def _body(self, pos: int, size: bytes | None, end: int) -> tuple[int, tuple[int, int] | None]:
