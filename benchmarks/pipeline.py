@@ -36,16 +36,19 @@ class _Clock:
 
 
 def run(path: str, jobs: int, stop_after: str) -> dict[str, Any]:
-    from analysis.readers import _load, sniff
-    from analysis.readers.assemble import assemble
+    from analysis.readers import _load, collector_paused, sniff
+    from analysis.readers.assemble import assemble_consuming
 
     clock = _Clock()
     fmt = sniff(path)
-    loaded = _load(fmt, path, None)
+    # As `analysis.readers.read` does it, one stage at a time.
+    with collector_paused():
+        loaded = _load(fmt, path, None)
     clock.lap("read")
     out: dict[str, Any] = {"format": fmt, "transactions": len(loaded.captured)}
     if stop_after != "read":
-        exchanges = assemble(loaded.captured, origin_file=path).exchanges
+        with collector_paused():
+            exchanges = assemble_consuming(loaded.captured, origin_file=path).exchanges
         del loaded
         clock.lap("assemble")
         out["exchanges"] = len(exchanges)
