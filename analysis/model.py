@@ -29,31 +29,52 @@ class Headers:
     """Header fields in wire order, duplicates kept, names as sent."""
 
     fields: tuple[tuple[str, str], ...] = ()
+    _index: dict[str, tuple[int, ...]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    """Lower-cased name -> positions in `fields`, made on first lookup and shared by every
+    `Headers` whose names are the same sequence (one server answers with the same names
+    again and again), so a lookup is one dict probe at no memory per message."""
 
     @classmethod
     def of(cls, pairs: Iterable[tuple[str, str]]) -> Headers:
         return cls(tuple((str(k), str(v)) for k, v in pairs))
 
+    def _positions(self) -> dict[str, tuple[int, ...]]:
+        index = self._index
+        if index is None:
+            index = _index_of(tuple([k for k, _ in self.fields]))
+            object.__setattr__(self, "_index", index)
+        return index
+
+    @property
+    def layout(self) -> dict[str, tuple[int, ...]]:
+        """Lower-cased name -> positions: the same object for every `Headers` whose names
+        are the same sequence, so callers can key per-layout work on it."""
+        return self._positions()
+
     def get_all(self, name: str) -> list[str]:
-        name = name.lower()
-        size = len(name)
-        # Comparing lengths first spares lower-casing nearly every field: this runs for
-        # every header the engine asks about, on every exchange.
-        return [v for k, v in self.fields if len(k) == size and k.lower() == name]
+        positions = self._positions().get(name.lower())
+        if positions is None:
+            return []
+        fields = self.fields
+        return [fields[i][1] for i in positions]
 
     def get(self, name: str) -> str | None:
         """The combined value, as Fetch's "get a header" and Chromium's
         `GetNormalizedHeader` see it: values trimmed and joined with ", "."""
-        values = self.get_all(name)
-        if not values:
+        positions = self._positions().get(name.lower())
+        if positions is None:
             return None
-        return ", ".join(_strip_http_whitespace(v) for v in values)
+        fields = self.fields
+        if len(positions) == 1:
+            return _strip_http_whitespace(fields[positions[0]][1])
+        return ", ".join([_strip_http_whitespace(fields[i][1]) for i in positions])
 
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
             return False
-        name, size = name.lower(), len(name)
-        return any(len(k) == size and k.lower() == name for k, _ in self.fields)
+        return name.lower() in self._positions()
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter(self.fields)
@@ -63,6 +84,25 @@ class Headers:
 
     def names(self) -> list[str]:
         return [k for k, _ in self.fields]
+
+
+_INDEX_LIMIT = 65_536
+"""Distinct header-name sequences indexed at once; past it the cache starts over, which
+costs time, never correctness."""
+_indexes: dict[tuple[str, ...], dict[str, tuple[int, ...]]] = {}
+
+
+def _index_of(names: tuple[str, ...]) -> dict[str, tuple[int, ...]]:
+    index = _indexes.get(names)
+    if index is None:
+        found: dict[str, list[int]] = {}
+        for i, name in enumerate(names):
+            found.setdefault(name.lower(), []).append(i)
+        index = {name: tuple(at) for name, at in found.items()}
+        if len(_indexes) >= _INDEX_LIMIT:
+            _indexes.clear()
+        _indexes[names] = index
+    return index
 
 
 def _strip_http_whitespace(value: str) -> str:

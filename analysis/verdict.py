@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from analysis import address_space, fetch
@@ -86,6 +87,10 @@ class Verdict:
     warnings: tuple[CorsWarning, ...] = field(default_factory=tuple)
 
 
+_Fields = dict[str, Any]
+"""A `Verdict`'s fields by name, while `decide` is still working them out."""
+
+
 @dataclass(slots=True)
 class _Walk:
     """What one pass over the steps found, for one assumed credentials mode."""
@@ -109,12 +114,14 @@ def decide(exchange: Exchange) -> Verdict:
     origin = page_origin(exchange)
     mode = request_mode(exchange, origin)
     source = response_source(exchange)
-    base = Verdict(cors=False, blocked=False, mode=mode, source=source, browser=ctx.browser)
+    # The verdict's fields as a dict until `_confirm` makes the one (frozen) Verdict.
+    base: _Fields = {"cors": False, "blocked": False, "mode": mode, "source": source}
+    base["browser"] = ctx.browser
 
     if origin is None or mode in ("navigate", "websocket"):
         return _confirm(base)
     if mode == "no-cors":
-        return _confirm(replace(base, warnings=tuple(_no_cors_warnings(exchange, origin))))
+        return _confirm({**base, "warnings": tuple(_no_cors_warnings(exchange, origin))})
 
     if source == "service-worker" and not all(same_origin(origin, s.url) for s in exchange.steps):
         return _confirm(_from_service_worker(exchange, base))
@@ -136,95 +143,95 @@ def decide(exchange: Exchange) -> Verdict:
         return _confirm(_verdict_from(without, base, exchange, origin, None))
     conditional = _verdict_from(with_, base, exchange, origin, None)
     return _confirm(
-        replace(
-            conditional,
-            blocked=None,
-            condition="credentials-include",
-            warnings=tuple(without.warnings),
-        )
+        {
+            **conditional,
+            "blocked": None,
+            "condition": "credentials-include",
+            "warnings": tuple(without.warnings),
+        }
     )
 
 
-def _from_service_worker(exchange: Exchange, base: Verdict) -> Verdict:
+def _from_service_worker(exchange: Exchange, base: _Fields) -> _Fields:
     """§4.3 HTTP fetch step 5: a service worker's answer is not CORS-checked again; the
     page's fetch fails only when the worker hands an opaque (or error) response to a CORS
     request. Chromium names no CorsError for it, only a console line about the FetchEvent."""
     ctx = exchange.context
     url = exchange.final_url
     kind = ctx.worker_response_type
-    common = replace(base, cors=True)
+    common = {**base, "cors": True}
     if kind in ("opaque", "error"):
         what = 'an "opaque" response was used for a request whose type is not no-cors'
         if kind == "error":
             what = "the worker answered with Response.error()"
-        return replace(
-            common,
-            blocked=True,
-            stage="response",
-            failed_url=url,
-            chrome_message=(
+        return {
+            **common,
+            "blocked": True,
+            "stage": "response",
+            "failed_url": url,
+            "chrome_message": (
                 f'The FetchEvent for "{url}" resulted in a network error response: {what}'
             ),
-        )
+        }
     if kind is not None:
-        return replace(common, blocked=False)
+        return {**common, "blocked": False}
     if ctx.browser is not None:
-        return replace(
-            common,
-            blocked=ctx.browser.blocked,
-            reason=ctx.browser.reason,
-            failed_parameter=ctx.browser.failed_parameter,
-        )
-    return replace(common, blocked=None, condition="service-worker-response")
+        return {
+            **common,
+            "blocked": ctx.browser.blocked,
+            "reason": ctx.browser.reason,
+            "failed_parameter": ctx.browser.failed_parameter,
+        }
+    return {**common, "blocked": None, "condition": "service-worker-response"}
 
 
 def _verdict_from(
-    walk: _Walk, base: Verdict, exchange: Exchange, origin: str, credentials: str | None
-) -> Verdict:
+    walk: _Walk, base: _Fields, exchange: Exchange, origin: str, credentials: str | None
+) -> _Fields:
     ctx = exchange.context
-    common = replace(
-        base,
-        cors=walk.cors,
-        credentials=credentials,
-        preflight_required=walk.preflight_required,
-        preflight_cached=walk.preflight_cached,
-        warnings=tuple(walk.warnings),
-    )
+    common = {
+        **base,
+        "cors": walk.cors,
+        "credentials": credentials,
+        "preflight_required": walk.preflight_required,
+        "preflight_cached": walk.preflight_cached,
+        "warnings": tuple(walk.warnings),
+    }
     if walk.fault is not None:
         browser_reason = walk.fault.browser_reason
         if browser_reason and walk.fault_stage == "preflight":
             browser_reason = "Preflight" + browser_reason
-        return replace(
-            common,
-            cors=True,
-            blocked=True,
-            stage=walk.fault_stage,
-            fault=walk.fault.message,
-            browser_reason=browser_reason,
-        )
+        return {
+            **common,
+            "cors": True,
+            "blocked": True,
+            "stage": walk.fault_stage,
+            "fault": walk.fault.message,
+            "browser_reason": browser_reason,
+        }
     if walk.failure is None:
         if walk.incomplete is not None and ctx.browser is not None and ctx.browser.blocked:
             # The wire cannot tell; the browser's own word is the only evidence there is.
-            return replace(
-                common,
-                blocked=True,
-                reason=ctx.browser.reason,
-                failed_parameter=ctx.browser.failed_parameter,
-                condition=None,
-            )
+            return {
+                **common,
+                "blocked": True,
+                "reason": ctx.browser.reason,
+                "failed_parameter": ctx.browser.failed_parameter,
+                "condition": None,
+            }
         if walk.incomplete is not None:
-            return replace(common, blocked=None, condition=walk.incomplete)
-        return replace(common, blocked=False)
+            return {**common, "blocked": None, "condition": walk.incomplete}
+        return {**common, "blocked": False}
     f = walk.failure
-    return replace(
-        common,
-        cors=True,
-        blocked=True,
-        stage=f.stage,
-        reason=f.reason,
-        failed_parameter=f.hint,
-        failed_url=f.url,
-        chrome_message=chrome_message(
+    return {
+        **common,
+        "cors": True,
+        "blocked": True,
+        "stage": f.stage,
+        "reason": f.reason,
+        "failed_parameter": f.hint,
+        "failed_url": f.url,
+        "chrome_message": chrome_message(
             f.reason,
             url=f.url,
             initial_url=exchange.url,
@@ -232,24 +239,24 @@ def _verdict_from(
             hint=f.hint,
             resource_type=ctx.resource_type,
         ),
-        firefox_code=f.firefox_code,
-        firefox_message=(
+        "firefox_code": f.firefox_code,
+        "firefox_message": (
             firefox_message(f.firefox_code, url=f.url, hint=f.firefox_hint, status=f.status)
             if f.firefox_code
             else None
         ),
-    )
+    }
 
 
-def _confirm(verdict: Verdict) -> Verdict:
-    """Mark the verdict confirmed when the browser's own verdict is known and agrees."""
-    browser = verdict.browser
-    if browser is None or verdict.blocked is None:
-        return verdict
-    agrees = browser.blocked == verdict.blocked and (
-        not browser.blocked or browser.reason is None or browser.reason == verdict.reason
-    )
-    return replace(verdict, confirmed=agrees)
+def _confirm(fields: _Fields) -> Verdict:
+    """The verdict, marked confirmed when the browser's own verdict is known and agrees."""
+    browser = fields.get("browser")
+    blocked = fields["blocked"]
+    if browser is not None and blocked is not None:
+        fields["confirmed"] = browser.blocked == blocked and (
+            not browser.blocked or browser.reason is None or browser.reason == fields.get("reason")
+        )
+    return Verdict(**fields)
 
 
 # --- What the wire says about the request ------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
 
 import pandas as pd
@@ -76,6 +77,7 @@ _ID_SEGMENT = re.compile(
 _TOKEN_SEGMENT = re.compile(r"^[A-Za-z0-9_-]{16,}$")
 
 
+@lru_cache(maxsize=65_536)
 def _is_id(segment: str) -> bool:
     """Numbers, hex, UUIDs, and long tokens that mix letters and digits; a long readable
     slug such as `user-preferences` is a route, not an id."""
@@ -99,9 +101,16 @@ def endpoint(method: str, url: str) -> str:
 
 
 def build(decided: Sequence[Decided]) -> pd.DataFrame:
+    # Column by column: a million rows as dicts would hold every value twice over.
     # object dtype keeps None as None (rules test `is None`); only time is numeric.
     layers = _Layers()
-    frame = pd.DataFrame([_row(d, layers) for d in decided], columns=COLUMNS, dtype=object)
+    strings: dict[str, str] = {}
+    columns: list[list] = [[] for _ in COLUMNS]
+    appends = [column.append for column in columns]
+    for d in decided:
+        for append, value in zip(appends, _row(d, layers, strings), strict=True):
+            append(value)
+    frame = pd.DataFrame(dict(zip(COLUMNS, columns, strict=True)), columns=COLUMNS, dtype=object)
     frame["started"] = pd.to_numeric(frame["started"], errors="coerce")
     return frame
 
@@ -112,16 +121,43 @@ class _Layers:
 
     def __init__(self) -> None:
         self._seen: dict[tuple, tuple[str, ...]] = {}
+        self._plans: dict[int, tuple[dict, tuple[int, ...], tuple[int, ...]]] = {}
 
     def of(self, response: Response | None) -> tuple[str, ...]:
         if response is None or response.made_by_proxy:
             return ()
-        key = (response.status, _shape(response.headers), response.body_excerpt)
+        key = (response.status, self._shape(response.headers), response.body_excerpt)
         found = self._seen.get(key)
         if found is None:
             found = fingerprint([response]).layers
             self._seen[key] = found
         return found
+
+    def _shape(self, headers: Headers) -> tuple:
+        """What identifies the response's stack: names, and the values of all but the
+        volatile fields (of Set-Cookie, the cookie's name)."""
+        layout = headers.layout
+        plan = self._plans.get(id(layout))
+        if plan is None:
+            keep = tuple(i for i, (n, _) in enumerate(headers.fields) if _kind(n) == "keep")
+            cookies = tuple(i for i, (n, _) in enumerate(headers.fields) if _kind(n) == "cookie")
+            # The layout is kept in the plan so that its id() cannot be reused.
+            plan = (layout, keep, cookies)
+            self._plans[id(layout)] = plan
+        _, keep, cookies = plan
+        fields = headers.fields
+        return (
+            id(layout),
+            tuple([fields[i][1] for i in keep]),
+            tuple([fields[i][1].split("=", 1)[0] for i in cookies]),
+        )
+
+
+def _kind(name: str) -> str:
+    lower = name.lower()
+    if lower in _VOLATILE:
+        return "volatile"
+    return "cookie" if lower == "set-cookie" else "keep"
 
 
 # Headers whose values differ on every response but say nothing about the stack: only
@@ -153,20 +189,8 @@ _VOLATILE = frozenset(
 )
 
 
-def _shape(headers: Headers) -> tuple[tuple[str, str], ...]:
-    shape = []
-    for name, value in headers:
-        lower = name.lower()
-        if lower in _VOLATILE:
-            shape.append((lower, ""))
-        elif lower == "set-cookie":
-            shape.append((lower, value.split("=", 1)[0]))  # the cookie's name, not its value
-        else:
-            shape.append((lower, value))
-    return tuple(shape)
-
-
-def _row(d: Decided, layers: _Layers) -> dict:
+def _row(d: Decided, layers: _Layers, strings: dict[str, str]) -> tuple:
+    """The row's values in `COLUMNS` order; repeated strings made once (`strings`)."""
     ex, v = d.exchange, d.verdict
     failed_url = v.failed_url or ex.final_url
     final = _final_response(ex)
@@ -174,57 +198,56 @@ def _row(d: Decided, layers: _Layers) -> dict:
     pf_response = preflight.response if preflight is not None else None
     pf_headers = pf_response.headers if pf_response is not None else None
     headers = final.headers if final is not None else None
-    return {
-        "id": ex.id,
-        "api_origin": origin_of(failed_url) or failed_url,
-        "endpoint": endpoint(ex.method, failed_url),
-        "method": ex.method,
-        "page_origin": page_origin(ex),
-        "page": ex.context.page_url,
-        "blocked": v.blocked is True,
-        "conditional": v.blocked is None,
-        "reason": v.reason,
-        "stage": v.stage,
-        "failed_parameter": v.failed_parameter,
-        "fault": v.fault,
-        "source": v.source,
-        "status": final.status if final is not None else None,
-        "preflight_status": pf_response.status if pf_response is not None else None,
-        "preflight_ms": preflight.duration_ms if preflight is not None else None,
-        "preflight_acao": (
-            pf_response.headers.get("access-control-allow-origin") if pf_response else None
-        ),
-        "started": ex.started,
-        "acao": headers.get("access-control-allow-origin") if headers else None,
-        "acao_lines": len(headers.get_all("access-control-allow-origin")) if headers else 0,
-        "acac": headers.get("access-control-allow-credentials") if headers else None,
-        "set_cookie": bool(headers and "set-cookie" in headers),
-        "server": _server(final),
-        "preflight_server": _server(pf_response),
-        "credentials": v.credentials,
-        "tainted": _tainted(ex),
-        "warnings": tuple(w.id for w in v.warnings),
-        "body": final.body_excerpt if final is not None else None,
-        "preflight_body": pf_response.body_excerpt if pf_response is not None else None,
-        "cache_hit": bool(headers is not None and is_shared_cache_hit(headers)),
-        "mode": v.mode,
-        "final_url": ex.final_url,
-        "location": _location(headers, _answered_url(ex)),
-        "vary": _tokens(headers.get("vary") if headers else None),
-        "layers": layers.of(final),
-        "made_by_proxy": bool(final is not None and final.made_by_proxy),
-        "preflight_vary": _tokens(pf_headers.get("vary") if pf_headers else None),
-        "preflight_allow": pf_headers.get("allow") if pf_headers else None,
-        "preflight_layers": layers.of(pf_response),
-        "preflight_location": _location(
-            pf_headers, preflight.request.url if preflight is not None else None
-        ),
-        "preflight_max_age": pf_headers.get("access-control-max-age") if pf_headers else None,
-        "preflight_acam": pf_headers.get("access-control-allow-methods") if pf_headers else None,
-        "preflight_made_by_proxy": bool(pf_response is not None and pf_response.made_by_proxy),
-        "worker_type": ex.context.worker_response_type,
-        "origin_sent": _origin_sent(ex),
-    }
+    method = ex.method
+    intern = strings.setdefault
+    acao = headers.get_all("access-control-allow-origin") if headers else []
+    return (
+        ex.id,
+        origin_of(failed_url) or failed_url,
+        intern(name := endpoint(method, failed_url), name),
+        method,
+        page_origin(ex),
+        ex.context.page_url,
+        v.blocked is True,
+        v.blocked is None,
+        v.reason,
+        v.stage,
+        v.failed_parameter,
+        v.fault,
+        v.source,
+        final.status if final is not None else None,
+        pf_response.status if pf_response is not None else None,
+        preflight.duration_ms if preflight is not None else None,
+        pf_headers.get("access-control-allow-origin") if pf_headers is not None else None,
+        ex.started,
+        headers.get("access-control-allow-origin") if acao else None,
+        len(acao),
+        headers.get("access-control-allow-credentials") if headers else None,
+        bool(headers and "set-cookie" in headers),
+        _server(final),
+        _server(pf_response),
+        v.credentials,
+        _tainted(ex),
+        tuple(w.id for w in v.warnings),
+        final.body_excerpt if final is not None else None,
+        pf_response.body_excerpt if pf_response is not None else None,
+        bool(headers is not None and is_shared_cache_hit(headers)),
+        v.mode,
+        ex.final_url,
+        _location(headers, _answered_url(ex)),
+        _tokens(headers.get("vary") if headers else None),
+        layers.of(final),
+        bool(final is not None and final.made_by_proxy),
+        _tokens(pf_headers.get("vary") if pf_headers else None),
+        pf_headers.get("allow") if pf_headers else None,
+        layers.of(pf_response),
+        _location(pf_headers, preflight.request.url if preflight is not None else None),
+        pf_headers.get("access-control-max-age") if pf_headers else None,
+        pf_headers.get("access-control-allow-methods") if pf_headers else None,
+        bool(pf_response is not None and pf_response.made_by_proxy),
+        ex.context.worker_response_type,
+        _origin_sent(ex),
+    )
 
 
 def _origin_sent(ex: Exchange) -> str | None:
@@ -255,6 +278,7 @@ def _location(headers: Headers | None, base: str | None) -> str | None:
         return value.strip()
 
 
+@lru_cache(maxsize=4096)
 def _tokens(value: str | None) -> tuple[str, ...]:
     """A comma-separated header as lower-case tokens: `Vary: Origin, Accept` → (origin, accept)."""
     return tuple(t.strip().lower() for t in (value or "").split(",") if t.strip())
