@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
+
+from analysis.model import Headers
 
 # §2.2.1 "CORS-safelisted method".
 SAFELISTED_METHODS = frozenset({"GET", "HEAD", "POST"})
@@ -180,6 +183,20 @@ def cors_unsafe_header_names(
     Forbidden headers are set by the browser and never count; nor do names in `ignore`
     (headers known to be browser-added when reading a capture).
     """
+    if isinstance(headers, Headers):
+        # A browser sends the same header list again and again; readers share it.
+        return list(_cors_unsafe_of_fields(headers.fields, ignore))
+    return list(_cors_unsafe(headers, ignore))
+
+
+@lru_cache(maxsize=4096)
+def _cors_unsafe_of_fields(
+    fields: tuple[tuple[str, str], ...], ignore: frozenset[str]
+) -> tuple[str, ...]:
+    return _cors_unsafe(fields, ignore)
+
+
+def _cors_unsafe(headers: Iterable[tuple[str, str]], ignore: frozenset[str]) -> tuple[str, ...]:
     unsafe: set[str] = set()
     safelisted: set[str] = set()
     safelisted_size = 0
@@ -194,7 +211,7 @@ def cors_unsafe_header_names(
             unsafe.add(lower)
     if safelisted_size > 1024:
         unsafe |= safelisted
-    return sorted(unsafe)
+    return tuple(sorted(unsafe))
 
 
 def parse_token_list(value: str | None) -> list[str] | None:

@@ -54,7 +54,7 @@ class Headers:
         return self._positions()
 
     def get_all(self, name: str) -> list[str]:
-        positions = self._positions().get(name.lower())
+        positions = (self._index or self._positions()).get(name.lower())
         if positions is None:
             return []
         fields = self.fields
@@ -63,7 +63,7 @@ class Headers:
     def get(self, name: str) -> str | None:
         """The combined value, as Fetch's "get a header" and Chromium's
         `GetNormalizedHeader` see it: values trimmed and joined with ", "."""
-        positions = self._positions().get(name.lower())
+        positions = (self._index or self._positions()).get(name.lower())
         if positions is None:
             return None
         fields = self.fields

@@ -36,23 +36,23 @@ CACHE_SIGNAL_HEADERS = (
 )
 
 
+_HIT_SIGNALS = frozenset({"age", "akamai-cache-status", *_HIT_HEADERS})
+
+
 def is_shared_cache_hit(headers: Headers) -> bool:
-    # One pass over the fields: this runs on every response of every exchange.
-    for name, value in headers:
-        lower = name.lower()
-        if lower == "age":
-            age = value.split(",")[0].strip()
-            if age.isdigit() and int(age) > 0:
+    # Only the names present are looked at: this runs on every response of every exchange.
+    for lower in _HIT_SIGNALS.intersection(headers.layout):
+        for value in headers.get_all(lower):
+            if lower == "age":
+                age = value.split(",")[0].strip()
+                if age.isdigit() and int(age) > 0:
+                    return True
+            elif lower == "akamai-cache-status":
+                if value.strip().lower().startswith("hit"):
+                    return True
+            # "HIT, MISS" (Fastly shield, then edge) still means the edge answered from cache.
+            elif any(t.strip().startswith(_HIT_HEADERS[lower]) for t in value.lower().split(",")):
                 return True
-            continue
-        if lower == "akamai-cache-status":
-            if value.strip().lower().startswith("hit"):
-                return True
-            continue
-        hits = _HIT_HEADERS.get(lower)
-        # "HIT, MISS" (Fastly shield, then edge) still means the edge answered from cache.
-        if hits and any(token.strip().startswith(hits) for token in value.lower().split(",")):
-            return True
     return False
 
 
