@@ -171,18 +171,12 @@ _NO_FACTS = _Facts()
 
 
 def _facts(tx: Transaction) -> _Facts:
-    """One pass over the request's fields, instead of one per header looked up: assembly
-    asks for several of them several times, and every `Headers.get` walks all fields."""
-    found: dict[str, list[str]] = {}
-    for name, value in tx.request.headers.fields:
-        key = name.lower()
-        if key in _READ:
-            found.setdefault(key.replace("-", "_"), []).append(value)
-    if not found:
+    """The few request headers assembly asks for, several times each, looked up once."""
+    headers = tx.request.headers
+    present = _READ.intersection(headers.layout)
+    if not present:
         return _NO_FACTS
-    return _Facts(
-        **{key: ", ".join(v.strip(" \t\r\n") for v in values) for key, values in found.items()}
-    )
+    return _Facts(**{name.replace("-", "_"): headers.get(name) for name in present})
 
 
 def _acrm(facts: _Facts) -> str | None:
@@ -491,7 +485,7 @@ def _context(chain: _Chain, hints: Hints) -> Context:
     if mode is None and chain.units[0].preflight is not None:
         mode = "cors"  # only CORS-mode requests are ever preflighted
 
-    return Context(
+    context = Context(
         page_origin=page_origin,
         page_url=page_url,
         mode=mode,
@@ -503,6 +497,15 @@ def _context(chain: _Chain, hints: Hints) -> Context:
         browser_error=hints.get("browser_error"),
         worker_response_type=hints.get("worker_response_type"),
     )
+    # Exchanges of one page share their context: one object for all of them.
+    shared = _contexts.setdefault(context, context)
+    if len(_contexts) > _CONTEXTS_LIMIT:
+        _contexts.clear()
+    return shared
+
+
+_CONTEXTS_LIMIT = 65_536
+_contexts: dict[Context, Context] = {}
 
 
 def _origin_or_none(value: str | None) -> str | None:
