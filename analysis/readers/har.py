@@ -8,6 +8,7 @@ import binascii
 import codecs
 import dataclasses
 import json
+import operator
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -245,17 +246,26 @@ when it grows past `_SHARED_LIMIT`, which costs sharing, never correctness."""
 
 def _well_formed_headers(items: list[Any]) -> Headers | None:
     """The headers of a well-formed array in one quick pass; None sends the array down the
-    field-by-field path, which names what is wrong (and drops pseudo headers)."""
+    field-by-field path, which names what is wrong (and drops pseudo headers). A field
+    already shared was checked when it was first seen."""
     try:
-        pairs = [(h["name"], h["value"]) for h in items]
+        pairs = list(map(_NAME_VALUE, items))
+        fields = list(map(_shared_fields.get, pairs))
     except (KeyError, TypeError, IndexError):
         return None
-    for name, value in pairs:
-        if type(name) is not str or not name or name[0] == ":" or type(value) is not str:
-            return None
-    if len(_shared_fields) > _SHARED_LIMIT:
-        _shared_fields.clear()
-    return Headers(tuple(map(_shared_fields.setdefault, pairs, pairs)))
+    if None in fields:
+        for i, field in enumerate(fields):
+            if field is None:
+                name, value = pair = pairs[i]
+                if type(name) is not str or not name or name[0] == ":" or type(value) is not str:
+                    return None
+                if len(_shared_fields) > _SHARED_LIMIT:
+                    _shared_fields.clear()
+                fields[i] = _shared_fields.setdefault(pair, pair)
+    return Headers(tuple(fields))
+
+
+_NAME_VALUE = operator.itemgetter("name", "value")
 
 
 def entry_to_captured(
@@ -266,6 +276,222 @@ def entry_to_captured(
     order: int,
     pages: Mapping[str, str] | None = None,
     errors_are_browser_side: bool = True,
+) -> Captured:
+    """One HAR entry as a transaction with its hints; an InputError naming `where` and the
+    field when the entry is not one."""
+    quick = _quick_captured(entry, where, path, order, pages, errors_are_browser_side)
+    if quick is not None:
+        return quick
+    return _careful_captured(entry, where, path, order, pages, errors_are_browser_side)
+
+
+def _quick_captured(
+    entry: object,
+    where: str,
+    path: str,
+    order: int,
+    pages: Mapping[str, str] | None,
+    errors_are_browser_side: bool,
+) -> Captured | None:
+    """`_careful_captured` for an entry whose every field read has its plain type, in one
+    quick pass; None for anything else (a wrong type, a float status, a bad date, pseudo
+    headers, `_cors`...), which `_careful_captured` then decides, error wording included.
+    Whatever this accepts it turns into exactly what `_careful_captured` would."""
+    if type(entry) is not dict:
+        return None
+    get = entry.get
+    req = get("request")
+    if type(req) is not dict:
+        return None
+    method = req.get("method")
+    url = req.get("url")
+    version = req.get("httpVersion")
+    if (
+        type(method) is not str
+        or not method
+        or type(url) is not str
+        or not url
+        or (version is not None and type(version) is not str)
+    ):
+        return None
+    items = req.get("headers")
+    if items is None:
+        headers = _NO_HEADERS
+    elif type(items) is not list:
+        return None
+    else:
+        well = _well_formed_headers(items)
+        if well is None:
+            return None
+        headers = well
+    request = Request(method, url, headers, _http_version(version) if version else None)
+
+    hints = Hints()
+    resp = get("response")
+    response: Response | None = None
+    error = None
+    if resp is not None:
+        if type(resp) is not dict:
+            return None
+        response_or_not = _quick_response(resp, method)
+        if response_or_not is False:
+            return None
+        response = response_or_not
+        rget = resp.get
+        error = rget("_error")
+        via_worker = rget("_fetchedViaServiceWorker")
+        redirect_url = rget("redirectURL")
+        if (
+            (error is not None and type(error) is not str)
+            or (via_worker is not None and type(via_worker) is not bool)
+            or (redirect_url is not None and type(redirect_url) is not str)
+        ):
+            return None
+        if via_worker:
+            hints["source"] = "service-worker"
+        if redirect_url:
+            hints["redirect_url"] = redirect_url
+    if not error:
+        error = get("_error")
+        if error is not None and type(error) is not str:
+            return None
+
+    if error and errors_are_browser_side:
+        hints["browser_error"] = error
+    from_cache = get("_fromCache")
+    resource_type = get("_resourceType")
+    initiator = get("_initiator")
+    pageref = get("pageref")
+    if (
+        (from_cache is not None and type(from_cache) is not str)
+        or (resource_type is not None and type(resource_type) is not str)
+        or (pageref is not None and type(pageref) is not str)
+    ):
+        return None
+    if from_cache in ("disk", "memory"):
+        hints["source"] = "http-cache"
+    if resource_type:
+        hints["resource_type"] = resource_type
+    if initiator is not None:
+        if type(initiator) is not dict:
+            return None
+        initiator_type = initiator.get("type")
+        if initiator_type is not None and type(initiator_type) is not str:
+            return None
+        if initiator_type:
+            hints["initiator_type"] = initiator_type
+    if pageref and pages and pageref in pages:
+        hints["har_page_url"] = pages[pageref]
+    cors = get("_cors")
+    if cors is not None:
+        try:
+            hints.update(cors_hints(cors, where, path))
+        except InputError:
+            return None  # raised again, in its place among the checks, the careful way
+        if response is not None and isinstance(cors.get("proxy"), Mapping):
+            response = dataclasses.replace(response, made_by_proxy=True)
+
+    duration = get("time")
+    if duration is not None:
+        if type(duration) is int:
+            duration = float(duration)
+        elif type(duration) is not float:
+            return None
+        if not duration >= 0:
+            duration = None
+    started = get("startedDateTime")
+    if started is not None:
+        if type(started) is not str:
+            return None
+        if started:
+            try:
+                when = datetime.fromisoformat(started)
+            except ValueError:
+                return None
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            started = when.timestamp()
+        else:
+            started = None
+    server_ip = get("serverIPAddress")
+    if server_ip is not None and type(server_ip) is not str:
+        return None
+    entry_id = None
+    for key in ("_corscope_id", "_id"):
+        value = get(key)
+        if value is None:
+            continue
+        if type(value) is int:
+            entry_id = str(value)
+            break
+        if type(value) is not str:
+            return None
+        if value:
+            entry_id = value
+            break
+    tx = Transaction(
+        request,
+        response,
+        error if response is None else None,
+        started,
+        duration,
+        server_ip or None,
+    )
+    return Captured(tx, hints, order, entry_id)
+
+
+_NO_HEADERS = Headers()
+
+
+def _quick_response(resp: dict[str, Any], method: str) -> Response | bool | None:
+    """`_response` for plain types, False for anything `_response` should decide."""
+    status = resp.get("status")
+    if status is not None and type(status) is not int:
+        return False
+    items = resp.get("headers")
+    if items is None:
+        headers = _NO_HEADERS
+    elif type(items) is not list:
+        return False
+    else:
+        well = _well_formed_headers(items)
+        if well is None:
+            return False
+        headers = well
+    if not status and not headers:
+        return None
+    status = status or 0
+    reason = resp.get("statusText")
+    version = resp.get("httpVersion")
+    if (reason is not None and type(reason) is not str) or (
+        version is not None and type(version) is not str
+    ):
+        return False
+    excerpt = None
+    if status >= 400 or method.upper() == "OPTIONS":
+        content = resp.get("content")
+        if content is not None:
+            if type(content) is not dict:
+                return False
+            text, encoding = content.get("text"), content.get("encoding")
+            if (text is not None and type(text) is not str) or (
+                encoding is not None and type(encoding) is not str
+            ):
+                return False
+            if text:
+                excerpt = _excerpt(_Fields(content, "", "", ""))
+    return Response(
+        status, headers, reason or "", _http_version(version) if version else None, excerpt
+    )
+
+
+def _careful_captured(
+    entry: object,
+    where: str,
+    path: str,
+    order: int,
+    pages: Mapping[str, str] | None,
+    errors_are_browser_side: bool,
 ) -> Captured:
     e = _Fields(entry, where, path)
     req = e.sub("request", required=True)
@@ -418,6 +644,8 @@ of that text showing through: reading on would neither move nor change it."""
 _ERROR_CONTEXT = 64 * 1024
 """Text read past a syntax error before asking json to word it."""
 _PROGRESS_EVERY = 1024
+_AFTER_ENTRY = re.compile(r"[ \t\n\r]*(,)[ \t\n\r]*")
+"""The "," between two entries and the whitespace around it."""
 
 # Text that puts json's parser in the state the stream was in, so that json words an error
 # itself, in the words of whichever Python runs (`_HarStream._json_error`).
@@ -481,9 +709,8 @@ class _HarStream:
         self.eof = False
         self.carry = b""
         self.read_bytes = 0
-        self.lines = 0
-        """Newlines before `base`, and where the line `base` is on starts: for messages."""
-        self.line_start = 0
+        self.keep = 0
+        """Where the text still needed starts: `_more` drops what comes before."""
         self.log_seen = False
         self.entries_seen = False
         self.log_fields: dict[str, Any] = {}
@@ -590,26 +817,40 @@ class _HarStream:
         if self._char(q) == "]":
             return q + 1
         index = 0
+        path, captured, convert = self.path, self.captured, self.convert
+        scan, after = _DECODER.raw_decode, _AFTER_ENTRY.match
         while True:
-            entry, end = self._value(q, state, resume)
-            if self.convert:
+            # The common case inline: the entry and the "," after it lie in the window.
+            text, base = self.text, self.base
+            try:
+                entry, j = scan(text, q - base)
+            except json.JSONDecodeError:
+                j = len(text)
+            if j >= len(text):  # too near the end, or an error: the careful way decides
+                entry, end = self._value(q, state, resume)
+                text, base = self.text, self.base
+                j = end - base
+            if convert:
                 try:
-                    self.captured.append(
-                        entry_to_captured(
-                            entry,
-                            where=f"log.entries[{index}]",
-                            path=self.path,
-                            order=index,
-                            pages=pages,
-                            errors_are_browser_side=browser_side,
-                        )
+                    where = f"log.entries[{index}]"
+                    captured.append(
+                        _quick_captured(entry, where, path, index, pages, browser_side)
+                        or _careful_captured(entry, where, path, index, pages, browser_side)
                     )
                 except InputError as e:
                     self.entry_error, self.convert, self.captured = e, False, []
+                    convert, captured = False, self.captured
             del entry
             index += 1
             if self.progress is not None and index % _PROGRESS_EVERY == 0:
                 self.progress(self.read_bytes, self.size)
+            m = after(text, j)
+            if m is not None and m.end() < len(text):
+                state, resume = "arr,", base + m.start(1) + 1
+                q = base + m.end()
+                self.keep = resume
+                continue
+            end = base + j
             r = self._ws(end)
             c = self._char(r)
             if c == "]":
@@ -619,7 +860,7 @@ class _HarStream:
             if c != ",":
                 raise _Syntax("arr0", end, r)
             state, resume = "arr,", r + 1
-            self._forget(resume)
+            self.keep = resume
             q = self._ws(resume)
 
     # --- tokens over the window --------------------------------------------------------
@@ -672,10 +913,15 @@ class _HarStream:
     # --- the window ----------------------------------------------------------------------
 
     def _more(self, grow: bool = False) -> bool:
-        """Decode the next chunk onto the window; False at the end of the file. Growing
-        chunks keep one huge entry from being decoded again once per megabyte."""
+        """Decode the next chunk onto the window, dropping the text before `keep`; False at
+        the end of the file. Growing chunks keep one huge entry from being decoded again
+        once per megabyte."""
         if self.eof:
             return False
+        cut = self.keep - self.base
+        if cut > 0:
+            self.text = self.text[cut:]
+            self.base = self.keep
         want = max(_CHUNK_BYTES, len(self.text)) if grow else _CHUNK_BYTES
         try:
             data = self.f.read(want)
@@ -702,22 +948,10 @@ class _HarStream:
         except UnicodeDecodeError as e:
             raise _not_utf8(self.path, data[e.start], offset + e.start) from None
 
-    def _forget(self, p: int) -> None:
-        """Drop the text before `p`, counting its lines for messages."""
-        cut = p - self.base
-        if cut < _CHUNK_BYTES:
-            return
-        newlines = self.text.count("\n", 0, cut)
-        if newlines:
-            self.lines += newlines
-            self.line_start = self.base + self.text.rfind("\n", 0, cut) + 1
-        self.text = self.text[cut:]
-        self.base = p
-
     def _drain(self) -> None:
         """Read to the end for what outranks the error at hand: a byte that is not UTF-8."""
         while self._more():
-            self._forget(self.base + len(self.text))
+            self.keep = self.base + len(self.text)
 
     # --- messages ------------------------------------------------------------------------
 
@@ -755,10 +989,35 @@ class _HarStream:
     def _line_column(self, pos: int) -> tuple[int, int]:
         """1-based, as `json.JSONDecodeError` counts them over the whole text."""
         cut = pos - self.base
-        line = self.lines + self.text.count("\n", 0, cut) + 1
+        lines, line_start = self._lines_before_window()
+        line = lines + self.text.count("\n", 0, cut) + 1
         last = self.text.rfind("\n", 0, cut)
-        start = self.base + last + 1 if last >= 0 else self.line_start
+        start = self.base + last + 1 if last >= 0 else line_start
         return line, pos - start + 1
+
+    def _lines_before_window(self) -> tuple[int, int]:
+        """Newlines before the window, and where the line it starts on starts: counted only
+        for a message, by reading the file again up to the window."""
+        here = self.f.tell()
+        lines = line_start = seen = 0
+        try:
+            self.f.seek(0)
+            decoder = codecs.getincrementaldecoder("utf-8-sig")()
+            while seen < self.base:
+                data = self.f.read(1 << 20)
+                text = decoder.decode(data, final=not data)[: self.base - seen]
+                if not text and not data:
+                    break
+                newlines = text.count("\n")
+                if newlines:
+                    lines += newlines
+                    line_start = seen + text.rfind("\n") + 1
+                seen += len(text)
+        except (OSError, UnicodeDecodeError):
+            pass  # read once already: only a file changed under us gets here
+        finally:
+            self.f.seek(here)
+        return lines, line_start
 
 
 def _complete_utf8(data: bytes) -> int:
