@@ -80,6 +80,17 @@ class _Api:
     """Page origins the API echoed back in ACAO, and whether with credentials."""
     admitted: dict[str, set[str]] = field(default_factory=dict)
     """Endpoint → page origins whose requests got an ACAO matching them (or `*`)."""
+    reflections: dict[str, tuple[str | None, bool]] = field(default_factory=dict)
+    """Reflected ACAO → (the origin it looks like, whether unrelated sites were reflected
+    too): fixed once the profile is, asked on every credentialed reflection."""
+
+    def reflection(self, acao: str) -> tuple[str | None, bool]:
+        found = self.reflections.get(acao)
+        if found is None:
+            lookalike = _lookalike(acao, self.reflected)
+            found = (lookalike, not lookalike and len(_unrelated_sites(self.reflected)) > 1)
+            self.reflections[acao] = found
+        return found
 
     def admitted_anywhere(self, origin: str) -> bool:
         return any(origin in origins for origins in self.admitted.values())
@@ -484,7 +495,7 @@ def _smells(row: Any, api: _Api) -> list[Assignment]:
     if r.acao == "*" and r.set_cookie:
         found.append(Assignment(r.id, "wildcard-on-cookie-response", SECURITY, r.api_origin))
     if r.acao and r.acao == r.page_origin and credentialed:
-        lookalike = _lookalike(r.acao, api.reflected)
+        lookalike, unrelated = api.reflection(r.acao)
         if lookalike:
             found.append(
                 Assignment(
@@ -495,7 +506,7 @@ def _smells(row: Any, api: _Api) -> list[Assignment]:
                     {"accepted": r.acao, "resembles": lookalike},
                 )
             )
-        elif len(_unrelated_sites(api.reflected)) > 1:
+        elif unrelated:
             found.append(
                 Assignment(r.id, "reflected-origin-with-credentials", SECURITY, r.api_origin)
             )
