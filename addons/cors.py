@@ -48,13 +48,13 @@ from mitmproxy import command, ctx, exceptions, hooks, http, types, version  # n
 
 from addons import probe  # noqa: E402
 from addons.beacon import Junk, PageRecord, parse  # noqa: E402
-from addons.capture import entry_for  # noqa: E402
 from addons.flowmarks import blocked_line, show_on_flows, warning_line  # noqa: E402
 from addons.guard import Failures, guarded  # noqa: E402
-from addons.join import Annotate, Joiner, NewEntry  # noqa: E402
+from addons.join import Annotate, Joiner, NewEntry, browser_may_cache  # noqa: E402
 from addons.live import Decision, LiveVerdicts  # noqa: E402
+from addons.record import Recorder, last_value  # noqa: E402
 from addons.report import ReportError, write_har, write_report  # noqa: E402
-from addons.rules import Facts, RedirectTargets, is_cors_relevant, pick  # noqa: E402
+from addons.rules import Facts, RedirectTargets, is_cors_relevant, pick, pretty_url  # noqa: E402
 from addons.session import Session, meta_line  # noqa: E402
 from analysis.model import origin_of  # noqa: E402
 from analysis.readers.errors import InputError  # noqa: E402
@@ -75,6 +75,7 @@ class CorsScope:
         self.redirects = RedirectTargets()
         self.token = secrets.token_hex(3)
         self.joiner = Joiner(self._new_id)
+        self.recorder = Recorder()
         self.counts: Counter[str] = Counter()
         self.assets: probe.Assets | None = None
         self._ids = 0
@@ -273,24 +274,38 @@ class CorsScope:
         if "corscope_id" in flow.metadata:
             return  # an error after the response: recorded already
         req = flow.request
-        relevant = is_cors_relevant(req.method, facts, lambda: req.pretty_url) or (
-            len(self.redirects) > 0 and self.redirects.take(req.pretty_url)
+        relevant = is_cors_relevant(req.method, facts, lambda: pretty_url(req)) or (
+            len(self.redirects) > 0 and self.redirects.take(pretty_url(req))
         )
         if not relevant:
             return
-        url = req.pretty_url
+        url = pretty_url(req)
         entry_id = self._new_id()
-        entry = entry_for(flow, entry_id, facts, redact=self._redact)
-        # Read it back as `corscope analyze` will before it goes in: a line the readers
-        # refuse would make the whole capture unreadable.
-        captured = entry_to_captured(entry, where=entry_id, path="<live>", order=self._ids)
-        self.session.write(entry)
+        # The line is read back as `corscope analyze` will read it before it goes in (a
+        # line the readers refuse would make the whole capture unreadable): `record`
+        # raises for one.
+        recorded = self.recorder.record(
+            flow, entry_id, facts, url, redact=self._redact, order=self._ids
+        )
+        self.session.write_line(recorded.line)
         flow.metadata["corscope_id"] = entry_id
         self.counts["recorded"] += 1
-        self.joiner.note(entry)
-        response = entry["response"]
-        self.redirects.note(response["status"], response["redirectURL"], url)
-        self._show(self.live.add(captured, entry_id, entry.get("_cors") or {}, flow))
+        tx = recorded.captured.tx
+        request_headers, response_headers = recorded.request_headers, recorded.response_headers
+        self.joiner.remember(
+            entry_id=entry_id,
+            url=url,
+            method=tx.request.method,
+            started=tx.started if tx.started is not None else req.timestamp_start,
+            request_header=lambda name: last_value(request_headers, name),
+            cors=recorded.cors,
+            cacheable=lambda: browser_may_cache(
+                recorded.status, lambda name: last_value(response_headers, name)
+            ),
+            response=recorded.response,
+        )
+        self.redirects.note(recorded.status, recorded.location, url)
+        self._show(self.live.add(recorded.captured, entry_id, recorded.cors, flow))
         now = req.timestamp_start
         if self.joiner.waiting and now - self._last_expiry >= 1.0:
             self._last_expiry = now

@@ -102,7 +102,7 @@ class Joiner:
         self._seen: dict[tuple[str, str], list[Seen]] = {}
         self._order: deque[tuple[tuple[str, str], Seen]] = deque()
         self._max_seen = max_seen
-        self._cached: OrderedDict[str, tuple[str, dict[str, Any]]] = OrderedDict()
+        self._cached: OrderedDict[str, tuple[str, Callable[[], dict[str, Any]]]] = OrderedDict()
         self._max_cached = max_cached
         self._pending: list[_Pending] = []
         self._max_pending = max_pending
@@ -120,14 +120,42 @@ class Joiner:
         """Remember a written capture entry so later reports can find it."""
         request = entry["request"]
         headers = {h["name"].lower(): h["value"] for h in request.get("headers", [])}
-        method = request["method"]
-        acrm = headers.get("access-control-request-method") if method == "OPTIONS" else None
-        key = (_url_key(request["url"]), acrm.strip() if acrm else method)
-        seen = Seen(
+        response = entry.get("response") or {}
+        self.remember(
             entry_id=entry["_corscope_id"],
+            url=request["url"],
+            method=request["method"],
             started=_epoch(entry),
-            mode=headers.get("sec-fetch-mode"),
-            origin=headers.get("origin"),
+            request_header=headers.get,
+            cors=entry.get("_cors") or {},
+            cacheable=lambda: _browser_may_cache(response),
+            response=lambda: response,
+            by_worker=by_worker,
+        )
+
+    def remember(
+        self,
+        *,
+        entry_id: str,
+        url: str,
+        method: str,
+        started: float,
+        request_header: Callable[[str], str | None],
+        cors: dict[str, Any],
+        cacheable: Callable[[], bool],
+        response: Callable[[], dict[str, Any]],
+        by_worker: bool = False,
+    ) -> None:
+        """`note` for an entry the caller holds in pieces: `request_header(name)` is the
+        last value of a request header (lower-case name); `cacheable()` whether the
+        browser may keep the response; `response()` the entry's `response` object."""
+        acrm = request_header("access-control-request-method") if method == "OPTIONS" else None
+        key = (_url_key(url), acrm.strip() if acrm else method)
+        seen = Seen(
+            entry_id=entry_id,
+            started=started,
+            mode=request_header("sec-fetch-mode"),
+            origin=request_header("origin"),
             preflight=acrm is not None,
             by_worker=by_worker,
         )
@@ -140,13 +168,12 @@ class Joiner:
                 bucket.remove(old)
                 if not bucket:
                     del self._seen[old_key]
-        response = entry.get("response") or {}
         if (
             method == "GET"
             and not by_worker
             and acrm is None
-            and "source" not in (entry.get("_cors") or {})
-            and _browser_may_cache(response)
+            and "source" not in cors
+            and cacheable()
         ):
             self._cached[key[0]] = (seen.entry_id, response)
             self._cached.move_to_end(key[0])
@@ -184,7 +211,7 @@ class Joiner:
         response = NO_RESPONSE
         if remembered is not None:
             cors["replayOf"] = remembered[0]
-            response = remembered[1]
+            response = remembered[1]()
         return [self._new(record, cors, response)]
 
     # --- worker reports -------------------------------------------------------------------
@@ -374,9 +401,22 @@ def _worker_response(record: WorkerRecord) -> dict[str, Any]:
 
 def _browser_may_cache(response: dict[str, Any]) -> bool:
     status = response.get("status")
-    if not isinstance(status, int) or not 200 <= status < 300:
+    if not isinstance(status, int):
         return False
-    values = {h["name"].lower(): h["value"].lower() for h in response.get("headers", [])}
+    values = {h["name"].lower(): h["value"] for h in response.get("headers", [])}
+    return browser_may_cache(status, values.get)
+
+
+def browser_may_cache(status: int, header: Callable[[str], str | None]) -> bool:
+    """Whether the browser may answer this response again from its HTTP cache.
+    `header(name)`: the last value of a response header (lower-case name)."""
+    if not 200 <= status < 300:
+        return False
+    values = {
+        name: value.lower()
+        for name in ("cache-control", "expires", "last-modified")
+        if (value := header(name)) is not None
+    }
     cache_control = values.get("cache-control", "")
     # With these the browser asks the network again, and the proxy would have seen it.
     if "no-store" in cache_control or "no-cache" in cache_control:

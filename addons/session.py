@@ -57,7 +57,11 @@ class CaptureFile:
         return (on_disk.st_dev, on_disk.st_ino) != (mine.st_dev, mine.st_ino)
 
     def write(self, obj: dict[str, Any]) -> None:
-        data = memoryview(encode(obj))
+        self.write_line(encode(obj))
+
+    def write_line(self, line: bytes) -> None:
+        """One whole line, newline included, as `encode` makes it."""
+        data = memoryview(line)
         while data:
             written = os.write(self._fd, data)
             data = data[written:]
@@ -178,14 +182,19 @@ class Session:
                 segment.file.close()
 
     def write(self, obj: dict[str, Any]) -> None:
+        self.write_line(encode(obj))
+
+    def write_line(self, line: bytes) -> None:
+        """One whole line, newline included, as `encode` makes it: in the kernel's hands
+        (or in memory, with the capture off) when this returns."""
         if not self._segments:
             self._segments.append(_Segment(None))
         current = self._current
         if current is not None:
             current = self._follow_the_path(current)
-            current.write(obj)
+            current.write_line(line)
         else:
-            self._segments[-1].lines.append(encode(obj))
+            self._segments[-1].lines.append(line)
         self.lines_written += 1
 
     def _follow_the_path(self, current: CaptureFile) -> CaptureFile:

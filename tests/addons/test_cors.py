@@ -420,7 +420,7 @@ def test_an_internal_error_leaves_the_flow_alone_and_is_logged_once(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(cors_module, "entry_for", broken)
+    monkeypatch.setattr(proxy.addon.recorder, "record", broken)
     caplog.set_level(logging.INFO, logger="corscope")
     first, second = cors_get(), cors_get(at=T0 + 1)
     before = first.get_state()

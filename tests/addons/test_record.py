@@ -1,0 +1,161 @@
+"""The fast recorder writes exactly what `entry_for` specifies and builds exactly what the
+capture reader reads back from it, for every kind of flow, on a cold and a warm cache."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Callable
+
+import pytest
+from mitmproxy import http
+
+from addons.capture import entry_for
+from addons.record import Recorder, last_value
+from addons.rules import pick, pretty_url
+from addons.session import encode
+from analysis.readers.har import entry_to_captured
+
+from .flows import API, PAGE, T0, cors_get, make, navigation, preflight, request, response
+from .flows import upstream_error as _upstream_error
+
+
+def _tls() -> http.HTTPFlow:
+    f = cors_get()
+    f.server_conn.timestamp_tls_setup = T0 + 0.003
+    f.server_conn.tls_version = "TLSv1.3"
+    f.server_conn.cipher = "TLS_AES_128_GCM_SHA256"
+    f.server_conn.alpn = b"h2"
+    f.server_conn.sni = "api.test"
+    return f
+
+
+def _gzip_error() -> http.HTTPFlow:
+    f = cors_get(status=502, response_headers=[("Content-Encoding", "gzip")])
+    f.response.raw_content = gzip.compress(b"<html>bad gateway from nginx</html>")
+    return f
+
+
+def _odd_bytes() -> http.HTTPFlow:
+    f = cors_get()
+    f.response.headers.fields = ((b"X-Odd", b"caf\xe9"), (b"X-Utf8", "naïve ☃".encode()))
+    return f
+
+
+def _pseudo_header() -> http.HTTPFlow:
+    f = cors_get()
+    f.request.headers.fields = ((b":authority", b"api.test"), *f.request.headers.fields)
+    return f
+
+
+def _made_by_an_addon() -> http.HTTPFlow:
+    f = cors_get()
+    f.server_conn.timestamp_start = None
+    return f
+
+
+def _no_timing() -> http.HTTPFlow:
+    f = make(request("GET", API, [("Origin", PAGE)], at=T0), response(at=T0))
+    f.request.timestamp_end = None
+    f.response.timestamp_end = None
+    f.server_conn.timestamp_start = T0 - 5
+    return f
+
+
+def _http2() -> http.HTTPFlow:
+    f = cors_get()
+    f.request.http_version = f.response.http_version = "HTTP/2.0"
+    f.request.authority = "api.test:8000"
+    return f
+
+
+def _no_peer() -> http.HTTPFlow:
+    f = cors_get()
+    f.server_conn.peername = None
+    return f
+
+
+FLOWS: dict[str, Callable[[], http.HTTPFlow]] = {
+    "cors get": cors_get,
+    "allowed, vary": lambda: cors_get(
+        response_headers=[("Access-Control-Allow-Origin", PAGE), ("Vary", "Origin")]
+    ),
+    "put with body": lambda: cors_get(method="PUT", extra=[("Content-Type", "application/json")]),
+    "redirect": lambda: cors_get(status=302, response_headers=[("Location", "/elsewhere#x")]),
+    "server error": lambda: cors_get(status=500, body=b"Traceback: boom " + b"x" * 5000),
+    "binary error": lambda: cors_get(status=500, body=b"\x00\x01\x02binary"),
+    "gzip error": _gzip_error,
+    "preflight": lambda: preflight(response_headers=[("Access-Control-Allow-Methods", "PUT")]),
+    "failed preflight": lambda: preflight(status=404, request_headers="content-type"),
+    "navigation": navigation,
+    "secrets": lambda: cors_get(
+        extra=[("Cookie", "sid=topsecret42"), ("Authorization", "Bearer tok-abc-123")],
+        response_headers=[("Access-Control-Allow-Origin", "*"), ("Set-Cookie", "s=v; Path=/")],
+    ),
+    "duplicates": lambda: cors_get(
+        response_headers=[
+            ("Access-Control-Allow-Origin", PAGE),
+            ("access-control-allow-origin", "*"),
+        ]
+    ),
+    "cacheable": lambda: cors_get(response_headers=[("Cache-Control", "max-age=60")]),
+    "tls": _tls,
+    "odd bytes": _odd_bytes,
+    "pseudo header": _pseudo_header,
+    "made by an addon": _made_by_an_addon,
+    "upstream error": _upstream_error,
+    "no timings": _no_timing,
+    "http/2": _http2,
+    "no peer": _no_peer,
+    "no headers": lambda: make(request("GET", API + "/x", [], at=T0), response(at=T0 + 0.01)),
+    "odd status text": lambda: cors_get(status=299),
+    "unicode url": lambda: cors_get(API + '/d%C3%A9j%C3%A0?q=%E9&a="b"'),
+}
+
+
+@pytest.mark.parametrize("redact", [True, False])
+@pytest.mark.parametrize("name", list(FLOWS))
+def test_line_and_captured_are_the_reference_ones(name: str, redact: bool) -> None:
+    recorder = Recorder()
+    for n in range(3):  # a cold cache, then warm ones
+        f = FLOWS[name]()
+        facts = pick(f.request.headers.fields)
+        entry = entry_for(f, f"e{n}", facts, redact=redact)
+        recorded = recorder.record(f, f"e{n}", facts, f.request.pretty_url, redact=redact, order=n)
+        assert recorded.line == encode(entry)
+        want = entry_to_captured(entry, where=f"e{n}", path="<live>", order=n)
+        assert recorded.captured == want
+        assert recorded.captured.hints == want.hints
+        assert recorded.cors == (entry.get("_cors") or {})
+        assert recorded.response() == entry["response"]
+        assert recorded.status == entry["response"]["status"]
+        assert recorded.location == entry["response"]["redirectURL"]
+        sent = {h["name"].lower(): h["value"] for h in entry["request"]["headers"]}
+        for header in ("origin", "sec-fetch-mode", "access-control-request-method", "cookie"):
+            assert last_value(recorded.request_headers, header) == sent.get(header)
+        json.loads(recorded.line)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://api.test:8000/data?x=1",
+        "http://api.test/data",
+        "https://api.test:443/a/b",
+        "https://[::1]:8443/v6",
+        "http://127.0.0.2:5000/",
+    ],
+)
+def test_pretty_url_is_mitmproxys(url: str) -> None:
+    req = cors_get(url).request
+    assert pretty_url(req) == req.pretty_url
+    req.headers["Host"] = "Other.Test:81"
+    assert pretty_url(req) == req.pretty_url
+    del req.headers["Host"]
+    assert pretty_url(req) == req.pretty_url
+    req.path = "*"
+    req.method = "OPTIONS"
+    req.headers["Host"] = "api.test"
+    assert pretty_url(req) == req.pretty_url
+    req.method = "CONNECT"
+    assert pretty_url(req) == req.pretty_url
