@@ -100,16 +100,20 @@ def endpoint(method: str, url: str) -> str:
     return f"{method} {'/'.join(segments)}"
 
 
+_CHUNK = 8192
+"""Rows turned into columns at a time: the transposition runs in C, on a bounded batch."""
+
+
 def build(decided: Sequence[Decided]) -> pd.DataFrame:
     # Column by column: a million rows as dicts would hold every value twice over.
     # object dtype keeps None as None (rules test `is None`); only time is numeric.
     layers = _Layers()
     strings: dict[str, str] = {}
     columns: list[list] = [[] for _ in COLUMNS]
-    appends = [column.append for column in columns]
-    for d in decided:
-        for append, value in zip(appends, _row(d, layers, strings), strict=True):
-            append(value)
+    for start in range(0, len(decided), _CHUNK):
+        rows = [_row(d, layers, strings) for d in decided[start : start + _CHUNK]]
+        for column, values in zip(columns, zip(*rows, strict=True), strict=True):
+            column.extend(values)
     frame = pd.DataFrame(dict(zip(COLUMNS, columns, strict=True)), columns=COLUMNS, dtype=object)
     frame["started"] = pd.to_numeric(frame["started"], errors="coerce")
     return frame
