@@ -60,37 +60,54 @@ class Glance:
 def glance(analysis: Analysis, findings: Sequence[object], scrub: Scrubber) -> Glance:
     g = Glance(not_cross_origin=analysis.not_cross_origin, findings=len(findings))
     browsers: Counter[str] = Counter()
-    pages: Counter[str] = Counter()
-    apis: Counter[str] = Counter()
-    agents: Counter[tuple[str | None, str | None]] = Counter()
+    pages: dict[str, int] = {}
+    apis: dict[str, int] = {}
+    agents: dict[tuple[str | None, str | None], int] = {}
     hinted: dict[str | None, str] = {}
+    api_of: dict[str, str] = {}  # final URL → its origin: URLs repeat in a session
     first: float | None = None
     last: float | None = None
+    blocked = conditional = allowed = faults = with_warnings = confirmed = disputed = 0
+    # Plain locals and dicts: this loop runs once per exchange, a million times at scale.
     for d in analysis.decided:
         v = d.verdict
-        g.exchanges += 1
-        if v.blocked is True:
-            g.blocked += 1
-        elif v.blocked is None:
-            g.conditional += 1
+        verdict = v.blocked
+        if verdict is True:
+            blocked += 1
+        elif verdict is None:
+            conditional += 1
         else:
-            g.allowed += 1
-        g.faults += v.fault is not None
-        g.with_warnings += bool(v.warnings)
+            allowed += 1
+        if v.fault is not None:
+            faults += 1
+        if v.warnings:
+            with_warnings += 1
         if v.confirmed:
-            g.confirmed += 1
-        elif v.browser is not None and v.blocked is not None:
-            g.disputed += 1
-        started = d.exchange.started
+            confirmed += 1
+        elif v.browser is not None and verdict is not None:
+            disputed += 1
+        exchange = d.exchange
+        started = exchange.started
         if started is not None:
-            first = started if first is None else min(first, started)
-            last = started if last is None else max(last, started)
-        agent, brands = _client(d.exchange)
-        if brands:
-            hinted[agent] = brands
-        agents[(agent, brands)] += 1
-        pages[page_origin(d.exchange) or "unknown"] += 1
-        apis[origins.origin(d.exchange.final_url) or "unknown"] += 1
+            if first is None or started < first:
+                first = started
+            if last is None or started > last:
+                last = started
+        client = _client(exchange)
+        if client[1]:
+            hinted[client[0]] = client[1]
+        agents[client] = agents.get(client, 0) + 1
+        page = page_origin(exchange) or "unknown"
+        pages[page] = pages.get(page, 0) + 1
+        final = exchange.final_url
+        api = api_of.get(final)
+        if api is None:
+            api = api_of[final] = origins.origin(final) or "unknown"
+        apis[api] = apis.get(api, 0) + 1
+    g.exchanges = len(analysis.decided)
+    g.blocked, g.conditional, g.allowed = blocked, conditional, allowed
+    g.faults, g.with_warnings = faults, with_warnings
+    g.confirmed, g.disputed = confirmed, disputed
     g.predicted = g.exchanges - g.confirmed - g.disputed
     for (agent, brands), n in agents.items():
         # Preflights carry no client hints; the same User-Agent elsewhere in the session did.
@@ -101,8 +118,8 @@ def glance(analysis: Analysis, findings: Sequence[object], scrub: Scrubber) -> G
     if first is not None and last is not None:
         g.span = fmt.duration(last - first)
     g.browsers = [Tally(b, n) for b, n in browsers.most_common(_TOP)]
-    g.page_origins, g.more_page_origins = _top(pages, scrub)
-    g.api_origins, g.more_api_origins = _top(apis, scrub)
+    g.page_origins, g.more_page_origins = _top(Counter(pages), scrub)
+    g.api_origins, g.more_api_origins = _top(Counter(apis), scrub)
     g.inputs = [os.path.basename(p) for p in analysis.inputs]
     g.reader_warnings = [scrub.text(w) for w in analysis.warnings]
     return g

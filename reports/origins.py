@@ -6,21 +6,21 @@ authority, which repeat across a session, so those are split off by hand and cac
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from analysis.model import origin_of
 
+# Up to the first "://", then the authority: one C-level match per URL.
+_PREFIX = re.compile(r"(?s).*?://[^/?#]*")
+
 
 def split(url: str) -> tuple[str, str]:
     """`https://api.test:8443` and `/path?query#fragment`, byte for byte."""
-    scheme_end = url.find("://")
-    if scheme_end < 0:
+    found = _PREFIX.match(url)
+    if found is None:
         return "", url
-    cut = len(url)
-    for mark in "/?#":
-        found = url.find(mark, scheme_end + 3)
-        if found >= 0:
-            cut = min(cut, found)
+    cut = found.end()
     return url[:cut], url[cut:]
 
 

@@ -140,8 +140,10 @@ def write_report(
 def _default_title(analysis: Analysis, scrub: Scrubber) -> str:
     """Named after the API that fails most, since that is the team the report goes to."""
     apis: dict[str, int] = {}
+    seen: dict[str, str | None] = {}  # final URL → origin: URLs repeat in a session
     for d in analysis.blocked or analysis.decided:
-        origin = origins.origin(d.exchange.final_url)
+        url = d.exchange.final_url
+        origin = seen[url] if url in seen else seen.setdefault(url, origins.origin(url))
         if origin:
             apis[origin] = apis.get(origin, 0) + 1
     if not apis:

@@ -48,6 +48,8 @@
   });
 
   // --- Exchange table -----------------------------------------------------------------------
+  // The listed rows arrive as gzip-compressed JSON columns in base64 (see reports/rows.py),
+  // unpacked by the browser's DecompressionStream: nothing is fetched.
   var dataNode = document.getElementById("corscope-data");
   var body = document.getElementById("exchange-rows");
   if (!dataNode || !body) return;
@@ -57,33 +59,65 @@
   var countNode = document.getElementById("filter-count");
   var moreButton = document.getElementById("more-rows");
 
-  // Parsed on first use, so the first screen never waits for megabytes of JSON. The server
-  // rendered the first rows, the count and the "more" button already.
+  function unreadable() {
+    // Keep the server-rendered rows and say why there are no more.
+    document.querySelectorAll("#exchanges [data-js]").forEach(function (el) { el.hidden = true; });
+    document.querySelectorAll("#exchanges [data-nojs]").forEach(function (el) { el.hidden = false; });
+  }
+  if (typeof DecompressionStream === "undefined" || typeof Response === "undefined") {
+    unreadable();
+    return;
+  }
+
+  // Decoded on first use, so the first screen never waits for it. The server rendered the
+  // first rows, the counts and the "more" button already.
   var data = null;
-  var haystack = null;  // lower-case text per row, built on the first search
+  var loading = null;
+  var lowered = null;   // lower-case strings, made on the first search
   var matches = null;   // row indexes that pass the filters, or null for "all rows"
   var shown = body.children.length;
 
   function load() {
-    if (data === null) data = JSON.parse(dataNode.textContent);
-    return data;
+    if (loading === null) loading = decode(dataNode.textContent.trim()).then(function (d) { data = d; return d; });
+    return loading;
   }
 
-  function total() { return matches === null ? load().rows.length : matches.length; }
-  function rowAt(i) { return load().rows[matches === null ? i : matches[i]]; }
+  function decode(base64) {
+    var binary = atob(base64);
+    var bytes = new Uint8Array(binary.length);
+    for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return new Response(stream).text().then(function (text) {
+      var d = JSON.parse(text);
+      var c = d.cols;
+      var n = d.n;
+      var ids = new Array(n);
+      var t = 0;
+      var num = 0;
+      for (var k = 0; k < n; k++) {
+        if (c.t[k] !== null) { t += c.t[k]; c.t[k] = t; }
+        var id = d.strings[c.id[k]];
+        if (c["in"][k] !== null) { num += c["in"][k]; id += num; }
+        ids[k] = id;
+      }
+      c.ident = ids;
+      return d;
+    });
+  }
+
+  function whenReady(then) {
+    load().then(then, function (error) {
+      unreadable();
+      countNode.textContent = "The table data could not be read: " + error;
+    });
+  }
+
+  function total() { return matches === null ? data.n : matches.length; }
+  function rowAt(i) { return matches === null ? i : matches[i]; }
 
   function clock(ms) {
-    var d = load();
-    if (d.t0 === null || ms === null) return "";
-    return new Date(d.t0 + ms).toISOString().slice(11, 23);
-  }
-
-  function text(row) {
-    var s = load().strings;
-    var parts = [row[0], s[row[2]], s[row[3]] + s[row[4]], row[5] === null ? "" : String(row[5]),
-      s[row[6]], load().verdicts[row[7]], s[row[8]], row[9] ? "#" + row[9] : "", s[row[11]]];
-    if (row[9]) parts.push(load().findings[row[9] - 1][0]);
-    return parts.join(" ").toLowerCase();
+    if (data.t0 === null || ms === null) return "";
+    return new Date(data.t0 + ms).toISOString().slice(11, 23);
   }
 
   function cell(tr, value, className) {
@@ -94,35 +128,36 @@
     return td;
   }
 
-  function rowElement(row) {
-    var d = load();
+  function rowElement(i) {
+    var d = data;
+    var c = d.cols;
     var s = d.strings;
     var tr = document.createElement("tr");
-    tr.title = row[0];
-    cell(tr, clock(row[1]), "t");
-    var url = cell(tr, " " + s[row[3]] + s[row[4]], "url");
+    tr.title = c.ident[i];
+    cell(tr, clock(c.t[i]), "t");
+    var url = cell(tr, " " + s[c.u[i]], "url");
     var method = document.createElement("b");
-    method.textContent = s[row[2]];
+    method.textContent = s[c.m[i]];
     url.insertBefore(method, url.firstChild);
-    cell(tr, row[5] === null ? "" : String(row[5]), "st");
-    cell(tr, s[row[6]], "page").title = s[row[6]];
+    cell(tr, c.s[i] === null ? "" : String(c.s[i]), "st");
+    cell(tr, s[c.p[i]], "page").title = s[c.p[i]];
     var verdict = cell(tr, "", "vd");
     var badge = document.createElement("span");
-    badge.className = "v v-" + d.classes[row[7]];
-    badge.textContent = d.verdicts[row[7]];
+    badge.className = "v v-" + d.classes[c.v[i]];
+    badge.textContent = d.verdicts[c.v[i]];
     verdict.appendChild(badge);
-    if (row[10] & 1) {
+    if (c.g[i] & 1) {
       var ok = document.createElement("span");
       ok.className = "ok";
       ok.title = "confirmed by the browser";
       ok.textContent = " \u2713";
       verdict.appendChild(ok);
     }
-    cell(tr, s[row[8]], "reason").title = s[row[8]];
+    cell(tr, s[c.r[i]], "reason").title = s[c.r[i]];
     var finding = cell(tr, "", "f");
-    if (row[9] > 0) {
+    if (c.f[i] > 0) {
       var link = document.createElement("a");
-      var rank = Number(row[9]);
+      var rank = Number(c.f[i]);
       link.setAttribute("href", "#finding-" + rank);
       link.textContent = "#" + rank;
       link.title = d.findings[rank - 1][0];
@@ -140,45 +175,73 @@
     update();
   }
 
+  function number(n) { return n.toLocaleString("en-US"); }
+
   function update() {
-    var all = load().rows.length;
+    var listed = data.n;
     var n = total();
-    countNode.textContent = (n === all ? all.toLocaleString("en-US") + " requests"
-      : n.toLocaleString("en-US") + " of " + all.toLocaleString("en-US") + " requests match");
+    var all = listed === data.total;
+    if (n === listed) {
+      countNode.textContent = all ? number(listed) + " requests"
+        : number(listed) + " of " + number(data.total) + " requests listed";
+    } else {
+      countNode.textContent = number(n) + " of " + number(listed) + (all ? " requests match" : " listed requests match");
+    }
     moreButton.hidden = shown >= n;
-    moreButton.textContent = "Show " + Math.min(PAGE, n - shown).toLocaleString("en-US") + " more";
+    moreButton.textContent = "Show " + number(Math.min(PAGE, n - shown)) + " more";
   }
 
-  function passes(row, verdict, finding) {
+  function passes(i, verdict, finding) {
+    var v = data.cols.v[i];
+    var g = data.cols.g[i];
     switch (verdict) {
-      case "blocked": if (row[7] !== 1) return false; break;
-      case "conditional": if (row[7] !== 2 && row[7] !== 3) return false; break;
-      case "fault": if (row[7] !== 4) return false; break;
-      case "allowed": if (row[7] !== 0) return false; break;
-      case "warnings": if (!(row[10] & 2)) return false; break;
-      case "problems": if (row[7] === 0 && !(row[10] & 2)) return false; break;
+      case "blocked": if (v !== 1) return false; break;
+      case "conditional": if (v !== 2 && v !== 3) return false; break;
+      case "fault": if (v !== 4) return false; break;
+      case "allowed": if (v !== 0) return false; break;
+      case "warnings": if (!(g & 2)) return false; break;
+      case "problems": if (v === 0 && !(g & 2)) return false; break;
       default: break;
     }
-    if (finding === "none") return row[9] === 0;
-    if (finding !== "all") return row[9] === Number(finding);
+    var f = data.cols.f[i];
+    if (finding === "none") return f === 0;
+    if (finding !== "all") return f === Number(finding);
     return true;
   }
 
+  // Does row i say `word` anywhere? Each distinct string is tested once per word, not once
+  // per row, so a search stays fast at hundreds of thousands of rows.
+  function matcher(word) {
+    var d = data;
+    var c = d.cols;
+    if (lowered === null) lowered = d.strings.map(function (s) { return s.toLowerCase(); });
+    var inString = new Uint8Array(lowered.length);
+    for (var k = 0; k < lowered.length; k++) inString[k] = lowered[k].indexOf(word) !== -1 ? 1 : 0;
+    var inVerdict = d.verdicts.map(function (v) { return v.toLowerCase().indexOf(word) !== -1; });
+    var inFinding = [false].concat(d.findings.map(function (f, k) {
+      return ("#" + (k + 1)).indexOf(word) !== -1 || f[0].toLowerCase().indexOf(word) !== -1;
+    }));
+    return function (i) {
+      return inString[c.m[i]] || inString[c.u[i]] || inString[c.p[i]] || inString[c.r[i]]
+        || inString[c.src[i]] || inVerdict[c.v[i]] || inFinding[c.f[i]]
+        || (c.s[i] !== null && String(c.s[i]).indexOf(word) !== -1)
+        || c.ident[i].toLowerCase().indexOf(word) !== -1;
+    };
+  }
+
   function apply() {
-    var d = load();
     var words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
     var verdict = verdictSelect.value;
     var finding = findingSelect.value;
     if (!words.length && verdict === "all" && finding === "all") {
       matches = null;
     } else {
-      if (words.length && haystack === null) haystack = d.rows.map(text);
+      var tests = words.map(matcher);
       matches = [];
-      for (var i = 0; i < d.rows.length; i++) {
-        var row = d.rows[i];
-        if (!passes(row, verdict, finding)) continue;
+      for (var i = 0; i < data.n; i++) {
+        if (!passes(i, verdict, finding)) continue;
         var ok = true;
-        for (var w = 0; w < words.length && ok; w++) ok = haystack[i].indexOf(words[w]) !== -1;
+        for (var w = 0; w < tests.length && ok; w++) ok = tests[w](i);
         if (ok) matches.push(i);
       }
     }
@@ -190,17 +253,18 @@
   var timer = null;
   search.addEventListener("input", function () {
     clearTimeout(timer);
-    timer = setTimeout(apply, 120);
+    timer = setTimeout(function () { whenReady(apply); }, 120);
   });
-  verdictSelect.addEventListener("change", apply);
-  findingSelect.addEventListener("change", apply);
-  moreButton.addEventListener("click", function () { renderMore(PAGE); });
+  verdictSelect.addEventListener("change", function () { whenReady(apply); });
+  findingSelect.addEventListener("change", function () { whenReady(apply); });
+  moreButton.addEventListener("click", function () { whenReady(function () { renderMore(PAGE); }); });
 
   // Keep appending while the end of the table scrolls into view.
   var sentinel = document.getElementById("rows-end");
   if (sentinel && "IntersectionObserver" in window) {
     new IntersectionObserver(function (entries) {
-      if (entries[0].isIntersecting && shown < total()) renderMore(PAGE);
+      if (!entries[0].isIntersecting) return;
+      whenReady(function () { if (shown < total()) renderMore(PAGE); });
     }, { rootMargin: "400px" }).observe(sentinel);
   }
 })();
