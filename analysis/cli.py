@@ -8,16 +8,18 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 from rich.markup import escape
 
 from analysis.api import Analysis, Decided, analyze_files, document
-from analysis.diagnosis.findings import Finding, diagnose
 from analysis.progress import Progress
 from analysis.readers.errors import InputError
-from reports.render import write_report
+
+if TYPE_CHECKING:
+    from analysis.diagnosis.findings import Finding
 
 EXIT_OK, EXIT_BLOCKED, EXIT_BAD_INPUT = 0, 1, 2
 SHOWN_BLOCKED = 50
@@ -82,10 +84,18 @@ def analyze(
     except InputError as err:
         _fail(str(err))
         return
-    findings = diagnose(analysis.decided)
+    # Imported here: pandas and jinja2 take a good part of a second to load, which is
+    # most of the run on a small capture, and nothing before this point needs them.
+    findings: list[Finding] = []
+    if analysis.decided:
+        from analysis.diagnosis.findings import diagnose
+
+        findings = diagnose(analysis.decided)
     if json_path:
         _write_json(document(analysis, findings, redact=not no_redact), json_path)
     if report_path:
+        from reports.render import write_report
+
         try:
             write_report(report_path, analysis, findings, redact=not no_redact)
         except OSError as err:
