@@ -247,9 +247,23 @@ class Exchange:
 # --- Origins (URL Standard "origin" and its ASCII serialization) -------------------------
 
 
-@lru_cache(maxsize=8192)
 def origin_of(url: str) -> str | None:
     """ASCII serialization of a URL's origin, or None for opaque origins / unparsable URLs."""
+    # Only scheme://authority decides the origin, and that part repeats where whole URLs
+    # (ids, queries) do not; `urlsplit` ends the authority at the first "/", "?" or "#".
+    start = url.find("://")
+    if start > 0:
+        end = len(url)
+        for mark in "/?#":
+            at = url.find(mark, start + 3)
+            if -1 < at < end:
+                end = at
+        url = url[:end]
+    return _origin_of(url)
+
+
+@lru_cache(maxsize=8192)
+def _origin_of(url: str) -> str | None:
     try:
         parts = urlsplit(url)
     except ValueError:
