@@ -11,7 +11,7 @@ mode) → `_check_preflight` / `_check_access` (the CORS check) → warnings.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -44,6 +44,9 @@ class CorsWarning:
 
     id: str
     message: str
+
+    def __reduce__(self) -> tuple[type[CorsWarning], tuple[str, str]]:
+        return (CorsWarning, (self.id, self.message))
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +89,13 @@ class Verdict:
     browser: BrowserVerdict | None = None
     warnings: tuple[CorsWarning, ...] = field(default_factory=tuple)
 
+    def __reduce__(self) -> tuple[type[Verdict], tuple]:
+        # Pickled as its field values: `--jobs` workers send every verdict back, and the
+        # default for a frozen, slotted dataclass costs as much to load as deciding did.
+        return (Verdict, tuple([getattr(self, name) for name in _VERDICT_FIELDS]))
+
+
+_VERDICT_FIELDS = tuple(f.name for f in fields(Verdict))
 
 _Fields = dict[str, Any]
 """A `Verdict`'s fields by name, while `decide` is still working them out."""
