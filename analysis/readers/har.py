@@ -246,10 +246,13 @@ when it grows past `_SHARED_LIMIT`, which costs sharing, never correctness."""
 
 def _well_formed_headers(items: list[Any]) -> Headers | None:
     """The headers of a well-formed array in one quick pass; None sends the array down the
-    field-by-field path, which names what is wrong (and drops pseudo headers). A field
-    already shared was checked when it was first seen."""
+    field-by-field path, which names what is wrong (and drops pseudo headers). A field, or
+    a whole list, already shared was checked when it was first seen."""
     try:
-        pairs = list(map(_NAME_VALUE, items))
+        pairs = tuple(map(_NAME_VALUE, items))
+        known = _shared_lists.get(pairs)
+        if known is not None:
+            return known
         fields = list(map(_shared_fields.get, pairs))
     except (KeyError, TypeError, IndexError):
         return None
@@ -262,8 +265,16 @@ def _well_formed_headers(items: list[Any]) -> Headers | None:
                 if len(_shared_fields) > _SHARED_LIMIT:
                     _shared_fields.clear()
                 fields[i] = _shared_fields.setdefault(pair, pair)
-    return Headers(tuple(fields))
+    headers = Headers(tuple(fields))
+    if len(_shared_lists) > _SHARED_LISTS_LIMIT:
+        _shared_lists.clear()
+    _shared_lists[headers.fields] = headers
+    return headers
 
+
+_SHARED_LISTS_LIMIT = 4096
+_shared_lists: dict[tuple[tuple[str, str], ...], Headers] = {}
+"""Whole header lists, one `Headers` each: a page's requests repeat theirs verbatim."""
 
 _NAME_VALUE = operator.itemgetter("name", "value")
 
@@ -644,6 +655,9 @@ of that text showing through: reading on would neither move nor change it."""
 _ERROR_CONTEXT = 64 * 1024
 """Text read past a syntax error before asking json to word it."""
 _PROGRESS_EVERY = 1024
+_AHEAD = 256 * 1024
+"""Text kept ahead of an entry, so that decoding it rarely runs off the window's end (which
+costs json a count of the lines before, for an error nobody reads)."""
 _AFTER_ENTRY = re.compile(r"[ \t\n\r]*(,)[ \t\n\r]*")
 """The "," between two entries and the whitespace around it."""
 
@@ -822,6 +836,8 @@ class _HarStream:
         while True:
             # The common case inline: the entry and the "," after it lie in the window.
             text, base = self.text, self.base
+            if len(text) - (q - base) < _AHEAD and self._more():
+                text, base = self.text, self.base
             try:
                 entry, j = scan(text, q - base)
             except json.JSONDecodeError:
