@@ -86,6 +86,7 @@ KIND_WORDS = [
 
 _DIGITS = "0123456789"
 
+
 @dataclass(frozen=True, slots=True)
 class TableRow:
     """One server-rendered row, in the same words the script uses for the rest."""
@@ -361,18 +362,20 @@ def _select(
             kinds.append(Kind(KIND_WORDS[k], totals[k], totals[k]))
             room -= totals[k]
             continue
+        # Fair shares: every group of this kind keeps up to `per_group`; what the shares
+        # leave of the room goes one each to the largest groups still cut.
         per_group = _fair_share([len(members[g]) for g in ours], room)
-        if per_group == 0 and room > 0:
-            # More groups than room: one request from each of the largest groups.
-            for g in sorted(ours, key=lambda g: -len(members[g]))[:room]:
-                take[g] = 1
-            per_group = 1
-        else:
-            for g in ours:
-                take[g] = min(per_group, len(members[g]))
-        got = sum(take[g] for g in ours)
-        kinds.append(Kind(KIND_WORDS[k], totals[k], got, per_group if got else 0))
-        room -= got
+        for g in ours:
+            take[g] = min(per_group, len(members[g]))
+        spare = room - sum(take[g] for g in ours)
+        cut = [g for g in ours if len(members[g]) > per_group]
+        cut.sort(key=lambda g: -len(members[g]))
+        for g in cut[:spare]:
+            take[g] += 1
+        if spare > 0 and cut:
+            per_group += 1
+        kinds.append(Kind(KIND_WORDS[k], totals[k], room, per_group))
+        room = 0
 
     chosen = bytearray(n)
     for g, count in enumerate(take):

@@ -36,6 +36,13 @@
     try { document.execCommand("copy"); } catch (e) { /* the text stays selected */ }
   }
 
+  // --- A link to a closed <details> opens it --------------------------------------------------
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("a[href^='#']") : null;
+    var target = link ? document.getElementById(link.getAttribute("href").slice(1)) : null;
+    if (target && target.tagName === "DETAILS") target.open = true;
+  });
+
   // --- Print: every <details> open, then back as it was ---------------------------------
   var closedForPrint = [];
   window.addEventListener("beforeprint", function () {

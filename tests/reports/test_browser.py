@@ -14,9 +14,10 @@ import pytest
 from playwright.sync_api import expect
 
 from analysis.api import Analysis
+from reports import rows as table_rows
 from reports.render import write_report
 from tests.reports import scenarios
-from tests.reports.builders import analysis_of, findings_for
+from tests.reports.builders import API, T0, analysis_of, findings_for, get
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -177,6 +178,97 @@ def test_table_filter_and_more_rows(
     page.select_option("#filter-finding", "1")
     linked = set(rows.locator("td.f a").all_inner_texts())
     assert linked == {"#1"}
+    assert visit.errors == []
+    visit.close()
+
+
+def _shown_rows(page: Any) -> list[dict[str, str]]:
+    return page.evaluate(
+        """[...document.querySelectorAll('#exchange-rows tr')].map(tr => ({
+             id: tr.title, time: tr.cells[0].textContent, request: tr.cells[1].textContent,
+             status: tr.cells[2].textContent, page: tr.cells[3].textContent,
+             verdict: tr.cells[4].textContent, reason: tr.cells[5].textContent}))"""
+    )
+
+
+def _expected(row: dict[str, Any]) -> dict[str, str]:
+    return {
+        "id": row["id"],
+        "time": row["time"],
+        "request": f"{row['method']} {row['url']}",
+        "status": "" if row["status"] is None else str(row["status"]),
+        "page": row["page_origin"],
+        "verdict": row["verdict"] + (" \u2713" if row["flags"] & table_rows.FLAG_CONFIRMED else ""),
+        "reason": row["reason"],
+    }
+
+
+def _data(path: Path) -> dict[str, Any]:
+    html = path.read_text(encoding="utf-8")
+    block = html[html.index('id="corscope-data">') + len('id="corscope-data">') :]
+    return table_rows.decode(block[: block.index("</script>")])
+
+
+def test_compressed_rows_round_trip_in_chromium(browser: Any, artifacts: Path) -> None:
+    """The page's DecompressionStream reads back exactly what Python wrote: ids with and
+    without counting suffixes, non-ASCII and markup-looking URLs, undated rows."""
+    odd = [
+        ("x007", f"{API}/caf\u00e9/\u65e5\u672c?q=\u00fc&x=<b>", T0),
+        ("x8", f"{API}/a/b", T0 + 0.001),
+        ("12fc5b-9", f"{API}/emoji/\U0001f600", T0 + 3600.5),
+        ("12fc5b-10", f"{API}/</script><script>alert(1)</script>", T0 + 7200),
+        ("plain", f"{API}/plain", T0 + 7200),
+        ("0", f"{API}/zero", T0 + 86400 * 3),
+    ]
+    exchanges = [
+        get(i, url, [("Access-Control-Allow-Origin", "*")], started=t) for i, url, t in odd
+    ]
+    path = _write(artifacts, "report-round-trip.html", analysis_of(exchanges), redact=False)
+    visit = Visit(browser, path)
+    page = visit.page
+    page.select_option("#filter-verdict", "all")
+    page.fill("#filter-text", "zero")
+    expect(page.locator("#filter-count")).to_have_text(f"1 of {len(odd)} requests match")
+    page.fill("#filter-text", "")  # the script renders every row again, from the data
+    expect(page.locator("#filter-count")).to_have_text(f"{len(odd)} requests")
+    shown = _shown_rows(page)
+    expected = [_expected(r) for r in _data(path)["rows"]]
+    assert shown == expected
+    assert sorted(r["id"] for r in shown) == sorted(i for i, _, _ in odd)
+    assert visit.dialogs == [] and visit.alerts() == []
+    assert visit.requests == [visit.url]
+    assert visit.errors == []
+    visit.close()
+
+
+def test_capped_table_in_the_browser(
+    browser: Any, artifacts: Path, session_analysis: Analysis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(table_rows, "ROW_LIMIT", 120)
+    path = _write(artifacts, "report-capped.html", session_analysis)
+    total = len(session_analysis.decided)
+    visit = Visit(browser, path)
+    page = visit.page
+    page.locator("#exchanges").scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "report-capped-table.png"))
+    assert page.locator(".limit-note").is_visible()
+    assert page.locator("#filter-count").inner_text() == f"120 of {total} requests listed"
+    rows = page.locator("#exchange-rows tr")
+    page.locator("#rows-end").scroll_into_view_if_needed()
+    expect(rows).to_have_count(120)
+    assert page.locator("#more-rows").is_hidden()
+    assert _shown_rows(page) == [_expected(r) for r in _data(path)["rows"]]
+    assert page.locator("#filter-count").inner_text() == f"120 of {total} requests listed"
+
+    page.fill("#filter-text", "orders")
+    expect(page.locator("#filter-count")).to_contain_text("listed requests match")
+    matched = rows.count()
+    assert page.locator("#filter-count").inner_text() == f"{matched} of 120 listed requests match"
+    counted = page.locator("table.counted tbody tr")
+    assert counted.count() > 0 and counted.first.is_hidden()
+    page.click(".limit-note a[href='#counted']")
+    assert counted.first.is_visible()
+    assert visit.requests == [visit.url]
     assert visit.errors == []
     visit.close()
 
