@@ -56,13 +56,35 @@ def decide_all(exchanges: Iterable[Exchange]) -> tuple[list[Decided], int]:
     """Decide each exchange; keep the cross-origin ones (CORS applied, or an opaque no-cors)."""
     decided: list[Decided] = []
     skipped = 0
+    shared = VerdictSharing()
     for exchange in exchanges:
         verdict = decide(exchange)
         if verdict.cors or verdict.warnings:
-            decided.append(Decided(exchange, verdict))
+            decided.append(Decided(exchange, shared(verdict)))
         else:
             skipped += 1
     return decided, skipped
+
+
+class VerdictSharing:
+    """One object for equal verdicts: most exchanges of a capture are allowed for the same
+    reasons, and a verdict is a couple of hundred bytes. Verdicts that name a URL (the
+    failures) are nearly all distinct and are left alone."""
+
+    LIMIT = 65_536
+
+    def __init__(self) -> None:
+        self._seen: dict[Verdict, Verdict] = {}
+
+    def __call__(self, verdict: Verdict) -> Verdict:
+        if verdict.failed_url is not None:
+            return verdict
+        seen = self._seen.get(verdict)
+        if seen is not None:
+            return seen
+        if len(self._seen) < self.LIMIT:
+            self._seen[verdict] = verdict
+        return verdict
 
 
 def analyze_files(

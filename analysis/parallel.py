@@ -66,10 +66,11 @@ def decide_all_parallel(
     """`analysis.api.decide_all` on `jobs` processes: the cross-origin exchanges with their
     verdicts, in input order, and how many were not. Workers send back only the verdicts
     that are kept."""
-    from analysis.api import Decided
+    from analysis.api import Decided, VerdictSharing
 
+    shared = VerdictSharing()
     decided = [
-        Decided(exchanges[i], verdict)
+        Decided(exchanges[i], shared(verdict))
         for i, verdict in _run(exchanges, jobs, progress, min_per_job, keep_all=False)
     ]
     return decided, len(exchanges) - len(decided)

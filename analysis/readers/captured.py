@@ -43,12 +43,21 @@ class Hints(TypedDict, total=False):
     """Chrome's `_initiator.type`; "preflight" marks a preflight the browser recorded."""
 
 
+_NO_HINTS = Hints()
+"""Shared by every transaction without hints (nearly all of a flow file): nothing writes to
+a `Captured`'s hints once it is made, and a million empty dicts are 64 MB."""
+
+
+def _no_hints() -> Hints:
+    return _NO_HINTS
+
+
 @dataclass(frozen=True, slots=True)
 class Captured:
     """One transaction as a reader found it."""
 
     tx: Transaction
-    hints: Hints = field(default_factory=lambda: Hints())
+    hints: Hints = field(default_factory=_no_hints)
     order: int = 0
     """Position in the file; breaks ties between equal start times."""
     id: str | None = None

@@ -602,7 +602,7 @@ class _FileReader:
                 timestamp_start=_number(m["resp_start"], m["resp_start_t"]),
                 timestamp_end=_number(m["resp_end"], m["resp_end_t"]),
                 content=content,
-                status=int(m["status"]),
+                status=_status(int(m["status"])),
                 reason=m["reason"],
             )
             p = self._fast_headers(response, p, rend)
@@ -1053,6 +1053,14 @@ def _load_with_mitmproxy(record: bytes) -> Any:
 
 
 # --- mitmproxy's views of the raw fields -------------------------------------------------
+
+
+_STATUSES = {code: code for code in range(100, 1000)}
+
+
+def _status(code: int) -> int:
+    """One int object per status code: past 256, every `int()` makes a new one."""
+    return _STATUSES.get(code, code)
 
 
 def _native(value: bytes) -> str:
