@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from analysis.model import Exchange
-from analysis.parallel import decide_all_parallel
+from analysis.parallel import decide_all_parallel, usable_cpus
 from analysis.progress import Progress
 from analysis.readers import read_many
 from analysis.redact import redact_text, redact_url
@@ -96,7 +96,7 @@ def analyze_files(
     """Read every input (raises `InputError` on bad input) and decide every exchange, on
     `jobs` processes (0: every core) for large inputs; `progress` draws bars on stderr."""
     reading = progress.task("reading", unit="bytes") if progress else None
-    result = read_many(paths, progress=reading)
+    result = read_many(paths, progress=reading, jobs=jobs or usable_cpus())
     if jobs == 1:
         decided, skipped = decide_all(result.exchanges)
     else:

@@ -43,7 +43,7 @@ def run(path: str, jobs: int, stop_after: str) -> dict[str, Any]:
     fmt = sniff(path)
     # As `analysis.readers.read` does it, one stage at a time.
     with collector_paused():
-        loaded = _load(fmt, path, None)
+        loaded = _load(fmt, path, None, jobs)
     clock.lap("read")
     out: dict[str, Any] = {"format": fmt, "transactions": len(loaded.captured)}
     if stop_after != "read":

@@ -129,13 +129,16 @@ def _sniff_json(head: bytes) -> str:
     return "har"
 
 
-def read(path: str | os.PathLike[str], *, progress: ProgressFn | None = None) -> ReadResult:
+def read(
+    path: str | os.PathLike[str], *, progress: ProgressFn | None = None, jobs: int = 1
+) -> ReadResult:
     """One capture file. Every reader streams: memory grows with the transactions kept,
-    not with the size of the file."""
+    not with the size of the file. `jobs` > 1 lets a large flow file be read by that many
+    processes at once."""
     spath = os.fspath(path)
     fmt = sniff(spath)
     with collector_paused():
-        loaded = _load(fmt, spath, progress)
+        loaded = _load(fmt, spath, progress, jobs)
         transactions = len(loaded.captured)
         assembled = assemble_consuming(loaded.captured, origin_file=spath)
     return ReadResult(
@@ -164,7 +167,7 @@ def collector_paused() -> Iterator[None]:
         gc.enable()
 
 
-def _load(fmt: str, path: str, progress: ProgressFn | None) -> Loaded:
+def _load(fmt: str, path: str, progress: ProgressFn | None, jobs: int = 1) -> Loaded:
     # Imported here so that reading a HAR never needs mitmproxy, and vice versa.
     if fmt == "har":
         from .har import read_har
@@ -177,11 +180,14 @@ def _load(fmt: str, path: str, progress: ProgressFn | None) -> Loaded:
     # The stream hands records it does not know to mitmproxy's FlowReader (`flows.py`).
     from .flowstream import read_flow_file
 
-    return read_flow_file(path, progress)
+    return read_flow_file(path, progress, jobs=jobs)
 
 
 def read_many(
-    paths: Iterable[str | os.PathLike[str]], *, progress: ProgressFn | None = None
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    progress: ProgressFn | None = None,
+    jobs: int = 1,
 ) -> ReadResult:
     """Several files as one session. Exchanges are never joined across files; an id that
     another file already used gets the file's position as prefix ("2.x0001")."""
@@ -192,7 +198,7 @@ def read_many(
     suffixes: dict[str, int] = {}
     done, total = 0, _total_size(paths) if progress is not None else 0
     for number, path in enumerate(paths, start=1):
-        result = read(path, progress=_offset(progress, done, total))
+        result = read(path, progress=_offset(progress, done, total), jobs=jobs)
         done += _size(path)
         formats.add(result.format)
         combined.paths.extend(result.paths)

@@ -99,12 +99,16 @@ class _FlowError(Exception):
     """mitmproxy's own reader refused a record; the message is its reason."""
 
 
-def read_flow_file(path: str | os.PathLike[str], progress: ProgressFn | None = None) -> Loaded:
-    return read_flow_file_counting(path, progress)[0]
+def read_flow_file(
+    path: str | os.PathLike[str], progress: ProgressFn | None = None, *, jobs: int = 1
+) -> Loaded:
+    """The file's transactions; with `jobs` > 1 a large file is read by that many
+    processes at once (`flowsplit.py`), with the same result."""
+    return read_flow_file_counting(path, progress, jobs=jobs)[0]
 
 
 def read_flow_file_counting(
-    path: str | os.PathLike[str], progress: ProgressFn | None = None
+    path: str | os.PathLike[str], progress: ProgressFn | None = None, *, jobs: int = 1
 ) -> tuple[Loaded, Counter[str]]:
     """`read_flow_file`, and how many records each way of reading took ("fast",
     "generic", "mitmproxy"): for tests and benchmarks."""
@@ -123,6 +127,12 @@ def read_flow_file_counting(
             if isinstance(buf, mmap.mmap) and hasattr(mmap, "MADV_SEQUENTIAL"):
                 with contextlib.suppress(OSError):
                     buf.madvise(mmap.MADV_SEQUENTIAL)
+            if jobs > 1 and isinstance(buf, mmap.mmap):
+                from .flowsplit import read_split
+
+                split = read_split(buf, size, spath, progress, jobs)
+                if split is not None:
+                    return split
             reader = _FileReader(buf, size, spath, progress)
             return reader.run(), reader.ways
         finally:
@@ -484,15 +494,22 @@ class _FileReader:
         self.ways: Counter[str] = Counter()
         self.released = 0
         """Where the pages still mapped in begin (see `_release`)."""
+        self.stopped = False
+        """A record ended the reading early (`_stop`)."""
         self.origins: dict[tuple[Any, ...], str] = {}
         self.blocks: dict[bytes, _Block] = {}
         self.words: dict[str, dict[bytes, str]] = {"method": {}, "version": {}, "reason": {}}
         """Methods, versions, reasons: a handful of values, one string each."""
 
-    def run(self) -> Loaded:
+    def run(self, start_at: int = 0, stop_at: int | None = None, records: int = 0) -> Loaded:
+        """Read the records from `start_at` to `stop_at` (a record boundary; default the
+        end of the file), the first of them being record number `records` + 1."""
         buf, size = self.buf, self.size
-        pos = 0
-        while pos < size:
+        stop = size if stop_at is None else stop_at
+        self.released = start_at - start_at % mmap.PAGESIZE
+        pos = start_at
+        self.records = records
+        while pos < stop:
             try:
                 start, end = _extent(buf, pos, size)
             except _Malformed:
@@ -535,6 +552,7 @@ class _FileReader:
 
     def _stop(self, reason: str) -> None:
         """What `flows.read_flows` does when mitmproxy stops reading a file."""
+        self.stopped = True
         if self.records == 0:
             raise InputError(self.path, f"not a readable mitmproxy flow file: {reason}")
         self.loaded.warnings.append(

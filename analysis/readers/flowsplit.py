@@ -1,0 +1,218 @@
+"""One large flow file read by several processes at once (`corscope analyze --jobs N`).
+
+Records of a flow file are independent: each is a length-prefixed tnetstring that
+`flowstream` parses without looking at any other. So a first pass follows the length
+prefixes only (a couple of microseconds a record), cuts the file into runs of records,
+and forked workers read every run but the first while this process reads the first.
+
+What comes back must cost less to take in than reading did, or nothing is gained: a
+`Captured` pickled as the dataclasses it is costs more to load than parsing its record.
+So workers send plain tuples (header lists once per distinct list, by index) and this
+process rebuilds the objects. The result is the serial reader's, record for record:
+numbering continues across runs, warnings appear in file order, a record that stops the
+file in one run drops every later run. A worker that fails in any other way has its run
+read again here. Forked workers need `os.fork`; elsewhere the file is read serially.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import signal
+import tempfile
+from collections import Counter
+from typing import IO, Any
+
+from analysis.model import Headers, Request, Response, Transaction
+
+from .captured import Captured, Loaded
+from .errors import InputError
+from .flowstream import ProgressFn, _extent, _FileReader, _Malformed
+
+MIN_RECORDS_PER_JOB = 2000
+"""Below this many records a run, forking costs more than it saves."""
+_MAIN_SHARE = 0.9
+"""This process also takes in the other runs' results, so its own run is a bit shorter."""
+
+
+def read_split(
+    buf: Any, size: int, path: str, progress: ProgressFn | None, jobs: int
+) -> tuple[Loaded, Counter[str]] | None:
+    """The file read in `jobs` runs, or None where splitting does not apply (no fork,
+    too few records, framing the serial reader should be the one to report)."""
+    if not hasattr(os, "fork"):
+        return None
+    starts = _record_starts(buf, size)
+    if starts is None or len(starts) < 2 * MIN_RECORDS_PER_JOB:
+        return None
+    jobs = max(1, min(jobs, len(starts) // MIN_RECORDS_PER_JOB))
+    if jobs == 1:
+        return None
+    cuts = _cuts(len(starts), jobs)
+    runs = [
+        (starts[a], starts[b] if b < len(starts) else size, a)
+        for a, b in zip(cuts, [*cuts[1:], len(starts)], strict=True)
+    ]
+    workers = [_Worker.start(buf, size, path, run) for run in runs[1:]]
+    try:
+        first, first_end, _ = runs[0]
+        main = _FileReader(buf, size, path, _scaled(progress, first_end, size))
+        loaded = main.run(first, first_end, 0)
+        ways = Counter(main.ways)
+        for worker, run in zip(workers, runs[1:], strict=True):
+            if main.stopped:
+                break  # serially, nothing after the stop is read
+            part, part_ways, stopped = worker.result(buf, size, path, run)
+            loaded.captured.extend(part.captured)
+            loaded.skipped += part.skipped
+            loaded.warnings.extend(w for w in part.warnings if w not in loaded.warnings)
+            ways.update(part_ways)
+            if stopped:
+                break
+    finally:
+        for worker in workers:
+            worker.close()
+    if progress is not None:
+        progress(size, size)
+    return loaded, ways
+
+
+def _record_starts(buf: Any, size: int) -> list[int] | None:
+    starts: list[int] = []
+    pos = 0
+    try:
+        while pos < size:
+            starts.append(pos)
+            pos = _extent(buf, pos, size)[1] + 1
+    except _Malformed:
+        return None
+    return starts
+
+
+def _cuts(records: int, jobs: int) -> list[int]:
+    """First record of each run: the first run a little shorter than the others."""
+    share = records / (jobs - 1 + _MAIN_SHARE)
+    return [0, *(round(share * (_MAIN_SHARE + k)) for k in range(jobs - 1))]
+
+
+def _scaled(progress: ProgressFn | None, end: int, size: int) -> ProgressFn | None:
+    """The first run's progress drawn across the whole file: the others keep pace."""
+    if progress is None or end <= 0:
+        return None
+    return lambda done, _total: progress(min(size, done * size // end), size)
+
+
+class _Worker:
+    def __init__(self, pid: int, out: IO[bytes]) -> None:
+        self.pid = pid
+        self.out = out
+        self.reaped = False
+
+    @classmethod
+    def start(cls, buf: Any, size: int, path: str, run: tuple[int, int, int]) -> _Worker:
+        out = tempfile.TemporaryFile()
+        pid = os.fork()
+        if pid == 0:  # the worker: read the run, write it down, leave without cleanup
+            code = 1
+            try:
+                out.write(_read_and_pack(buf, size, path, run))
+                out.flush()
+                code = 0
+            finally:
+                os._exit(code)
+        return cls(pid, out)
+
+    def result(
+        self, buf: Any, size: int, path: str, run: tuple[int, int, int]
+    ) -> tuple[Loaded, Counter[str], bool]:
+        _, status = os.waitpid(self.pid, 0)
+        self.reaped = True
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+            self.out.seek(0)
+            with contextlib.suppress(Exception):
+                return _unpack(self.out.read(), path)
+        # Whatever became of the worker, its records are still in the file.
+        start, stop, records = run
+        reader = _FileReader(buf, size, path, None)
+        return reader.run(start, stop, records), reader.ways, reader.stopped
+
+    def close(self) -> None:
+        if not self.reaped:
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.waitpid(self.pid, 0)
+            self.reaped = True
+        self.out.close()
+
+
+def _read_and_pack(buf: Any, size: int, path: str, run: tuple[int, int, int]) -> bytes:
+    start, stop, records = run
+    reader = _FileReader(buf, size, path, None)
+    try:
+        loaded = reader.run(start, stop, records)
+    except InputError as e:
+        return pickle.dumps(("error", e.message), protocol=pickle.HIGHEST_PROTOCOL)
+    lists: dict[int, int] = {}
+    tables: list[tuple[tuple[str, str], ...]] = []
+
+    def index(headers: Headers) -> int:
+        found = lists.get(id(headers))
+        if found is None:
+            found = lists[id(headers)] = len(tables)
+            tables.append(headers.fields)
+        return found
+
+    rows = []
+    for c in loaded.captured:
+        tx = c.tx
+        q, r = tx.request, tx.response
+        response = None
+        if r is not None:
+            response = (
+                r.status,
+                index(r.headers),
+                r.reason,
+                r.http_version,
+                r.body_excerpt,
+                r.made_by_proxy,
+            )
+        rows.append(
+            (
+                c.order,
+                c.id,
+                c.hints or None,
+                q.method,
+                q.url,
+                index(q.headers),
+                q.http_version,
+                response,
+                tx.error,
+                tx.started,
+                tx.duration_ms,
+                tx.server_ip,
+            )
+        )
+    state = (tables, rows, loaded.warnings, loaded.skipped, dict(reader.ways), reader.stopped)
+    return pickle.dumps(("ok", state), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _unpack(data: bytes, path: str) -> tuple[Loaded, Counter[str], bool]:
+    kind, state = pickle.loads(data)
+    if kind == "error":
+        raise InputError(path, state)
+    tables, rows, warnings, skipped, ways, stopped = state
+    headers = [Headers(fields) for fields in tables]
+    captured = []
+    for order, cid, hints, method, url, qh, qv, response, error, started, ms, ip in rows:
+        if response is not None:
+            status, rh, reason, version, excerpt, by_proxy = response
+            response = Response(status, headers[rh], reason, version, excerpt, by_proxy)
+        tx = Transaction(Request(method, url, headers[qh], qv), response, error, started, ms, ip)
+        if hints is None:
+            captured.append(Captured(tx=tx, order=order, id=cid))
+        else:
+            captured.append(Captured(tx=tx, hints=hints, order=order, id=cid))
+    loaded = Loaded(captured=captured, format="flows", warnings=warnings, skipped=skipped)
+    return loaded, Counter(ways), stopped
