@@ -168,6 +168,20 @@ def body_excerpt(resp: http.Response) -> str | None:
 
 
 def _timings(flow: http.HTTPFlow) -> dict[str, float]:
+    connect, ssl, send, wait, receive = timing_values(flow)
+    return {
+        "blocked": -1.0,
+        "dns": -1.0,
+        "connect": connect,
+        "ssl": ssl,
+        "send": send,
+        "wait": wait,
+        "receive": receive,
+    }
+
+
+def timing_values(flow: http.HTTPFlow) -> tuple[float, float, float, float, float]:
+    """HAR's connect, ssl, send, wait and receive, in ms (-1.0: did not happen)."""
     req, resp, server = flow.request, flow.response, flow.server_conn
     start = req.timestamp_start
     connect = ssl = -1.0
@@ -191,15 +205,7 @@ def _timings(flow: http.HTTPFlow) -> dict[str, float]:
     else:
         failed_at = flow.error.timestamp if flow.error is not None else sent
         wait, receive = _ms(failed_at - sent), 0.0
-    return {
-        "blocked": -1.0,
-        "dns": -1.0,
-        "connect": connect,
-        "ssl": ssl,
-        "send": send,
-        "wait": max(wait, 0.0),
-        "receive": receive,
-    }
+    return connect, ssl, send, max(wait, 0.0), receive
 
 
 def _ms(seconds: float) -> float:

@@ -50,11 +50,11 @@ from addons import probe  # noqa: E402
 from addons.beacon import Junk, PageRecord, parse  # noqa: E402
 from addons.flowmarks import blocked_line, show_on_flows, warning_line  # noqa: E402
 from addons.guard import Failures, guarded  # noqa: E402
-from addons.join import Annotate, Joiner, NewEntry, browser_may_cache  # noqa: E402
+from addons.join import Annotate, Joiner, NewEntry  # noqa: E402
 from addons.live import Decision, LiveVerdicts  # noqa: E402
-from addons.record import Recorder, last_value  # noqa: E402
+from addons.record import Recorder  # noqa: E402
 from addons.report import ReportError, write_har, write_report  # noqa: E402
-from addons.rules import Facts, RedirectTargets, is_cors_relevant, pick, pretty_url  # noqa: E402
+from addons.rules import Facts, RedirectTargets, is_cors_relevant, pick  # noqa: E402
 from addons.session import Session, meta_line  # noqa: E402
 from analysis.model import origin_of  # noqa: E402
 from analysis.readers.errors import InputError  # noqa: E402
@@ -274,12 +274,13 @@ class CorsScope:
         if "corscope_id" in flow.metadata:
             return  # an error after the response: recorded already
         req = flow.request
-        relevant = is_cors_relevant(req.method, facts, lambda: pretty_url(req)) or (
-            len(self.redirects) > 0 and self.redirects.take(pretty_url(req))
+        url_of = self.recorder.url
+        relevant = is_cors_relevant(req.method, facts, lambda: url_of(req)) or (
+            len(self.redirects) > 0 and self.redirects.take(url_of(req))
         )
         if not relevant:
             return
-        url = pretty_url(req)
+        url = url_of(req)
         entry_id = self._new_id()
         # The line is read back as `corscope analyze` will read it before it goes in (a
         # line the readers refuse would make the whole capture unreadable): `record`
@@ -291,17 +292,16 @@ class CorsScope:
         flow.metadata["corscope_id"] = entry_id
         self.counts["recorded"] += 1
         tx = recorded.captured.tx
-        request_headers, response_headers = recorded.request_headers, recorded.response_headers
         self.joiner.remember(
             entry_id=entry_id,
             url=url,
             method=tx.request.method,
             started=tx.started if tx.started is not None else req.timestamp_start,
-            request_header=lambda name: last_value(request_headers, name),
+            acrm=recorded.acrm,
+            mode=recorded.mode,
+            origin=recorded.origin,
             cors=recorded.cors,
-            cacheable=lambda: browser_may_cache(
-                recorded.status, lambda name: last_value(response_headers, name)
-            ),
+            cacheable=recorded.cacheable,
             response=recorded.response,
         )
         self.redirects.note(recorded.status, recorded.location, url)

@@ -126,9 +126,11 @@ class Joiner:
             url=request["url"],
             method=request["method"],
             started=_epoch(entry),
-            request_header=headers.get,
+            acrm=headers.get("access-control-request-method"),
+            mode=headers.get("sec-fetch-mode"),
+            origin=headers.get("origin"),
             cors=entry.get("_cors") or {},
-            cacheable=lambda: _browser_may_cache(response),
+            cacheable=_browser_may_cache(response),
             response=lambda: response,
             by_worker=by_worker,
         )
@@ -140,22 +142,26 @@ class Joiner:
         url: str,
         method: str,
         started: float,
-        request_header: Callable[[str], str | None],
+        acrm: str | None,
+        mode: str | None,
+        origin: str | None,
         cors: dict[str, Any],
-        cacheable: Callable[[], bool],
+        cacheable: bool,
         response: Callable[[], dict[str, Any]],
         by_worker: bool = False,
     ) -> None:
-        """`note` for an entry the caller holds in pieces: `request_header(name)` is the
-        last value of a request header (lower-case name); `cacheable()` whether the
-        browser may keep the response; `response()` the entry's `response` object."""
-        acrm = request_header("access-control-request-method") if method == "OPTIONS" else None
+        """`note` for an entry the caller holds in pieces: `acrm`, `mode` and `origin` are
+        the last values of the request's Access-Control-Request-Method, Sec-Fetch-Mode
+        and Origin headers; `cacheable` whether the browser may keep the response;
+        `response()` the entry's `response` object."""
+        if method != "OPTIONS":
+            acrm = None
         key = (_url_key(url), acrm.strip() if acrm else method)
         seen = Seen(
             entry_id=entry_id,
             started=started,
-            mode=request_header("sec-fetch-mode"),
-            origin=request_header("origin"),
+            mode=mode,
+            origin=origin,
             preflight=acrm is not None,
             by_worker=by_worker,
         )
@@ -173,7 +179,7 @@ class Joiner:
             and not by_worker
             and acrm is None
             and "source" not in cors
-            and cacheable()
+            and cacheable
         ):
             self._cached[key[0]] = (seen.entry_id, response)
             self._cached.move_to_end(key[0])

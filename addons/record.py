@@ -29,7 +29,16 @@ from analysis.readers.har import BODY_EXCERPT_CHARS, entry_to_captured
 from analysis.readers.hints import cors_hints
 from analysis.redact import redact_header
 
-from .capture import _RESPONSE_NAMES, _timings, _tls, body_excerpt, entry_for, text, wire_hints
+from .capture import (
+    _RESPONSE_NAMES,
+    _tls,
+    body_excerpt,
+    entry_for,
+    text,
+    timing_values,
+    wire_hints,
+)
+from .join import browser_may_cache
 from .rules import Facts, pick
 from .session import encode
 
@@ -61,11 +70,27 @@ class Recorded:
     """The response status, 0 without a response."""
     location: str
     """The entry's `response.redirectURL`."""
-    request_headers: Headers
-    response_headers: Headers
-    """Both as the capture holds them (redacted), for the joiner's look-ups."""
+    acrm: str | None
+    mode: str | None
+    origin: str | None
+    """The last values of the request's Access-Control-Request-Method, Sec-Fetch-Mode and
+    Origin headers, as the capture holds them."""
+    cacheable: bool
+    """Whether the browser may answer this response again from its HTTP cache."""
     response: Callable[[], dict[str, Any]]
     """The entry's `response` object, made on demand."""
+
+
+def _sent(headers: Headers) -> tuple[str | None, str | None, str | None]:
+    return (
+        last_value(headers, "access-control-request-method"),
+        last_value(headers, "sec-fetch-mode"),
+        last_value(headers, "origin"),
+    )
+
+
+def _cacheable(status: int, headers: Headers) -> bool:
+    return browser_may_cache(status, lambda name: last_value(headers, name))
 
 
 def last_value(headers: Headers, name: str) -> str | None:
@@ -77,19 +102,15 @@ def last_value(headers: Headers, name: str) -> str | None:
 
 class _HeaderText:
     """Header fields as the capture writes them (JSON text) and as the reader reads that
-    back (model `Headers`), cached per field and per whole list."""
+    back (model `Headers`), cached per field."""
 
     def __init__(self, redact: bool) -> None:
         self.redact = redact
         self._fields: dict[tuple[bytes, bytes], tuple[tuple[str, str], str, bool]] = {}
-        self._lists: dict[tuple[tuple[bytes, bytes], ...], tuple[str, Headers, bool]] = {}
 
     def get(self, fields: tuple[tuple[bytes, bytes], ...]) -> tuple[str, Headers, bool]:
         """(JSON array text, Headers, plain): `plain` is False when a name is one the
         reader treats specially, and the flow must go the reference way."""
-        hit = self._lists.get(fields)
-        if hit is not None:
-            return hit
         cache = self._fields
         pairs: list[tuple[str, str]] = []
         parts: list[str] = []
@@ -111,11 +132,46 @@ class _HeaderText:
             pairs.append(known[0])
             parts.append(known[1])
             plain = plain and known[2]
-        result = ("[" + ",".join(parts) + "]", Headers(tuple(pairs)), plain)
-        if len(self._lists) >= _CACHE_LIMIT:
-            self._lists.clear()
-        self._lists[fields] = result
-        return result
+        return "[" + ",".join(parts) + "]", Headers(tuple(pairs)), plain
+
+
+@dataclass(frozen=True, slots=True)
+class _RequestShape:
+    """What requests with the same method, scheme, authority, version and header fields
+    have in common."""
+
+    plain: bool
+    method: str
+    url_prefix: str | None
+    """`pretty_url` without the path; None: ask mitmproxy for each request."""
+    head: str
+    """The entry up to the URL's value."""
+    middle: str
+    """From after the URL to the request's bodySize value."""
+    headers: Headers
+    http_version: str | None
+    sent: tuple[str | None, str | None, str | None]
+    """See `Recorded.acrm`, `.mode`, `.origin`."""
+
+
+@dataclass(frozen=True, slots=True)
+class _ResponseShape:
+    """What responses with the same status, reason, version and header fields have in
+    common."""
+
+    plain: bool
+    head: str
+    """From the response's key to its content size value."""
+    mime: str
+    """From after the content size to the end of the content object's mimeType."""
+    tail: str
+    """From the content object's end to the response's bodySize value."""
+    location: str
+    headers: Headers
+    reason: str
+    http_version: str | None
+    without_excerpt: Response
+    cacheable: bool
 
 
 def _number(value: float | int) -> str:
@@ -131,14 +187,33 @@ def _dumps(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"), allow_nan=False)
 
 
+_Key = tuple[Any, ...]
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
+
+
 class Recorder:
     """Makes `Recorded`s; keeps the caches, so keep one per addon."""
 
     def __init__(self) -> None:
         self._headers = {True: _HeaderText(True), False: _HeaderText(False)}
-        self._cors: dict[tuple[bytes | None, bytes | None], tuple[dict[str, Any], str, Hints]] = {}
-        self._tls: dict[tuple[Any, ...], str] = {}
+        self._requests: dict[_Key, _RequestShape] = {}
+        self._responses: dict[_Key, _ResponseShape] = {}
+        self._cors: dict[_Key, tuple[dict[str, Any], str, Hints]] = {}
+        self._tails: dict[_Key, tuple[str, str | None]] = {}
         self._versions: dict[str, str | None] = {}
+
+    def url(self, req: http.Request) -> str:
+        """`req.pretty_url`, the costly part (parsing Host) done once per request shape."""
+        prefix = self._request_shape(req, True).url_prefix
+        if prefix is None:
+            return req.pretty_url
+        path = req.path
+        return prefix + path if path != "*" else prefix
 
     def record(
         self,
@@ -165,16 +240,127 @@ class Recorder:
         # refuse would make the whole capture unreadable.
         captured = entry_to_captured(entry, where=entry_id, path="<live>", order=order)
         response = entry["response"]
+        status = response["status"]
+        sent = Headers.of((h["name"], h["value"]) for h in entry["request"]["headers"])
+        answered = Headers.of((h["name"], h["value"]) for h in response["headers"])
         return Recorded(
-            line=encode(entry),
-            captured=captured,
-            cors=entry.get("_cors") or {},
-            status=response["status"],
-            location=response["redirectURL"],
-            request_headers=captured.tx.request.headers,
-            response_headers=Headers.of((h["name"], h["value"]) for h in response["headers"]),
+            encode(entry),
+            captured,
+            entry.get("_cors") or {},
+            status,
+            response["redirectURL"],
+            *_sent(sent),
+            cacheable=_cacheable(status, answered),
             response=lambda: response,
         )
+
+    # --- shapes ------------------------------------------------------------------------
+
+    def _request_shape(self, req: http.Request, redact: bool) -> _RequestShape:
+        data = req.data
+        key = (
+            redact,
+            data.method,
+            data.scheme,
+            data.authority,
+            data.http_version,
+            *data.headers.fields,
+        )
+        shape = self._requests.get(key)
+        if shape is not None:
+            return shape
+        method, version = req.method, req.http_version
+        headers_json, headers, plain = self._headers[redact].get(data.headers.fields)
+        prefix = None
+        host = req.host_header
+        if method != "CONNECT" and host:
+            from mitmproxy.net.http import url
+
+            # What Request.pretty_url does with the Host header, path left off.
+            pretty_host, pretty_port = url.parse_authority(host, check=False)
+            pretty_port = pretty_port or url.default_port(req.scheme) or 443
+            prefix = url.unparse(req.scheme, pretty_host, pretty_port, "")
+        shape = _RequestShape(
+            plain=plain and bool(method),
+            method=method,
+            url_prefix=prefix,
+            head=',"request":{"method":' + quote(method) + ',"url":',
+            middle=',"httpVersion":'
+            + quote(version)
+            + ',"cookies":[],"headers":'
+            + headers_json
+            + ',"queryString":[],"headersSize":-1,"bodySize":',
+            headers=headers,
+            http_version=self._version(version),
+            sent=_sent(headers),
+        )
+        _remember(self._requests, key, shape)
+        return shape
+
+    def _response_shape(self, resp: http.Response, redact: bool) -> _ResponseShape:
+        data = resp.data
+        key = (redact, data.status_code, data.reason, data.http_version, *data.headers.fields)
+        shape = self._responses.get(key)
+        if shape is not None:
+            return shape
+        status, version, reason = resp.status_code, resp.http_version, resp.reason or ""
+        headers_json, headers, plain = self._headers[redact].get(data.headers.fields)
+        found = pick(data.headers.fields, _RESPONSE_NAMES)
+        location = text(found.get(b"location", b""))
+        http_version = self._version(version)
+        shape = _ResponseShape(
+            plain=plain and bool(status),
+            head=',"response":{"status":'
+            + _number(status)
+            + ',"statusText":'
+            + quote(reason)
+            + ',"httpVersion":'
+            + quote(version)
+            + ',"cookies":[],"headers":'
+            + headers_json
+            + ',"content":{"size":',
+            mime=',"mimeType":' + quote(text(found.get(b"content-type", b"x-unknown"))),
+            tail='},"redirectURL":' + quote(location) + ',"headersSize":-1,"bodySize":',
+            location=location,
+            headers=headers,
+            reason=reason,
+            http_version=http_version,
+            without_excerpt=Response(status, headers, reason, http_version, None),
+            cacheable=_cacheable(status, headers),
+        )
+        _remember(self._responses, key, shape)
+        return shape
+
+    def _cors_of(self, flow: http.HTTPFlow, facts: Facts, entry_id: str) -> tuple[Any, ...]:
+        key = (facts.get(b"sec-fetch-mode"), facts.get(b"sec-fetch-dest"))
+        known = self._cors.get(key)
+        if known is None:
+            # Only for flows without a proxy answer: `wire_hints` then depends on these two.
+            cors = wire_hints(flow, facts)
+            known = (
+                cors,
+                ',"_cors":' + _dumps(cors) if cors else "",
+                cors_hints(cors, entry_id, "<live>"),
+            )
+            _remember(self._cors, key, known)
+        return known
+
+    def _tail(self, flow: http.HTTPFlow) -> tuple[str, str | None]:
+        """serverIPAddress and _tls, as text, and the server's IP."""
+        server = flow.server_conn
+        tls = _tls(flow)
+        key = (server.peername, None if tls is None else tuple(tls.values()))
+        known = self._tails.get(key)
+        if known is None:
+            text_, ip = "", None
+            if server.peername:
+                ip = str(server.peername[0])
+                text_ = ',"serverIPAddress":' + quote(ip)
+            if tls:
+                text_ += ',"_tls":' + _dumps(tls)
+            known = (text_, ip)
+            _remember(self._tails, key, known)
+        return known
 
     # --- the fast way --------------------------------------------------------------------
 
@@ -188,144 +374,85 @@ class Recorder:
         order: int,
     ) -> Recorded | None:
         req, resp, server = flow.request, flow.response, flow.server_conn
-        if resp is None or server is None or server.timestamp_start is None:
+        if resp is None or server is None or server.timestamp_start is None or not url:
             return None  # an error, or an answer mitmproxy or an addon made
-        status = resp.status_code
-        method = req.method
-        if not status or not method or not url:
+        rq = self._request_shape(req, redact)
+        rs = self._response_shape(resp, redact)
+        if not (rq.plain and rs.plain):
             return None
-        headers = self._headers[redact]
-        req_json, req_headers, req_plain = headers.get(req.headers.fields)
-        resp_json, resp_headers, resp_plain = headers.get(resp.headers.fields)
-        if not (req_plain and resp_plain):
-            return None
-        cors_key = (facts.get(b"sec-fetch-mode"), facts.get(b"sec-fetch-dest"))
-        cors_known = self._cors.get(cors_key)
-        if cors_known is None:
-            cors = wire_hints(flow, facts)
-            if "proxy" in cors:
-                return None
-            cors_known = (cors, _dumps(cors) if cors else "", cors_hints(cors, entry_id, "<live>"))
-            if len(self._cors) >= _CACHE_LIMIT:
-                self._cors.clear()
-            self._cors[cors_key] = cors_known
-        cors, cors_json, cors_hint = cors_known
-
+        cors, cors_json, cors_hint = self._cors_of(flow, facts, entry_id)
+        connect, ssl, send, wait, receive = timing_values(flow)
+        if not math.isfinite(connect + ssl + send + wait + receive):
+            return None  # the reference way raises as json.dumps does
+        duration = round(sum(v for v in (connect, ssl, send, wait, receive) if v > 0), 3)
         when = datetime.fromtimestamp(req.timestamp_start, UTC)
-        timings = _timings(flow)
-        duration = round(sum(v for v in timings.values() if v > 0), 3)
-        req_version = req.http_version
-        req_raw = req.raw_content
-        resp_raw = resp.raw_content
-        found = pick(resp.headers.fields, _RESPONSE_NAMES)
-        mime = text(found.get(b"content-type", b"x-unknown"))
-        location = text(found.get(b"location", b""))
-        reason = resp.reason or ""
-        resp_version = resp.http_version
+        req_raw, resp_raw = req.raw_content, resp.raw_content
         size = len(resp_raw) if resp_raw else 0
+        status = resp.status_code
+        method = rq.method
         excerpt = None
         if method == "OPTIONS" or status >= 400:
             excerpt = body_excerpt(resp)
-        parts = [
-            '{"_corscope_id":',
+        content = rs.mime if not excerpt else rs.mime + ',"text":' + quote(excerpt)
+        tail, server_ip = self._tail(flow)
+        line = (
+            '{"_corscope_id":%s,"startedDateTime":%s,"time":%s%s%s%s%d%s%d%s%s%d}'  # noqa: UP031
+            ',"cache":{},"timings":{"blocked":-1.0,"dns":-1.0,"connect":%r,"ssl":%r,'
+            '"send":%r,"wait":%r,"receive":%r}%s%s}\n'
+        ) % (
             quote(entry_id),
-            ',"startedDateTime":',
             quote(when.isoformat()),
-            ',"time":',
             _number(duration),
-            ',"request":{"method":',
-            quote(method),
-            ',"url":',
+            rq.head,
             quote(url),
-            ',"httpVersion":',
-            quote(req_version),
-            ',"cookies":[],"headers":',
-            req_json,
-            ',"queryString":[],"headersSize":-1,"bodySize":',
-            _number(len(req_raw) if req_raw else 0),
-            '},"response":{"status":',
-            _number(status),
-            ',"statusText":',
-            quote(reason),
-            ',"httpVersion":',
-            quote(resp_version),
-            ',"cookies":[],"headers":',
-            resp_json,
-            ',"content":{"size":',
-            _number(size),
-            ',"mimeType":',
-            quote(mime),
-        ]
-        if excerpt:
-            parts += (',"text":', quote(excerpt))
-        parts += (
-            '},"redirectURL":',
-            quote(location),
-            ',"headersSize":-1,"bodySize":',
-            _number(size),
-            '},"cache":{},"timings":{"blocked":',
-            _number(timings["blocked"]),
-            ',"dns":',
-            _number(timings["dns"]),
-            ',"connect":',
-            _number(timings["connect"]),
-            ',"ssl":',
-            _number(timings["ssl"]),
-            ',"send":',
-            _number(timings["send"]),
-            ',"wait":',
-            _number(timings["wait"]),
-            ',"receive":',
-            _number(timings["receive"]),
-            "}",
+            rq.middle,
+            len(req_raw) if req_raw else 0,
+            "}" + rs.head,
+            size,
+            content,
+            rs.tail,
+            size,
+            connect,
+            ssl,
+            send,
+            wait,
+            receive,
+            tail,
+            cors_json,
         )
-        server_ip = None
-        if server.peername:
-            server_ip = str(server.peername[0])
-            parts += (',"serverIPAddress":', quote(server_ip))
-        tls = _tls(flow)
-        if tls:
-            tls_key = tuple(tls.values())
-            tls_json = self._tls.get(tls_key)
-            if tls_json is None:
-                tls_json = _dumps(tls)
-                if len(self._tls) >= _CACHE_LIMIT:
-                    self._tls.clear()
-                self._tls[tls_key] = tls_json
-            parts += (',"_tls":', tls_json)
-        if cors_json:
-            parts += (',"_cors":', cors_json)
-        parts.append("}\n")
-        line = "".join(parts).encode("ascii")
 
         # What the capture reader makes of that line (see har.entry_to_captured).
         hints = Hints()
+        location = rs.location
         if location:
             hints["redirect_url"] = location
         hints.update(cors_hint)
-        body_text = None
+        response = rs.without_excerpt
         if excerpt and (status >= 400 or method.upper() == "OPTIONS"):
-            body_text = excerpt[:BODY_EXCERPT_CHARS]
+            response = Response(
+                status, rs.headers, rs.reason, rs.http_version, excerpt[:BODY_EXCERPT_CHARS]
+            )
         tx = Transaction(
-            request=Request(method, url, req_headers, self._version(req_version)),
-            response=Response(status, resp_headers, reason, self._version(resp_version), body_text),
-            error=None,
-            started=when.timestamp(),
-            duration_ms=float(duration),
-            server_ip=server_ip or None,
+            Request(method, url, rq.headers, rq.http_version),
+            response,
+            None,
+            when.timestamp(),
+            float(duration),
+            server_ip or None,
         )
+        line_bytes = line.encode("ascii")
 
         def response_object() -> dict[str, Any]:
-            return json.loads(line)["response"]
+            return json.loads(line_bytes)["response"]
 
         return Recorded(
-            line=line,
-            captured=Captured(tx=tx, hints=hints, order=order, id=entry_id),
-            cors=cors,
-            status=status,
-            location=location,
-            request_headers=req_headers,
-            response_headers=resp_headers,
+            line_bytes,
+            Captured(tx, hints, order, entry_id),
+            cors,
+            status,
+            location,
+            *rq.sent,
+            cacheable=rs.cacheable,
             response=response_object,
         )
 

@@ -9,13 +9,9 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 from analysis.model import origin_of
-
-if TYPE_CHECKING:
-    from mitmproxy import http
 
 RESERVED_PREFIX = "/__corscope__/"
 """Paths the probe talks to on the page's own origin; never recorded, never forwarded."""
@@ -69,34 +65,6 @@ def is_cors_relevant(method: str, facts: Facts, url: Callable[[], str]) -> bool:
         text = origin.decode("latin-1").strip()
         return text == "null" or origin_of(url()) != origin_of(text)
     return False
-
-
-_PREFIX_LIMIT = 4096
-_prefixes: dict[tuple[str, str], str] = {}
-
-
-def pretty_url(req: http.Request) -> str:
-    """`req.pretty_url`, with its costly part (parsing the Host header into scheme, host
-    and port) done once per distinct scheme and Host rather than on every call."""
-    if req.method == "CONNECT":
-        return req.pretty_url
-    host = req.host_header
-    if not host:
-        return req.url
-    scheme = req.scheme
-    prefix = _prefixes.get((scheme, host))
-    if prefix is None:
-        from mitmproxy.net.http import url
-
-        # What Request.pretty_url does with the Host header, path left off.
-        pretty_host, pretty_port = url.parse_authority(host, check=False)
-        pretty_port = pretty_port or url.default_port(scheme) or 443
-        prefix = url.unparse(scheme, pretty_host, pretty_port, "")
-        if len(_prefixes) >= _PREFIX_LIMIT:
-            _prefixes.clear()
-        _prefixes[(scheme, host)] = prefix
-    path = req.path
-    return prefix + path if path != "*" else prefix
 
 
 class RedirectTargets:

@@ -201,9 +201,11 @@ class Session:
         """Someone deleted or rotated the capture under the running proxy (to start afresh,
         or logrotate): write a new file at the same path rather than into a ghost."""
         now = time.monotonic()
-        if now - self._checked < self._check_every or not current.replaced():
+        if now - self._checked < self._check_every:
             return current
         self._checked = now
+        if not current.replaced():
+            return current
         self.open(current.path, self._meta)
         logger.warning(
             "corscope: %s was moved or deleted; writing a new capture there", current.path

@@ -11,8 +11,9 @@ import pytest
 from mitmproxy import http
 
 from addons.capture import entry_for
-from addons.record import Recorder, last_value
-from addons.rules import pick, pretty_url
+from addons.join import _browser_may_cache
+from addons.record import Recorder
+from addons.rules import pick
 from addons.session import encode
 from analysis.readers.har import entry_to_captured
 
@@ -131,8 +132,10 @@ def test_line_and_captured_are_the_reference_ones(name: str, redact: bool) -> No
         assert recorded.status == entry["response"]["status"]
         assert recorded.location == entry["response"]["redirectURL"]
         sent = {h["name"].lower(): h["value"] for h in entry["request"]["headers"]}
-        for header in ("origin", "sec-fetch-mode", "access-control-request-method", "cookie"):
-            assert last_value(recorded.request_headers, header) == sent.get(header)
+        assert recorded.acrm == sent.get("access-control-request-method")
+        assert recorded.mode == sent.get("sec-fetch-mode")
+        assert recorded.origin == sent.get("origin")
+        assert recorded.cacheable == _browser_may_cache(entry["response"])
         json.loads(recorded.line)
 
 
@@ -147,15 +150,21 @@ def test_line_and_captured_are_the_reference_ones(name: str, redact: bool) -> No
     ],
 )
 def test_pretty_url_is_mitmproxys(url: str) -> None:
+    recorder = Recorder()
     req = cors_get(url).request
-    assert pretty_url(req) == req.pretty_url
+    assert recorder.url(req) == req.pretty_url
     req.headers["Host"] = "Other.Test:81"
-    assert pretty_url(req) == req.pretty_url
+    assert recorder.url(req) == req.pretty_url
+    req.headers.add("Host", "second.test")
+    assert recorder.url(req) == req.pretty_url
     del req.headers["Host"]
-    assert pretty_url(req) == req.pretty_url
+    assert recorder.url(req) == req.pretty_url
     req.path = "*"
     req.method = "OPTIONS"
     req.headers["Host"] = "api.test"
-    assert pretty_url(req) == req.pretty_url
+    assert recorder.url(req) == req.pretty_url
     req.method = "CONNECT"
-    assert pretty_url(req) == req.pretty_url
+    assert recorder.url(req) == req.pretty_url
+    req.method, req.path = "GET", "/h2"
+    req.http_version, req.authority = "HTTP/2.0", "h2.test:9443"
+    assert recorder.url(req) == req.pretty_url

@@ -115,3 +115,35 @@ def test_a_closed_session_can_still_be_dumped(tmp_path: Path) -> None:
     out = tmp_path / "dump.jsonl"
     session.dump(str(out), meta_line())
     assert [o.get("_corscope_id") for o in lines(out)] == [None, "1"]
+
+
+def test_the_capture_is_looked_for_once_per_interval(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checking that the path still names the file costs two system calls: done at most
+    once per `check_every` seconds of writing, however many lines are written."""
+    import addons.session as session_module
+
+    clock = [1000.0]
+    monkeypatch.setattr(session_module.time, "monotonic", lambda: clock[0])
+    checks = []
+    real = CaptureFile.replaced
+    monkeypatch.setattr(CaptureFile, "replaced", lambda self: checks.append(1) or real(self))
+    path = tmp_path / "c.jsonl"
+    session = Session(check_every=2.0)
+    session.open(str(path), meta_line())
+    for n in range(5):
+        session.write({"_corscope_id": str(n)})
+    assert checks == []
+    clock[0] += 2.5
+    for n in range(5, 10):
+        session.write({"_corscope_id": str(n)})
+    assert len(checks) == 1  # found in place: not looked for again until the next interval
+    clock[0] += 2.5
+    path.unlink()
+    for n in range(10, 15):
+        session.write({"_corscope_id": str(n)})
+    assert len(checks) == 2
+    # The check found the file gone: every line from then on is in the new one.
+    assert [o.get("_corscope_id") for o in lines(path)] == [None, *map(str, range(10, 15))]
+    session.close()
