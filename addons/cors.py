@@ -334,10 +334,10 @@ class CorsScope:
         assert self.assets is not None
         where = probe.target(flow, facts)
         if where == "page":
-            result = probe.inject_probe(flow)
+            result = probe.inject_probe(flow, self.recorder.url(flow.request))
             what = "page"
         elif where == "worker":
-            result = probe.inject_agent(flow, self.assets)
+            result = probe.inject_agent(flow, self.assets, self.recorder.url(flow.request))
             what = "service worker"
         else:
             return
@@ -347,7 +347,8 @@ class CorsScope:
         elif result.refused_by is not None:
             directive = result.refused_by.directive
             flow.metadata["corscope_probe"] = f"refused by Content-Security-Policy {directive}"
-            origin = origin_of(flow.request.pretty_url) or "?"
+            url = self.recorder.url(flow.request)
+            origin = origin_of(url) or "?"
             if (origin, directive) not in self._said:
                 self._said.add((origin, directive))
                 self.session.write(

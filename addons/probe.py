@@ -105,7 +105,8 @@ def is_navigation(facts: Facts) -> bool:
     return b"text/html" in facts.get(b"accept", b"")
 
 
-def inject_probe(flow: http.HTTPFlow) -> Injection:
+def inject_probe(flow: http.HTTPFlow, url: str | None = None) -> Injection:
+    """`url`: the request's `pretty_url`, if the caller has it already."""
     resp = flow.response
     assert resp is not None
     if resp.raw_content is None:  # streamed: the body is not ours to hold
@@ -116,7 +117,7 @@ def inject_probe(flow: http.HTTPFlow) -> Injection:
         return Injection(False)
     if not text or PROBE_PATH in text[:_SCAN_CHARS]:
         return Injection(False)
-    origin = origin_of(flow.request.pretty_url)
+    origin = origin_of(url if url is not None else flow.request.pretty_url)
     if origin is None:
         return Injection(False)
     refused = _refusal(resp.headers.get_all("content-security-policy"), text, origin)
@@ -151,7 +152,8 @@ def insertion_point(text: str) -> int:
 # --- service-worker scripts -------------------------------------------------------------
 
 
-def inject_agent(flow: http.HTTPFlow, assets: Assets) -> Injection:
+def inject_agent(flow: http.HTTPFlow, assets: Assets, url: str | None = None) -> Injection:
+    """`url`: the request's `pretty_url`, if the caller has it already."""
     resp = flow.response
     assert resp is not None
     if resp.raw_content is None:
@@ -162,7 +164,7 @@ def inject_agent(flow: http.HTTPFlow, assets: Assets) -> Injection:
         return Injection(False)
     if text is None or AGENT_MARK in text[:_SCAN_CHARS]:
         return Injection(False)
-    origin = origin_of(flow.request.pretty_url)
+    origin = origin_of(url if url is not None else flow.request.pretty_url)
     if origin is None:
         return Injection(False)
     # The worker's own policy governs the agent's report fetch.
