@@ -17,6 +17,7 @@ from analysis.model import (
     MODES,
     Context,
     Exchange,
+    Headers,
     Preflight,
     Step,
     Transaction,
@@ -173,10 +174,23 @@ _NO_FACTS = _Facts()
 def _facts(tx: Transaction) -> _Facts:
     """The few request headers assembly asks for, several times each, looked up once."""
     headers = tx.request.headers
+    # Readers hand every repeat of a header list over as one object: look it up once.
+    known = _facts_of.get(id(headers))
+    if known is not None and known[0] is headers:
+        return known[1]
     present = _READ.intersection(headers.layout)
-    if not present:
-        return _NO_FACTS
-    return _Facts(**{name.replace("-", "_"): headers.get(name) for name in present})
+    facts = _NO_FACTS
+    if present:
+        facts = _Facts(**{name.replace("-", "_"): headers.get(name) for name in present})
+    if len(_facts_of) >= _FACTS_LIMIT:
+        _facts_of.clear()
+    _facts_of[id(headers)] = (headers, facts)
+    return facts
+
+
+_FACTS_LIMIT = 4096
+_facts_of: dict[int, tuple[Headers, _Facts]] = {}
+"""By `id()` of the header list; the entry holds the list, so the id cannot be reused."""
 
 
 def _acrm(facts: _Facts) -> str | None:
@@ -448,6 +462,25 @@ _origin = functools.lru_cache(maxsize=8192)(origin_of)
 
 
 def _context(chain: _Chain, hints: Hints) -> Context:
+    """The exchange's `Context`, one object per distinct one: it follows from the first
+    step's request facts and the hints, and a page's fetches share those."""
+    lead = chain.units[0]
+    key = (
+        lead.lead_facts,
+        lead.origin_header,
+        _origin(lead.lead.tx.request.url),
+        lead.preflight is not None,
+        tuple(hints.items()),
+    )
+    context = _contexts.get(key)
+    if context is None:
+        if len(_contexts) > _CONTEXTS_LIMIT:
+            _contexts.clear()
+        context = _contexts[key] = _new_context(chain, hints)
+    return context
+
+
+def _new_context(chain: _Chain, hints: Hints) -> Context:
     first = chain.units[0].lead.tx.request
     headers = chain.units[0].lead_facts
 
@@ -497,15 +530,11 @@ def _context(chain: _Chain, hints: Hints) -> Context:
         browser_error=hints.get("browser_error"),
         worker_response_type=hints.get("worker_response_type"),
     )
-    # Exchanges of one page share their context: one object for all of them.
-    shared = _contexts.setdefault(context, context)
-    if len(_contexts) > _CONTEXTS_LIMIT:
-        _contexts.clear()
-    return shared
+    return context
 
 
 _CONTEXTS_LIMIT = 65_536
-_contexts: dict[Context, Context] = {}
+_contexts: dict[tuple, Context] = {}
 
 
 def _origin_or_none(value: str | None) -> str | None:
