@@ -22,6 +22,7 @@ import os
 import secrets
 import sys
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,10 @@ class CorsScope:
         self._probe = False
         self._quiet = False
         self._redact = True
+        # mitmproxy looks each hook up on the addon for every flow and pays for every call
+        # it makes: the request hooks exist only while the probe is on (see _hook_routes).
+        self.requestheaders: Callable[[http.HTTPFlow], None] | None = None
+        self.request: Callable[[http.HTTPFlow], None] | None = None
 
     # --- options ---------------------------------------------------------------------------
 
@@ -159,6 +164,13 @@ class CorsScope:
                     "the probe",
                     e,
                 )
+        self._hook_routes()
+
+    def _hook_routes(self) -> None:
+        """The probe's reserved paths need the request hooks; nothing else does."""
+        on = self._probe_on()
+        self.requestheaders = self._route_requestheaders if on else None
+        self.request = self._route_request if on else None
 
     def _meta(self) -> dict[str, Any]:
         return meta_line(
@@ -173,7 +185,7 @@ class CorsScope:
     # --- hooks -------------------------------------------------------------------------------
 
     @guarded("requestheaders")
-    def requestheaders(self, flow: http.HTTPFlow) -> None:
+    def _route_requestheaders(self, flow: http.HTTPFlow) -> None:
         if not self._probe_on() or probe.reserved_route(flow.request) is None:
             return
         flow.metadata[INTERNAL] = True
@@ -183,7 +195,7 @@ class CorsScope:
             flow.kill()
 
     @guarded("request")
-    def request(self, flow: http.HTTPFlow) -> None:
+    def _route_request(self, flow: http.HTTPFlow) -> None:
         if not self._probe_on():
             return
         route = probe.reserved_route(flow.request)

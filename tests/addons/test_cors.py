@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from mitmproxy import exceptions, flow, hooks, http
+from mitmproxy.proxy.layers.http import HttpRequestHeadersHook, HttpRequestHook
 from mitmproxy.test import taddons
 
 import addons.cors as cors_module
@@ -28,6 +29,9 @@ def start(tctx: taddons.context, addon: CorsScope) -> None:
     tctx.master.addons.invoke_addon_sync(addon, hooks.ConfigureHook(set(tctx.options.keys())))
 
 
+hook_events = {"requestheaders": HttpRequestHeadersHook, "request": HttpRequestHook}
+
+
 def killed(f: http.HTTPFlow) -> bool:
     return f.error is not None and f.error.msg == flow.Error.KILLED_MESSAGE
 
@@ -41,22 +45,26 @@ class Proxy:
     def through(self, f: http.HTTPFlow) -> http.HTTPFlow:
         """Run a finished flow through the hooks in the order mitmproxy calls them."""
         a = self.addon
-        a.requestheaders(f)
+        self.hook("requestheaders", f)
         if killed(f):
             return f
         if f.response is not None and not f.metadata.get("corscope_internal"):
             # A flow that arrives with its response: the request hook ran before it.
             response, f.response = f.response, None
-            a.request(f)
+            self.hook("request", f)
             if f.response is None:
                 f.response = response
         else:
-            a.request(f)
+            self.hook("request", f)
         if f.response is not None:
             a.response(f)
         elif f.error is not None:
             a.error(f)
         return f
+
+    def hook(self, name: str, f: http.HTTPFlow) -> None:
+        """Call a hook as mitmproxy does: only if the addon has it."""
+        self.tctx.master.addons.invoke_addon_sync(self.addon, hook_events[name](f))
 
     def lines(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.capture.read_text().splitlines()]
@@ -280,9 +288,13 @@ def test_probe_off_changes_nothing(proxy: Proxy) -> None:
     proxy.through(page)
     assert page.response.raw_content == before
     script = beacon_flow(PAGE, b"", method="GET", path="/__corscope__/probe.js")
-    proxy.addon.requestheaders(script)
-    proxy.addon.request(script)
+    proxy.hook("requestheaders", script)
+    proxy.hook("request", script)
     assert script.response is None and not killed(script)  # goes on to the server
+    # Off, the addon has no request hooks for mitmproxy to call at all.
+    assert proxy.addon.requestheaders is None and proxy.addon.request is None
+    proxy.set(cors_probe=True)
+    assert proxy.addon.requestheaders is not None and proxy.addon.request is not None
 
 
 def test_csp_refusal_is_recorded(proxy: Proxy, caplog) -> None:
@@ -330,7 +342,7 @@ def test_reserved_paths_are_answered_here(
 def test_oversized_beacon_is_killed_before_its_body_is_read(proxy: Proxy) -> None:
     f = beacon_flow(PAGE, b"")
     f.request.headers["content-length"] = str(10**7)
-    proxy.addon.requestheaders(f)
+    proxy.hook("requestheaders", f)
     assert killed(f)
 
 
