@@ -36,6 +36,10 @@ class Headers:
     `Headers` whose names are the same sequence (one server answers with the same names
     again and again), so a lookup is one dict probe at no memory per message."""
 
+    def __reduce__(self) -> tuple[type[Headers], tuple[tuple[tuple[str, str], ...]]]:
+        # The index is rebuilt (and shared again) on the other side, not copied per list.
+        return (Headers, (self.fields,))
+
     @classmethod
     def of(cls, pairs: Iterable[tuple[str, str]]) -> Headers:
         return cls(tuple((str(k), str(v)) for k, v in pairs))

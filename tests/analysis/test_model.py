@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from urllib.parse import urlsplit
 
 import pytest
@@ -84,3 +85,11 @@ def test_headers_with_the_same_names_share_one_layout_but_not_values() -> None:
     assert first != second
     assert Headers((("Date", "Mon"),)) == Headers((("Date", "Mon"),))
     assert hash(Headers((("A", "1"),))) == hash(Headers((("A", "1"),)))
+
+
+def test_headers_pickle_as_their_fields_and_share_the_layout_again() -> None:
+    headers = Headers((("Vary", "Origin"), ("Date", "Mon")))
+    assert headers.get("vary") == "Origin"  # the index exists now
+    back = pickle.loads(pickle.dumps(headers))
+    assert back == headers and back.get("date") == "Mon"
+    assert back.layout is headers.layout
