@@ -19,11 +19,13 @@ first search also decodes the table's data). Prints figures only; nothing is ass
 from __future__ import annotations
 
 import argparse
+import hashlib
 import re
 import statistics
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -82,7 +84,9 @@ _CAUSES = (
 )
 
 
-def synthetic(n: int) -> tuple[Analysis, list[Finding]]:
+def synthetic(n: int, unique: bool = False) -> tuple[Analysis, list[Finding]]:
+    """`unique`: every id a UUID and every URL its own (a random-looking cache buster), the
+    worst case for compression."""
     verdicts = {
         "allowed": Verdict(cors=True, blocked=False, mode="cors", credentials="omit"),
         "blocked": {
@@ -124,6 +128,11 @@ def synthetic(n: int) -> tuple[Analysis, list[Finding]]:
         page = PAGES[i % 7 == 0]
         api = APIS[i % 3]
         url = f"{api}/api/{ROUTES[i % len(ROUTES)]}/{(i * 7919) % 4000}?page={i % 5}"
+        ident = f"x{i}"
+        if unique:
+            digest = hashlib.md5(str(i).encode()).hexdigest()
+            ident = str(uuid.UUID(digest))
+            url += f"&_={digest[:12]}"
         request = requests.get(url)
         if request is None:
             request = requests[url] = Request(
@@ -137,11 +146,11 @@ def synthetic(n: int) -> tuple[Analysis, list[Finding]]:
             _, reason, kind = _CAUSES[share]
             verdict = verdicts["blocked"][reason] if kind == "blocked" else verdicts[kind]
             response = responses[500 if share == 1 else 404 if share == 2 else 200]
-            members[cause].append(f"x{i}")
+            members[cause].append(ident)
         started = T0 + i * 3600 / n
         tx = Transaction(request, response, started=started, duration_ms=20.0)
         context = Context(page_origin=page, page_url=page + "/", credentials="omit")
-        decided.append(Decided(Exchange(f"x{i}", (Step(url, None, tx),), context), verdict))
+        decided.append(Decided(Exchange(ident, (Step(url, None, tx),), context), verdict))
     findings = [
         Finding(
             id=f"f{rank}",
@@ -209,6 +218,9 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="write the reports here instead of a temp dir")
     parser.add_argument("--no-browser", action="store_true", help="skip the Chromium timing")
     parser.add_argument("--repeat", type=int, default=3, help="Chromium runs per report")
+    parser.add_argument(
+        "--unique", action="store_true", help="UUID ids and unique URLs (worst case for size)"
+    )
     options = parser.parse_args()
     folder = options.keep or Path(tempfile.mkdtemp(prefix="corscope-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -217,10 +229,11 @@ def main() -> None:
           f"{'search ms':>9}")  # fmt: skip
     for n in options.sizes:
         started = time.perf_counter()
-        analysis, findings = synthetic(n)
+        analysis, findings = synthetic(n, options.unique)
         built = time.perf_counter() - started
         started = time.perf_counter()
-        path = write_report(folder / f"report-{n}.html", analysis, findings)
+        name = f"report-{n}{'-unique' if options.unique else ''}.html"
+        path = write_report(folder / name, analysis, findings)
         rendered = time.perf_counter() - started
         size = path.stat().st_size / 1_000_000
         del analysis, findings

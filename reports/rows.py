@@ -45,7 +45,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -67,6 +67,7 @@ ROW_LIMIT = 200_000
 DATA_BUDGET = 6_000_000
 """Base64 characters the rows may take; past it, fewer rows are listed (rows whose URLs and
 ids are all different compress less well than a session's usual repetition)."""
+_SAMPLE = 20_000
 SUMMARY_ROWS = 300
 """Groups of unlisted requests shown one per line; smaller groups are added up."""
 
@@ -226,16 +227,16 @@ def build(
     rank: list[int] = [0] * n
     flags: list[int] = [0] * n
     source: list[int] = [0] * n
-    url_refs: dict[str, int] = {}
+    # URLs stay raw here and are redacted only when shown: a listed row, a first row.
+    raw_urls = _Strings()
+    raw_ref, raw_index = raw_urls.ref, raw_urls.index
     page_refs: dict[str | None, int] = {}
     for i, d in enumerate(ordered):
         ex, v = d.exchange, d.verdict
         ids[i] = ex.id
         raw = ex.url
-        found = url_refs.get(raw)
-        if found is None:
-            found = url_refs[raw] = ref(scrub.url(raw))
-        url[i] = found
+        found = raw_index.get(raw)
+        url[i] = raw_ref(raw) if found is None else found
         final = ex.last.actual
         if final is not None and final.response is not None:
             status[i] = final.response.status
@@ -268,19 +269,41 @@ def build(
         source[i] = ref(v.source) if found is None else found
 
     words = strings.values
+    shown: dict[int, str] = {}
+
+    def shown_url(raw: int) -> str:
+        text = shown.get(raw)
+        if text is None:
+            text = shown[raw] = scrub.url(raw_urls.values[raw])
+        return text
+
+    endpoints = _Endpoints(scrub)
+    groups: _Groups | None = None
+
+    def encode(chosen: list[int]) -> Markup:
+        return _encode(
+            chosen, n, t0_ms, titles, words, shown_url,
+            ids, ms, method, url, status, page, code, reason, rank, flags, source,
+        )  # fmt: skip
+
     while True:
         summary: Summary | None = None
         if n <= limit:
             listed = list(range(n))
         else:
-            listed, summary = _select(
-                limit, ms, method, url, status, page, code, reason, rank, flags, ids, words,
-                t0_ms, titles,
-            )  # fmt: skip
-        payload = _encode(
-            listed, n, t0_ms, titles, words,
-            ids, ms, method, url, status, page, code, reason, rank, flags, source,
-        )  # fmt: skip
+            if groups is None:
+                groups = _group(endpoints, raw_urls.values, method, url, status, page, code,
+                                reason, rank, flags)  # fmt: skip
+            listed, summary = _select(limit, groups, ms, ids, words, t0_ms, titles)
+        if len(listed) > 4 * _SAMPLE:
+            # Rows spread over the listing, encoded first: a cheap, slightly high estimate
+            # of the whole (shared strings and small deltas count for more in a sample).
+            sample = listed[:: len(listed) // _SAMPLE]
+            estimate = len(encode(sample)) * len(listed) / len(sample)
+            if estimate > budget:
+                limit = max(SERVER_ROWS, int(len(listed) * budget / estimate * 0.95))
+                continue
+        payload = encode(listed)
         if len(payload) <= budget or len(listed) <= SERVER_ROWS:
             break
         # Rarely: rows that barely compress. List fewer, in proportion, and count the rest.
@@ -291,7 +314,7 @@ def build(
             id=ids[i],
             time=_clock(t0_ms, ms[i]),
             method=words[method[i]],
-            url=words[url[i]],
+            url=shown_url(url[i]),
             status="" if status[i] is None else str(status[i]),
             page_origin=words[page[i]],
             verdict=VERDICT_WORDS[code[i]],
@@ -306,9 +329,20 @@ def build(
     return Table(total=n, listed=len(listed), first=first, data=payload, summary=summary)
 
 
-def _select(
-    limit: int,
-    ms: list[int | None],
+@dataclass(slots=True)
+class _Groups:
+    """Rows by group (kind, verdict, method, endpoint, page, reason, status, finding), in
+    time order within each group; made once however often the limit changes."""
+
+    keys: list[tuple[Any, ...]]
+    members: list[list[int]]
+    kind: list[int]
+    endpoints: _Endpoints
+
+
+def _group(
+    endpoints: _Endpoints,
+    raw_urls: list[str],
     method: list[int],
     url: list[int],
     status: list[int | None],
@@ -317,37 +351,43 @@ def _select(
     reason: list[int],
     rank: list[int],
     flags: list[int],
+) -> _Groups:
+    n = len(code)
+    group_of: dict[tuple[Any, ...], int] = {}
+    keys: list[tuple[Any, ...]] = []
+    kind: list[int] = [0] * n
+    members: list[list[int]] = []
+    of_url: dict[int, int] = {}  # raw URL index → endpoint index
+    for i in range(n):
+        u = url[i]
+        e = of_url.get(u)
+        if e is None:
+            e = of_url[u] = endpoints.ref(raw_urls[u])
+        k = kind_of(code[i], flags[i])
+        key = (k, code[i], method[i], e, page[i], reason[i], status[i], rank[i])
+        g = group_of.get(key)
+        if g is None:
+            g = group_of[key] = len(keys)
+            keys.append(key)
+            members.append([])
+        kind[i] = k
+        members[g].append(i)
+    return _Groups(keys, members, kind, endpoints)
+
+
+def _select(
+    limit: int,
+    groups: _Groups,
+    ms: list[int | None],
     ids: list[str],
     words: list[str],
     t0_ms: int | None,
     titles: Sequence[tuple[str, str]],
 ) -> tuple[list[int], Summary]:
     """The rows to list (in time order) and the count of the others by group."""
-    n = len(code)
-    # Endpoint per distinct URL: the API origin and the path with ids folded.
-    endpoint_ref: dict[int, int] = {}
-    endpoints = _Strings()
-    group_of: dict[tuple[Any, ...], int] = {}
-    group_keys: list[tuple[Any, ...]] = []
-    group: list[int] = [0] * n
-    kind: list[int] = [0] * n
-    members: list[list[int]] = []
-    for i in range(n):
-        u = url[i]
-        e = endpoint_ref.get(u)
-        if e is None:
-            e = endpoint_ref[u] = endpoints.ref(_endpoint(words[u]))
-        k = kind_of(code[i], flags[i])
-        key = (k, code[i], method[i], e, page[i], reason[i], status[i], rank[i])
-        g = group_of.get(key)
-        if g is None:
-            g = group_of[key] = len(group_keys)
-            group_keys.append(key)
-            members.append([])
-        group[i] = g
-        kind[i] = k
-        members[g].append(i)
-
+    n = len(groups.kind)
+    group_keys, members, kind = groups.keys, groups.members, groups.kind
+    endpoints = groups.endpoints
     totals = [0, 0, 0]
     for k in kind:
         totals[k] += 1
@@ -399,7 +439,7 @@ def _select(
         _, c, m, e, p, r, s, f = key
         line = Group(
             method=words[m],
-            endpoint=endpoints.values[e],
+            endpoint=endpoints.names.values[e],
             page_origin=words[p],
             verdict=VERDICT_WORDS[c],
             verdict_class=VERDICT_CLASSES[c],
@@ -444,11 +484,34 @@ def _fair_share(sizes: Sequence[int], room: int) -> int:
     return low
 
 
-def _endpoint(url: str) -> str:
-    """`https://api.test/users/{id}`: the origin and the path with ids folded, as the
-    findings name endpoints."""
-    origin, _ = origins.split(url)
-    return origin + endpoint_of("X", url)[2:]  # "X /users/{id}" → "/users/{id}"
+class _Endpoints:
+    """`https://api.test/users/{id}` per URL: the origin and the path with ids folded, as
+    the findings name endpoints. Worked out once per distinct path (query strings, cache
+    busters above all, make far more URLs than paths). Only the origin can hold a secret
+    (user info); a path is shown as captured, as everywhere in the report."""
+
+    def __init__(self, scrub: Scrubber) -> None:
+        self.names = _Strings()
+        self._scrub = scrub
+        self._folded: dict[str, str] = {}
+        self._origins: dict[str, str] = {}
+
+    def ref(self, url: str) -> int:
+        origin, path = origins.split(url)
+        if origin:
+            for mark in "?#":
+                cut = path.find(mark)
+                if cut >= 0:
+                    path = path[:cut]
+        folded = self._folded.get(path)
+        if folded is None:
+            # "X /users/{id}" → "/users/{id}"
+            probe = "http://h" + path if origin else self._scrub.url(url)
+            folded = self._folded[path] = endpoint_of("X", probe)[2:]
+        shown = self._origins.get(origin)
+        if shown is None:
+            shown = self._origins[origin] = self._scrub.url(origin)
+        return self.names.ref(shown + folded)
 
 
 def _encode(
@@ -457,6 +520,7 @@ def _encode(
     t0_ms: int | None,
     titles: Sequence[tuple[str, str]],
     words: list[str],
+    shown_url: Callable[[int], str],
     ids: list[str],
     ms: list[int | None],
     method: list[int],
@@ -473,16 +537,16 @@ def _encode(
     # Only the strings the listed rows use, numbered in order of first use.
     strings = _Strings()
     ref = strings.ref
-    remap = [-1] * len(words)
 
-    def column(refs: list[int]) -> list[int]:
+    def column(refs: list[int], text: Callable[[int], str] = words.__getitem__) -> list[int]:
+        remap: dict[int, int] = {}
         out = []
         append = out.append
         for i in listed:
             old = refs[i]
-            new = remap[old]
-            if new < 0:
-                new = remap[old] = ref(words[old])
+            new = remap.get(old)
+            if new is None:
+                new = remap[old] = ref(text(old))
             append(new)
         return out
 
@@ -507,7 +571,7 @@ def _encode(
             c_t.append(t - last_ms)
             last_ms = t
     cols["id"], cols["in"], cols["t"] = c_id, c_in, c_t
-    cols["m"], cols["u"] = column(method), column(url)
+    cols["m"], cols["u"] = column(method), column(url, shown_url)
     cols["s"] = [status[i] for i in listed]
     cols["p"] = column(page)
     cols["v"] = [code[i] for i in listed]

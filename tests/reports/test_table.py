@@ -14,6 +14,7 @@ from analysis.api import Analysis
 from reports import rows
 from reports.render import render_report
 from reports.scrub import Scrubber
+from tests.reports import scenarios
 from tests.reports.builders import API, T0, analysis_of, findings_for, get, renumbered
 
 ACAO = "Access-Control-Allow-Origin"
@@ -142,3 +143,17 @@ def test_capped_report_says_what_it_left_out(
     counted = counted[: counted.index("</table>")]
     numbers = re.findall(r'<td class="n"[^>]*>([\d,]+)<', counted)
     assert sum(int(n.replace(",", "")) for n in numbers) == total - 40
+
+
+def test_counted_lines_keep_secrets_out(
+    secrets_analysis: Analysis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Endpoints come from raw URLs: user info and token parameters must still not show."""
+    monkeypatch.setattr(rows, "ROW_LIMIT", 1)
+    monkeypatch.setattr(rows, "SERVER_ROWS", 1)
+    html = render_report(secrets_analysis, findings_for(secrets_analysis))
+    assert 'id="counted"' in html
+    for secret in scenarios.SECRETS:
+        assert secret not in html, secret
+    exposed = render_report(secrets_analysis, findings_for(secrets_analysis), redact=False)
+    assert 'id="counted"' in exposed
