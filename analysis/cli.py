@@ -62,7 +62,10 @@ def main() -> None:
     type=click.IntRange(min=0),
     default=1,
     show_default=True,
-    help="Decide verdicts on this many processes (0: every core); pays off past ~50k exchanges.",
+    help=(
+        "Read flow files, decide verdicts and tabulate them for diagnosis on this many"
+        " processes (0: every core); pays off past ~10k exchanges."
+    ),
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 def analyze(
@@ -90,7 +93,7 @@ def analyze(
     if analysis.decided:
         from analysis.diagnosis.findings import diagnose
 
-        findings = diagnose(analysis.decided)
+        findings = diagnose(analysis.decided, jobs=jobs)
     if json_path:
         _write_json(document(analysis, findings, redact=not no_redact), json_path)
     if report_path:

@@ -16,7 +16,7 @@ import gc
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from analysis.model import Exchange
 from analysis.readers import collector_paused
@@ -34,6 +34,11 @@ move."""
 
 _shared: Sequence[Exchange] = ()
 """The exchanges, as forked workers inherit them."""
+
+T = TypeVar("T")
+R = TypeVar("R")
+_shared_items: Sequence[Any] = ()
+_shared_work: Callable[[Sequence[Any]], Any] | None = None
 
 
 def usable_cpus() -> int:
@@ -165,3 +170,38 @@ def _decide_slice(exchanges: Sequence[Exchange], keep_all: bool) -> list[tuple[i
         if keep_all or _kept(verdict):
             out.append((i, verdict))
     return out
+
+
+def map_slices(
+    items: Sequence[T],
+    work: Callable[[Sequence[T]], R],
+    jobs: int | None,
+    *,
+    min_per_job: int = MIN_PER_JOB,
+) -> list[R] | None:
+    """`work` over consecutive slices of `items` on forked processes, the results in
+    order; None when that does not apply (one job, too few items, no fork), and the
+    caller does the work itself. Workers find `items` in memory and send back only what
+    `work` returns, so that should be small next to the items."""
+    global _shared_items, _shared_work
+    n = len(items)
+    jobs = usable_cpus() if not jobs or jobs < 0 else jobs
+    jobs = max(1, min(jobs, n // max(1, min_per_job)))
+    if jobs == 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    step = -(-n // (jobs * _SLICES_PER_JOB))
+    bounds = [(start, min(start + step, n)) for start in range(0, n, step)]
+    _shared_items, _shared_work = items, work
+    gc.freeze()
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            return pool.map(_work_on_slice, bounds)
+    finally:
+        gc.unfreeze()
+        _shared_items, _shared_work = (), None
+
+
+def _work_on_slice(bounds: tuple[int, int]) -> Any:
+    start, stop = bounds
+    assert _shared_work is not None
+    return _shared_work(_shared_items[start:stop])

@@ -221,6 +221,14 @@ def har(count: int, workdir: Path, jobs: int) -> dict[str, Any]:
         f"  corscope analyze (serial):       {cli.wall_s:7.1f} s   "
         f"peak {measure.size(cli.peak_rss_bytes)}   {out['ratio']:.2f}x json.load (target <= 1.5x)"
     )
+    if _cli_has_jobs():
+        parallel = _cli(path, jobs)
+        out["corscope_jobs_s"] = parallel.wall_s
+        out["ratio_jobs"] = parallel.wall_s / baseline.wall_s
+        print(
+            f"  {f'corscope analyze --jobs {jobs}:':32} {parallel.wall_s:7.1f} s   "
+            f"peak {measure.size(parallel.peak_rss_bytes)}   {out['ratio_jobs']:.2f}x json.load"
+        )
     _, detail = _pipeline(path, 1)
     out["stages"] = detail["stages"]
     read = detail["stages"]["read"]["wall_s"]

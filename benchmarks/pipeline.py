@@ -62,7 +62,7 @@ def run(path: str, jobs: int, stop_after: str) -> dict[str, Any]:
             if stop_after != "decide":
                 from analysis.diagnosis.findings import diagnose
 
-                out["findings"] = len(diagnose(decided))
+                out["findings"] = len(diagnose(decided, jobs=jobs))
                 clock.lap("diagnose")
     out["stages"] = clock.stages
     # ru_maxrss is in KiB on Linux, bytes on macOS.

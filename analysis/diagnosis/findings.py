@@ -54,10 +54,12 @@ class Finding:
     detail: dict[str, str] = field(default_factory=dict)
 
 
-def diagnose(decided: Sequence[Decided]) -> list[Finding]:
+def diagnose(decided: Sequence[Decided], *, jobs: int | None = 1) -> list[Finding]:
+    """The findings, ranked. `jobs` > 1 (None or 0: every core) works out the table's
+    rows on that many processes for large inputs; the findings are the same."""
     if not decided:
         return []
-    frame = table.build(decided)
+    frame = table.build(decided, jobs)
     assignments = rules.assign(frame)
     if not assignments:
         return []

@@ -19,6 +19,7 @@ import pandas as pd
 from analysis.api import Decided
 from analysis.diagnosis.stacks import fingerprint
 from analysis.model import Exchange, Headers, Response, Transaction, origin_of
+from analysis.parallel import map_slices
 from analysis.provenance import is_shared_cache_hit
 from analysis.verdict import page_origin
 
@@ -104,19 +105,31 @@ _CHUNK = 8192
 """Rows turned into columns at a time: the transposition runs in C, on a bounded batch."""
 
 
-def build(decided: Sequence[Decided]) -> pd.DataFrame:
+def build(decided: Sequence[Decided], jobs: int | None = 1) -> pd.DataFrame:
+    """The table, its rows worked out on `jobs` processes for large inputs (None or 0:
+    every core); a row depends on its own exchange only, so any split gives the same."""
+    parts = map_slices(decided, _rows, jobs) if jobs != 1 else None
+    if parts is None:
+        parts = (_rows(decided[start : start + _CHUNK]) for start in range(0, len(decided), _CHUNK))
     # Column by column: a million rows as dicts would hold every value twice over.
     # object dtype keeps None as None (rules test `is None`); only time is numeric.
-    layers = _Layers()
-    strings: dict[str, str] = {}
     columns: list[list] = [[] for _ in COLUMNS]
-    for start in range(0, len(decided), _CHUNK):
-        rows = [_row(d, layers, strings) for d in decided[start : start + _CHUNK]]
+    for rows in parts:
         for column, values in zip(columns, zip(*rows, strict=True), strict=True):
             column.extend(values)
     frame = pd.DataFrame(dict(zip(COLUMNS, columns, strict=True)), columns=COLUMNS, dtype=object)
     frame["started"] = pd.to_numeric(frame["started"], errors="coerce")
     return frame
+
+
+def _rows(decided: Sequence[Decided]) -> list[tuple]:
+    if len(_STRINGS) > _CACHE_LIMIT:
+        _STRINGS.clear()
+    return [_row(d, _LAYERS, _STRINGS) for d in decided]
+
+
+_CACHE_LIMIT = 65_536
+"""Entries per cache of repeated values; past it a cache starts over (time, not results)."""
 
 
 class _Layers:
@@ -134,6 +147,8 @@ class _Layers:
         found = self._seen.get(key)
         if found is None:
             found = fingerprint([response]).layers
+            if len(self._seen) > _CACHE_LIMIT:
+                self._seen.clear()
             self._seen[key] = found
         return found
 
@@ -147,6 +162,8 @@ class _Layers:
             cookies = tuple(i for i, (n, _) in enumerate(headers.fields) if _kind(n) == "cookie")
             # The layout is kept in the plan so that its id() cannot be reused.
             plan = (layout, keep, cookies)
+            if len(self._plans) > _CACHE_LIMIT:
+                self._plans.clear()
             self._plans[id(layout)] = plan
         _, keep, cookies = plan
         fields = headers.fields
@@ -162,6 +179,12 @@ def _kind(name: str) -> str:
     if lower in _VOLATILE:
         return "volatile"
     return "cookie" if lower == "set-cookie" else "keep"
+
+
+_LAYERS = _Layers()
+"""Fingerprints by response shape, for the whole process: shapes repeat across inputs too."""
+_STRINGS: dict[str, str] = {}
+"""Endpoint names, one string each."""
 
 
 # Headers whose values differ on every response but say nothing about the stack: only

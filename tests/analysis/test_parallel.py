@@ -85,3 +85,18 @@ def test_progress_counts_every_exchange(exchanges: list[Exchange]) -> None:
 def test_empty_input() -> None:
     assert decide_parallel([], 4) == []
     assert decide_all_parallel([], 4) == ([], 0)
+
+
+def _lengths(items: list[Exchange]) -> list[int]:
+    return [len(x.steps) for x in items]
+
+
+def test_map_slices_gives_every_slice_in_order(exchanges: list[Exchange]) -> None:
+    parts = parallel.map_slices(exchanges, _lengths, 2, min_per_job=50)
+    assert parts is not None and len(parts) > 2
+    assert [n for part in parts for n in part] == _lengths(exchanges)
+
+
+def test_map_slices_leaves_small_inputs_to_the_caller(exchanges: list[Exchange]) -> None:
+    assert parallel.map_slices(exchanges, _lengths, 2) is None  # under MIN_PER_JOB a job
+    assert parallel.map_slices(exchanges, _lengths, 1, min_per_job=1) is None

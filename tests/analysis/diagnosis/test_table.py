@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
+import pytest
+from pandas.testing import assert_frame_equal
+
+from analysis import parallel
+from analysis.api import Decided, decide_all
+from analysis.diagnosis import table
 from analysis.diagnosis.table import endpoint
+from analysis.readers import read_many
+
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 @pytest.mark.parametrize(
@@ -22,3 +32,21 @@ from analysis.diagnosis.table import endpoint
 )
 def test_endpoint_folds_ids_not_routes(url: str, expected: str) -> None:
     assert endpoint("GET", url) == expected
+
+
+def test_rows_worked_out_on_several_processes_are_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    exchanges = read_many(sorted(DATA.glob("*.har"))).exchanges
+    decided, _ = decide_all(exchanges * (400 // len(exchanges) + 1))
+    serial = table.build(decided)
+    forked: list[int] = []
+
+    def small_slices(items: Sequence[Decided], work: Callable, jobs: int | None) -> list | None:
+        parts = parallel.map_slices(items, work, jobs, min_per_job=50)
+        forked.append(len(parts or ()))
+        return parts
+
+    monkeypatch.setattr(table, "map_slices", small_slices)
+    assert_frame_equal(table.build(decided, jobs=2), serial)
+    assert forked and forked[0] > 1
