@@ -54,7 +54,7 @@ def decide_parallel(
     jobs: int | None = None,
     *,
     progress: ProgressFn | None = None,
-    min_per_job: int = MIN_PER_JOB,
+    min_per_job: int | None = None,
 ) -> list[Verdict]:
     """`[decide(x) for x in exchanges]`, on `jobs` processes (None or 0: every usable
     core). Small inputs are decided here, whatever `jobs` says."""
@@ -66,7 +66,7 @@ def decide_all_parallel(
     jobs: int | None = None,
     *,
     progress: ProgressFn | None = None,
-    min_per_job: int = MIN_PER_JOB,
+    min_per_job: int | None = None,
 ) -> tuple[list[Any], int]:
     """`analysis.api.decide_all` on `jobs` processes: the cross-origin exchanges with their
     verdicts, in input order, and how many were not. Workers send back only the verdicts
@@ -90,13 +90,13 @@ def _run(
     exchanges: Sequence[Exchange],
     jobs: int | None,
     progress: ProgressFn | None,
-    min_per_job: int,
+    min_per_job: int | None,
     *,
     keep_all: bool,
 ) -> Iterator[tuple[int, Verdict]]:
     n = len(exchanges)
     jobs = usable_cpus() if not jobs or jobs < 0 else jobs
-    jobs = max(1, min(jobs, n // max(1, min_per_job)))
+    jobs = max(1, min(jobs, n // max(1, min_per_job or MIN_PER_JOB)))
     if jobs == 1:
         # Verdicts hold no reference cycles: the collector would only walk them.
         with collector_paused():
@@ -177,7 +177,7 @@ def map_slices(
     work: Callable[[Sequence[T]], R],
     jobs: int | None,
     *,
-    min_per_job: int = MIN_PER_JOB,
+    min_per_job: int | None = None,
 ) -> list[R] | None:
     """`work` over consecutive slices of `items` on forked processes, the results in
     order; None when that does not apply (one job, too few items, no fork), and the
@@ -186,7 +186,7 @@ def map_slices(
     global _shared_items, _shared_work
     n = len(items)
     jobs = usable_cpus() if not jobs or jobs < 0 else jobs
-    jobs = max(1, min(jobs, n // max(1, min_per_job)))
+    jobs = max(1, min(jobs, n // max(1, min_per_job or MIN_PER_JOB)))
     if jobs == 1 or "fork" not in multiprocessing.get_all_start_methods():
         return None
     step = -(-n // (jobs * _SLICES_PER_JOB))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
@@ -271,3 +272,30 @@ def test_jobs_give_the_same_document(tmp_path: Path) -> None:
     CliRunner().invoke(main, ["analyze", str(har), "--json", str(parallel), "-j", "2"])
     assert json.loads(serial.read_text()) == json.loads(parallel.read_text())
     assert CliRunner().invoke(main, ["analyze", str(har), "-j", "-1"]).exit_code == 2
+
+
+def test_jobs_split_flow_files_and_give_the_same_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--jobs 2` reads the flow file in two runs, decides and tabulates on two processes:
+    the JSON document is the serial one, byte for byte."""
+    pytest.importorskip("mitmproxy")
+    from analysis import parallel
+    from analysis.readers import flowsplit
+
+    monkeypatch.setattr(parallel, "MIN_PER_JOB", 20)
+    monkeypatch.setattr(flowsplit, "MIN_RECORDS_PER_JOB", 20)
+    lab = Path(__file__).resolve().parent / "readers" / "data"
+    packed = sorted(lab.glob("lab-*.mitm.gz"))[0]
+    flows = tmp_path / packed.stem
+    flows.write_bytes(gzip.decompress(packed.read_bytes()))
+    documents = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"jobs-{jobs}.json"
+        result = CliRunner().invoke(
+            main, ["analyze", str(flows), "-q", "-j", jobs, "--json", str(out)]
+        )
+        assert result.exit_code == 1, result.output
+        documents.append(out.read_text())
+    assert documents[0] == documents[1]
+    assert len(json.loads(documents[0])["findings"]) > 10
