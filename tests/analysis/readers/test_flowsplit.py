@@ -95,6 +95,24 @@ def test_records_that_are_not_http_and_unknown_versions(generated: Path, tmp_pat
     assert_split_reads_the_same(dump(tmp_path / "mixed.mitm", records))
 
 
+def test_a_version_only_mitmproxy_reads_is_named_once(generated: Path, tmp_path: Path) -> None:
+    """Records of an older format in several runs: read by mitmproxy, one warning."""
+    records: list[Any] = states(generated)[:24]
+    for state in (records[2], records[11], records[20]):
+        state["version"] = 17
+        state["server_conn"]["ip_address"] = state["server_conn"]["peername"]
+        state["server_conn"]["source_address"] = state["server_conn"]["sockname"]
+        state["server_conn"]["via2"] = None
+        state["client_conn"]["address"] = state["client_conn"]["peername"]
+        state["client_conn"]["tls_extensions"] = []
+        for conn in ("client_conn", "server_conn"):
+            state[conn]["tls_established"] = state[conn]["tls"]
+    loaded, ways = assert_split_reads_the_same(dump(tmp_path / "old.mitm", records))
+    assert ways["mitmproxy"] == 3
+    [warning] = loaded.warnings
+    assert "flow format version 17" in warning
+
+
 @pytest.mark.parametrize("at", [1, 4, 9, 15])
 def test_a_record_mitmproxy_refuses_stops_every_later_run(
     generated: Path, tmp_path: Path, at: int
