@@ -21,6 +21,7 @@ import os
 import pickle
 import signal
 import tempfile
+from array import array
 from collections import Counter
 from typing import IO, Any
 
@@ -78,8 +79,8 @@ def read_split(
     return loaded, ways
 
 
-def _record_starts(buf: Any, size: int) -> list[int] | None:
-    starts: list[int] = []
+def _record_starts(buf: Any, size: int) -> array[int] | None:
+    starts = array("q")  # 8 bytes a record, not an int object each
     pos = 0
     try:
         while pos < size:
