@@ -17,6 +17,7 @@ read again here. Forked workers need `os.fork`; elsewhere the file is read seria
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
 import pickle
 import signal
@@ -81,14 +82,33 @@ def read_split(
 
 def _record_starts(buf: Any, size: int) -> array[int] | None:
     starts = array("q")  # 8 bytes a record, not an int object each
-    pos = 0
+    pos = released = 0
     try:
         while pos < size:
             starts.append(pos)
             pos = _extent(buf, pos, size)[1] + 1
+            if pos - released > _RELEASE_BYTES:
+                released = _release(buf, released, pos)
     except _Malformed:
         return None
+    finally:
+        _release(buf, released, min(pos, size))
     return starts
+
+
+_RELEASE_BYTES = 32 << 20
+
+
+def _release(buf: Any, start: int, end: int) -> int:
+    """Unmap the file's pages in [start, end): only the length prefixes were read, but
+    each touched page (and the pages read ahead with it) would count as this process's
+    memory until the end of the reading."""
+    start -= start % mmap.PAGESIZE
+    end -= end % mmap.PAGESIZE
+    if end > start:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            buf.madvise(mmap.MADV_DONTNEED, start, end - start)
+    return end
 
 
 def _cuts(records: int, jobs: int) -> list[int]:
