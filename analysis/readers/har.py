@@ -325,16 +325,9 @@ def _quick_captured(
         or (version is not None and type(version) is not str)
     ):
         return None
-    items = req.get("headers")
-    if items is None:
-        headers = _NO_HEADERS
-    elif type(items) is not list:
+    headers = _quick_headers(req.get("headers"))
+    if headers is None:
         return None
-    else:
-        well = _well_formed_headers(items)
-        if well is None:
-            return None
-        headers = well
     request = Request(method, url, headers, _http_version(version) if version else None)
 
     hints = Hints()
@@ -454,21 +447,23 @@ def _quick_captured(
 _NO_HEADERS = Headers()
 
 
+def _quick_headers(items: object) -> Headers | None:
+    """A message's `headers` array in the quick pass; None for one the careful way reads."""
+    if items is None:
+        return _NO_HEADERS
+    if type(items) is not list:
+        return None
+    return _well_formed_headers(items)
+
+
 def _quick_response(resp: dict[str, Any], method: str) -> Response | bool | None:
     """`_response` for plain types, False for anything `_response` should decide."""
     status = resp.get("status")
     if status is not None and type(status) is not int:
         return False
-    items = resp.get("headers")
-    if items is None:
-        headers = _NO_HEADERS
-    elif type(items) is not list:
+    headers = _quick_headers(resp.get("headers"))
+    if headers is None:
         return False
-    else:
-        well = _well_formed_headers(items)
-        if well is None:
-            return False
-        headers = well
     if not status and not headers:
         return None
     status = status or 0

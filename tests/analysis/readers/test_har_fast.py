@@ -23,23 +23,10 @@ import pytest
 from analysis.readers import har
 from analysis.readers.captured import Captured, Loaded
 from analysis.readers.errors import InputError
-from analysis.readers.har import entry_to_captured, read_har, read_har_document
+from analysis.readers.har import entry_to_captured
 
 from .builders import API, PAGE, har_doc, har_entry
-
-
-def outcome(reader: Callable[[Path], Loaded], path: Path) -> Loaded | str:
-    try:
-        return reader(path)
-    except InputError as e:
-        return f"InputError: {e}"
-
-
-def assert_same(path: Path) -> Loaded | str:
-    expected = outcome(read_har_document, path)
-    got = outcome(read_har, path)
-    assert got == expected
-    return got
+from .test_harstream import assert_same
 
 
 @pytest.fixture(
