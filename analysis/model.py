@@ -7,10 +7,10 @@ inside mitmproxy's own Python.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal
+from typing import Any, ClassVar, Literal, TypeVar
 from urllib.parse import urlsplit
 
 Mode = Literal["cors", "no-cors", "same-origin", "navigate", "websocket"]
@@ -29,36 +29,29 @@ class Headers:
     """Header fields in wire order, duplicates kept, names as sent."""
 
     fields: tuple[tuple[str, str], ...] = ()
-    _index: dict[str, tuple[int, ...]] | None = field(
-        default=None, init=False, repr=False, compare=False
-    )
-    """Lower-cased name -> positions in `fields`, made on first lookup and shared by every
-    `Headers` whose names are the same sequence (one server answers with the same names
-    again and again), so a lookup is one dict probe at no memory per message."""
+    _layout: Layout | None = field(default=None, init=False, repr=False, compare=False)
 
     def __reduce__(self) -> tuple[type[Headers], tuple[tuple[tuple[str, str], ...]]]:
-        # The index is rebuilt (and shared again) on the other side, not copied per list.
+        # The layout is found (and shared again) on the other side, not copied per list.
         return (Headers, (self.fields,))
 
     @classmethod
     def of(cls, pairs: Iterable[tuple[str, str]]) -> Headers:
         return cls(tuple((str(k), str(v)) for k, v in pairs))
 
-    def _positions(self) -> dict[str, tuple[int, ...]]:
-        index = self._index
-        if index is None:
-            index = _index_of(tuple([k for k, _ in self.fields]))
-            object.__setattr__(self, "_index", index)
-        return index
-
     @property
-    def layout(self) -> dict[str, tuple[int, ...]]:
-        """Lower-cased name -> positions: the same object for every `Headers` whose names
-        are the same sequence, so callers can key per-layout work on it."""
-        return self._positions()
+    def layout(self) -> Layout:
+        """Where each name is, shared by every `Headers` whose names are the same sequence
+        (one server answers with the same names again and again): a lookup is one dict
+        probe, at no memory per message. Made on first use."""
+        layout = self._layout
+        if layout is None:
+            layout = Layout.of(tuple([k for k, _ in self.fields]))
+            object.__setattr__(self, "_layout", layout)
+        return layout
 
     def get_all(self, name: str) -> list[str]:
-        positions = (self._index or self._positions()).get(name.lower())
+        positions = (self._layout or self.layout).get(name.lower())
         if positions is None:
             return []
         fields = self.fields
@@ -67,7 +60,7 @@ class Headers:
     def get(self, name: str) -> str | None:
         """The combined value, as Fetch's "get a header" and Chromium's
         `GetNormalizedHeader` see it: values trimmed and joined with ", "."""
-        positions = (self._index or self._positions()).get(name.lower())
+        positions = (self._layout or self.layout).get(name.lower())
         if positions is None:
             return None
         fields = self.fields
@@ -78,7 +71,7 @@ class Headers:
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
             return False
-        return name.lower() in self._positions()
+        return name.lower() in self.layout
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter(self.fields)
@@ -90,23 +83,45 @@ class Headers:
         return [k for k, _ in self.fields]
 
 
-_INDEX_LIMIT = 65_536
-"""Distinct header-name sequences indexed at once; past it the cache starts over, which
-costs time, never correctness."""
-_indexes: dict[tuple[str, ...], dict[str, tuple[int, ...]]] = {}
+T = TypeVar("T")
 
 
-def _index_of(names: tuple[str, ...]) -> dict[str, tuple[int, ...]]:
-    index = _indexes.get(names)
-    if index is None:
+class Layout(dict[str, tuple[int, ...]]):
+    """Lower-cased name -> positions of its fields, for one sequence of names as sent.
+    What follows from the names alone (which headers script may read, which fields say
+    nothing about the stack) is worked out once per layout, with `derive`."""
+
+    __slots__ = ("_derived", "names")
+
+    LIMIT = 65_536
+    """Distinct name sequences kept at once; past it the cache starts over, which costs
+    time, never correctness."""
+    _known: ClassVar[dict[tuple[str, ...], Layout]] = {}
+
+    def __init__(self, names: tuple[str, ...]) -> None:
         found: dict[str, list[int]] = {}
         for i, name in enumerate(names):
             found.setdefault(name.lower(), []).append(i)
-        index = {name: tuple(at) for name, at in found.items()}
-        if len(_indexes) >= _INDEX_LIMIT:
-            _indexes.clear()
-        _indexes[names] = index
-    return index
+        super().__init__((name, tuple(at)) for name, at in found.items())
+        self.names = names
+        self._derived: dict[Callable[[tuple[str, ...]], Any], Any] = {}
+
+    @classmethod
+    def of(cls, names: tuple[str, ...]) -> Layout:
+        layout = cls._known.get(names)
+        if layout is None:
+            if len(cls._known) >= cls.LIMIT:
+                cls._known.clear()
+            layout = cls._known[names] = cls(names)
+        return layout
+
+    def derive(self, compute: Callable[[tuple[str, ...]], T]) -> T:
+        """`compute(names)`, remembered with this layout."""
+        derived = self._derived
+        if compute in derived:
+            return derived[compute]
+        value = derived[compute] = compute(self.names)
+        return value
 
 
 def _strip_http_whitespace(value: str) -> str:

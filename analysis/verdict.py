@@ -766,31 +766,24 @@ def unexposed_headers(headers: Headers, include: bool) -> list[str]:
     return [name for lower, name in _exposable(headers) if lower not in exposed_lower]
 
 
-_exposable_by_layout: dict[int, tuple[dict, tuple[tuple[str, str], ...]]] = {}
-
-
 def _exposable(headers: Headers) -> tuple[tuple[str, str], ...]:
     """(lower-cased, as sent) for each header name an Expose-Headers list could cover, once
-    per name; the same for every response whose names are the same sequence."""
-    layout = headers.layout
-    found = _exposable_by_layout.get(id(layout))
-    if found is None:
-        names: dict[str, str] = {}
-        for name, _ in headers:
-            lower = name.lower()
-            if not (
-                lower in names
-                or lower.startswith((":", "access-control-"))
-                or lower in fetch.SAFELISTED_RESPONSE_HEADERS
-                or lower in _INFRASTRUCTURE_HEADERS
-            ):
-                names[lower] = name
-        if len(_exposable_by_layout) >= 65_536:
-            _exposable_by_layout.clear()
-        # The layout stays referenced here, so its id() is not reused while cached.
-        found = (layout, tuple(names.items()))
-        _exposable_by_layout[id(layout)] = found
-    return found[1]
+    per name; worked out once per layout."""
+    return headers.layout.derive(_exposable_names)
+
+
+def _exposable_names(names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    found: dict[str, str] = {}
+    for name in names:
+        lower = name.lower()
+        if not (
+            lower in found
+            or lower.startswith((":", "access-control-"))
+            or lower in fetch.SAFELISTED_RESPONSE_HEADERS
+            or lower in _INFRASTRUCTURE_HEADERS
+        ):
+            found[lower] = name
+    return tuple(found.items())
 
 
 def _is_cacheable(headers: Headers) -> bool:

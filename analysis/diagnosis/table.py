@@ -138,12 +138,11 @@ class _Layers:
 
     def __init__(self) -> None:
         self._seen: dict[tuple, tuple[str, ...]] = {}
-        self._plans: dict[int, tuple[dict, tuple[int, ...], tuple[int, ...]]] = {}
 
     def of(self, response: Response | None) -> tuple[str, ...]:
         if response is None or response.made_by_proxy:
             return ()
-        key = (response.status, self._shape(response.headers), response.body_excerpt)
+        key = (response.status, _shape(response.headers), response.body_excerpt)
         found = self._seen.get(key)
         if found is None:
             found = fingerprint([response]).layers
@@ -152,26 +151,27 @@ class _Layers:
             self._seen[key] = found
         return found
 
-    def _shape(self, headers: Headers) -> tuple:
-        """What identifies the response's stack: names, and the values of all but the
-        volatile fields (of Set-Cookie, the cookie's name)."""
-        layout = headers.layout
-        plan = self._plans.get(id(layout))
-        if plan is None:
-            keep = tuple(i for i, (n, _) in enumerate(headers.fields) if _kind(n) == "keep")
-            cookies = tuple(i for i, (n, _) in enumerate(headers.fields) if _kind(n) == "cookie")
-            # The layout is kept in the plan so that its id() cannot be reused.
-            plan = (layout, keep, cookies)
-            if len(self._plans) > _CACHE_LIMIT:
-                self._plans.clear()
-            self._plans[id(layout)] = plan
-        _, keep, cookies = plan
-        fields = headers.fields
-        return (
-            id(layout),
-            tuple([fields[i][1] for i in keep]),
-            tuple([fields[i][1].split("=", 1)[0] for i in cookies]),
-        )
+
+def _shape(headers: Headers) -> tuple:
+    """What identifies the response's stack: names, and the values of all but the volatile
+    fields (of Set-Cookie, the cookie's name)."""
+    layout = headers.layout
+    keep, cookies = layout.derive(_shape_plan)
+    fields = headers.fields
+    return (
+        layout.names,
+        tuple([fields[i][1] for i in keep]),
+        tuple([fields[i][1].split("=", 1)[0] for i in cookies]),
+    )
+
+
+def _shape_plan(names: tuple[str, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Positions of the fields whose values identify a stack, and of the Set-Cookies."""
+    kinds = [_kind(name) for name in names]
+    return (
+        tuple(i for i, kind in enumerate(kinds) if kind == "keep"),
+        tuple(i for i, kind in enumerate(kinds) if kind == "cookie"),
+    )
 
 
 def _kind(name: str) -> str:

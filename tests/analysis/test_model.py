@@ -93,3 +93,19 @@ def test_headers_pickle_as_their_fields_and_share_the_layout_again() -> None:
     back = pickle.loads(pickle.dumps(headers))
     assert back == headers and back.get("date") == "Mon"
     assert back.layout is headers.layout
+
+
+def test_what_follows_from_the_names_is_worked_out_once_per_layout() -> None:
+    seen: list[tuple[str, ...]] = []
+
+    def lowered(names: tuple[str, ...]) -> tuple[str, ...]:
+        seen.append(names)
+        return tuple(n.lower() for n in names)
+
+    first = Headers((("X-A", "1"), ("Vary", "Origin")))
+    second = Headers((("X-A", "2"), ("Vary", "Accept")))
+    assert first.layout.derive(lowered) == ("x-a", "vary")
+    assert second.layout.derive(lowered) == ("x-a", "vary")
+    assert seen == [("X-A", "Vary")]
+    assert Headers((("x-a", "1"),)).layout.derive(lowered) == ("x-a",)
+    assert len(seen) == 2
