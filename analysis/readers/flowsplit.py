@@ -17,7 +17,6 @@ read again here. Forked workers need `os.fork`; elsewhere the file is read seria
 from __future__ import annotations
 
 import contextlib
-import mmap
 import os
 import pickle
 import signal
@@ -30,7 +29,14 @@ from analysis.model import Headers, Request, Response, Transaction
 
 from .captured import Captured, Loaded
 from .errors import InputError
-from .flowstream import ProgressFn, _extent, _FileReader, _Malformed
+from .flowstream import (
+    _RELEASE_BYTES,
+    ProgressFn,
+    _extent,
+    _FileReader,
+    _Malformed,
+    release_pages,
+)
 
 MIN_RECORDS_PER_JOB = 2000
 """Below this many records a run, forking costs more than it saves."""
@@ -87,28 +93,15 @@ def _record_starts(buf: Any, size: int) -> array[int] | None:
         while pos < size:
             starts.append(pos)
             pos = _extent(buf, pos, size)[1] + 1
+            # Only the length prefixes are read, but each touched page (and the pages
+            # read ahead with it) would count as this process's memory until the end.
             if pos - released > _RELEASE_BYTES:
-                released = _release(buf, released, pos)
+                released = release_pages(buf, released, pos)
     except _Malformed:
         return None
     finally:
-        _release(buf, released, min(pos, size))
+        release_pages(buf, released, min(pos, size))
     return starts
-
-
-_RELEASE_BYTES = 32 << 20
-
-
-def _release(buf: Any, start: int, end: int) -> int:
-    """Unmap the file's pages in [start, end): only the length prefixes were read, but
-    each touched page (and the pages read ahead with it) would count as this process's
-    memory until the end of the reading."""
-    start -= start % mmap.PAGESIZE
-    end -= end % mmap.PAGESIZE
-    if end > start:
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            buf.madvise(mmap.MADV_DONTNEED, start, end - start)
-    return end
 
 
 def _cuts(records: int, jobs: int) -> list[int]:

@@ -140,6 +140,19 @@ def read_flow_file_counting(
                 buf.close()
 
 
+def release_pages(buf: Any, start: int, end: int) -> int:
+    """Unmap the whole pages of the mapping between `start` and `end`; where the next
+    release begins. Every page this process touched in the mapping counts as its memory
+    until then, so reading a 5 GB file would look like (and, under pressure, be) 5 GB
+    held; nothing refers back to pages already read."""
+    start -= start % mmap.PAGESIZE
+    end -= end % mmap.PAGESIZE
+    if end > start:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            buf.madvise(mmap.MADV_DONTNEED, start, end - start)
+    return max(start, end)
+
+
 # --- tnetstring framing ------------------------------------------------------------------
 
 
@@ -540,15 +553,9 @@ class _FileReader:
         return self.loaded
 
     def _release(self, pos: int) -> None:
-        """Unmap the pages before `pos`. Every page this process touched in the mapping
-        counts as its memory until then, so reading a 5 GB file would look like (and,
-        under pressure, be) 5 GB held; nothing refers back to pages already read."""
-        done = pos - pos % mmap.PAGESIZE
-        if done - self.released < _RELEASE_BYTES or not isinstance(self.buf, mmap.mmap):
-            return
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            self.buf.madvise(mmap.MADV_DONTNEED, self.released, done - self.released)
-        self.released = done
+        """Unmap the pages before `pos`, once enough of them are behind the reader."""
+        if pos - self.released >= _RELEASE_BYTES and isinstance(self.buf, mmap.mmap):
+            self.released = release_pages(self.buf, self.released, pos)
 
     def _stop(self, reason: str) -> None:
         """What `flows.read_flows` does when mitmproxy stops reading a file."""
