@@ -16,6 +16,7 @@ import gc
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 from analysis.model import Exchange
@@ -32,12 +33,10 @@ _SLICES_PER_JOB = 8
 """More slices than processes even out slices that happen to be slow, and let progress
 move."""
 
-_shared: Sequence[Exchange] = ()
-"""The exchanges, as forked workers inherit them."""
-
 T = TypeVar("T")
 R = TypeVar("R")
 _shared_items: Sequence[Any] = ()
+"""What forked workers work on, as they inherit it (see `_forked`)."""
 _shared_work: Callable[[Sequence[Any]], Any] | None = None
 
 
@@ -95,22 +94,22 @@ def _run(
     keep_all: bool,
 ) -> Iterator[tuple[int, Verdict]]:
     n = len(exchanges)
-    jobs = usable_cpus() if not jobs or jobs < 0 else jobs
-    jobs = max(1, min(jobs, n // max(1, min_per_job or MIN_PER_JOB)))
+    jobs = _jobs_for(n, jobs, min_per_job)
     if jobs == 1:
         # Verdicts hold no reference cycles: the collector would only walk them.
         with collector_paused():
             yield from _serial(exchanges, progress, keep_all)
         return
-    step = -(-n // (jobs * _SLICES_PER_JOB))
-    bounds = [(start, min(start + step, n), keep_all) for start in range(0, n, step)]
-    done = 0
-    for start, verdicts in _pool_map(exchanges, bounds, jobs):
+    bounds = _slices(n, jobs)
+    if _can_fork():
+        results = _forked(exchanges, partial(_decide_slice, keep_all=keep_all), bounds, jobs)
+    else:
+        results = _spawned(exchanges, bounds, jobs, keep_all)
+    for (start, stop), verdicts in zip(bounds, results, strict=True):
         for offset, verdict in verdicts:
             yield start + offset, verdict
-        done = min(n, done + step)
         if progress is not None:
-            progress(done, n)
+            progress(stop, n)
 
 
 def _serial(
@@ -127,40 +126,17 @@ def _serial(
         progress(n, n)
 
 
-def _pool_map(
-    exchanges: Sequence[Exchange], bounds: list[tuple[int, int, bool]], jobs: int
-) -> Iterator[tuple[int, list[tuple[int, Verdict]]]]:
-    global _shared
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods:
-        _shared = exchanges
-        # Objects the collector has frozen are left alone in the children, so the pages
-        # they share with this process stay shared rather than copied one by one.
-        gc.freeze()
-        try:
-            with multiprocessing.get_context("fork").Pool(jobs) as pool:
-                yield from pool.imap(_decide_shared, bounds)
-        finally:
-            gc.unfreeze()
-            _shared = ()
-        return
-    work = [(start, exchanges[start:stop], keep_all) for start, stop, keep_all in bounds]
+def _spawned(
+    exchanges: Sequence[Exchange], bounds: list[tuple[int, int]], jobs: int, keep_all: bool
+) -> Iterator[list[tuple[int, Verdict]]]:
+    """Where processes cannot be forked, each worker is sent its slice."""
+    work = [(exchanges[start:stop], keep_all) for start, stop in bounds]
     with multiprocessing.get_context("spawn").Pool(jobs) as pool:
         yield from pool.imap(_decide_sent, work)
 
 
-def _decide_shared(
-    bounds: tuple[int, int, bool],
-) -> tuple[int, list[tuple[int, Verdict]]]:
-    start, stop, keep_all = bounds
-    return start, _decide_slice(_shared[start:stop], keep_all)
-
-
-def _decide_sent(
-    work: tuple[int, Sequence[Exchange], bool],
-) -> tuple[int, list[tuple[int, Verdict]]]:
-    start, exchanges, keep_all = work
-    return start, _decide_slice(exchanges, keep_all)
+def _decide_sent(work: tuple[Sequence[Exchange], bool]) -> list[tuple[int, Verdict]]:
+    return _decide_slice(*work)
 
 
 def _decide_slice(exchanges: Sequence[Exchange], keep_all: bool) -> list[tuple[int, Verdict]]:
@@ -183,19 +159,41 @@ def map_slices(
     order; None when that does not apply (one job, too few items, no fork), and the
     caller does the work itself. Workers find `items` in memory and send back only what
     `work` returns, so that should be small next to the items."""
-    global _shared_items, _shared_work
     n = len(items)
-    jobs = usable_cpus() if not jobs or jobs < 0 else jobs
-    jobs = max(1, min(jobs, n // max(1, min_per_job or MIN_PER_JOB)))
-    if jobs == 1 or "fork" not in multiprocessing.get_all_start_methods():
+    jobs = _jobs_for(n, jobs, min_per_job)
+    if jobs == 1 or not _can_fork():
         return None
+    return list(_forked(items, work, _slices(n, jobs), jobs))
+
+
+def _jobs_for(n: int, jobs: int | None, min_per_job: int | None) -> int:
+    """The processes worth starting for `n` items (None or 0 asked: every usable core)."""
+    jobs = usable_cpus() if not jobs or jobs < 0 else jobs
+    return max(1, min(jobs, n // max(1, min_per_job or MIN_PER_JOB)))
+
+
+def _slices(n: int, jobs: int) -> list[tuple[int, int]]:
     step = -(-n // (jobs * _SLICES_PER_JOB))
-    bounds = [(start, min(start + step, n)) for start in range(0, n, step)]
+    return [(start, min(start + step, n)) for start in range(0, n, step)]
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _forked(
+    items: Sequence[T], work: Callable[[Sequence[T]], R], bounds: list[tuple[int, int]], jobs: int
+) -> Iterator[R]:
+    """`work` on each slice, in forked processes that inherit `items`: only the bounds go
+    out and only the results come back."""
+    global _shared_items, _shared_work
     _shared_items, _shared_work = items, work
+    # Objects the collector has frozen are left alone in the children, so the pages they
+    # share with this process stay shared rather than copied one by one.
     gc.freeze()
     try:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            return pool.map(_work_on_slice, bounds)
+            yield from pool.imap(_work_on_slice, bounds)
     finally:
         gc.unfreeze()
         _shared_items, _shared_work = (), None

@@ -60,7 +60,8 @@ def test_small_inputs_stay_in_this_process(
     def no_pool(*args: object) -> None:
         raise AssertionError("started processes for a small input")
 
-    monkeypatch.setattr(parallel, "_pool_map", no_pool)
+    monkeypatch.setattr(parallel, "_forked", no_pool)
+    monkeypatch.setattr(parallel, "_spawned", no_pool)
     assert decide_parallel(exchanges[:100], 8) == [decide(x) for x in exchanges[:100]]
     assert decide_parallel(exchanges, 1) == [decide(x) for x in exchanges]
 
