@@ -192,6 +192,34 @@ class _Strings:
         return found
 
 
+@dataclass(slots=True)
+class _Columns:
+    """Every row of the table as columns: string-table references and small integers."""
+
+    ids: list[str]
+    ms: list[int | None]
+    """Milliseconds after the first exchange."""
+    method: list[int]
+    url: list[int]
+    """References into the raw (not yet redacted) URLs."""
+    status: list[int | None]
+    page: list[int]
+    code: list[int]
+    """`verdict_code`."""
+    reason: list[int]
+    rank: list[int]
+    """Rank of the exchange's first finding, 0 for none."""
+    flags: list[int]
+    source: list[int]
+
+    @classmethod
+    def sized(cls, n: int) -> _Columns:
+        return cls(
+            [""] * n, [None] * n, [0] * n, [0] * n, [None] * n, [0] * n,
+            [0] * n, [0] * n, [0] * n, [0] * n, [0] * n,
+        )  # fmt: skip
+
+
 def build(
     decided: Sequence[Decided],
     owner: Mapping[str, int],
@@ -216,17 +244,12 @@ def build(
 
     # One pass: every row as columns of small integers. URL and page-origin work (redaction
     # above all) is done once per distinct value.
-    ids: list[str] = [""] * n
-    ms: list[int | None] = [None] * n
-    method: list[int] = [0] * n
-    url: list[int] = [0] * n
-    status: list[int | None] = [None] * n
-    page: list[int] = [0] * n
-    code: list[int] = [0] * n
-    reason: list[int] = [0] * n
-    rank: list[int] = [0] * n
-    flags: list[int] = [0] * n
-    source: list[int] = [0] * n
+    cols = _Columns.sized(n)
+    # Local names for the hot loop below.
+    ids, ms, method, url, status, page = (
+        cols.ids, cols.ms, cols.method, cols.url, cols.status, cols.page,
+    )  # fmt: skip
+    code, reason, rank, flags, source = cols.code, cols.reason, cols.rank, cols.flags, cols.source
     # URLs stay raw here and are redacted only when shown: a listed row, a first row.
     raw_urls = _Strings()
     raw_ref, raw_index = raw_urls.ref, raw_urls.index
@@ -281,10 +304,7 @@ def build(
     groups: _Groups | None = None
 
     def encode(chosen: list[int]) -> Markup:
-        return _encode(
-            chosen, n, t0_ms, titles, words, shown_url,
-            ids, ms, method, url, status, page, code, reason, rank, flags, source,
-        )  # fmt: skip
+        return _encode(chosen, n, t0_ms, titles, words, shown_url, cols)
 
     while True:
         summary: Summary | None = None
@@ -292,8 +312,7 @@ def build(
             listed = list(range(n))
         else:
             if groups is None:
-                groups = _group(endpoints, raw_urls.values, method, url, status, page, code,
-                                reason, rank, flags)  # fmt: skip
+                groups = _group(endpoints, raw_urls.values, cols)
             listed, summary = _select(limit, groups, ms, ids, words, t0_ms, titles)
         if len(listed) > 4 * _SAMPLE:
             # Rows spread over the listing, encoded first: a cheap, slightly high estimate
@@ -340,18 +359,9 @@ class _Groups:
     endpoints: _Endpoints
 
 
-def _group(
-    endpoints: _Endpoints,
-    raw_urls: list[str],
-    method: list[int],
-    url: list[int],
-    status: list[int | None],
-    page: list[int],
-    code: list[int],
-    reason: list[int],
-    rank: list[int],
-    flags: list[int],
-) -> _Groups:
+def _group(endpoints: _Endpoints, raw_urls: list[str], cols: _Columns) -> _Groups:
+    method, url, status, page = cols.method, cols.url, cols.status, cols.page
+    code, reason, rank, flags = cols.code, cols.reason, cols.rank, cols.flags
     n = len(code)
     group_of: dict[tuple[Any, ...], int] = {}
     keys: list[tuple[Any, ...]] = []
@@ -521,19 +531,10 @@ def _encode(
     titles: Sequence[tuple[str, str]],
     words: list[str],
     shown_url: Callable[[int], str],
-    ids: list[str],
-    ms: list[int | None],
-    method: list[int],
-    url: list[int],
-    status: list[int | None],
-    page: list[int],
-    code: list[int],
-    reason: list[int],
-    rank: list[int],
-    flags: list[int],
-    source: list[int],
+    cols: _Columns,
 ) -> Markup:
     """The listed rows as gzip-compressed JSON columns, base64-encoded."""
+    ids, ms = cols.ids, cols.ms
     # Only the strings the listed rows use, numbered in order of first use.
     strings = _Strings()
     ref = strings.ref
@@ -550,7 +551,7 @@ def _encode(
             append(new)
         return out
 
-    cols: dict[str, list[Any]] = {}
+    columns: dict[str, list[Any]] = {}
     c_id: list[int] = []
     c_in: list[int | None] = []
     c_t: list[int | None] = []
@@ -570,15 +571,15 @@ def _encode(
         else:
             c_t.append(t - last_ms)
             last_ms = t
-    cols["id"], cols["in"], cols["t"] = c_id, c_in, c_t
-    cols["m"], cols["u"] = column(method), column(url, shown_url)
-    cols["s"] = [status[i] for i in listed]
-    cols["p"] = column(page)
-    cols["v"] = [code[i] for i in listed]
-    cols["r"] = column(reason)
-    cols["f"] = [rank[i] for i in listed]
-    cols["g"] = [flags[i] for i in listed]
-    cols["src"] = column(source)
+    columns["id"], columns["in"], columns["t"] = c_id, c_in, c_t
+    columns["m"], columns["u"] = column(cols.method), column(cols.url, shown_url)
+    columns["s"] = [cols.status[i] for i in listed]
+    columns["p"] = column(cols.page)
+    columns["v"] = [cols.code[i] for i in listed]
+    columns["r"] = column(cols.reason)
+    columns["f"] = [cols.rank[i] for i in listed]
+    columns["g"] = [cols.flags[i] for i in listed]
+    columns["src"] = column(cols.source)
     payload = {
         "t0": t0_ms,
         "n": len(listed),
@@ -587,7 +588,7 @@ def _encode(
         "verdicts": VERDICT_WORDS,
         "classes": VERDICT_CLASSES,
         "findings": [[title, severity] for title, severity in titles],
-        "cols": cols,
+        "cols": columns,
     }
     text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     # A HAR can carry lone surrogates, which UTF-8 cannot encode: they read as "?", as
