@@ -139,11 +139,6 @@ def _cli(path: Path, jobs: int | None = None) -> measure.Run:
     return measure.run(cmd).check(ok=(0, 1))
 
 
-def _cli_has_jobs() -> bool:
-    help_text = measure.run([measure.corscope(), "analyze", "--help"]).stdout
-    return "--jobs" in help_text
-
-
 def _stages(detail: dict) -> str:
     stages = detail["stages"]
     return ", ".join(f"{name} {stages[name]['wall_s']:.1f} s" for name in stages)
@@ -174,15 +169,13 @@ def flows(count: int, workdir: Path, jobs: int) -> dict[str, Any]:
         f"  corscope analyze (serial):       {cli.wall_s:7.1f} s   "
         f"peak {measure.size(cli.peak_rss_bytes)}   {out['ratio']:.1f}x faster (target >= 10x)"
     )
-    if _cli_has_jobs():
-        parallel = _cli(path, jobs)
-        label = f"corscope analyze --jobs {jobs}:"
-    else:
-        parallel, _ = _pipeline(path, jobs)
-        label = f"same pipeline, --jobs {jobs}*:"
+    parallel = _cli(path, jobs)
     out["corscope_jobs_s"] = parallel.wall_s
     out["ratio_jobs"] = baseline.wall_s / parallel.wall_s
-    print(f"  {label:32} {parallel.wall_s:7.1f} s   {out['ratio_jobs']:.1f}x faster")
+    print(
+        f"  {f'corscope analyze --jobs {jobs}:':32} {parallel.wall_s:7.1f} s   "
+        f"peak {measure.size(parallel.peak_rss_bytes)}   {out['ratio_jobs']:.1f}x faster"
+    )
     _, detail = _pipeline(path, 1)
     out["stages"] = detail["stages"]
     out["exchanges"] = detail.get("exchanges")
@@ -221,14 +214,13 @@ def har(count: int, workdir: Path, jobs: int) -> dict[str, Any]:
         f"  corscope analyze (serial):       {cli.wall_s:7.1f} s   "
         f"peak {measure.size(cli.peak_rss_bytes)}   {out['ratio']:.2f}x json.load (target <= 1.5x)"
     )
-    if _cli_has_jobs():
-        parallel = _cli(path, jobs)
-        out["corscope_jobs_s"] = parallel.wall_s
-        out["ratio_jobs"] = parallel.wall_s / baseline.wall_s
-        print(
-            f"  {f'corscope analyze --jobs {jobs}:':32} {parallel.wall_s:7.1f} s   "
-            f"peak {measure.size(parallel.peak_rss_bytes)}   {out['ratio_jobs']:.2f}x json.load"
-        )
+    parallel = _cli(path, jobs)
+    out["corscope_jobs_s"] = parallel.wall_s
+    out["ratio_jobs"] = parallel.wall_s / baseline.wall_s
+    print(
+        f"  {f'corscope analyze --jobs {jobs}:':32} {parallel.wall_s:7.1f} s   "
+        f"peak {measure.size(parallel.peak_rss_bytes)}   {out['ratio_jobs']:.2f}x json.load"
+    )
     _, detail = _pipeline(path, 1)
     out["stages"] = detail["stages"]
     read = detail["stages"]["read"]["wall_s"]

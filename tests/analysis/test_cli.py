@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -285,6 +286,19 @@ def test_jobs_split_flow_files_and_give_the_same_document(
 
     monkeypatch.setattr(parallel, "MIN_PER_JOB", 20)
     monkeypatch.setattr(flowsplit, "MIN_RECORDS_PER_JOB", 20)
+    forks: list[int] = []  # slices handed to forked workers, per map
+    forked = parallel._forked
+
+    def counting(items: Any, work: Any, bounds: list[tuple[int, int]], jobs: int) -> Any:
+        forks.append(len(bounds))
+        return forked(items, work, bounds, jobs)
+
+    monkeypatch.setattr(parallel, "_forked", counting)
+    workers = []
+    start = flowsplit._Worker.start
+    monkeypatch.setattr(
+        flowsplit._Worker, "start", classmethod(lambda cls, *a: workers.append(a) or start(*a))
+    )
     lab = Path(__file__).resolve().parent / "readers" / "data"
     packed = sorted(lab.glob("lab-*.mitm.gz"))[0]
     flows = tmp_path / packed.stem
@@ -299,3 +313,5 @@ def test_jobs_split_flow_files_and_give_the_same_document(
         documents.append(out.read_text())
     assert documents[0] == documents[1]
     assert len(json.loads(documents[0])["findings"]) > 10
+    assert len(workers) == 1  # the file was read in two runs
+    assert len(forks) == 2 and min(forks) > 1  # verdicts, then the diagnosis rows
