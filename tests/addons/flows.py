@@ -152,3 +152,14 @@ def beacon_flow(
 
 def metadata(f: http.HTTPFlow) -> dict[str, Any]:
     return f.metadata.get("cors") or {}
+
+
+def tls_get() -> http.HTTPFlow:
+    """`cors_get` over TLS 1.3 with ALPN h2 and SNI api.test."""
+    f = cors_get()
+    f.server_conn.timestamp_tls_setup = T0 + 0.003
+    f.server_conn.tls_version = "TLSv1.3"
+    f.server_conn.cipher = "TLS_AES_128_GCM_SHA256"
+    f.server_conn.alpn = b"h2"
+    f.server_conn.sni = "api.test"
+    return f

@@ -12,7 +12,18 @@ from addons.capture import entry_for
 from analysis.readers.flows import read_flows
 from analysis.readers.har import entry_to_captured
 
-from .flows import API, PAGE, T0, cors_get, make, preflight, request, response, upstream_error
+from .flows import (
+    API,
+    PAGE,
+    T0,
+    cors_get,
+    make,
+    preflight,
+    request,
+    response,
+    tls_get,
+    upstream_error,
+)
 
 
 def names(headers: list[dict[str, str]]) -> list[tuple[str, str]]:
@@ -129,13 +140,7 @@ def test_reused_connection_costs_no_connect_time() -> None:
 
 
 def test_tls_facts() -> None:
-    f = cors_get()
-    f.server_conn.timestamp_tls_setup = T0 + 0.003
-    f.server_conn.tls_version = "TLSv1.3"
-    f.server_conn.cipher = "TLS_AES_128_GCM_SHA256"
-    f.server_conn.alpn = b"h2"
-    f.server_conn.sni = "api.test"
-    assert entry_for(f, "e1")["_tls"] == {
+    assert entry_for(tls_get(), "e1")["_tls"] == {
         "version": "TLSv1.3",
         "cipher": "TLS_AES_128_GCM_SHA256",
         "alpn": "h2",

@@ -17,18 +17,19 @@ from addons.rules import pick
 from addons.session import encode
 from analysis.readers.har import entry_to_captured
 
-from .flows import API, PAGE, T0, cors_get, make, navigation, preflight, request, response
+from .flows import (
+    API,
+    PAGE,
+    T0,
+    cors_get,
+    make,
+    navigation,
+    preflight,
+    request,
+    response,
+    tls_get,
+)
 from .flows import upstream_error as _upstream_error
-
-
-def _tls() -> http.HTTPFlow:
-    f = cors_get()
-    f.server_conn.timestamp_tls_setup = T0 + 0.003
-    f.server_conn.tls_version = "TLSv1.3"
-    f.server_conn.cipher = "TLS_AES_128_GCM_SHA256"
-    f.server_conn.alpn = b"h2"
-    f.server_conn.sni = "api.test"
-    return f
 
 
 def _gzip_error() -> http.HTTPFlow:
@@ -100,7 +101,7 @@ FLOWS: dict[str, Callable[[], http.HTTPFlow]] = {
         ]
     ),
     "cacheable": lambda: cors_get(response_headers=[("Cache-Control", "max-age=60")]),
-    "tls": _tls,
+    "tls": tls_get,
     "odd bytes": _odd_bytes,
     "pseudo header": _pseudo_header,
     "made by an addon": _made_by_an_addon,

@@ -21,7 +21,7 @@ from analysis.readers import flowsplit
 from analysis.readers.flowstream import read_flow_file_counting
 
 from . import flowgen
-from .test_flowstream import LAB_FILES, states
+from .test_flowstream import LAB_FILES, as_version_17, dump, states
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 
@@ -56,11 +56,6 @@ def assert_split_reads_the_same(path: Path, jobs: tuple[int, ...] = (2, 3, 5)) -
                 assert have == want, f"jobs={n}: flow {want.order} differs"
         assert split == serial, f"jobs={n}"
     return serial
-
-
-def dump(path: Path, records: list[Any]) -> Path:
-    path.write_bytes(b"".join(tnetstring.dumps(r) for r in records))
-    return path
 
 
 def test_generated_flows(generated: Path) -> None:
@@ -99,14 +94,7 @@ def test_a_version_only_mitmproxy_reads_is_named_once(generated: Path, tmp_path:
     """Records of an older format in several runs: read by mitmproxy, one warning."""
     records: list[Any] = states(generated)[:24]
     for state in (records[2], records[11], records[20]):
-        state["version"] = 17
-        state["server_conn"]["ip_address"] = state["server_conn"]["peername"]
-        state["server_conn"]["source_address"] = state["server_conn"]["sockname"]
-        state["server_conn"]["via2"] = None
-        state["client_conn"]["address"] = state["client_conn"]["peername"]
-        state["client_conn"]["tls_extensions"] = []
-        for conn in ("client_conn", "server_conn"):
-            state[conn]["tls_established"] = state[conn]["tls"]
+        as_version_17(state)
     loaded, ways = assert_split_reads_the_same(dump(tmp_path / "old.mitm", records))
     assert ways["mitmproxy"] == 3
     [warning] = loaded.warnings

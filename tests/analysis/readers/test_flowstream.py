@@ -66,6 +66,18 @@ def states(path: Path) -> list[dict[str, Any]]:
         return [f.get_state() for f in io.FlowReader(f).stream()]
 
 
+def as_version_17(state: dict[str, Any]) -> None:
+    """A flow state in format 17: older than the stream knows, which mitmproxy migrates."""
+    state["version"] = 17
+    state["server_conn"]["ip_address"] = state["server_conn"]["peername"]
+    state["server_conn"]["source_address"] = state["server_conn"]["sockname"]
+    state["server_conn"]["via2"] = None
+    state["client_conn"]["address"] = state["client_conn"]["peername"]
+    state["client_conn"]["tls_extensions"] = []
+    for conn in ("client_conn", "server_conn"):
+        state[conn]["tls_established"] = state[conn]["tls"]
+
+
 def dump(path: Path, records: list[Any]) -> Path:
     path.write_bytes(b"".join(tnetstring.dumps(r) for r in records))
     return path
@@ -157,14 +169,7 @@ def test_unknown_version_goes_to_mitmproxy_with_one_warning(
 ) -> None:
     records = states(generated)[:6]
     for state in records[2:4]:
-        state["version"] = 17  # older than the stream knows; mitmproxy migrates it...
-        state["server_conn"]["ip_address"] = state["server_conn"]["peername"]
-        state["server_conn"]["source_address"] = state["server_conn"]["sockname"]
-        state["server_conn"]["via2"] = None
-        state["client_conn"]["address"] = state["client_conn"]["peername"]
-        state["client_conn"]["tls_extensions"] = []
-        for conn in ("client_conn", "server_conn"):
-            state[conn]["tls_established"] = state[conn]["tls"]
+        as_version_17(state)
     path = dump(tmp_path / "old.mitm", records)
     expected = read_flows(path)
     loaded, ways = read_flow_file_counting(path)
