@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
 
+import numpy as np
 import pandas as pd
 
 from analysis.api import Decided
@@ -71,6 +72,9 @@ COLUMNS = [
     "origin_sent",
 ]
 
+_STARTED = COLUMNS.index("started")
+_OBJECT_COLUMNS = [name for name in COLUMNS if name != "started"]
+
 _ID_SEGMENT = re.compile(
     r"^(?:\d+|[0-9a-fA-F]{8,}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
     r"[0-9a-fA-F]{12})$"
@@ -111,14 +115,24 @@ def build(decided: Sequence[Decided], jobs: int | None = 1) -> pd.DataFrame:
     parts = map_slices(decided, _rows, jobs) if jobs != 1 else None
     if parts is None:
         parts = (_rows(decided[start : start + _CHUNK]) for start in range(0, len(decided), _CHUNK))
-    # Column by column: a million rows as dicts would hold every value twice over.
+    # One object block, filled in place a batch of rows at a time, becomes the frame's
+    # storage: lists per column and then the frame's copy of them held every value twice.
     # object dtype keeps None as None (rules test `is None`); only time is numeric.
-    columns: list[list] = [[] for _ in COLUMNS]
+    block = np.empty((len(decided), len(_OBJECT_COLUMNS)), dtype=object)
+    started = np.empty(len(decided), dtype=float)
+    at = 0
     for rows in parts:
-        for column, values in zip(columns, zip(*rows, strict=True), strict=True):
-            column.extend(values)
-    frame = pd.DataFrame(dict(zip(COLUMNS, columns, strict=True)), columns=COLUMNS, dtype=object)
-    frame["started"] = pd.to_numeric(frame["started"], errors="coerce")
+        end = at + len(rows)
+        for position, values in enumerate(zip(*rows, strict=True)):
+            if position == _STARTED:
+                started[at:end] = [np.nan if v is None else v for v in values]
+                continue
+            # fromiter: tuples in cells stay cells, where array() would read them as rows.
+            column = np.fromiter(values, dtype=object, count=end - at)
+            block[at:end, position - (position > _STARTED)] = column
+        at = end
+    frame = pd.DataFrame(block, columns=_OBJECT_COLUMNS, dtype=object, copy=False)
+    frame.insert(_STARTED, "started", started)
     return frame
 
 
