@@ -93,27 +93,33 @@ class _Group:
     details: list[dict[str, str]]
 
 
+_GROUP_COLUMNS = ["id", "endpoint", "page_origin", "page", "started", "reason", "conditional"]
+"""What a finding reads of its exchanges' rows."""
+
+
 def _group(frame: pd.DataFrame, assignments: list[rules.Assignment]) -> list[_Group]:
-    assigned = pd.DataFrame(
-        {
-            "id": [a.exchange for a in assignments],
-            "root_cause": [a.root_cause for a in assignments],
-            "severity": [a.severity for a in assignments],
-            "assigned_api": [a.api_origin for a in assignments],
-            "detail": [a.detail for a in assignments],
-        }
-    )
-    merged = assigned.merge(frame, on="id", how="left", sort=False)
-    merged["severity_order"] = merged["severity"].map(_SEVERITY_ORDER)
+    """Assignments by (root cause, API), in that order; each group's rows by time. Rows are
+    taken by position, with only the columns a finding reads: merging the assignments
+    with the whole table copied it once per assignment."""
+    position = {xid: i for i, xid in enumerate(frame["id"])}
+    members: dict[tuple[str, str], list[rules.Assignment]] = {}
+    for a in assignments:
+        members.setdefault((a.root_cause, a.api_origin), []).append(a)
+    columns = frame[_GROUP_COLUMNS]
     groups: list[_Group] = []
-    for (cause, api), rows in merged.groupby(["root_cause", "assigned_api"], sort=True):
+    for cause, api in sorted(members):
+        chosen = members[(cause, api)]
+        rows = columns.take([position[a.exchange] for a in chosen]).assign(
+            detail=[a.detail for a in chosen],
+            severity_order=[_SEVERITY_ORDER[a.severity] for a in chosen],
+        )
         rows = rows.sort_values(["started", "id"], na_position="last", kind="stable")
         best = rows["severity_order"].min()
         severity = next(s for s, o in _SEVERITY_ORDER.items() if o == best)
         conditional = (
             bool(rows["conditional"].all())
             and severity == "warning"
-            and bool((rows["detail"].map(lambda d: d.get("condition") == "credentials")).all())
+            and all(d.get("condition") == "credentials" for d in rows["detail"])
         )
         groups.append(_Group(cause, api, severity, conditional, rows, list(rows["detail"])))
     return groups
