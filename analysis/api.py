@@ -10,11 +10,12 @@ so the addon can call it inside mitmproxy's own Python.
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 from analysis.model import Exchange
 from analysis.parallel import decide_all_parallel, usable_cpus
@@ -121,24 +122,64 @@ def document(analysis: Analysis, findings: Sequence[Any] = (), *, redact: bool =
     """The JSON contract. `findings` are `analysis.diagnosis.findings.Finding`s, in rank
     order; diagnosis needs pandas, so callers without it pass none. Token-like query
     parameters and URL credentials are redacted unless `redact` is False."""
+    return {
+        key: list(value) if isinstance(value, Iterator) else value
+        for key, value in _document_parts(analysis, findings, redact)
+    }
+
+
+def write_document(
+    analysis: Analysis, out: TextIO, findings: Sequence[Any] = (), *, redact: bool = True
+) -> None:
+    """`json.dumps(document(...), indent=2, ensure_ascii=False)` and a newline, written to
+    `out` one exchange record at a time: the whole document as dicts and then as one
+    string was three times the memory of the analysis behind it."""
+    out.write("{")
+    for n, (key, value) in enumerate(_document_parts(analysis, findings, redact)):
+        out.write(f"{',' if n else ''}\n  {_json(key, 1)}: ")
+        if not isinstance(value, Iterator):
+            out.write(_json(value, 1))
+            continue
+        empty = True
+        for item in value:
+            out.write(f"{'[' if empty else ','}\n    {_json(item, 2)}")
+            empty = False
+        out.write("[]" if empty else "\n  ]")
+    out.write("\n}\n")
+
+
+def _json(value: Any, depth: int) -> str:
+    """`value` as json.dumps(indent=2) writes it `depth` levels down: strings escape their
+    newlines, so every raw newline is one of the layout's."""
+    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + "  " * depth)
+
+
+def _document_parts(
+    analysis: Analysis, findings: Sequence[Any], redact: bool
+) -> list[tuple[str, Any]]:
+    """The document's members in order; the exchanges as an iterator of records."""
     owner: dict[str, str] = {}
     for finding in findings:
         for exchange_id in finding.exchanges:
             owner.setdefault(exchange_id, finding.id)
-    exchanges = [exchange_record(d, owner.get(d.exchange.id)) for d in analysis.decided]
     records = [finding_record(f) for f in findings]
     if redact:
-        exchanges = [_redacted_exchange(e) for e in exchanges]
         records = [_redacted_finding(f) for f in records]
-    return {
-        "schema": SCHEMA,
-        "inputs": analysis.inputs,
-        "summary": summary(analysis),
-        "redacted": redact,
-        "warnings": analysis.warnings,
-        "exchanges": exchanges,
-        "findings": records,
-    }
+
+    def exchanges() -> Iterator[dict]:
+        for d in analysis.decided:
+            record = exchange_record(d, owner.get(d.exchange.id))
+            yield _redacted_exchange(record) if redact else record
+
+    return [
+        ("schema", SCHEMA),
+        ("inputs", analysis.inputs),
+        ("summary", summary(analysis)),
+        ("redacted", redact),
+        ("warnings", analysis.warnings),
+        ("exchanges", exchanges()),
+        ("findings", records),
+    ]
 
 
 def _redacted_exchange(record: dict) -> dict:

@@ -14,7 +14,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from analysis.api import Analysis, Decided, analyze_files, document
+from analysis.api import Analysis, Decided, analyze_files, write_document
 from analysis.progress import Progress
 from analysis.readers.errors import InputError
 
@@ -95,7 +95,7 @@ def analyze(
 
         findings = diagnose(analysis.decided, jobs=jobs)
     if json_path:
-        _write_json(document(analysis, findings, redact=not no_redact), json_path)
+        _write_document(analysis, findings, json_path, redact=not no_redact)
     if report_path:
         from reports.render import write_report
 
@@ -149,6 +149,19 @@ def to_har(capture: str, output: str) -> None:
         return
     _write_json(har, output)
     click.echo(f"wrote {output} ({len(har['log']['entries'])} entries)")
+
+
+def _write_document(
+    analysis: Analysis, findings: list[Finding], path: str, *, redact: bool
+) -> None:
+    if path == "-":
+        write_document(analysis, click.get_text_stream("stdout"), findings, redact=redact)
+        return
+    try:
+        with open(path, "w", encoding="utf-8") as out:
+            write_document(analysis, out, findings, redact=redact)
+    except OSError as err:
+        _fail(f"{path}: cannot write: {err.strerror or err}")
 
 
 def _write_json(data: dict, path: str) -> None:

@@ -1,0 +1,58 @@
+"""The JSON document: `write_document` writes exactly what `document` holds."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from analysis.api import Analysis, Decided, analyze_files, document, write_document
+from analysis.diagnosis.findings import diagnose
+from analysis.verdict import decide
+from tests import factories as f
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def _written(analysis: Analysis, findings: list, redact: bool) -> str:
+    out = io.StringIO()
+    write_document(analysis, out, findings, redact=redact)
+    return out.getvalue()
+
+
+def _dumped(analysis: Analysis, findings: list, redact: bool) -> str:
+    return json.dumps(document(analysis, findings, redact=redact), indent=2, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("redact", [True, False])
+@pytest.mark.parametrize("name", ["lab-session.mitm", "lab-session.capture.jsonl"])
+def test_streamed_document_is_the_document_dumped(name: str, redact: bool) -> None:
+    analysis = analyze_files([EXAMPLES / name])
+    findings = diagnose(analysis.decided)
+    assert len(analysis.decided) > 50 and findings
+    assert _written(analysis, findings, redact) == _dumped(analysis, findings, redact) + "\n"
+
+
+def test_empty_analysis_writes_empty_lists() -> None:
+    analysis = Analysis(decided=[], inputs=["empty.har"], warnings=["empty.har: no entries"])
+    text = _written(analysis, [], True)
+    assert text == _dumped(analysis, [], True) + "\n"
+    assert json.loads(text)["exchanges"] == [] and '"exchanges": []' in text
+
+
+def test_hostile_strings_keep_their_escapes() -> None:
+    # Newlines, quotes, line separators and non-ASCII in values from the network: a raw
+    # newline inside a string would break the re-indentation of nested records.
+    url = f.API + '/a?q="x"\n\u2028\u00e9\U0001f600&token=abcdefghijklmnop1234'
+    base = f.simple_get([("Access-Control-Allow-Origin", "http://evil.test\r\n x")], url=url)
+    exchange = dataclasses.replace(base, id='x"1\n')
+    decided = [Decided(exchange, decide(exchange))]
+    analysis = Analysis(decided=decided, inputs=["in\nput.har"])
+    findings = diagnose(decided)
+    for redact in (True, False):
+        text = _written(analysis, findings, redact)
+        assert text == _dumped(analysis, findings, redact) + "\n"
+        assert json.loads(text)["exchanges"][0]["id"] == 'x"1\n'
