@@ -132,8 +132,8 @@ def _pipeline(path: Path, jobs: int, stop_after: str = "diagnose") -> tuple[meas
     return result, json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def _cli(path: Path, jobs: int | None = None) -> measure.Run:
-    cmd = [measure.corscope(), "analyze", str(path), "-q"]
+def _cli(path: Path, jobs: int | None = None, *extra: str) -> measure.Run:
+    cmd = [measure.corscope(), "analyze", str(path), "-q", *extra]
     if jobs is not None:
         cmd += ["--jobs", str(jobs)]
     return measure.run(cmd).check(ok=(0, 1))
@@ -258,6 +258,16 @@ def memory(exchanges: int, workdir: Path) -> dict[str, Any]:
     print(
         f"  corscope analyze (with diagnosis): peak {measure.size(cli.peak_rss_bytes)}, "
         f"{cli.wall_s:.0f} s"
+    )
+    with tempfile.TemporaryDirectory(prefix="corscope-bench-") as tmp:
+        document = Path(tmp) / "analysis.json"
+        written = _cli(path, None, "--json", str(document))
+        out["json_bytes"] = document.stat().st_size
+    out["corscope_analyze_json_peak_rss"] = written.peak_rss_bytes
+    out["corscope_analyze_json_s"] = written.wall_s
+    print(
+        f"  corscope analyze --json (writing {measure.size(out['json_bytes'])}): "
+        f"peak {measure.size(written.peak_rss_bytes)}, {written.wall_s:.0f} s"
     )
     return out
 
