@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 import numpy as np
@@ -97,12 +98,36 @@ def _is_id(segment: str) -> bool:
 
 def endpoint(method: str, url: str) -> str:
     """`GET /api/users/{id}`: the path with ids folded, so one route is one endpoint."""
-    try:
-        path = urlsplit(url).path or "/"
-    except ValueError:
-        path = "/"
+    path = _path(url) or "/"
     segments = ["{id}" if _is_id(s) else s for s in path.split("/")]
     return f"{method} {'/'.join(segments)}"
+
+
+_URLSPLIT_CHECKS = frozenset(" []")
+"""Spaces urlsplit strips at the ends, brackets it validates as an IPv6 host."""
+
+
+def _path(url: str) -> str:
+    """`urlsplit(url).path` ("" where it raises). A plain http(s) URL is cut by hand: the
+    path runs from the end of the authority to the query or fragment; anything urlsplit
+    would clean or check first (controls, spaces, non-ASCII, brackets) goes through it."""
+    scheme = 8 if url.startswith("https://") else 7 if url.startswith("http://") else 0
+    if scheme and url.isascii() and url.isprintable() and not _URLSPLIT_CHECKS.intersection(url):
+        start = len(url)
+        for mark in "/?#":
+            at = url.find(mark, scheme)
+            if -1 < at < start:
+                start = at
+        end = len(url)
+        for mark in "?#":
+            at = url.find(mark, start)
+            if -1 < at < end:
+                end = at
+        return url[start:end]
+    try:
+        return urlsplit(url).path
+    except ValueError:
+        return ""
 
 
 _CHUNK = 8192
@@ -139,31 +164,71 @@ def build(decided: Sequence[Decided], jobs: int | None = 1) -> pd.DataFrame:
 def _rows(decided: Sequence[Decided]) -> list[tuple]:
     if len(_STRINGS) > _CACHE_LIMIT:
         _STRINGS.clear()
-    return [_row(d, _LAYERS, _STRINGS) for d in decided]
+    return [_row(d, _ANSWERS, _STRINGS) for d in decided]
 
 
 _CACHE_LIMIT = 65_536
 """Entries per cache of repeated values; past it a cache starts over (time, not results)."""
 
 
-class _Layers:
-    """The layers one response reveals, remembered per distinct response: a capture
-    repeats the same few response shapes thousands of times."""
+class _Answer(NamedTuple):
+    """What the table reads off one response."""
+
+    acao: str | None = None
+    acao_lines: int = 0
+    acac: str | None = None
+    set_cookie: bool = False
+    server: str | None = None
+    vary: tuple[str, ...] = ()
+    layers: tuple[str, ...] = ()
+    allow: str | None = None
+    max_age: str | None = None
+    acam: str | None = None
+
+
+_NO_ANSWER = _Answer()
+
+
+class _Answers:
+    """`_Answer`s remembered per response shape (status, names, the values of all but the
+    volatile fields, body excerpt): a capture repeats the same few shapes thousands of
+    times, and nothing read here is a volatile field."""
 
     def __init__(self) -> None:
-        self._seen: dict[tuple, tuple[str, ...]] = {}
+        self._seen: dict[tuple, _Answer] = {}
 
-    def of(self, response: Response | None) -> tuple[str, ...]:
-        if response is None or response.made_by_proxy:
-            return ()
-        key = (response.status, _shape(response.headers), response.body_excerpt)
+    def of(self, response: Response | None) -> _Answer:
+        if response is None:
+            return _NO_ANSWER
+        key = (
+            response.status,
+            response.made_by_proxy,
+            _shape(response.headers),
+            response.body_excerpt,
+        )
         found = self._seen.get(key)
         if found is None:
-            found = fingerprint([response]).layers
+            found = _answer(response)
             if len(self._seen) > _CACHE_LIMIT:
                 self._seen.clear()
             self._seen[key] = found
         return found
+
+
+def _answer(response: Response) -> _Answer:
+    headers = response.headers
+    return _Answer(
+        acao=headers.get("access-control-allow-origin"),
+        acao_lines=len(headers.get_all("access-control-allow-origin")),
+        acac=headers.get("access-control-allow-credentials"),
+        set_cookie="set-cookie" in headers,
+        server=_server(response),
+        vary=_tokens(headers.get("vary")),
+        layers=() if response.made_by_proxy else fingerprint([response]).layers,
+        allow=headers.get("allow"),
+        max_age=headers.get("access-control-max-age"),
+        acam=headers.get("access-control-allow-methods"),
+    )
 
 
 def _shape(headers: Headers) -> tuple:
@@ -195,8 +260,8 @@ def _kind(name: str) -> str:
     return "cookie" if lower == "set-cookie" else "keep"
 
 
-_LAYERS = _Layers()
-"""Fingerprints by response shape, for the whole process: shapes repeat across inputs too."""
+_ANSWERS = _Answers()
+"""By response shape, for the whole process: shapes repeat across inputs too."""
 _STRINGS: dict[str, str] = {}
 """Endpoint names, one string each."""
 
@@ -230,18 +295,16 @@ _VOLATILE = frozenset(
 )
 
 
-def _row(d: Decided, layers: _Layers, strings: dict[str, str]) -> tuple:
+def _row(d: Decided, answers: _Answers, strings: dict[str, str]) -> tuple:
     """The row's values in `COLUMNS` order; repeated strings made once (`strings`)."""
     ex, v = d.exchange, d.verdict
     failed_url = v.failed_url or ex.final_url
     final = _final_response(ex)
     preflight = _failed_or_first_preflight(ex)
     pf_response = preflight.response if preflight is not None else None
-    pf_headers = pf_response.headers if pf_response is not None else None
-    headers = final.headers if final is not None else None
+    answer, pf_answer = answers.of(final), answers.of(pf_response)
     method = ex.method
     intern = strings.setdefault
-    acao = headers.get_all("access-control-allow-origin") if headers else []
     return (
         ex.id,
         origin_of(failed_url) or failed_url,
@@ -259,32 +322,35 @@ def _row(d: Decided, layers: _Layers, strings: dict[str, str]) -> tuple:
         final.status if final is not None else None,
         pf_response.status if pf_response is not None else None,
         preflight.duration_ms if preflight is not None else None,
-        pf_headers.get("access-control-allow-origin") if pf_headers is not None else None,
+        pf_answer.acao,
         ex.started,
-        headers.get("access-control-allow-origin") if acao else None,
-        len(acao),
-        headers.get("access-control-allow-credentials") if headers else None,
-        bool(headers and "set-cookie" in headers),
-        _server(final),
-        _server(pf_response),
+        answer.acao,
+        answer.acao_lines,
+        answer.acac,
+        answer.set_cookie,
+        answer.server,
+        pf_answer.server,
         v.credentials,
         _tainted(ex),
         tuple(w.id for w in v.warnings),
         final.body_excerpt if final is not None else None,
         pf_response.body_excerpt if pf_response is not None else None,
-        bool(headers is not None and is_shared_cache_hit(headers)),
+        bool(final is not None and is_shared_cache_hit(final.headers)),
         v.mode,
         ex.final_url,
-        _location(headers, _answered_url(ex)),
-        _tokens(headers.get("vary") if headers else None),
-        layers.of(final),
+        _location(final.headers if final is not None else None, _answered_url(ex)),
+        answer.vary,
+        answer.layers,
         bool(final is not None and final.made_by_proxy),
-        _tokens(pf_headers.get("vary") if pf_headers else None),
-        pf_headers.get("allow") if pf_headers else None,
-        layers.of(pf_response),
-        _location(pf_headers, preflight.request.url if preflight is not None else None),
-        pf_headers.get("access-control-max-age") if pf_headers else None,
-        pf_headers.get("access-control-allow-methods") if pf_headers else None,
+        pf_answer.vary,
+        pf_answer.allow,
+        pf_answer.layers,
+        _location(
+            pf_response.headers if pf_response is not None else None,
+            preflight.request.url if preflight is not None else None,
+        ),
+        pf_answer.max_age,
+        pf_answer.acam,
         bool(pf_response is not None and pf_response.made_by_proxy),
         ex.context.worker_response_type,
         _origin_sent(ex),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from pandas.testing import assert_frame_equal
@@ -32,6 +33,46 @@ DATA = Path(__file__).resolve().parents[2] / "data"
 )
 def test_endpoint_folds_ids_not_routes(url: str, expected: str) -> None:
     assert endpoint("GET", url) == expected
+
+
+def _path_by_urlsplit(url: str) -> str:
+    try:
+        return urlsplit(url).path
+    except ValueError:
+        return ""
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://h.test/a/b?c=/d#e/f",
+        "https://h.test/a#b?c",
+        "https://h.test?x=/y",
+        "https://h.test#/y",
+        "http://h.test",
+        "http://",
+        "http:///x",
+        "https://user:p@h.test:8443/p;params/q",
+        "https://h.test\\evil/x",
+        "https://h.test/a b",
+        " https://h.test/a",
+        "https://h.test/a\t/b",
+        "https://h.test/a\n/b",
+        "https://h.test/\x00",
+        "https://h.test/caf\u00e9",
+        "https://[::1]:8080/x",
+        "https://[::1/x",
+        "https://h]/x",
+        "https://h.test/x]",
+        "HTTPS://H.TEST/Up",
+        "ftp://h.test/x",
+        "/relative/path",
+        "not a url",
+        "",
+    ],
+)
+def test_endpoint_path_agrees_with_urlsplit(url: str) -> None:
+    assert table._path(url) == _path_by_urlsplit(url)
 
 
 def test_rows_worked_out_on_several_processes_are_the_same(
