@@ -274,8 +274,9 @@ def origin_of(url: str) -> str | None:
     if start > 0:
         end = len(url)
         for mark in "/?#":
-            at = url.find(mark, start + 3)
-            if -1 < at < end:
+            # Bounded by the earliest mark so far: a long path is not scanned three times.
+            at = url.find(mark, start + 3, end)
+            if at != -1:
                 end = at
         url = url[:end]
     return _origin_of(url)
@@ -306,7 +307,8 @@ def same_origin(a: str | None, b: str | None) -> bool:
     """Same origin, for two URLs or serialized origins. Opaque (None/'null') is never same."""
     if not a or not b or a == "null" or b == "null":
         return False
-    return origin_of(a) == origin_of(b) and origin_of(a) is not None
+    origin = origin_of(a)
+    return origin is not None and origin == origin_of(b)
 
 
 def scheme_of(url: str) -> str:

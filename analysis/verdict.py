@@ -11,7 +11,7 @@ mode) → `_check_preflight` / `_check_access` (the CORS check) → warnings.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -581,12 +581,11 @@ def _check_access(response: Response, request_origin: str, include: bool) -> Fai
     """§4.9 CORS check, in Chromium's `CheckAccess` order; Firefox's code alongside."""
     headers = response.headers
     allow_origin = headers.get("access-control-allow-origin")
-    status = response.status
-    firefox = _firefox_access_code(headers, request_origin, include)
 
     def fail(reason: str, hint: str | None = None) -> Failure:
-        code, code_hint = firefox or (None, None)
-        return Failure(reason, "response", "", hint, code, code_hint, status)
+        # Firefox's wording is only needed once the check failed, which few responses do.
+        code, code_hint = _firefox_access_code(headers, request_origin, include) or (None, None)
+        return Failure(reason, "response", "", hint, code, code_hint, response.status)
 
     if allow_origin == "*":
         return fail("WildcardOriginNotAllowed") if include else None
@@ -628,7 +627,8 @@ def _firefox_access_code(
 
 def _at(failure: Failure, stage: str, url: str, *, preflight: bool = False) -> Failure:
     reason = "Preflight" + failure.reason if preflight else failure.reason
-    return replace(failure, reason=reason, stage=stage, url=url)
+    f = failure
+    return Failure(reason, stage, url, f.hint, f.firefox_code, f.firefox_hint, f.status)
 
 
 # --- Faults that are not CORS failures ---------------------------------------------------
