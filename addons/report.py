@@ -94,7 +94,9 @@ def _write_json(path: str, doc: dict[str, Any]) -> None:
     except OSError as e:
         raise ReportError(f"corscope: cannot write {path}: {e.strerror or e}") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        # Lone surrogates (undecodable header bytes, a page's "\ud800") are all UTF-8
+        # cannot encode: written as JSON escapes, they read back the same.
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as f:
             json.dump(doc, f, indent=2, ensure_ascii=False)
             f.write("\n")
         os.replace(tmp, target)

@@ -5,6 +5,7 @@ Exit status: 0 nothing blocked, 1 something blocked, 2 bad input or usage.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
     from analysis.diagnosis.findings import Finding
 
 EXIT_OK, EXIT_BLOCKED, EXIT_BAD_INPUT = 0, 1, 2
+UNENCODABLE = "backslashreplace"
+"""For lone surrogates, all UTF-8 cannot encode: in JSON, "\\ud800" is the escape a HAR
+carried them as, so the document reads back the same."""
 SHOWN_BLOCKED = 50
 
 
@@ -34,6 +38,13 @@ def _fail(message: str) -> None:
 @click.version_option(package_name="corscope")
 def main() -> None:
     """Find out which cross-origin requests the browser blocked, why, and what to change."""
+    for stream in (sys.stdout, sys.stderr):
+        # A HAR's "\ud800" escapes make strings no encoding can write; printed as escapes
+        # they cannot end the run in a traceback.
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors=UNENCODABLE)
 
 
 @main.command()
@@ -155,10 +166,10 @@ def _write_document(
     analysis: Analysis, findings: list[Finding], path: str, *, redact: bool
 ) -> None:
     if path == "-":
-        write_document(analysis, click.get_text_stream("stdout"), findings, redact=redact)
+        write_document(analysis, sys.stdout, findings, redact=redact)
         return
     try:
-        with open(path, "w", encoding="utf-8") as out:
+        with open(path, "w", encoding="utf-8", errors=UNENCODABLE) as out:
             write_document(analysis, out, findings, redact=redact)
     except OSError as err:
         _fail(f"{path}: cannot write: {err.strerror or err}")
@@ -167,10 +178,10 @@ def _write_document(
 def _write_json(data: dict, path: str) -> None:
     text = json.dumps(data, indent=2, ensure_ascii=False)
     if path == "-":
-        click.echo(text)
+        sys.stdout.write(text + "\n")
         return
     try:
-        Path(path).write_text(text + "\n", encoding="utf-8")
+        Path(path).write_text(text + "\n", encoding="utf-8", errors=UNENCODABLE)
     except OSError as err:
         _fail(f"{path}: cannot write: {err.strerror or err}")
 

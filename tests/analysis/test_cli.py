@@ -210,6 +210,48 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, content: str, needle: 
     assert needle in lines[0].lower()
 
 
+@pytest.mark.parametrize("json_to", ["file", "-"])
+def test_lone_surrogates_from_a_har_are_written_as_escapes(tmp_path: Path, json_to: str) -> None:
+    # JSON lets a HAR say "\ud800", which no encoding can write: the summary, the JSON
+    # document and the report must carry it through, not die on it.
+    bad = "https://evil\ud800.test"
+    entry = _entry(
+        "GET",
+        API + "/x\udcff",
+        {"Origin": PAGE},
+        200,
+        {"Access-Control-Allow-Origin": bad},
+        **_cors(),
+    )
+    har = _har(tmp_path, entry)
+    out, report = tmp_path / "out.json", tmp_path / "report.html"
+    target = str(out) if json_to == "file" else "-"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analysis.cli",
+            "analyze",
+            str(har),
+            "--json",
+            target,
+            "-o",
+            str(report),
+        ],
+        capture_output=True,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert b"Traceback" not in proc.stderr
+    doc = json.loads(out.read_bytes() if json_to == "file" else proc.stdout)
+    [record] = doc["exchanges"]
+    assert record["url"] == API + "/x\udcff"
+    assert record["verdict"]["failed_parameter"] == bad
+    assert report.stat().st_size > 0
+    if json_to == "file":
+        assert b"evil\\ud800.test" in proc.stdout
+
+
 def test_missing_file_and_usage_errors_exit_2(tmp_path: Path) -> None:
     assert CliRunner().invoke(main, ["analyze", str(tmp_path / "nope.har")]).exit_code == 2
     assert CliRunner().invoke(main, ["analyze"]).exit_code == 2
