@@ -123,6 +123,16 @@ def assemble_consuming(captured: list[Captured], origin_file: str | None = None)
 
 
 def _assemble(items: list[Captured], origin_file: str | None) -> Assembled:
+    if len(items) == 1:
+        # What the addon's live display asks for each new transaction: one unit, one chain.
+        (only,) = items
+        facts = _facts(only.tx)
+        unit = (
+            _Unit(only, None, facts)
+            if _is_preflight(only.tx, facts)
+            else _Unit(None, only, None, facts)
+        )
+        return _build([_Chain(units=[unit], origin=unit.origin_header)], origin_file)
     items = _in_time_order(items)
     units = _pair(items)
     del items

@@ -1,7 +1,17 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from analysis.model import BrowserVerdict, Context, Transaction
-from analysis.readers.assemble import MAX_REDIRECTS, assemble
+from analysis.readers import _load
+from analysis.readers.assemble import (
+    MAX_REDIRECTS,
+    _build,
+    _chain,
+    _in_time_order,
+    _pair,
+    assemble,
+)
 from analysis.readers.captured import Captured, Hints
 
 from .builders import API, PAGE, cap, caps, preflight_tx, tx
@@ -515,3 +525,21 @@ def test_many_redirects_to_one_target_nobody_followed() -> None:
 def test_many_transactions_without_start_times() -> None:
     captured = [cap(tx("GET", f"{API}/a/{i % 5}", ORIGIN), i) for i in range(N)]
     assert len(assemble(captured).exchanges) == N
+
+
+def test_a_single_transaction_assembles_as_through_the_whole_pass() -> None:
+    # The addon's live display assembles one transaction at a time, on a shortcut.
+    examples = Path(__file__).resolve().parents[3] / "examples"
+    singles = _load("capture", str(examples / "lab-session.capture.jsonl"), None).captured
+    singles += caps(
+        preflight_tx(API + "/a", "PUT"),
+        preflight_tx(API + "/a", "PUT", origin=None),
+        tx("GET", API + "/b", [("Origin", "null")]),
+        tx("OPTIONS", API + "/c"),
+        tx("GET", API + "/d", status=302, response_headers=[("Location", "/e")]),
+    )
+    singles.append(cap(preflight_tx(API + "/f", "PUT"), 9, Hints(initiator_type="preflight")))
+    assert len(singles) > 100
+    for c in singles:
+        whole = _build(_chain(_pair(_in_time_order([c]))), "f")
+        assert assemble([c], "f") == whole
