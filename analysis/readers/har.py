@@ -8,6 +8,7 @@ import binascii
 import codecs
 import dataclasses
 import json
+import math
 import operator
 import os
 import re
@@ -154,6 +155,25 @@ def _page_urls(pages: object, path: str) -> dict[str, str]:
     return urls
 
 
+MAX_STATUS = 999
+"""HTTP status codes have three digits; browsers record 0 for a request never answered."""
+
+
+def finite(value: int | float) -> float | None:
+    """The number as a float, None when it is not finite (JSON allows `1e400`, `NaN`,
+    `Infinity` and integers too large for a float)."""
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _shown(value: int | float) -> str:
+    text = repr(value)
+    return text if len(text) <= 24 else f"a number of {len(text)} digits"
+
+
 class _Fields:
     """Typed access to one JSON object, naming the field in every error."""
 
@@ -191,7 +211,13 @@ class _Fields:
             return None
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(key, "a number")
-        return float(value)
+        number = finite(value)
+        if number is None:
+            raise InputError(
+                self.path,
+                f"{self.where}: {self.field(key)} must be a finite number, not {_shown(value)}",
+            )
+        return number
 
     def whole(self, key: str) -> int | None:
         value = self.number(key)
@@ -397,9 +423,10 @@ def _quick_captured(
 
     duration = get("time")
     if duration is not None:
-        if type(duration) is int:
-            duration = float(duration)
-        elif type(duration) is not float:
+        if type(duration) not in (int, float):
+            return None
+        duration = finite(duration)
+        if duration is None:
             return None
         if not duration >= 0:
             duration = None
@@ -459,7 +486,7 @@ def _quick_headers(items: object) -> Headers | None:
 def _quick_response(resp: dict[str, Any], method: str) -> Response | bool | None:
     """`_response` for plain types, False for anything `_response` should decide."""
     status = resp.get("status")
-    if status is not None and type(status) is not int:
+    if status is not None and (type(status) is not int or not 0 <= status <= MAX_STATUS):
         return False
     headers = _quick_headers(resp.get("headers"))
     if headers is None:
@@ -567,6 +594,11 @@ def _careful_captured(
 
 def _response(resp: _Fields, method: str) -> Response | None:
     status = resp.whole("status")
+    if status is not None and not 0 <= status <= MAX_STATUS:
+        raise InputError(
+            resp.path,
+            f"{resp.where}: {resp.field('status')} must be an HTTP status code, not {status}",
+        )
     headers = resp.headers()
     # Browsers record a request that never got an answer as status 0 without headers.
     if not status and not headers:

@@ -431,6 +431,20 @@ def test_non_utf8_har(tmp_path: Path) -> None:
             ["startedDateTime", "ISO 8601"],
         ),
         (lambda d: d["log"]["entries"][0].update(time="fast"), ["time must be a number"]),
+        (
+            lambda d: d["log"]["entries"][0].update(time=10**400),
+            ["time must be a finite", "digits"],
+        ),
+        (lambda d: d["log"]["entries"][0].update(time=float("inf")), ["time must be a finite"]),
+        (lambda d: d["log"]["entries"][0].update(time=float("nan")), ["not nan"]),
+        (
+            lambda d: d["log"]["entries"][0]["response"].update(status=10**30),
+            ["response.status must be an HTTP status code"],
+        ),
+        (
+            lambda d: d["log"]["entries"][0]["response"].update(status=-1),
+            ["response.status must be an HTTP status code, not -1"],
+        ),
         (lambda d: d["log"]["entries"][0].update(_fromCache=True), ["_fromCache must be a string"]),
         (
             lambda d: d["log"]["entries"][0].update(_cors=[]),
