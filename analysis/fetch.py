@@ -159,9 +159,19 @@ def _is_safelisted_range(value: str) -> bool:
     return not end or int(start) <= int(end)
 
 
+def byte_length(value: str) -> int:
+    """The value's length in bytes on the wire. Readers keep undecodable bytes as
+    surrogate escapes (one byte each); any other lone surrogate (a HAR's "\ud800") counts
+    as the three bytes a lenient encoder writes."""
+    try:
+        return len(value.encode("utf-8", "surrogateescape"))
+    except UnicodeEncodeError:
+        return len(value.encode("utf-8", "surrogatepass"))
+
+
 def is_safelisted_request_header(name: str, value: str) -> bool:
     """§2.2.2 CORS-safelisted request-header (name, value)."""
-    if len(value.encode("utf-8", "surrogateescape")) > 128:
+    if byte_length(value) > 128:
         return False
     lower = name.lower()
     if lower == "accept":
@@ -206,7 +216,7 @@ def _cors_unsafe(headers: Iterable[tuple[str, str]], ignore: frozenset[str]) -> 
             continue
         if is_safelisted_request_header(name, value):
             safelisted.add(lower)
-            safelisted_size += len(value.encode("utf-8", "surrogateescape"))
+            safelisted_size += byte_length(value)
         else:
             unsafe.add(lower)
     if safelisted_size > 1024:

@@ -403,6 +403,12 @@ def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -
             if cors_flag and (failure := _check_access(response, request_origin, include)):
                 walk.failure = _at(failure, "redirect", url)
                 return walk
+            if location == INVALID_LOCATION:
+                walk.fault = Fault(
+                    "the redirect's Location is not a valid URL (net::ERR_INVALID_REDIRECT)"
+                )
+                walk.fault_stage = "redirect"
+                return walk
             redirect_mode = exchange.context.redirect_mode
             if redirect_mode == "manual":
                 return walk  # the page gets an opaque-redirect response: nothing more to check
@@ -871,13 +877,24 @@ def _no_cors_warnings(exchange: Exchange, origin: str) -> list[CorsWarning]:
 
 
 def _redirect_location(tx: Transaction) -> str | None:
+    """§4.4 HTTP-redirect fetch step 3: the location URL; `INVALID_LOCATION` when it is
+    failure (the header does not parse as a URL)."""
     response = tx.response
     if response is None or response.status not in REDIRECT_STATUSES:
         return None
     location = response.headers.get("location")
     if not location:
         return None
-    return urljoin(tx.request.url, location)
+    try:
+        url = urljoin(tx.request.url, location)
+        urlsplit(url).port  # noqa: B018  (raises for a port out of range)
+    except ValueError:
+        return INVALID_LOCATION
+    return url
+
+
+INVALID_LOCATION = ""
+"""A Location that is not a URL: the fetch ends in a network error after the CORS check."""
 
 
 def _is_mixed_content(origin: str, url: str) -> bool:

@@ -383,6 +383,15 @@ def test_simple_request_needs_no_preflight() -> None:
     assert (v.blocked, v.preflight_required) == (False, False)
 
 
+def test_lone_surrogates_in_request_headers_are_judged_not_fatal() -> None:
+    # A HAR may say "\ud800"; readers keep undecodable bytes as "\udcff"-style escapes.
+    url = API + "/x"
+    for value in ("text/plain\ud800", "\udcff" * 100):
+        sent = [("Origin", PAGE), ("Content-Type", value)]
+        v = decide(exchange(Step(url, None, tx("POST", url, sent, 200, [(ACAO, "*")]))))
+        assert v.preflight_required is True
+
+
 # --- Redirects (reference §1.7) ------------------------------------------------------------
 
 
@@ -412,6 +421,22 @@ def test_redirect_response_itself_needs_cors_headers() -> None:
     hop2 = tx("GET", second, [("Origin", PAGE)], 200, [(ACAO, PAGE)])
     v = decide(exchange(Step(first, None, hop1), Step(second, None, hop2)))
     assert (v.stage, v.reason) == ("redirect", "MissingAllowOriginHeader")
+
+
+@pytest.mark.parametrize(
+    "location", ["http://[zz::1]/x", "http://[::1/x", "http://h.test:99999/x", "http://h]/x"]
+)
+def test_redirect_to_a_location_that_is_not_a_url_is_a_network_error(location: str) -> None:
+    # §4.4 HTTP-redirect fetch step 3: a location URL that is failure is a network error,
+    # after the redirect response passed its CORS check.
+    url = API + "/old"
+    hop = tx("GET", url, [("Origin", PAGE)], 302, [("Location", location), (ACAO, PAGE)])
+    v = decide(exchange(Step(url, None, hop)))
+    assert (v.blocked, v.stage, v.reason) == (True, "redirect", None)
+    assert v.fault is not None and "ERR_INVALID_REDIRECT" in v.fault
+    bare = tx("GET", url, [("Origin", PAGE)], 302, [("Location", location)])
+    v = decide(exchange(Step(url, None, bare)))
+    assert (v.stage, v.reason, v.fault) == ("redirect", "MissingAllowOriginHeader", None)
 
 
 def test_same_origin_redirect_keeps_the_origin() -> None:
