@@ -309,4 +309,8 @@ def _preflight_record(exchange: Exchange, verdict: Verdict) -> dict | None:
 def _iso(epoch: float | None) -> str | None:
     if epoch is None:
         return None
-    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
+    try:
+        moment = datetime.fromtimestamp(epoch, UTC)
+    except (OverflowError, ValueError, OSError):
+        return None  # no calendar holds it: a hostile capture's 1e300 or NaN
+    return moment.isoformat().replace("+00:00", "Z")

@@ -23,6 +23,7 @@ _LABEL_CHARS = 84
 _PLOT_TOP = 16
 PLOT_HEIGHT = 200
 _PLOT_LEFT = 36
+_DAY = 86400
 # A bucket size a reader can name, chosen so the chart has at most this many columns.
 _MAX_COLUMNS = 60
 _BUCKETS = (
@@ -126,15 +127,19 @@ def _bar(label: str, value: int, severity: str, anchor: str | None, index: int, 
 
 def over_time(decided: Sequence[Decided], plot_height: int = PLOT_HEIGHT) -> TimeChart | None:
     times = [(d.exchange.started, d.verdict.blocked) for d in decided]
-    stamped = [(t, b) for t, b in times if t is not None]
+    stamped = [(t, b) for t, b in times if t is not None and fmt.utc(t) is not None]
     if not stamped:
         return None
     first = min(t for t, _ in stamped)
     last = max(t for t, _ in stamped)
     span = last - first
-    size = next((b for b in _BUCKETS if span / b < _MAX_COLUMNS), _BUCKETS[-1])
+    size = next((b for b in _BUCKETS if span / b < _MAX_COLUMNS), None)
+    if size is None:
+        # Longer than the largest named bucket allows: whole days, still at most
+        # _MAX_COLUMNS columns however far apart the capture's times are.
+        size = _DAY * (int(span / _DAY / (_MAX_COLUMNS - 1)) + 1)
     origin = first - first % size
-    clock = fmt.clock_ms if size < 1 else fmt.clock
+    clock = fmt.clock_ms if size < 1 else fmt.day if size >= _DAY else fmt.clock
     count = int((last - origin) // size) + 1
     buckets = [[0, 0, 0] for _ in range(count)]
     for started, blocked in stamped:
@@ -204,6 +209,6 @@ def _bucket_name(seconds: float) -> str:
         return f"{seconds // 60} minutes"
     if seconds == 3600:
         return "hour"
-    if seconds < 86400:
+    if seconds < _DAY:
         return f"{seconds // 3600} hours"
-    return "day"
+    return "day" if seconds == _DAY else f"{seconds // _DAY:,} days"

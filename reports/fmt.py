@@ -3,27 +3,43 @@ reads the same in every time zone."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 
-def when(epoch: float | None) -> str | None:
-    if epoch is None:
+def utc(epoch: float) -> datetime | None:
+    """The moment, None for one no calendar holds (a hostile capture's 1e300 or NaN)."""
+    try:
+        return datetime.fromtimestamp(epoch, UTC)
+    except (OverflowError, ValueError, OSError):
         return None
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def when(epoch: float | None) -> str | None:
+    moment = utc(epoch) if epoch is not None else None
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment is not None else None
 
 
 def clock(epoch: float | None) -> str:
-    if epoch is None:
-        return ""
-    return datetime.fromtimestamp(epoch, UTC).strftime("%H:%M:%S")
+    moment = utc(epoch) if epoch is not None else None
+    return moment.strftime("%H:%M:%S") if moment is not None else ""
 
 
 def clock_ms(epoch: float) -> str:
-    moment = datetime.fromtimestamp(epoch, UTC)
+    moment = utc(epoch)
+    if moment is None:
+        return ""
     return moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
 
 
+def day(epoch: float) -> str:
+    moment = utc(epoch)
+    return moment.strftime("%Y-%m-%d") if moment is not None else ""
+
+
 def duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "?"
     if seconds < 1:
         return f"{seconds * 1000:.0f} ms"
     if seconds < 60:

@@ -47,14 +47,13 @@ import gzip
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
 from analysis.diagnosis.table import endpoint as endpoint_of
 from analysis.verdict import page_origin
-from reports import origins
+from reports import fmt, origins
 from reports.scrub import Scrubber
 
 if TYPE_CHECKING:
@@ -674,4 +673,5 @@ def _clock(t0_ms: int | None, ms: int | None) -> str:
     if t0_ms is None or ms is None:
         return ""
     seconds, millis = divmod(t0_ms + ms, 1000)
-    return datetime.fromtimestamp(seconds, UTC).strftime("%H:%M:%S.") + f"{millis:03d}"
+    moment = fmt.utc(seconds)
+    return moment.strftime("%H:%M:%S.") + f"{millis:03d}" if moment is not None else ""

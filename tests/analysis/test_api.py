@@ -56,3 +56,14 @@ def test_hostile_strings_keep_their_escapes() -> None:
         text = _written(analysis, findings, redact)
         assert text == _dumped(analysis, findings, redact) + "\n"
         assert json.loads(text)["exchanges"][0]["id"] == 'x"1\n'
+
+
+@pytest.mark.parametrize("started", [float("inf"), float("nan"), 1e300])
+def test_times_no_calendar_holds_are_unknown_in_the_document(started: float) -> None:
+    base = f.simple_get([("Access-Control-Allow-Origin", f.PAGE)])
+    step = base.steps[0]
+    assert step.actual is not None
+    actual = dataclasses.replace(step.actual, started=started)
+    exchange = dataclasses.replace(base, steps=(dataclasses.replace(step, actual=actual),))
+    analysis = Analysis(decided=[Decided(exchange, decide(exchange))])
+    assert json.loads(_written(analysis, [], True))["exchanges"][0]["started"] is None

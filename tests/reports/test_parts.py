@@ -60,6 +60,26 @@ def test_time_chart_picks_a_nameable_bucket() -> None:
             assert chart.plot_top - 0.1 <= y and y + height <= chart.plot_bottom + 0.1
 
 
+def test_time_chart_over_centuries_stays_bounded() -> None:
+    # A hostile HAR's year-9999 entry beside today's: a few columns of whole days, not
+    # millions of buckets; times no calendar holds are left out of the chart.
+    far = 253_402_000_000.0  # December 9999
+    times = [T0, T0 + 5, far, float("inf"), float("nan"), 1e300]
+    exchanges = [renumbered(get("a", API + "/a", []), f"a{i}", t) for i, t in enumerate(times)]
+    chart = charts.over_time(analysis_of(exchanges).decided)
+    assert chart is not None
+    assert 1 < len(chart.columns) <= 60
+    assert chart.bucket.endswith(" days")
+    assert sum(sum(v for _, _, v in c.segments) > 0 for c in chart.columns) == 2
+
+
+@pytest.mark.parametrize("epoch", [float("inf"), float("-inf"), float("nan"), 1e300, -1e300])
+def test_times_no_calendar_holds_format_as_unknown(epoch: float) -> None:
+    assert fmt.when(epoch) is None
+    assert fmt.clock(epoch) == fmt.clock_ms(epoch) == fmt.day(epoch) == ""
+    assert fmt.duration(float("inf")) == fmt.duration(float("nan")) == "?"
+
+
 def test_time_chart_without_timestamps() -> None:
     exchange = get("a", API + "/a", [])
     step = exchange.steps[0]
