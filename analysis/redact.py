@@ -104,10 +104,18 @@ _SECRET_PARAM_PARTS = (
 # and headers are trusted to use them for secrets.
 _PROSE_COMMON = frozenset({"code", "key"})
 
-_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>`]+")
+# Text from the network can hold runs of hundreds of kB, on which a pattern that is tried
+# at every position of a run and matches to its end is quadratic: a URL starts only where
+# its run of scheme characters does (the lookbehind), the run is never given back
+# (possessive), and a parameter name is matched for at most 256 characters (a name may
+# start after any dot of a run, so it cannot be anchored the same way).
+_URL_IN_TEXT = re.compile(
+    r"(?<![A-Za-z0-9+.\-])([0-9+.\-]*+)([A-Za-z][A-Za-z0-9+.\-]*+://[^\s'\"<>`]+)"
+)
+"""A URL's scheme starts at the first letter of its run; group 1 is what comes before."""
 _HEADER_IN_TEXT = re.compile(r"(?<![\w-])([A-Za-z0-9][A-Za-z0-9_-]*)([ \t]*:[ \t]*)([^\r\n'\"]+)")
 _PAIR_IN_TEXT = re.compile(
-    r"(?<![\w-])([\"']?)([A-Za-z][A-Za-z0-9_.-]*)\1(\s*[:=]\s*)"
+    r"(?<![\w-])([\"']?)([A-Za-z][A-Za-z0-9_.-]{0,255})\1(\s*[:=]\s*)"
     r"(\"[^\"]*\"|'[^']*'|[^\s&,;'\"})\]]+)"
 )
 
@@ -291,7 +299,7 @@ def redact_text(text: str, secrets: Iterable[str] = (), *, scrub_pairs: bool = T
 def _redact_urls(text: str) -> str:
     if "://" not in text:
         return text
-    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+    return _URL_IN_TEXT.sub(lambda m: m.group(1) + redact_url(m.group(2)), text)
 
 
 def _header_match(match: re.Match[str]) -> str:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import random
+import re
+
 import pytest
 
+from analysis import redact
 from analysis.redact import (
     REDACTED,
     is_secret_header,
@@ -237,3 +241,36 @@ def test_text_leaves_cors_messages_alone() -> None:
 
 def test_text_longest_secret_first() -> None:
     assert redact_text("abcd abcdef", {"abcd", "abcdef"}) == f"{REDACTED} {REDACTED}"
+
+
+# --- Hostile text: the patterns stay linear and mean what they meant ------------------------
+
+_PLAIN_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>`]+")
+_PLAIN_PAIR = re.compile(
+    r"(?<![\w-])([\"']?)([A-Za-z][A-Za-z0-9_.-]*)\1(\s*[:=]\s*)"
+    r"(\"[^\"]*\"|'[^']*'|[^\s&,;'\"})\]]+)"
+)
+"""The patterns written plainly, quadratic on long runs: what the guarded ones must match."""
+
+
+def _samples(count: int) -> list[str]:
+    pieces = [*"ab1+.-:/ ?=&\"'_é", "://", "token", "http", "x.", '"token":', "password"]
+    rnd = random.Random(7)
+    return ["".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 25))) for _ in range(count)]
+
+
+def test_guarded_patterns_find_what_the_plain_ones_find() -> None:
+    for text in _samples(30_000):
+        plain = [m.span() for m in _PLAIN_URL.finditer(text)]
+        assert [m.span(2) for m in redact._URL_IN_TEXT.finditer(text)] == plain, text
+        plain = [m.span() for m in _PLAIN_PAIR.finditer(text)]
+        assert [m.span() for m in redact._PAIR_IN_TEXT.finditer(text)] == plain, text
+
+
+@pytest.mark.parametrize(
+    "run", ["a" * 200_000, "a." * 100_000, "1" * 200_000, "a-" * 100_000, "é" * 200_000]
+)
+def test_long_runs_are_redacted_in_one_pass(run: str) -> None:
+    # Quadratic patterns took hours on these (an Access-Control-Allow-Origin of 200 kB).
+    text = f"{run} http://h.test/?token=abc {run}://x token=abc"
+    assert redact_text(text).count(REDACTED) == 2
