@@ -195,24 +195,21 @@ def _fix_params(
     origins: tuple[str, ...],
     detail: dict[str, str],
 ) -> FixParams:
-    methods: list[str] = []
-    headers: list[str] = []
-    expose: list[str] = []
+    # dicts as ordered sets: a hostile capture announces thousands of header names.
+    methods: dict[str, None] = {}
+    headers: dict[str, None] = {}
+    expose: dict[str, None] = {}
     credentials = False
     for d in decided:
         method = d.exchange.method
-        if not fetch.is_safelisted_method(method) and method not in methods:
-            methods.append(method)
-        for name in _announced(d.exchange):
-            if name not in headers:
-                headers.append(name)
+        if not fetch.is_safelisted_method(method):
+            methods.setdefault(method)
+        headers.update(dict.fromkeys(_announced(d.exchange)))
         credentials = credentials or d.verdict.credentials == "include"
         final = d.exchange.last.actual
         if final is not None and final.response is not None:
             include = d.verdict.credentials == "include"
-            for name in unexposed_headers(final.response.headers, include):
-                if name not in expose:
-                    expose.append(name)
+            expose.update(dict.fromkeys(unexposed_headers(final.response.headers, include)))
     if group.root_cause in ("wildcard-with-credentials", "credentials-not-allowed"):
         credentials = True
     return FixParams(
