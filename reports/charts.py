@@ -127,7 +127,7 @@ def _bar(label: str, value: int, severity: str, anchor: str | None, index: int, 
 
 def over_time(decided: Sequence[Decided], plot_height: int = PLOT_HEIGHT) -> TimeChart | None:
     times = [(d.exchange.started, d.verdict.blocked) for d in decided]
-    stamped = [(t, b) for t, b in times if t is not None and fmt.utc(t) is not None]
+    stamped = [(t, b) for t, b in times if t is not None and fmt.is_calendar_time(t)]
     if not stamped:
         return None
     first = min(t for t, _ in stamped)

@@ -6,9 +6,18 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
+_FIRST, _LAST = -62_135_596_800.0, 253_402_300_799.0
+"""0001-01-01 00:00:00 and 9999-12-31 23:59:59 UTC, the moments `datetime` holds."""
+
+
+def is_calendar_time(epoch: float) -> bool:
+    """False for what no calendar holds: a hostile capture's 1e300, inf or NaN."""
+    return _FIRST <= epoch <= _LAST
+
 
 def utc(epoch: float) -> datetime | None:
-    """The moment, None for one no calendar holds (a hostile capture's 1e300 or NaN)."""
+    if not is_calendar_time(epoch):
+        return None
     try:
         return datetime.fromtimestamp(epoch, UTC)
     except (OverflowError, ValueError, OSError):

@@ -645,8 +645,9 @@ def _split_id(ident: str) -> tuple[str, int | None]:
 
 
 def _in_time_order(decided: Sequence[Decided]) -> tuple[list[Decided], list[float | None]]:
-    """Sorted by start, undated last (a capture usually is already), with the starts."""
-    starts = [d.exchange.started for d in decided]
+    """Sorted by start, undated last (a capture usually is already), with the starts. A
+    start no calendar holds (a hostile capture's inf, NaN, 1e300) counts as undated."""
+    starts = [_dated(d.exchange.started) for d in decided]
     previous = float("-inf")
     dated = True
     for started in starts:
@@ -658,6 +659,10 @@ def _in_time_order(decided: Sequence[Decided]) -> tuple[list[Decided], list[floa
         else:
             previous = started
     return list(decided), starts
+
+
+def _dated(started: float | None) -> float | None:
+    return started if started is not None and fmt.is_calendar_time(started) else None
 
 
 def _start_key(started: float | None) -> tuple[bool, float]:

@@ -1690,7 +1690,10 @@ def _cache_layer(c: _Ctx) -> str:
 
 
 def _cache_key_snippet(cache: str, c: _Ctx) -> str:
-    host = (urlsplit(c.api_safe).hostname if c.api_safe else None) or "api.example.com"
+    try:
+        host = (urlsplit(c.api_safe).hostname if c.api_safe else None) or "api.example.com"
+    except ValueError:
+        host = "api.example.com"
     prefix = _location(c)
     if cache == "cloudflare":
         return "\n".join(

@@ -23,7 +23,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import pandas as pd
 
@@ -372,7 +372,7 @@ def _response_without_header(r: Any, api: _Api) -> tuple[str, dict[str, str]]:
         return _upstream_fault(r.status, front)
     cors_elsewhere = bool(api.ok_with_header) or r.preflight_acao is not None
     if r.stage == "redirect":
-        if r.location and _LOGIN_PATH.search(urlsplit(r.location).path or ""):
+        if r.location and _LOGIN_PATH.search(_parts(r.location).path):
             # The authentication layer sends expired sessions to its login page, before
             # (outside) the CORS layer: an error path like any 401.
             cause = "error-responses-without-cors" if cors_elsewhere else "cors-not-enabled"
@@ -522,7 +522,7 @@ def _unrelated_sites(reflected: dict[str, bool]) -> set[str]:
 
 
 def _site(origin: str) -> str:
-    host = (urlsplit(origin).hostname or origin) if "://" in origin else origin
+    host = (_parts(origin).hostname or origin) if "://" in origin else origin
     labels = host.split(".")
     return ".".join(labels[-2:]) if len(labels) > 2 and not host[0].isdigit() else host
 
@@ -530,11 +530,23 @@ def _site(origin: str) -> str:
 def _lookalike(accepted: str, reflected: dict[str, bool]) -> str | None:
     """Another accepted origin whose host this one contains without being its subdomain:
     `https://example.com.evil.test` or `https://notexample.com` beside `https://example.com`."""
-    host = urlsplit(accepted).hostname or ""
+    host = _parts(accepted).hostname or ""
     for other in reflected:
-        other_host = urlsplit(other).hostname or ""
+        other_host = _parts(other).hostname or ""
         if not other_host or other_host == host or origin_of(other) == origin_of(accepted):
             continue
         if other_host in host and not host.endswith("." + other_host):
             return other
     return None
+
+
+def _parts(url: str) -> SplitResult:
+    """`urlsplit`, empty for what it refuses: Location and Origin values come from the
+    network (`http://[zz::1]/`)."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return _NO_PARTS
+
+
+_NO_PARTS = urlsplit("")

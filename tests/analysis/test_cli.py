@@ -252,6 +252,38 @@ def test_lone_surrogates_from_a_har_are_written_as_escapes(tmp_path: Path, json_
         assert b"evil\\ud800.test" in proc.stdout
 
 
+def test_flows_with_times_and_locations_from_nowhere_are_analyzed(tmp_path: Path) -> None:
+    # Flow files carry floats as written: inf, NaN, 1e300; a Location can be anything.
+    from mitmproxy import io
+    from mitmproxy.test import tflow
+
+    path = tmp_path / "odd.mitm"
+    with path.open("wb") as out:
+        writer = io.FlowWriter(out)
+        for n, started in enumerate([float("inf"), float("nan"), 1e300, -1e300, 5.0, 2e11]):
+            flow = tflow.tflow(resp=True)
+            flow.request.url = f"https://api.test/x{n}"
+            flow.request.headers["Origin"] = "https://app.test"
+            flow.request.timestamp_start = started
+            flow.response.status_code = 302
+            flow.response.headers["Location"] = ["http://[zz::1]/", "http://[::1/"][n % 2]
+            writer.add(flow)
+    out_json, report = tmp_path / "out.json", tmp_path / "report.html"
+    command = ["analyze", str(path), "--json", str(out_json), "-o", str(report)]
+    proc = subprocess.run(
+        [sys.executable, "-m", "analysis.cli", *command],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    records = json.loads(out_json.read_text())["exchanges"]
+    assert len(records) == 6
+    assert [r["started"] for r in records].count(None) == 4
+    assert report.stat().st_size > 0
+
+
 def test_missing_file_and_usage_errors_exit_2(tmp_path: Path) -> None:
     assert CliRunner().invoke(main, ["analyze", str(tmp_path / "nope.har")]).exit_code == 2
     assert CliRunner().invoke(main, ["analyze"]).exit_code == 2
