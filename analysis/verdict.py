@@ -398,16 +398,18 @@ def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -
             return walk
 
         location = _redirect_location(tx)
+        if location == INVALID_LOCATION:
+            # Chromium's network stack fails the redirect before the CORS layer sees it
+            # (`URLRequestJob::CanFollowRedirect`), whatever its CORS headers say.
+            walk.fault = Fault(
+                "the redirect's Location is not a valid URL (net::ERR_INVALID_REDIRECT)"
+            )
+            walk.fault_stage = "redirect"
+            return walk
         if location is not None:
             # §4.5 HTTP-redirect fetch: the redirect response itself passes the CORS check.
             if cors_flag and (failure := _check_access(response, request_origin, include)):
                 walk.failure = _at(failure, "redirect", url)
-                return walk
-            if location == INVALID_LOCATION:
-                walk.fault = Fault(
-                    "the redirect's Location is not a valid URL (net::ERR_INVALID_REDIRECT)"
-                )
-                walk.fault_stage = "redirect"
                 return walk
             redirect_mode = exchange.context.redirect_mode
             if redirect_mode == "manual":
@@ -894,7 +896,8 @@ def _redirect_location(tx: Transaction) -> str | None:
 
 
 INVALID_LOCATION = ""
-"""A Location that is not a URL: the fetch ends in a network error after the CORS check."""
+"""A Location that is not a URL: the fetch ends in a network error (§4.4 HTTP-redirect
+fetch step 3), in Chromium before any CORS check of the redirect."""
 
 
 def _is_mixed_content(origin: str, url: str) -> bool:

@@ -427,16 +427,15 @@ def test_redirect_response_itself_needs_cors_headers() -> None:
     "location", ["http://[zz::1]/x", "http://[::1/x", "http://h.test:99999/x", "http://h]/x"]
 )
 def test_redirect_to_a_location_that_is_not_a_url_is_a_network_error(location: str) -> None:
-    # §4.4 HTTP-redirect fetch step 3: a location URL that is failure is a network error,
-    # after the redirect response passed its CORS check.
+    # §4.4 HTTP-redirect fetch step 3: a location URL that is failure is a network error.
+    # Chromium's network stack fails it (ERR_INVALID_REDIRECT) before its CORS layer
+    # sees the redirect, so the redirect's own CORS headers do not matter.
     url = API + "/old"
-    hop = tx("GET", url, [("Origin", PAGE)], 302, [("Location", location), (ACAO, PAGE)])
-    v = decide(exchange(Step(url, None, hop)))
-    assert (v.blocked, v.stage, v.reason) == (True, "redirect", None)
-    assert v.fault is not None and "ERR_INVALID_REDIRECT" in v.fault
-    bare = tx("GET", url, [("Origin", PAGE)], 302, [("Location", location)])
-    v = decide(exchange(Step(url, None, bare)))
-    assert (v.stage, v.reason, v.fault) == ("redirect", "MissingAllowOriginHeader", None)
+    for headers in ([("Location", location), (ACAO, PAGE)], [("Location", location)]):
+        hop = tx("GET", url, [("Origin", PAGE)], 302, headers)
+        v = decide(exchange(Step(url, None, hop)))
+        assert (v.blocked, v.stage, v.reason) == (True, "redirect", None)
+        assert v.fault is not None and "ERR_INVALID_REDIRECT" in v.fault
 
 
 def test_same_origin_redirect_keeps_the_origin() -> None:
