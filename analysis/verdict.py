@@ -398,9 +398,15 @@ def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -
             return walk
 
         location = _redirect_location(tx)
+        if location is not None and index >= MAX_REDIRECTS:
+            # The 21st redirect. Chromium's network stack fails it before the CORS layer
+            # sees it (`URLRequestJob::CanFollowRedirect`), whatever its headers say, and
+            # never requests its target.
+            walk.fault = Fault("more than 20 redirects (net::ERR_TOO_MANY_REDIRECTS)")
+            walk.fault_stage = "redirect"
+            return walk
         if location == INVALID_LOCATION:
-            # Chromium's network stack fails the redirect before the CORS layer sees it
-            # (`URLRequestJob::CanFollowRedirect`), whatever its CORS headers say.
+            # Failed the same way, in the same place.
             walk.fault = Fault(
                 "the redirect's Location is not a valid URL (net::ERR_INVALID_REDIRECT)"
             )

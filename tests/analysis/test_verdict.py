@@ -438,6 +438,25 @@ def test_redirect_to_a_location_that_is_not_a_url_is_a_network_error(location: s
         assert v.fault is not None and "ERR_INVALID_REDIRECT" in v.fault
 
 
+def test_the_twenty_first_redirect_is_a_network_error_whatever_its_headers() -> None:
+    # Chromium stops at the 21st redirect (ERR_TOO_MANY_REDIRECTS) in its network stack:
+    # the capture never holds the target, and the redirect's CORS headers are not read.
+    def hops(count: int, last_headers: list[tuple[str, str]]) -> list[Step]:
+        steps = []
+        for i in range(count + 1):
+            url = f"{API}/r{i}"
+            headers = [("Location", f"/r{i + 1}"), (ACAO, PAGE)] if i < count else last_headers
+            steps.append(Step(url, None, tx("GET", url, [("Origin", PAGE)], 302, headers)))
+        return steps
+
+    for last in ([("Location", "/next"), (ACAO, PAGE)], [("Location", "/next")]):
+        v = decide(exchange(*hops(20, last)))
+        assert (v.blocked, v.stage, v.reason, v.condition) == (True, "redirect", None, None)
+        assert v.fault is not None and "ERR_TOO_MANY_REDIRECTS" in v.fault
+    twentieth = hops(19, [("Location", "/next"), (ACAO, PAGE)])
+    assert decide(exchange(*twentieth)).condition == "redirect-target-not-captured"
+
+
 def test_same_origin_redirect_keeps_the_origin() -> None:
     first, second = API + "/old", API + "/new"
     hop1 = tx("GET", first, [("Origin", PAGE)], 301, [("Location", "/new"), (ACAO, PAGE)])
