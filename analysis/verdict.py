@@ -25,6 +25,7 @@ from analysis.model import (
     Step,
     Transaction,
     same_origin,
+    scheme_of,
 )
 from analysis.provenance import response_source
 from analysis.wording import chrome_message, firefox_message
@@ -423,6 +424,21 @@ def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -
             if redirect_mode == "error":
                 walk.fault = Fault("the request was made with redirect: 'error' and got a redirect")
                 walk.fault_stage = "redirect"
+                return walk
+            # §4.5 step 5: a location that is not HTTP(S) is a network error. Chromium
+            # names it by scheme (measured in the lab): its network stack refuses some
+            # schemes outright, the CORS layer the rest of those it does not enable.
+            scheme = scheme_of(location)
+            if scheme in _UNSAFE_REDIRECT_SCHEMES:
+                walk.fault = Fault(
+                    f"redirected to a {scheme}: URL ({_UNSAFE_REDIRECT_SCHEMES[scheme]})"
+                )
+                walk.fault_stage = "redirect"
+                return walk
+            if cors_flag and scheme not in _CORS_ENABLED_SCHEMES:
+                walk.failure = Failure(
+                    "CorsDisabledScheme", "redirect", location, firefox_code="CORSRequestNotHttp"
+                )
                 return walk
             if _has_userinfo(location) and (tainted or not same_origin(origin, location)):
                 walk.failure = Failure("RedirectContainsCredentials", "redirect", url)
@@ -900,6 +916,23 @@ def _redirect_location(tx: Transaction) -> str | None:
         return INVALID_LOCATION
     return url
 
+
+_UNSAFE_REDIRECT_SCHEMES = {
+    "data": "net::ERR_UNSAFE_REDIRECT",
+    "file": "net::ERR_UNSAFE_REDIRECT",
+    "blob": "net::ERR_UNSAFE_REDIRECT",
+    "about": "net::ERR_UNSAFE_REDIRECT",
+    "filesystem": "net::ERR_UNSAFE_REDIRECT",
+    "ws": "net::ERR_UNKNOWN_URL_SCHEME",
+    "wss": "net::ERR_UNKNOWN_URL_SCHEME",
+}
+"""Redirect targets Chromium's network stack refuses once the redirect passed its CORS
+check, with the error it reports (Chromium 156 in the lab: data, file, blob, about, ws)."""
+_CORS_ENABLED_SCHEMES = frozenset(
+    {"http", "https", "data", "chrome", "chrome-extension", "chrome-untrusted", "isolated-app"}
+)
+"""Chromium's CORS-enabled schemes (`url::GetCorsEnabledSchemes`): a redirect of a
+cross-origin request to any other scheme is `CorsDisabledScheme` (ftp, javascript: measured)."""
 
 INVALID_LOCATION = ""
 """A Location that is not a URL: the fetch ends in a network error (§4.4 HTTP-redirect

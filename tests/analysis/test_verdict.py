@@ -457,6 +457,37 @@ def test_the_twenty_first_redirect_is_a_network_error_whatever_its_headers() -> 
     assert decide(exchange(*twentieth)).condition == "redirect-target-not-captured"
 
 
+# Measured with `corscope lab` (headless Chromium 156 through mitmproxy): a CORS GET
+# answered 302 to each Location, with and without CORS headers on the 302.
+@pytest.mark.parametrize(
+    ("location", "with_cors", "reason", "error"),
+    [
+        ("data:text/plain,hi", True, None, "net::ERR_UNSAFE_REDIRECT"),
+        ("data:text/plain,hi", False, "MissingAllowOriginHeader", None),
+        ("file:///etc/hosts", True, None, "net::ERR_UNSAFE_REDIRECT"),
+        ("blob:http://127.0.0.9/abc", True, None, "net::ERR_UNSAFE_REDIRECT"),
+        ("about:blank", True, None, "net::ERR_UNSAFE_REDIRECT"),
+        ("ws://127.0.0.9/x", True, None, "net::ERR_UNKNOWN_URL_SCHEME"),
+        ("ftp://127.0.0.9/x", True, "CorsDisabledScheme", None),
+        ("ftp://127.0.0.9/x", False, "MissingAllowOriginHeader", None),
+        ("javascript:alert(1)", True, "CorsDisabledScheme", None),
+        ("foo://bar/x", True, "CorsDisabledScheme", None),
+        ("http://[zz::1]/x", True, None, "net::ERR_INVALID_REDIRECT"),
+    ],
+)
+def test_redirect_to_a_scheme_the_browser_does_not_follow(
+    location: str, with_cors: bool, reason: str | None, error: str | None
+) -> None:
+    url = API + "/old"
+    headers = [("Location", location)] + ([(ACAO, PAGE)] if with_cors else [])
+    v = decide(exchange(Step(url, None, tx("GET", url, [("Origin", PAGE)], 302, headers))))
+    assert (v.blocked, v.stage, v.reason, v.condition) == (True, "redirect", reason, None)
+    assert (v.fault is not None and error in v.fault) if error else v.fault is None
+    if reason == "CorsDisabledScheme":
+        assert v.failed_url == location and v.chrome_message is not None
+        assert f"(redirected from '{url}')" in v.chrome_message
+
+
 def test_same_origin_redirect_keeps_the_origin() -> None:
     first, second = API + "/old", API + "/new"
     hop1 = tx("GET", first, [("Origin", PAGE)], 301, [("Location", "/new"), (ACAO, PAGE)])
