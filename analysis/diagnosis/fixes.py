@@ -1966,6 +1966,15 @@ def _same_origin_mode(c: _Ctx) -> Fix:
 
 
 def _non_http_scheme(c: _Ctx) -> Fix:
+    target = c.detail.get("redirect_to")
+    if target:
+        text = [
+            f"{c.api}{c.where()} answers pages on {c.origins_text()} with a"
+            f" {_status_text(c, 'redirect')} to {target}, a URL that is not http or https."
+            " Browsers do not follow a cross-origin request there.",
+            f"Point the Location at an http(s) URL, or let {c.name()} answer without redirecting.",
+        ]
+        return _fix(c, text, "", layer="server")
     text = [
         f"The page (origin {c.origins_text()}) calls {c.api}{c.where()} from a URL that is not"
         " http or https (file://, for instance). CORS only works between http(s) origins.",

@@ -182,6 +182,8 @@ def _cause_of_failure(row: Any, api: _Api) -> tuple[str | None, dict[str, str]]:
     if reason == "DisallowedByMode":
         return "same-origin-mode", {}
     if reason == "CorsDisabledScheme":
+        if r.stage == "redirect":
+            return "non-http-scheme", _some(redirect_to=r.location, status=r.status)
         return "non-http-scheme", {}
     if r.tainted and base in _ORIGIN_CHECKS:
         return "redirect-tainted-origin", _some(

@@ -299,6 +299,10 @@ def _row(d: Decided, answers: _Answers, strings: dict[str, str]) -> tuple:
     """The row's values in `COLUMNS` order; repeated strings made once (`strings`)."""
     ex, v = d.exchange, d.verdict
     failed_url = v.failed_url or ex.final_url
+    if not failed_url.startswith(("http://", "https://", "HTTP://", "HTTPS://")):
+        # A redirect to ftp: or javascript: fails at a URL no server answers: the API
+        # is the one that redirected there, the last URL on the wire.
+        failed_url = ex.final_url
     final = _final_response(ex)
     preflight = _failed_or_first_preflight(ex)
     pf_response = preflight.response if preflight is not None else None

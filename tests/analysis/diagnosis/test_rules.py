@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from analysis.api import Decided
 from analysis.diagnosis import rules, table
 from analysis.model import Context, Exchange, Preflight, Step
@@ -431,3 +433,20 @@ def test_preflight_refused_by_authentication_is_not_handled() -> None:
     found = _assigned(preflighted("PUT", 401, [("WWW-Authenticate", "Bearer")], url=API + "/i"))
     assert _one(found, "x0").detail == {"status": "401"}
     assert _one(found, "x0").root_cause == "preflight-not-handled"
+
+
+def test_redirect_to_a_non_http_scheme_is_the_redirecting_apis_cause() -> None:
+    # Chromium: CorsDisabledScheme at the ftp: URL; the fix belongs to the server that
+    # redirected there, not to a page opened from file://.
+    hop = _get("/old", [("Location", "ftp://files.test/x"), ("Access-Control-Allow-Origin", PAGE)])
+    step = hop.steps[0]
+    assert step.actual is not None and step.actual.response is not None
+    response = step.actual.response
+    redirected = Exchange(
+        hop.id,
+        (Step(step.url, None, replace(step.actual, response=replace(response, status=302))),),
+        hop.context,
+    )
+    found = _one(_assigned(redirected), "x0")
+    assert (found.root_cause, found.api_origin) == ("non-http-scheme", API)
+    assert found.detail == {"redirect_to": "ftp://files.test/x", "status": "302"}
