@@ -431,7 +431,7 @@ def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -
             scheme = scheme_of(location)
             if scheme in _UNSAFE_REDIRECT_SCHEMES:
                 walk.fault = Fault(
-                    f"redirected to a {scheme}: URL ({_UNSAFE_REDIRECT_SCHEMES[scheme]})"
+                    f"redirected to a URL of scheme {scheme}: ({_UNSAFE_REDIRECT_SCHEMES[scheme]})"
                 )
                 walk.fault_stage = "redirect"
                 return walk
