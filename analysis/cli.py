@@ -8,8 +8,8 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from pathlib import Path
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TextIO
 
 import click
 from rich.console import Console
@@ -165,23 +165,22 @@ def to_har(capture: str, output: str) -> None:
 def _write_document(
     analysis: Analysis, findings: list[Finding], path: str, *, redact: bool
 ) -> None:
-    if path == "-":
-        write_document(analysis, sys.stdout, findings, redact=redact)
-        return
-    try:
-        with open(path, "w", encoding="utf-8", errors=UNENCODABLE) as out:
-            write_document(analysis, out, findings, redact=redact)
-    except OSError as err:
-        _fail(f"{path}: cannot write: {err.strerror or err}")
+    _write(path, lambda out: write_document(analysis, out, findings, redact=redact))
 
 
 def _write_json(data: dict, path: str) -> None:
-    text = json.dumps(data, indent=2, ensure_ascii=False)
+    _write(path, lambda out: out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n"))
+
+
+def _write(path: str, write: Callable[[TextIO], object]) -> None:
+    """`write` to standard output for "-", else to the file; one line and exit 2 if it
+    cannot be written."""
     if path == "-":
-        sys.stdout.write(text + "\n")
+        write(sys.stdout)
         return
     try:
-        Path(path).write_text(text + "\n", encoding="utf-8", errors=UNENCODABLE)
+        with open(path, "w", encoding="utf-8", errors=UNENCODABLE) as out:
+            write(out)
     except OSError as err:
         _fail(f"{path}: cannot write: {err.strerror or err}")
 

@@ -28,7 +28,7 @@ from analysis.model import (
     scheme_of,
 )
 from analysis.provenance import response_source
-from analysis.wording import chrome_message, firefox_message
+from analysis.wording import SCHEMES, chrome_message, firefox_message
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 20
@@ -928,11 +928,10 @@ _UNSAFE_REDIRECT_SCHEMES = {
 }
 """Redirect targets Chromium's network stack refuses once the redirect passed its CORS
 check, with the error it reports (Chromium 156 in the lab: data, file, blob, about, ws)."""
-_CORS_ENABLED_SCHEMES = frozenset(
-    {"http", "https", "data", "chrome", "chrome-extension", "chrome-untrusted", "isolated-app"}
-)
-"""Chromium's CORS-enabled schemes (`url::GetCorsEnabledSchemes`): a redirect of a
-cross-origin request to any other scheme is `CorsDisabledScheme` (ftp, javascript: measured)."""
+_CORS_ENABLED_SCHEMES = frozenset(SCHEMES.split(", "))
+"""Chromium's CORS-enabled schemes (`url::GetCorsEnabledSchemes`), as its message lists
+them: a redirect of a cross-origin request to any other scheme is `CorsDisabledScheme`
+(ftp, javascript: measured)."""
 
 INVALID_LOCATION = ""
 """A Location that is not a URL: the fetch ends in a network error (§4.4 HTTP-redirect

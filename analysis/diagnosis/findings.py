@@ -101,9 +101,9 @@ def _group(frame: pd.DataFrame, assignments: list[rules.Assignment]) -> list[_Gr
     """Assignments by (root cause, API), in that order; each group's rows by time, then id.
     Rows are taken by position, with only the columns a finding reads, and ordered here:
     pandas' per-call cost, paid per group, dominated a capture with thousands of APIs."""
-    position = {xid: i for i, xid in enumerate(frame["id"])}
-    started = frame["started"].tolist()
     ids = frame["id"].tolist()
+    position = {xid: i for i, xid in enumerate(ids)}
+    started = frame["started"].tolist()
     conditional = frame["conditional"].tolist()
     members: dict[tuple[str, str], list[tuple[int, rules.Assignment]]] = {}
     for a in assignments:

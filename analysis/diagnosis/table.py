@@ -20,7 +20,7 @@ import pandas as pd
 
 from analysis.api import Decided
 from analysis.diagnosis.stacks import fingerprint
-from analysis.model import Exchange, Headers, Response, Transaction, origin_of
+from analysis.model import Exchange, Headers, Response, Transaction, origin_of, scheme_of
 from analysis.parallel import map_slices
 from analysis.provenance import is_shared_cache_hit
 from analysis.verdict import page_origin
@@ -299,7 +299,7 @@ def _row(d: Decided, answers: _Answers, strings: dict[str, str]) -> tuple:
     """The row's values in `COLUMNS` order; repeated strings made once (`strings`)."""
     ex, v = d.exchange, d.verdict
     failed_url = v.failed_url or ex.final_url
-    if not failed_url.startswith(("http://", "https://", "HTTP://", "HTTPS://")):
+    if scheme_of(failed_url) not in ("http", "https"):
         # A redirect to ftp: or javascript: fails at a URL no server answers: the API
         # is the one that redirected there, the last URL on the wire.
         failed_url = ex.final_url
