@@ -1,0 +1,157 @@
+"""A finished flow as the analysis worker needs it: plain values the `marshal` module can
+carry across a pipe, and the flow rebuilt from them on the other side.
+
+The proxy pays for `snapshot` on every recorded flow, so it copies references, not
+bodies: a body goes over as its length, plus the bytes `body_excerpt` may read (the first
+KiB, or a whole small compressed error body). `rebuild` makes an `http.HTTPFlow` that
+the recorder turns into the very same capture line and `Captured` as the original;
+tests/addons/test_snapshot.py holds the two to that over every kind of flow the recorder
+is tested on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mitmproxy import connection, flow, http
+
+from .capture import _MAX_INFLATE_BYTES, BODY_EXCERPT_BYTES
+
+Snapshot = tuple[Any, ...]
+
+
+def snapshot(f: http.HTTPFlow, entry_id: str, order: int) -> Snapshot:
+    req = f.request.data
+    resp = f.response
+    server = f.server_conn
+    error = f.error
+    return (
+        f.id,
+        entry_id,
+        order,
+        (
+            req.host,
+            req.port,
+            req.method,
+            req.scheme,
+            req.authority,
+            req.path,
+            req.http_version,
+            req.headers.fields,
+            len(req.content) if req.content else 0,
+            req.timestamp_start,
+            req.timestamp_end,
+        ),
+        None if resp is None else _response(resp, f.request.method),
+        None if error is None else (error.msg, error.timestamp),
+        None
+        if server is None
+        else (
+            server.peername,
+            server.timestamp_start,
+            server.timestamp_tcp_setup,
+            server.timestamp_tls_setup,
+            server.tls_version,
+            server.cipher,
+            server.alpn,
+            server.sni,
+        ),
+    )
+
+
+def _response(resp: http.Response, method: str) -> tuple[Any, ...]:
+    data = resp.data
+    raw = data.content
+    size = len(raw) if raw else 0
+    kept = b""
+    if raw and (method == "OPTIONS" or data.status_code >= 400):
+        # What body_excerpt reads: a compressed body whole (when small enough to inflate),
+        # a plain one up to the excerpt's length.
+        if "content-encoding" in resp.headers:
+            kept = raw if size <= _MAX_INFLATE_BYTES else b""
+        else:
+            kept = raw[:BODY_EXCERPT_BYTES]
+    return (
+        data.http_version,
+        data.status_code,
+        data.reason,
+        data.headers.fields,
+        size,
+        kept,
+        data.timestamp_start,
+        data.timestamp_end,
+    )
+
+
+def rebuild(snap: Snapshot) -> tuple[http.HTTPFlow, str, int]:
+    """The flow, its entry id and its order in the session."""
+    flow_id, entry_id, order, rq, rs, error, server = snap
+    host, port, method, scheme, authority, path, version, fields, size, start, end = rq
+    request = http.Request(
+        host,
+        port,
+        method,
+        scheme,
+        authority,
+        path,
+        version,
+        http.Headers(_fields(fields)),
+        _body(size, b""),
+        None,
+        start,
+        end,
+    )
+    response = None
+    if rs is not None:
+        version, status, reason, fields, size, kept, start, end = rs
+        response = http.Response(
+            version,
+            status,
+            reason,
+            http.Headers(_fields(fields)),
+            _body(size, kept),
+            None,
+            start,
+            end,
+        )
+    server_conn = None
+    if server is not None:
+        server_conn = connection.Server(address=None)
+        (
+            peername,
+            server_conn.timestamp_start,
+            server_conn.timestamp_tcp_setup,
+            server_conn.timestamp_tls_setup,
+            server_conn.tls_version,
+            server_conn.cipher,
+            server_conn.alpn,
+            server_conn.sni,
+        ) = server
+        server_conn.peername = tuple(peername) if peername is not None else None
+    client = connection.Client(peername=("127.0.0.1", 0), sockname=("127.0.0.1", 0))
+    f = http.HTTPFlow(client, server_conn)  # type: ignore[arg-type]
+    f.id = flow_id
+    f.request = request
+    f.response = response
+    if error is not None:
+        f.error = flow.Error(error[0], error[1])
+    return f, entry_id, order
+
+
+def strip_bodies(f: http.HTTPFlow) -> None:
+    """A rebuilt flow kept only to carry the verdict back needs no body."""
+    f.request.data.content = None
+    if f.response is not None:
+        f.response.data.content = None
+
+
+def _fields(fields: Any) -> tuple[tuple[bytes, bytes], ...]:
+    # marshal hands lists back as lists; Headers wants its fields as a tuple of pairs.
+    return tuple((k, v) for k, v in fields)
+
+
+def _body(size: int, kept: bytes) -> bytes:
+    if not size:
+        return b""
+    # bytes(n) is zero pages the kernel never fills: the recorder only asks the length.
+    return kept + bytes(size - len(kept)) if size > len(kept) else kept
