@@ -6,8 +6,9 @@ did, and say so while you browse.
 
 Options: `cors_capture` (the capture file, "" = none), `cors_probe` (inject the page probe),
 `cors_redact` (secret header values left out of the capture), `cors_quiet` (no log lines
-per blocked exchange). Commands: `cors.report PATH` (the JSON
-analysis of the session so far), `cors.har PATH` (the session as a standard HAR).
+per blocked exchange), `cors_worker` (record and decide in a second process). Commands:
+`cors.report PATH` (the JSON analysis of the session so far), `cors.har PATH` (the session
+as a standard HAR).
 
 This file is the mitmproxy face only: hooks, options, commands, the live log. The work is
 in the modules beside it, which import nothing beyond the standard library, mitmproxy and
@@ -16,12 +17,15 @@ corscope's standard-library engine, so the addon loads in any Python that has mi
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import importlib.util
 import logging
 import os
 import secrets
 import sys
-from collections import Counter
+import weakref
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,8 +52,15 @@ _engine_importable()
 from mitmproxy import command, ctx, exceptions, hooks, http, types, version  # noqa: E402
 
 from addons import probe  # noqa: E402
-from addons.beacon import Junk, PageRecord, parse  # noqa: E402
-from addons.flowmarks import blocked_line, show_on_flows, warning_line  # noqa: E402
+from addons.beacon import Beacon, Junk, PageRecord, parse  # noqa: E402
+from addons.capture import text  # noqa: E402
+from addons.flowmarks import (  # noqa: E402
+    blocked_line,
+    carry_over,
+    metadata,
+    show_on_flows,
+    warning_line,
+)
 from addons.guard import Failures, guarded  # noqa: E402
 from addons.join import Annotate, Joiner, NewEntry  # noqa: E402
 from addons.live import Decision, LiveVerdicts  # noqa: E402
@@ -57,6 +68,8 @@ from addons.record import Recorder  # noqa: E402
 from addons.report import ReportError, write_har, write_report  # noqa: E402
 from addons.rules import Facts, RedirectTargets, is_cors_relevant, pick  # noqa: E402
 from addons.session import Session, meta_line  # noqa: E402
+from addons.snapshot import rebuild, snapshot, strip_bodies  # noqa: E402
+from addons.worker import Worker, WorkerError, WorkerGone  # noqa: E402
 from analysis.model import origin_of  # noqa: E402
 from analysis.readers.errors import InputError  # noqa: E402
 from analysis.readers.har import entry_to_captured  # noqa: E402
@@ -92,6 +105,17 @@ class CorsScope:
         # it makes: the request hooks exist only while the probe is on (see _hook_routes).
         self.requestheaders: Callable[[http.HTTPFlow], None] | None = None
         self.request: Callable[[http.HTTPFlow], None] | None = None
+        # With a worker (the proxy's side): the flows whose verdicts are still to come.
+        self.worker: Worker | None = None
+        self._flows: weakref.WeakValueDictionary[str, http.HTTPFlow] = weakref.WeakValueDictionary()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._verdicts_back = False
+        """Does the worker send verdicts back (see `_use_worker`)?"""
+        self._capture_path: str | None = None
+        # In the worker: the flows a verdict was written to, to send back; and the
+        # rebuilt flows kept alive while a later verdict may still change them.
+        self.sink: list[http.HTTPFlow] | None = None
+        self._kept: OrderedDict[str, http.HTTPFlow] = OrderedDict()
 
     # --- options ---------------------------------------------------------------------------
 
@@ -132,17 +156,25 @@ class CorsScope:
             False,
             "corscope: no log line per blocked exchange or new warning kind.",
         )
+        loader.add_option(
+            "cors_worker",
+            bool,
+            True,
+            """
+            corscope: record and decide in a second process, so the proxy only copies each
+            cross-origin flow into a pipe; verdicts reach flows a moment later. Off: all of
+            it happens inside the proxy, in the flow's own hook.
+            """,
+        )
 
     def configure(self, updated: set[str]) -> None:
+        if "cors_worker" in updated:
+            self._use_worker(bool(ctx.options.cors_worker))
         if "cors_capture" in updated and ctx.options.cors_capture != self._capture_option:
             path = os.path.expanduser(ctx.options.cors_capture)
-            try:
-                self.session.open(path, self._meta())
-            except OSError as e:
-                raise exceptions.OptionsError(
-                    f"cors_capture: cannot append to {path}: {e.strerror or e}"
-                ) from None
+            self._open_capture(path)
             self._capture_option = ctx.options.cors_capture
+            self._capture_path = path
             if path:
                 logger.info(
                     "corscope: recording cross-origin exchanges to %s", os.path.abspath(path)
@@ -164,7 +196,19 @@ class CorsScope:
                     "the probe",
                     e,
                 )
+        if self.worker is not None and updated & {"cors_quiet", "cors_redact", "cors_worker"}:
+            self._call("settings", self._quiet, self._redact, self._verdicts_back)
         self._hook_routes()
+
+    def _open_capture(self, path: str) -> None:
+        try:
+            if self.worker is not None:
+                self._call("capture", path, self._meta())
+            else:
+                self.session.open(path, self._meta())
+        except (OSError, WorkerError) as e:
+            why = str(e) if isinstance(e, WorkerError) else f"{e.strerror or e}"
+            raise exceptions.OptionsError(f"cors_capture: cannot append to {path}: {why}") from None
 
     def _hook_routes(self) -> None:
         """The probe's reserved paths need the request hooks; nothing else does."""
@@ -237,6 +281,18 @@ class CorsScope:
 
     @guarded("done")
     def done(self) -> None:
+        if self.worker is not None:
+            # The worker finishes what it was sent, writes the rest and says what it did;
+            # it stays to answer commands other addons run in their own `done`, and is let
+            # go when this Python exits.
+            try:
+                self._call("done")
+            except WorkerError as e:
+                logger.error("corscope: %s", e)
+            if self.worker is not None:
+                self._unwatch()
+                atexit.register(self.worker.close)
+            return
         self._run_actions(self.joiner.expire(float("inf")))
         self.session.close()
         recorded, blocked = self.counts["recorded"], self.counts["blocked"]
@@ -255,8 +311,12 @@ class CorsScope:
     def report(self, path: types.Path) -> None:
         """Write the JSON analysis (corscope/1) of this session so far to PATH."""
         try:
-            summary = write_report(self.session, path)
-        except ReportError as e:
+            summary = (
+                self._call("report", path)
+                if self.worker is not None
+                else write_report(self.session, path)
+            )
+        except (ReportError, WorkerError) as e:
             logger.error("%s", e)
             raise exceptions.CommandError(str(e)) from None
         logger.info(
@@ -270,8 +330,11 @@ class CorsScope:
     def har(self, path: types.Path) -> None:
         """Write this session's cross-origin exchanges to PATH as a standard HAR 1.2 file."""
         try:
-            entries = write_har(self.session, path)
-        except ReportError as e:
+            if self.worker is not None:
+                entries = self._call("har", path)
+            else:
+                entries = write_har(self.session, path)
+        except (ReportError, WorkerError) as e:
             logger.error("%s", e)
             raise exceptions.CommandError(str(e)) from None
         logger.info("corscope: HAR with %d entries written to %s", entries, path)
@@ -294,11 +357,29 @@ class CorsScope:
             return
         url = url_of(req)
         entry_id = self._new_id()
+        if self.worker is not None:
+            flow.metadata["corscope_id"] = entry_id
+            # What the capture line's `_cors` will say, on the flow now: a `-w` flow file
+            # written in this hook reads back as the capture does.
+            flow.metadata["cors"] = metadata(entry_id, self.recorder.wire_hints(flow, facts), None)
+            if self._send(("flow", snapshot(flow, entry_id, self._ids))):
+                self._flows[flow.id] = flow
+                resp = flow.response
+                if resp is not None and 300 <= resp.status_code < 400:
+                    location = pick(resp.headers.fields, _LOCATION).get(b"location", b"")
+                    self.redirects.note(resp.status_code, text(location), url)
+                return
+        self._record_as(flow, facts, url, entry_id, self._ids)
+
+    def _record_as(
+        self, flow: http.HTTPFlow, facts: Facts, url: str, entry_id: str, order: int
+    ) -> None:
+        req = flow.request
         # The line is read back as `corscope analyze` will read it before it goes in (a
         # line the readers refuse would make the whole capture unreadable): `record`
         # raises for one.
         recorded = self.recorder.record(
-            flow, entry_id, facts, url, redact=self._redact, order=self._ids
+            flow, entry_id, facts, url, redact=self._redact, order=order
         )
         self.session.write_line(recorded.line)
         flow.metadata["corscope_id"] = entry_id
@@ -328,6 +409,8 @@ class CorsScope:
     def _show(self, decision: Decision) -> list[http.HTTPFlow]:
         """Put the verdict on the exchange's flows and in the log; return the flows touched."""
         touched = show_on_flows(decision)
+        if self.sink is not None:
+            self.sink.extend(touched)
         verdict = decision.verdict
         if decision.newly_blocked:
             self.counts["blocked"] += 1
@@ -363,7 +446,7 @@ class CorsScope:
             origin = origin_of(url) or "?"
             if (origin, directive) not in self._said:
                 self._said.add((origin, directive))
-                self.session.write(
+                self.write(
                     {
                         "_corscope": {
                             "probe": "refused-by-csp",
@@ -394,15 +477,21 @@ class CorsScope:
             if (origin, "active") not in self._said:
                 self._said.add((origin, "active"))
                 logger.info("corscope: page probe active on %s", origin)
+        if self.worker is None or not self._send(
+            ("beacon", req.raw_content, req.pretty_url, req.timestamp_start)
+        ):
+            self._join(beacon, req.timestamp_start)
+        return 204
+
+    def _join(self, beacon: Beacon, now: float) -> None:
         actions = []
         for record in beacon.records:
             if isinstance(record, PageRecord):
                 actions.extend(self.joiner.page(record, beacon.page))
             else:
                 actions.extend(self.joiner.worker(record, beacon.page))
-        actions.extend(self.joiner.expire(req.timestamp_start))
+        actions.extend(self.joiner.expire(now))
         self._run_actions(actions)
-        return 204
 
     def _run_actions(self, actions: list[Annotate | NewEntry]) -> None:
         touched: list[http.HTTPFlow] = []
@@ -419,7 +508,7 @@ class CorsScope:
                     logger.warning(
                         "corscope: dropped a probe report the capture readers refuse: %s", e
                     )
-        if touched:
+        if touched and self.sink is None:
             # Flows changed outside their own hooks: tell mitmproxy's views.
             ctx.master.addons.trigger(hooks.UpdateHook(touched))
 
@@ -436,5 +525,182 @@ class CorsScope:
         self.counts["recorded"] += 1
         self._show(self.live.add(captured, entry_id, entry.get("_cors") or {}, None))
 
+    def write(self, obj: dict[str, Any]) -> None:
+        """A line for the capture that is not an exchange (a note, an annotation)."""
+        if self.worker is None or not self._send(("write", obj)):
+            self.session.write(obj)
+
+    # --- the worker, seen from the proxy ---------------------------------------------------
+
+    def sync(self) -> None:
+        """Wait until the worker has handled everything sent to it so far and its verdicts
+        are on the flows (at once without a worker)."""
+        if self.worker is not None:
+            try:
+                self._call("sync")
+            except WorkerError as e:
+                logger.error("corscope: %s", e)
+
+    def _use_worker(self, wanted: bool) -> None:
+        if wanted == (self.worker is not None):
+            return
+        if not wanted:
+            self._stop_worker()
+            if self._capture_path is not None:
+                self._open_capture(self._capture_path)
+            return
+        # Verdicts come back to the proxy's flows only where a view shows them (mitmproxy,
+        # mitmweb); mitmdump has printed a flow and let it go by the time one is ready.
+        self._verdicts_back = ctx.master.addons.get("view") is not None
+        try:
+            self.worker = Worker()
+        except WorkerError as e:
+            logger.info("corscope: deciding inside the proxy: %s", e)
+            return
+        try:
+            self._call("settings", self._quiet, self._redact, self._verdicts_back)
+            if self._capture_path is not None:
+                self._open_capture(self._capture_path)
+                self.session.close()
+        except WorkerError as e:
+            logger.error("corscope: the analysis worker did not start (%s)", e)
+            self._stop_worker()
+
+    def _stop_worker(self) -> None:
+        self._unwatch()
+        worker, self.worker = self.worker, None
+        if worker is not None:
+            try:
+                worker.call(self._handle, "done")
+            except WorkerError:
+                pass
+            worker.close()
+            for message in worker.take():
+                self._handle(message)
+
+    def _call(self, name: str, *args: Any) -> Any:
+        assert self.worker is not None
+        try:
+            return self.worker.call(self._handle, name, *args)
+        except WorkerGone:
+            self._worker_lost()
+            raise
+
+    def _send(self, message: tuple[Any, ...]) -> bool:
+        """Hand a message to the worker; False when it is gone (and the proxy now records
+        by itself)."""
+        assert self.worker is not None
+        if self._loop is None:
+            self._watch()
+        try:
+            self.worker.send(message)
+        except WorkerGone:
+            self._worker_lost()
+            return False
+        return True
+
+    def _watch(self) -> None:
+        """Take the worker's messages whenever the event loop finds them waiting (from
+        the first hook on: mitmproxy may configure an addon before its loop runs)."""
+        assert self.worker is not None
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._loop.add_reader(self.worker.fd, self._drain)
+
+    def _unwatch(self) -> None:
+        loop, self._loop = self._loop, None
+        if loop is not None and self.worker is not None and not loop.is_closed():
+            loop.remove_reader(self.worker.fd)
+
+    def _drain(self) -> None:
+        worker = self.worker
+        if worker is None:
+            return
+        for message in worker.take():
+            self._handle(message)
+        if worker.gone and self.worker is worker:
+            self._worker_lost()
+
+    @guarded("worker message")
+    def _handle(self, message: tuple[Any, ...]) -> None:
+        kind = message[0]
+        if kind == "log":
+            logger.log(message[1], "%s", message[2])
+        elif kind == "shown":
+            touched = []
+            for flow_id, cors, marked, comment in message[1]:
+                f = self._flows.get(flow_id)
+                if f is None:
+                    continue
+                if cors is not None:
+                    f.metadata["cors"] = cors
+                carry_over(f, marked, comment)
+                touched.append(f)
+            if touched:
+                ctx.master.addons.trigger(hooks.UpdateHook(touched))
+
+    def _worker_lost(self) -> None:
+        if self.worker is None:
+            return
+        self._unwatch()
+        self.worker = None
+        logger.error(
+            "corscope: the analysis worker exited; recording inside the proxy from now on "
+            "(exchanges it had not written yet are missing from the capture)"
+        )
+        if self._capture_path is not None:
+            try:
+                self.session.open(self._capture_path, self._meta())
+            except OSError as e:
+                logger.error("corscope: cannot append to %s: %s", self._capture_path, e)
+
+    # --- the worker's side ------------------------------------------------------------------
+
+    @guarded("response")
+    def record_snapshot(self, snap: tuple[Any, ...]) -> None:
+        f, entry_id, order = rebuild(snap)
+        self._ids = max(self._ids, order)
+        f.metadata["corscope_id"] = entry_id
+        url = self.recorder.url(f.request)
+        self._record_as(f, pick(f.request.headers.fields), url, entry_id, order)
+        strip_bodies(f)
+        self._kept[f.id] = f
+        while len(self._kept) > self.live.max_entries:
+            self._kept.popitem(last=False)
+
+    @guarded("request")
+    def take_beacon_records(self, body: bytes, url: str, at: float) -> None:
+        self._join(parse(body, url, at), at)
+
+    def worker_call(self, name: str, *args: Any) -> Any:
+        """What the proxy asks for and waits on; raises WorkerError with the reason."""
+        if name == "settings":
+            self._quiet, self._redact, self._verdicts_back = args
+        elif name == "capture":
+            path, meta = args
+            try:
+                self.session.open(path, meta)
+            except OSError as e:
+                raise WorkerError(f"{e.strerror or e}") from None
+        elif name == "report":
+            try:
+                return write_report(self.session, args[0])
+            except ReportError as e:
+                raise WorkerError(str(e)) from None
+        elif name == "har":
+            try:
+                return write_har(self.session, args[0])
+            except ReportError as e:
+                raise WorkerError(str(e)) from None
+        elif name == "done":
+            self.done()
+        elif name != "sync":
+            raise WorkerError(f"unknown call {name!r}")
+        return None
+
+
+_LOCATION = frozenset({b"location"})
 
 addons = [CorsScope()]

@@ -118,6 +118,23 @@ def _unmark(member: Member) -> None:
         f.comment = ""
 
 
+def carry_over(f: Any, marked: str, comment: str) -> None:
+    """Put the marker and comment a verdict left on a copy of the flow (in the worker)
+    onto the flow itself, by the rules `_mark` and `_unmark` follow: the user's own
+    marker and comment win."""
+    if marked == MARKER:
+        if not f.marked:
+            f.marked = MARKER
+    elif f.marked == MARKER:
+        f.marked = ""
+    ours = not f.comment or f.comment.startswith(COMMENT_PREFIX)
+    if comment.startswith(COMMENT_PREFIX):
+        if ours:
+            f.comment = comment
+    elif ours:
+        f.comment = ""
+
+
 def comment(verdict: Verdict) -> str:
     if verdict.fault:
         return f"{COMMENT_PREFIX}fault: {verdict.fault}"

@@ -331,6 +331,13 @@ class Recorder:
         _remember(self._responses, key, shape)
         return shape
 
+    def wire_hints(self, flow: http.HTTPFlow, facts: Facts) -> dict[str, Any]:
+        """`capture.wire_hints`, remembered per kind of request where it can be."""
+        resp, server = flow.response, flow.server_conn
+        if resp is None or server is None or server.timestamp_start is None:
+            return wire_hints(flow, facts)  # a proxy's answer: its own facts go in
+        return self._cors_of(flow, facts, "")[0]  # type: ignore[no-any-return]
+
     def _cors_of(self, flow: http.HTTPFlow, facts: Facts, entry_id: str) -> tuple[Any, ...]:
         key = (facts.get(b"sec-fetch-mode"), facts.get(b"sec-fetch-dest"))
         known = self._cors.get(key)

@@ -217,9 +217,36 @@ class Mitmdump:
         return self.log.read_text(errors="replace")
 
     def kill9(self) -> None:
+        """SIGKILL the proxy, then wait for the processes it started (the addon's worker,
+        which writes what the pipe still holds) to finish on their own."""
         assert self.process is not None
+        children = _children(self.process.pid)
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(DEADLINE_S)
+        deadline = time.monotonic() + DEADLINE_S
+        while any(_alive(pid) for pid in children):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"processes {children} outlived the proxy")
+            time.sleep(0.05)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie nobody reaped (PID 1 of a container may never reap it)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 @contextmanager

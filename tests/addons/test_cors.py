@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from mitmproxy import exceptions, flow, hooks, http
+from mitmproxy.addons.view import View
 from mitmproxy.proxy.layers.http import HttpRequestHeadersHook, HttpRequestHook
 from mitmproxy.test import taddons
 
@@ -60,6 +61,7 @@ class Proxy:
             a.response(f)
         elif f.error is not None:
             a.error(f)
+        a.sync()
         return f
 
     def hook(self, name: str, f: http.HTTPFlow) -> None:
@@ -67,6 +69,7 @@ class Proxy:
         self.tctx.master.addons.invoke_addon_sync(self.addon, hook_events[name](f))
 
     def lines(self) -> list[dict[str, Any]]:
+        self.addon.sync()
         return [json.loads(line) for line in self.capture.read_text().splitlines()]
 
     def entries(self) -> list[dict[str, Any]]:
@@ -76,16 +79,32 @@ class Proxy:
         self.tctx.configure(self.addon, **options)
 
 
-@pytest.fixture
-def proxy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Proxy]:
+def _running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, worker: bool) -> Iterator[Proxy]:
     monkeypatch.chdir(tmp_path)
     addon = CorsScope()
-    with taddons.context(addon) as tctx:
+    # A view, as in mitmproxy and mitmweb: verdicts from the worker come back to flows.
+    with taddons.context(addon, View()) as tctx:
         capture = tmp_path / "capture.jsonl"
-        tctx.configure(addon, cors_capture=str(capture))
+        tctx.configure(addon, cors_capture=str(capture), cors_worker=worker)
         start(tctx, addon)
+        assert (addon.worker is not None) == worker
         yield Proxy(addon, tctx, capture)
         addon.done()
+
+
+@pytest.fixture(params=[True, False], ids=["worker", "in-proxy"])
+def proxy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[Proxy]:
+    """The addon as users run it (deciding in its worker process), and deciding inside
+    the proxy: every test holds for both."""
+    yield from _running(tmp_path, monkeypatch, request.param)
+
+
+@pytest.fixture
+def in_proxy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Proxy]:
+    """For faults injected into this process, which a worker would never see."""
+    yield from _running(tmp_path, monkeypatch, False)
 
 
 # --- options ---------------------------------------------------------------------------
@@ -427,8 +446,10 @@ def test_http_cache_answer_from_a_beacon_becomes_an_exchange(proxy: Proxy) -> No
 
 
 def test_an_internal_error_leaves_the_flow_alone_and_is_logged_once(
-    proxy: Proxy, monkeypatch: pytest.MonkeyPatch, caplog
+    in_proxy: Proxy, monkeypatch: pytest.MonkeyPatch, caplog
 ) -> None:
+    proxy = in_proxy
+
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("bug")
 
@@ -506,8 +527,9 @@ def test_har_command(proxy: Proxy, tmp_path: Path) -> None:
 
 
 def test_report_command_without_the_engine_says_how_to_get_it(
-    proxy: Proxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog
+    in_proxy: Proxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog
 ) -> None:
+    proxy = in_proxy
     monkeypatch.setitem(sys.modules, "analysis.api", None)  # import now raises ImportError
     with pytest.raises(exceptions.CommandError, match="pip install corscope"):
         proxy.tctx.command(proxy.addon.report, str(tmp_path / "r.json"))
@@ -560,10 +582,13 @@ def test_a_changed_verdict_takes_the_mark_back(proxy: Proxy) -> None:
     assert not f.marked and not f.comment
 
 
-def test_an_entry_the_readers_would_refuse_never_reaches_the_capture(proxy: Proxy) -> None:
+def test_an_entry_the_readers_would_refuse_never_reaches_the_capture(proxy: Proxy, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="corscope")
     odd = cors_get()
     odd.response.headers.fields = ((b"", b"nameless"),)
     proxy.through(odd)
     proxy.through(cors_get(at=T0 + 1))
     assert len(analyze_files([proxy.capture]).decided) == 1
-    assert proxy.addon.failures.total == 1
+    # Logged once, in the proxy's log even when the worker refused it.
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and "must be a non-empty string" in errors[0]

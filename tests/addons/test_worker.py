@@ -1,0 +1,130 @@
+"""The addon's analysis worker: what the proxy sees of it, and what happens when it is not
+there or dies. (Every test in test_cors.py runs with and without it too.)"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from mitmproxy.addons.view import View
+from mitmproxy.test import taddons
+
+from addons.cors import CorsScope
+from addons.worker import Worker, WorkerError
+
+from .flows import T0, cors_get, metadata
+from .test_cors import start
+
+
+def entries(capture: Path) -> list[dict]:
+    lines = [json.loads(line) for line in capture.read_text().splitlines()]
+    return [obj for obj in lines if "_corscope" not in obj]
+
+
+@pytest.fixture
+def mitmdump_like(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CorsScope]:
+    """The addon as in mitmdump: a worker, and no view that shows flows."""
+    monkeypatch.chdir(tmp_path)
+    addon = CorsScope()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, cors_capture=str(tmp_path / "capture.jsonl"))
+        start(tctx, addon)
+        yield addon
+        addon.done()
+
+
+def test_without_a_view_flows_get_their_id_and_hints_at_once_and_no_verdict(
+    mitmdump_like: CorsScope, tmp_path: Path
+) -> None:
+    assert mitmdump_like.worker is not None
+    f = cors_get()
+    mitmdump_like.response(f)
+    # What a `-w` flow file written in this hook holds: the capture id and the wire's
+    # facts, as the capture line will have them.
+    entry_id = f.metadata["corscope_id"]
+    assert metadata(f) == {"mode": "cors", "resourceType": "fetch", "_corscope_id": entry_id}
+    mitmdump_like.sync()
+    assert "verdict" not in metadata(f) and not f.marked
+    (entry,) = entries(tmp_path / "capture.jsonl")
+    assert entry["_corscope_id"] == entry_id and entry["_cors"]["mode"] == "cors"
+
+
+def test_with_a_view_the_verdict_comes_back_to_the_flow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    addon = CorsScope()
+    with taddons.context(addon, View()) as tctx:
+        tctx.configure(addon, cors_capture=str(tmp_path / "capture.jsonl"))
+        start(tctx, addon)
+        f = cors_get()
+        f.marked = ":star:"  # the user's own marker stays
+        addon.response(f)
+        addon.sync()
+        assert metadata(f)["verdict"]["reason"] == "MissingAllowOriginHeader"
+        assert f.marked == ":star:" and f.comment.startswith("CORS MissingAllowOriginHeader")
+        addon.done()
+
+
+def test_a_dead_worker_hands_recording_back_to_the_proxy(
+    mitmdump_like: CorsScope, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="corscope")
+    mitmdump_like.response(cors_get())
+    mitmdump_like.sync()
+    worker = mitmdump_like.worker
+    assert worker is not None
+    worker.process.kill()
+    worker.process.wait()
+    for n in range(3):
+        mitmdump_like.response(cors_get(at=T0 + 1 + n))
+    assert mitmdump_like.worker is None
+    assert len(entries(tmp_path / "capture.jsonl")) == 4
+    lost = [r for r in caplog.records if "worker exited" in r.getMessage()]
+    assert len(lost) == 1 and lost[0].levelno == logging.ERROR
+
+
+def test_a_mitmproxy_without_python_decides_inside_the_proxy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    caplog.set_level(logging.INFO, logger="corscope")
+    addon = CorsScope()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, cors_capture=str(tmp_path / "capture.jsonl"))
+        start(tctx, addon)
+        assert addon.worker is None
+        f = cors_get()
+        addon.response(f)
+        assert metadata(f)["verdict"]["blocked"] is True
+        addon.done()
+    assert "deciding inside the proxy: this mitmproxy is a frozen binary" in caplog.text
+
+
+def test_the_worker_writes_what_it_was_sent_when_the_proxy_goes_away(tmp_path: Path) -> None:
+    """The end of its input is all a worker sees of a `kill -9` of the proxy."""
+    from addons.snapshot import snapshot
+
+    capture = tmp_path / "capture.jsonl"
+    worker = Worker()
+    worker.call(print, "settings", True, True, False)
+    worker.call(print, "capture", str(capture), {"_corscope": {"format": "capture"}})
+    for n in range(50):
+        worker.send(("flow", snapshot(cors_get(at=T0 + n), f"e{n}", n + 1)))
+    worker.close()
+    assert [e["_corscope_id"] for e in entries(capture)] == [f"e{n}" for n in range(50)]
+
+
+def test_a_call_the_worker_refuses_is_an_error_with_its_reason(tmp_path: Path) -> None:
+    worker = Worker()
+    with pytest.raises(WorkerError, match="No such file or directory"):
+        worker.call(print, "capture", str(tmp_path / "no" / "dir.jsonl"), {})
+    with pytest.raises(WorkerError, match="unknown call"):
+        worker.call(print, "reboot")
+    worker.close()
+    assert worker.process.returncode == 0
