@@ -363,7 +363,8 @@ class CorsScope:
             # written in this hook reads back as the capture does.
             flow.metadata["cors"] = metadata(entry_id, self.recorder.wire_hints(flow, facts), None)
             if self._send(("flow", snapshot(flow, entry_id, self._ids))):
-                self._flows[flow.id] = flow
+                if self._verdicts_back:
+                    self._flows[flow.id] = flow
                 resp = flow.response
                 if resp is not None and 300 <= resp.status_code < 400:
                     location = pick(resp.headers.fields, _LOCATION).get(b"location", b"")

@@ -11,6 +11,7 @@ is tested on.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from mitmproxy import connection, flow, http
@@ -114,28 +115,48 @@ def rebuild(snap: Snapshot) -> tuple[http.HTTPFlow, str, int]:
             start,
             end,
         )
-    server_conn = None
-    if server is not None:
-        server_conn = connection.Server(address=None)
-        (
-            peername,
-            server_conn.timestamp_start,
-            server_conn.timestamp_tcp_setup,
-            server_conn.timestamp_tls_setup,
-            server_conn.tls_version,
-            server_conn.cipher,
-            server_conn.alpn,
-            server_conn.sni,
-        ) = server
-        server_conn.peername = tuple(peername) if peername is not None else None
-    client = connection.Client(peername=("127.0.0.1", 0), sockname=("127.0.0.1", 0))
-    f = http.HTTPFlow(client, server_conn)  # type: ignore[arg-type]
+    f = http.HTTPFlow(_client(), _server(server))  # type: ignore[arg-type]
     f.id = flow_id
     f.request = request
     f.response = response
     if error is not None:
         f.error = flow.Error(error[0], error[1])
     return f, entry_id, order
+
+
+def _server(state: tuple[Any, ...] | None) -> connection.Server | None:
+    """One object per server connection, as mitmproxy has: every flow over a connection
+    repeats its state, and a `Connection` type-checks each attribute it is given."""
+    if state is None:
+        return None
+    server = _servers.get(state)
+    if server is None:
+        server = connection.Server(address=None)
+        (
+            peername,
+            server.timestamp_start,
+            server.timestamp_tcp_setup,
+            server.timestamp_tls_setup,
+            server.tls_version,
+            server.cipher,
+            server.alpn,
+            server.sni,
+        ) = state
+        server.peername = tuple(peername) if peername is not None else None
+        if len(_servers) >= _SERVERS_KEPT:
+            _servers.clear()
+        _servers[state] = server
+    return server
+
+
+_SERVERS_KEPT = 1024
+_servers: dict[tuple[Any, ...], connection.Server] = {}
+
+
+@functools.cache
+def _client() -> connection.Client:
+    """The recorder never reads the client's side: one stand-in for every flow."""
+    return connection.Client(peername=("127.0.0.1", 0), sockname=("127.0.0.1", 0))
 
 
 def strip_bodies(f: http.HTTPFlow) -> None:

@@ -46,6 +46,10 @@ _PIPE_BYTES = 1 << 20
 """How much the pipe to the worker holds (Linux): bursts of flows wait there instead of in
 the proxy's event loop; past it the proxy slows to the worker's pace."""
 CALL_TIMEOUT_S = 120.0
+_POLL_S = 0.005
+_POLL_FOR_S = 1.0
+"""The worker looks for new flows every `_POLL_S` while they keep coming, and waits on the
+pipe after `_POLL_FOR_S` without any (see `_Frames.next`)."""
 
 
 class WorkerError(Exception):
@@ -109,10 +113,25 @@ class _Frames:
         return message  # type: ignore[no-any-return]
 
     def next(self) -> tuple[Any, ...] | None:
-        """The next message, waiting for it on a blocking pipe; None at the end."""
+        """The next message, waiting for it; None at the end. The pipe is non-blocking
+        and, while messages keep coming, the wait is a short sleep rather than a read that
+        blocks: a write to a pipe someone sleeps on must wake them, and on a busy machine
+        the proxy pays for that wake-up on every flow. After a second of quiet, the wait
+        blocks on the pipe again."""
+        quiet_since = time.monotonic()
         while not self.ready():
-            if not self.fill():
+            try:
+                chunk = os.read(self.fd, 1 << 20)
+            except BlockingIOError:
+                if time.monotonic() - quiet_since < _POLL_FOR_S:
+                    time.sleep(_POLL_S)
+                else:
+                    select.select([self.fd], [], [])
+                continue
+            if not chunk:
                 return None
+            self._buf += chunk
+            quiet_since = time.monotonic()
         return self.pop()
 
 
@@ -129,8 +148,11 @@ class Worker:
             raise WorkerError(why)
         script = Path(__file__).with_name("worker.py")
         try:
+            # -O: mitmproxy type-checks every field of every message and connection it is
+            # given while __debug__ holds, which would double the cost of rebuilding flows
+            # that mitmproxy itself made a moment ago.
             self.process = subprocess.Popen(
-                [sys.executable, str(script)],
+                [sys.executable, "-O", str(script)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 start_new_session=True,
@@ -247,6 +269,7 @@ def serve(in_fd: int, out_fd: int) -> int:
     shown: list[Any] = []
     scope.sink = shown
     done = False
+    os.set_blocking(in_fd, False)
     frames = _Frames(in_fd)
     while True:
         if shown and not frames.ready():

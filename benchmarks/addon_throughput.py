@@ -2,14 +2,17 @@
 
     .venv/bin/python benchmarks/addon_throughput.py [--requests 1500] [--rounds 5]
 
-Starts one upstream server (127.0.0.2) and three mitmdumps side by side: without the
-addon, with it and the probe off, with it and the probe on. A load generator in a second
+Starts one upstream server (127.0.0.2) and four mitmdumps side by side: without the
+addon, with it and the probe off, with it and the probe on (both deciding in the addon's
+worker process, as it does by default), and with the probe off deciding inside the proxy
+(`cors_worker=false`). A load generator in a second
 process (stdlib threads, one keep-alive connection each) sends the same request mix
 through each proxy in turn, round after round, so that drift in the machine's speed hits
 all three alike. Prints requests per second per configuration and its ratio to the
 proxy without the addon, and mitmdump's own CPU time per request with the ratio it implies
 (plain CPU / CPU with the addon: the throughput ratio a CPU-bound proxy would reach, and
-the steadier figure on a shared machine). Bounded in requests and in time; never asserted
+the steadier figure on a shared machine), and the CPU time the addon's worker used per
+request on top, on the machine's other cores. Bounded in requests and in time; never asserted
 by tests.
 
 The mix is what a browser session sends a proxy: mostly cross-origin API calls (the
@@ -182,11 +185,18 @@ class Proxy:
 
     def cpu_seconds(self) -> float | None:
         """User + system CPU time mitmdump used so far (Linux /proc), None elsewhere."""
-        try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return _cpu_seconds(self.process.pid)
+
+    def helper_cpu_seconds(self) -> float:
+        """The same for the processes mitmdump started (the addon's worker)."""
+        total = 0.0
+        for task in Path(f"/proc/{self.process.pid}/task").glob("*"):
+            try:
+                children = (task / "children").read_text().split()
+            except OSError:
+                continue
+            total += sum(_cpu_seconds(int(pid)) or 0.0 for pid in children)
+        return total
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -195,6 +205,14 @@ class Proxy:
                 self.process.wait(30)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_load(proxy: Proxy, api: str, requests: int, threads: int, limit_s: float) -> dict:
@@ -227,10 +245,13 @@ def main() -> int:
                                   "--set", "cors_probe=false"]),
             ("addon, probe on", ["-s", str(ADDON), "--set", f"cors_capture={work / 'on.jsonl'}",
                                  "--set", "cors_probe=true"]),
+            ("in-proxy, probe off", ["-s", str(ADDON), "--set", f"cors_capture={work / 'in.jsonl'}",
+                                     "--set", "cors_probe=false", "--set", "cors_worker=false"]),
         ]  # fmt: skip
         proxies = [Proxy(f"p{i}", work, extra) for i, (_, extra) in enumerate(configs)]
         rates: dict[str, list[float]] = {name: [] for name, _ in configs}
         cpu_us: dict[str, list[float]] = {name: [] for name, _ in configs}
+        helper_us: dict[str, list[float]] = {name: [] for name, _ in configs}
         try:
             # Warm-up: imports, TLS-free connection setup, the addon's first allocations.
             for proxy in proxies:
@@ -240,10 +261,15 @@ def main() -> int:
                 order = order[r % len(order) :] + order[: r % len(order)]
                 for i in order:
                     before = proxies[i].cpu_seconds()
+                    helper_before = proxies[i].helper_cpu_seconds()
                     result = run_load(proxies[i], api, args.requests, args.threads, args.limit)
                     after = proxies[i].cpu_seconds()
+                    helper_after = proxies[i].helper_cpu_seconds()
                     if before is not None and after is not None and result["requests"]:
                         cpu_us[configs[i][0]].append((after - before) * 1e6 / result["requests"])
+                        helper_us[configs[i][0]].append(
+                            (helper_after - helper_before) * 1e6 / result["requests"]
+                        )
                     if result["errors"]:
                         print(
                             f"  {configs[i][0]}: {result['errors']} failed requests",
@@ -261,17 +287,21 @@ def main() -> int:
           f"{args.threads} client connections, Python {sys.version.split()[0]}, "
           f"cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     print(f"{'configuration':<20}{'req/s (median)':>15}{'ratio':>7}"
-          f"{'mitmdump CPU us/req':>21}{'ratio':>7}   req/s per round")  # fmt: skip
+          f"{'mitmdump CPU us/req':>21}{'ratio':>7}{'worker us/req':>15}"
+          "   req/s per round")  # fmt: skip
     cpu_base = statistics.median(cpu_us["without addon"]) if cpu_us["without addon"] else None
     for name, values in rates.items():
         median = statistics.median(values)
         rounds = " ".join(f"{v:.0f}" for v in values)
         cpu = statistics.median(cpu_us[name]) if cpu_us[name] else None
         cpu_text = f"{cpu:>21.0f}{cpu_base / cpu:>7.2f}" if cpu and cpu_base else f"{'n/a':>28}"
-        print(f"{name:<20}{median:>15.0f}{median / base:>7.2f}{cpu_text}   {rounds}")
+        helper = statistics.median(helper_us[name]) if helper_us[name] else 0.0
+        print(f"{name:<20}{median:>15.0f}{median / base:>7.2f}{cpu_text}{helper:>15.0f}"
+              f"   {rounds}")  # fmt: skip
     print(f"(capture lines written with the probe on: {recorded}. The CPU ratio is plain")
     print(" mitmdump's CPU per request over this one's: the steadier measure on a busy machine,")
-    print(" as it does not count time spent waiting for a CPU)")
+    print(" as it does not count time spent waiting for a CPU. The worker's CPU is on top of")
+    print(" mitmdump's, spent on another core while the proxy goes on)")
     return 0
 
 
