@@ -10,8 +10,10 @@ per blocked exchange), `cors_worker` (record and decide in a second process). Co
 `cors.report PATH` (the JSON analysis of the session so far), `cors.har PATH` (the session
 as a standard HAR).
 
-This file is the mitmproxy face only: hooks, options, commands, the live log. The work is
-in the modules beside it, which import nothing beyond the standard library, mitmproxy and
+This file is the mitmproxy face: hooks, options, commands, the live log, and the hand-over
+to the analysis worker (`addons/worker.py`), which runs this same class on the other side
+of a pipe (`record_snapshot`, `take_beacon_records`, `worker_call`). The work is in the
+modules beside it, which import nothing beyond the standard library, mitmproxy and
 corscope's standard-library engine, so the addon loads in any Python that has mitmproxy.
 """
 

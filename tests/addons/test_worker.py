@@ -128,3 +128,27 @@ def test_a_call_the_worker_refuses_is_an_error_with_its_reason(tmp_path: Path) -
         worker.call(print, "reboot")
     worker.close()
     assert worker.process.returncode == 0
+
+
+def test_switching_the_worker_off_and_on_keeps_one_capture(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    capture = tmp_path / "capture.jsonl"
+    addon = CorsScope()
+    with taddons.context(addon, View()) as tctx:
+        tctx.configure(addon, cors_capture=str(capture))
+        start(tctx, addon)
+        addon.response(cors_get(at=T0))
+        tctx.configure(addon, cors_worker=False)
+        assert addon.worker is None
+        f = cors_get(at=T0 + 1)
+        addon.response(f)
+        assert metadata(f)["verdict"]["blocked"] is True  # decided in the hook itself
+        tctx.configure(addon, cors_worker=True)
+        assert addon.worker is not None
+        addon.response(cors_get(at=T0 + 2))
+        addon.sync()
+        ids = [e["_corscope_id"] for e in entries(capture)]
+        assert ids == [f"{addon.token}-{n}" for n in (1, 2, 3)]
+        addon.done()
