@@ -3,6 +3,7 @@ there or dies. (Every test in test_cors.py runs with and without it too.)"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sys
@@ -152,3 +153,26 @@ def test_switching_the_worker_off_and_on_keeps_one_capture(
         ids = [e["_corscope_id"] for e in entries(capture)]
         assert ids == [f"{addon.token}-{n}" for n in (1, 2, 3)]
         addon.done()
+
+
+def test_in_a_running_event_loop_verdicts_arrive_without_being_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As in mitmweb: the loop reads the worker's answers when they come; nobody syncs."""
+    monkeypatch.chdir(tmp_path)
+
+    async def browse() -> dict:
+        addon = CorsScope()
+        with taddons.context(addon, View()) as tctx:
+            tctx.configure(addon, cors_capture=str(tmp_path / "capture.jsonl"))
+            start(tctx, addon)
+            f = cors_get()
+            addon.response(f)
+            deadline = asyncio.get_running_loop().time() + 30
+            while "verdict" not in metadata(f):
+                assert asyncio.get_running_loop().time() < deadline, "no verdict came back"
+                await asyncio.sleep(0.01)
+            addon.done()
+            return metadata(f)["verdict"]
+
+    assert asyncio.run(browse())["reason"] == "MissingAllowOriginHeader"
