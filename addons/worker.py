@@ -213,7 +213,10 @@ class Worker:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise WorkerError(f"the worker did not answer {name} in time")
-            select.select([self.fd], [], [], left)
+            # poll, not select: a busy proxy's descriptors may be past select's 1024.
+            waiting = select.poll()
+            waiting.register(self.fd, select.POLLIN)
+            waiting.poll(left * 1000)
 
     def close(self, timeout: float = 30.0) -> None:
         """End of input: the worker finishes what it was sent and exits."""
