@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import pandas as pd
 
@@ -89,7 +90,8 @@ class _Group:
     api_origin: str
     severity: str
     conditional: bool
-    rows: pd.DataFrame
+    rows: dict[str, list[Any]]
+    """`_GROUP_COLUMNS` of its exchanges' rows, as lists in the group's order."""
     details: list[dict[str, str]]
 
 
@@ -99,8 +101,9 @@ _GROUP_COLUMNS = ["id", "endpoint", "page_origin", "page", "started", "reason", 
 
 def _group(frame: pd.DataFrame, assignments: list[rules.Assignment]) -> list[_Group]:
     """Assignments by (root cause, API), in that order; each group's rows by time, then id.
-    Rows are taken by position, with only the columns a finding reads, and ordered here:
-    pandas' per-call cost, paid per group, dominated a capture with thousands of APIs."""
+    Rows are taken by position, with only the columns a finding reads, as plain lists:
+    pandas' per-call cost, paid per group and column, dominated a capture with thousands
+    of APIs."""
     ids = frame["id"].tolist()
     position = {xid: i for i, xid in enumerate(ids)}
     started = frame["started"].tolist()
@@ -108,7 +111,7 @@ def _group(frame: pd.DataFrame, assignments: list[rules.Assignment]) -> list[_Gr
     members: dict[tuple[str, str], list[tuple[int, rules.Assignment]]] = {}
     for a in assignments:
         members.setdefault((a.root_cause, a.api_origin), []).append((position[a.exchange], a))
-    columns = frame[_GROUP_COLUMNS]
+    columns = {name: frame[name].tolist() for name in _GROUP_COLUMNS}
 
     def by_time(member: tuple[int, rules.Assignment]) -> tuple[bool, float, str]:
         t = started[member[0]]
@@ -125,7 +128,7 @@ def _group(frame: pd.DataFrame, assignments: list[rules.Assignment]) -> list[_Gr
             and all(conditional[at] for at, _ in chosen)
             and all(d.get("condition") == "credentials" for d in details)
         )
-        rows = columns.take([at for at, _ in chosen])
+        rows = {name: [values[at] for at, _ in chosen] for name, values in columns.items()}
         groups.append(_Group(cause, api, severity, is_conditional, rows, details))
     return groups
 
