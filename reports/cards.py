@@ -83,6 +83,35 @@ class FindingCard:
     samples: list[ExchangeView] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class FindingBrief:
+    """A finding past the report's full cards: one line, with the same anchor a card has."""
+
+    anchor: str
+    rank: int
+    severity: str
+    severity_label: str
+    title: str
+    exchanges: int
+    endpoints: int
+    layer: str
+
+
+def brief(finding: Finding, position: int, scrub: Scrubber) -> FindingBrief:
+    severity = "conditional" if finding.conditional else finding.severity
+    fix = getattr(finding, "fix", None)
+    return FindingBrief(
+        anchor=anchor(position),
+        rank=finding.rank,
+        severity=severity,
+        severity_label=SEVERITY_LABELS.get(severity, severity.capitalize()),
+        title=scrub.text(finding.title),
+        exchanges=len(finding.exchanges),
+        endpoints=len(finding.endpoints),
+        layer=scrub.written(layer_name(_text(getattr(fix, "layer", "")))),
+    )
+
+
 def anchor(position: int) -> str:
     """The in-page id of a finding: built from its position, never from captured text."""
     return f"finding-{int(position)}"

@@ -70,6 +70,12 @@ def content_security_policy(script_hash: str) -> str:
     )
 
 
+CARD_LIMIT = 100
+"""Findings shown as full cards (samples, evidence, fix, curl); those ranked below get one
+line each. A capture that reaches thousands of failing APIs would otherwise make a report
+of tens of megabytes that no one reads to the end; the JSON document has them all."""
+
+
 def render_report(
     analysis: Analysis,
     findings: Sequence[Finding],
@@ -80,18 +86,22 @@ def render_report(
     scrub = Scrubber(redact)
     ranked = sorted(findings, key=lambda f: f.rank)
     by_id = {d.exchange.id: d for d in analysis.decided}
-    finding_cards = [cards.card(f, position, by_id, scrub) for position, f in enumerate(ranked, 1)]
+    finding_cards = [
+        cards.card(f, position, by_id, scrub) for position, f in enumerate(ranked[:CARD_LIMIT], 1)
+    ]
+    briefs = [
+        cards.brief(f, position, scrub)
+        for position, f in enumerate(ranked[CARD_LIMIT:], CARD_LIMIT + 1)
+    ]
     owner: dict[str, int] = {}
     for position, finding in enumerate(ranked, 1):
         for exchange_id in finding.exchanges:
             owner.setdefault(exchange_id, position)
-    titles = [(c.title, c.severity) for c in finding_cards]
+    every = [*finding_cards, *briefs]
+    titles = [(c.title, c.severity) for c in every]
     css, script, script_hash = _assets()
     bars = charts.by_finding(
-        [
-            charts.FindingCount(c.title, c.severity, c.exchanges, c.anchor, c.rank)
-            for c in finding_cards
-        ]
+        [charts.FindingCount(c.title, c.severity, c.exchanges, c.anchor, c.rank) for c in every]
     )
     context = {
         "title": title or _default_title(analysis, scrub),
@@ -104,6 +114,7 @@ def render_report(
         "bars": bars,
         "timeline": charts.over_time(analysis.decided, charts.plot_height_beside(bars)),
         "cards": finding_cards,
+        "briefs": briefs,
         "finding_titles": titles,
         "table": rows.build(analysis.decided, owner, titles, scrub),
     }

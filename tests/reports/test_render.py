@@ -373,3 +373,23 @@ def test_write_report_survives_lone_surrogates(tmp_path: Path) -> None:
 def test_title_is_escaped() -> None:
     html = render_report(Analysis(decided=[]), [], title=scenarios.SCRIPT)
     assert scenarios.SCRIPT not in html
+
+
+def test_findings_past_the_card_limit_get_one_line_each(
+    session_analysis: Analysis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reports import render
+
+    findings = findings_for(session_analysis)
+    assert len(findings) >= 3
+    monkeypatch.setattr(render, "CARD_LIMIT", 2)
+    html = render_report(session_analysis, findings)
+    cards = re.findall(r'<article class="finding [^"]*" id="(finding-\d+)"', html)
+    briefs = re.findall(r'<li id="(finding-\d+)" class="brief ', html)
+    assert cards == ["finding-1", "finding-2"]
+    assert briefs == [f"finding-{n}" for n in range(3, len(findings) + 1)]
+    assert f"{len(findings) - 2} more finding" in html
+    # Every link to a finding, from the chart or the table, still lands on an element.
+    ids = {attrs.get("id") for _, attrs in parse(html).tags}
+    links = {href[1:] for href in re.findall(r'href="(#finding-\d+)"', html)}
+    assert links and links <= ids
