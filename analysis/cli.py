@@ -27,6 +27,7 @@ UNENCODABLE = "backslashreplace"
 """For lone surrogates, all UTF-8 cannot encode: in JSON, "\\ud800" is the escape a HAR
 carried them as, so the document reads back the same."""
 SHOWN_BLOCKED = 50
+SHOWN_FINDINGS = 50
 
 
 def _fail(message: str) -> None:
@@ -229,7 +230,7 @@ def print_findings(findings: list[Finding], console: Console) -> None:
         return
     console.print("\n[bold]Root causes, most damaging first[/]")
     colors = {"blocked": "red", "security": "magenta", "warning": "yellow"}
-    for f in findings:
+    for f in findings[:SHOWN_FINDINGS]:
         color = colors.get(f.severity, "white")
         impact = f"{len(f.exchanges)} requests, {len(f.endpoints)} endpoints"
         console.print(
@@ -237,6 +238,8 @@ def print_findings(findings: list[Finding], console: Console) -> None:
             f" {escape(f.root_cause)})[/]"
         )
         console.print(f"      fix on {escape(f.fix.layer)}: {escape(_first_sentence(f.fix.text))}")
+    if len(findings) > SHOWN_FINDINGS:
+        console.print(f"… and {len(findings) - SHOWN_FINDINGS} more (see the report or --json)")
 
 
 def _first_sentence(text: str) -> str:

@@ -389,3 +389,19 @@ def test_jobs_split_flow_files_and_give_the_same_document(
     assert len(json.loads(documents[0])["findings"]) > 10
     assert len(workers) == 1  # the file was read in two runs
     assert len(forks) == 2 and min(forks) > 1  # verdicts, then the diagnosis rows
+
+
+def test_console_lists_the_first_findings_and_counts_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import analysis.cli as cli
+
+    monkeypatch.setattr(cli, "SHOWN_FINDINGS", 1)
+    entries = [
+        _entry("GET", f"http://api-{n}.test/users", {"Origin": PAGE}, 200, {}, **_cors())
+        for n in range(3)
+    ]
+    result = CliRunner().invoke(main, ["analyze", str(_har(tmp_path, *entries))])
+    assert result.exit_code == 1
+    assert result.output.count("fix on") == 1
+    assert "… and 2 more (see the report or --json)" in result.output
