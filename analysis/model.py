@@ -282,8 +282,10 @@ def origin_of(url: str) -> str | None:
     return _origin_of(url)
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=65_536)
 def _origin_of(url: str) -> str | None:
+    # Keyed by scheme://authority: a crawl through tens of thousands of API origins
+    # asks for each several times, past a smaller cache's reach.
     try:
         parts = urlsplit(url)
     except ValueError:
