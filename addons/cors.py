@@ -556,18 +556,22 @@ class CorsScope:
         # mitmweb); mitmdump has printed a flow and let it go by the time one is ready.
         self._verdicts_back = ctx.master.addons.get("view") is not None
         try:
-            self.worker = Worker()
+            worker = Worker()
         except WorkerError as e:
             logger.info("corscope: deciding inside the proxy: %s", e)
             return
         try:
-            self._call("settings", self._quiet, self._redact, self._verdicts_back)
-            if self._capture_path is not None:
-                self._open_capture(self._capture_path)
-                self.session.close()
+            worker.call(self._handle, "settings", self._quiet, self._redact, self._verdicts_back)
         except WorkerError as e:
-            logger.error("corscope: the analysis worker did not start (%s)", e)
-            self._stop_worker()
+            worker.close()
+            logger.error(
+                "corscope: the analysis worker did not start (%s); deciding inside the proxy", e
+            )
+            return
+        self.worker = worker
+        if self._capture_path is not None:
+            self._open_capture(self._capture_path)
+            self.session.close()
 
     def _stop_worker(self) -> None:
         self._unwatch()

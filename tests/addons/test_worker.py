@@ -176,3 +176,22 @@ def test_in_a_running_event_loop_verdicts_arrive_without_being_asked_for(
             return metadata(f)["verdict"]
 
     assert asyncio.run(browse())["reason"] == "MissingAllowOriginHeader"
+
+
+def test_a_worker_that_cannot_start_leaves_the_proxy_deciding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # starts, and exits at once
+    caplog.set_level(logging.INFO, logger="corscope")
+    addon = CorsScope()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, cors_capture=str(tmp_path / "capture.jsonl"))
+        start(tctx, addon)
+        assert addon.worker is None
+        addon.response(cors_get())
+        addon.done()
+    (entry,) = entries(tmp_path / "capture.jsonl")
+    assert entry["_cors"]["mode"] == "cors"
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "did not start" in errors[0]
