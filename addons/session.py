@@ -3,7 +3,10 @@
 Every line is written with one unbuffered `write` to a file opened in append mode: once the
 hook that wrote it returns, the line is in the kernel's hands, so a `kill -9` of the proxy
 loses no exchange the browser already saw an answer for. O_APPEND also keeps two proxies
-writing one file from splicing lines into each other.
+writing one file from splicing lines into each other. With the analysis worker
+(`addons/worker.py`) this file is written in the worker, and the proxy's hook hands the flow
+to a pipe instead; the worker reads that pipe to its end even after a `kill -9` of the
+proxy, so the promise holds.
 
 The session (what `cors.report` and `cors.har` look at) is the byte ranges this process
 appended to capture files, plus the lines kept in memory while the capture was off; not
