@@ -20,7 +20,6 @@ corscope's standard-library engine, so the addon loads in any Python that has mi
 from __future__ import annotations
 
 import asyncio
-import atexit
 import importlib.util
 import logging
 import os
@@ -286,14 +285,14 @@ class CorsScope:
         if self.worker is not None:
             # The worker finishes what it was sent, writes the rest and says what it did;
             # it stays to answer commands other addons run in their own `done`, and is let
-            # go when this Python exits.
+            # go with this addon (a reloaded script drops it) or when this Python exits.
             try:
                 self._call("done")
             except WorkerError as e:
                 logger.error("corscope: %s", e)
             if self.worker is not None:
                 self._unwatch()
-                atexit.register(self.worker.close)
+                weakref.finalize(self, self.worker.close)
             return
         self._run_actions(self.joiner.expire(float("inf")))
         self.session.close()
