@@ -110,7 +110,7 @@ class CorsScope:
         self.worker: Worker | None = None
         self._flows: weakref.WeakValueDictionary[str, http.HTTPFlow] = weakref.WeakValueDictionary()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._verdicts_back = False
+        self.verdicts_back = False
         """Does the worker send verdicts back (see `_use_worker`)?"""
         self._capture_path: str | None = None
         # In the worker: the flows a verdict was written to, to send back; and the
@@ -169,8 +169,12 @@ class CorsScope:
         )
 
     def configure(self, updated: set[str]) -> None:
-        if "cors_worker" in updated:
-            self._use_worker(bool(ctx.options.cors_worker))
+        if "cors_quiet" in updated:
+            self._quiet = bool(ctx.options.cors_quiet)
+        if "cors_redact" in updated:
+            self._redact = bool(ctx.options.cors_redact)
+        # A worker started here is given the settings above as it starts.
+        started = "cors_worker" in updated and self._use_worker(bool(ctx.options.cors_worker))
         if "cors_capture" in updated and ctx.options.cors_capture != self._capture_option:
             path = os.path.expanduser(ctx.options.cors_capture)
             self._open_capture(path)
@@ -182,10 +186,6 @@ class CorsScope:
                 )
             else:
                 logger.info("corscope: capture off; the session is kept in memory")
-        if "cors_quiet" in updated:
-            self._quiet = bool(ctx.options.cors_quiet)
-        if "cors_redact" in updated:
-            self._redact = bool(ctx.options.cors_redact)
         if "cors_probe" in updated:
             self._probe = bool(ctx.options.cors_probe)
         if "cors_probe" in updated and self._probe and self.assets is None:
@@ -197,8 +197,8 @@ class CorsScope:
                     "the probe",
                     e,
                 )
-        if self.worker is not None and updated & {"cors_quiet", "cors_redact", "cors_worker"}:
-            self._call("settings", self._quiet, self._redact, self._verdicts_back)
+        if self.worker is not None and not started and updated & {"cors_quiet", "cors_redact"}:
+            self._call("settings", self._quiet, self._redact, self.verdicts_back)
         self._hook_routes()
 
     def _open_capture(self, path: str) -> None:
@@ -364,7 +364,7 @@ class CorsScope:
             # written in this hook reads back as the capture does.
             flow.metadata["cors"] = metadata(entry_id, self.recorder.wire_hints(flow, facts), None)
             if self._send(("flow", snapshot(flow, entry_id, self._ids))):
-                if self._verdicts_back:
+                if self.verdicts_back:
                     self._flows[flow.id] = flow
                 resp = flow.response
                 if resp is not None and 300 <= resp.status_code < 400:
@@ -543,34 +543,36 @@ class CorsScope:
             except WorkerError as e:
                 logger.error("corscope: %s", e)
 
-    def _use_worker(self, wanted: bool) -> None:
+    def _use_worker(self, wanted: bool) -> bool:
+        """Start or stop the worker; True when one was started."""
         if wanted == (self.worker is not None):
-            return
+            return False
         if not wanted:
             self._stop_worker()
             if self._capture_path is not None:
                 self._open_capture(self._capture_path)
-            return
+            return False
         # Verdicts come back to the proxy's flows only where a view shows them (mitmproxy,
         # mitmweb); mitmdump has printed a flow and let it go by the time one is ready.
-        self._verdicts_back = ctx.master.addons.get("view") is not None
+        self.verdicts_back = ctx.master.addons.get("view") is not None
         try:
             worker = Worker()
         except WorkerError as e:
             logger.info("corscope: deciding inside the proxy: %s", e)
-            return
+            return False
         try:
-            worker.call(self._handle, "settings", self._quiet, self._redact, self._verdicts_back)
+            worker.call(self._handle, "settings", self._quiet, self._redact, self.verdicts_back)
         except WorkerError as e:
             worker.close()
             logger.error(
                 "corscope: the analysis worker did not start (%s); deciding inside the proxy", e
             )
-            return
+            return False
         self.worker = worker
         if self._capture_path is not None:
             self._open_capture(self._capture_path)
             self.session.close()
+        return True
 
     def _stop_worker(self) -> None:
         self._unwatch()
@@ -683,7 +685,7 @@ class CorsScope:
     def worker_call(self, name: str, *args: Any) -> Any:
         """What the proxy asks for and waits on; raises WorkerError with the reason."""
         if name == "settings":
-            self._quiet, self._redact, self._verdicts_back = args
+            self._quiet, self._redact, self.verdicts_back = args
         elif name == "capture":
             path, meta = args
             try:

@@ -86,11 +86,7 @@ def _mark(decision: Decision) -> None:
     f = target.flow() if target.flow else None
     if f is None:
         return
-    # The user's own marker and comment win; ours only fill what is empty or ours.
-    if not f.marked:
-        f.marked = MARKER
-    if not f.comment or f.comment.startswith(COMMENT_PREFIX):
-        f.comment = comment(verdict)
+    carry_over(f, MARKER, comment(verdict))
     if target.entry_id not in group.marked:
         group.marked.append(target.entry_id)
 
@@ -110,18 +106,14 @@ def _failing_member(decision: Decision) -> Member:
 
 def _unmark(member: Member) -> None:
     f = member.flow() if member.flow else None
-    if f is None:
-        return
-    if f.marked == MARKER:
-        f.marked = ""
-    if f.comment.startswith(COMMENT_PREFIX):
-        f.comment = ""
+    if f is not None:
+        carry_over(f, "", "")
 
 
 def carry_over(f: Any, marked: str, comment: str) -> None:
-    """Put the marker and comment a verdict left on a copy of the flow (in the worker)
-    onto the flow itself, by the rules `_mark` and `_unmark` follow: the user's own
-    marker and comment win."""
+    """Put our marker and comment on a flow (or take them off, given ""), leaving the
+    user's own alone: ours only fill what is empty or ours. Also how a verdict the worker
+    wrote on its copy of a flow reaches the flow itself."""
     if marked == MARKER:
         if not f.marked:
             f.marked = MARKER

@@ -12,6 +12,7 @@ is tested on.
 from __future__ import annotations
 
 import functools
+import operator
 from typing import Any
 
 from mitmproxy import connection, flow, http
@@ -45,18 +46,7 @@ def snapshot(f: http.HTTPFlow, entry_id: str, order: int) -> Snapshot:
         ),
         None if resp is None else _response(resp, f.request.method),
         None if error is None else (error.msg, error.timestamp),
-        None
-        if server is None
-        else (
-            server.peername,
-            server.timestamp_start,
-            server.timestamp_tcp_setup,
-            server.timestamp_tls_setup,
-            server.tls_version,
-            server.cipher,
-            server.alpn,
-            server.sni,
-        ),
+        None if server is None else _server_state(server),
     )
 
 
@@ -132,23 +122,26 @@ def _server(state: tuple[Any, ...] | None) -> connection.Server | None:
     server = _servers.get(state)
     if server is None:
         server = connection.Server(address=None)
-        (
-            peername,
-            server.timestamp_start,
-            server.timestamp_tcp_setup,
-            server.timestamp_tls_setup,
-            server.tls_version,
-            server.cipher,
-            server.alpn,
-            server.sni,
-        ) = state
-        server.peername = tuple(peername) if peername is not None else None
+        for name, value in zip(_SERVER_FIELDS, state, strict=True):
+            setattr(server, name, value)
         if len(_servers) >= _SERVERS_KEPT:
             _servers.clear()
         _servers[state] = server
     return server
 
 
+_SERVER_FIELDS = (
+    "peername",
+    "timestamp_start",
+    "timestamp_tcp_setup",
+    "timestamp_tls_setup",
+    "tls_version",
+    "cipher",
+    "alpn",
+    "sni",
+)
+"""What the recorder reads of the server connection."""
+_server_state = operator.attrgetter(*_SERVER_FIELDS)
 _SERVERS_KEPT = 1024
 _servers: dict[tuple[Any, ...], connection.Server] = {}
 

@@ -30,7 +30,6 @@ import select
 import struct
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -257,10 +256,8 @@ def serve(in_fd: int, out_fd: int) -> int:
     for a burst of flows, not one per flow."""
     from addons.cors import CorsScope
 
-    lock = threading.Lock()
-
     def send(message: tuple[Any, ...]) -> None:
-        with lock, contextlib.suppress(OSError):
+        with contextlib.suppress(OSError):
             _write_all(out_fd, _frame(message))
 
     logger = logging.getLogger("corscope")
@@ -271,12 +268,20 @@ def serve(in_fd: int, out_fd: int) -> int:
     scope = CorsScope()
     shown: list[Any] = []
     scope.sink = shown
+
+    def ship() -> None:
+        """What changed on flows, to the proxy when it shows flows; forgotten otherwise."""
+        if shown and scope.verdicts_back:
+            changes = {f.id: (f.id, f.metadata.get("cors"), f.marked, f.comment) for f in shown}
+            send(("shown", list(changes.values())))
+        shown.clear()
+
     done = False
     os.set_blocking(in_fd, False)
     frames = _Frames(in_fd)
     while True:
-        if shown and not frames.ready():
-            _ship(shown, send if scope._verdicts_back else None)
+        if not frames.ready():
+            ship()
         try:
             message = frames.next()
         except (OSError, ValueError, EOFError):
@@ -300,20 +305,9 @@ def serve(in_fd: int, out_fd: int) -> int:
             except WorkerError as e:
                 send(("reply", number, False, str(e)))
             else:
-                _ship(shown, send if scope._verdicts_back else None)
+                ship()
                 send(("reply", number, True, value))
             done = done or name == "done"
-
-
-def _ship(shown: list[Any], send: Callable[[tuple[Any, ...]], None] | None) -> None:
-    if send is None:
-        shown.clear()
-        return
-    changes = {}
-    for f in shown:
-        changes[f.id] = (f.id, f.metadata.get("cors"), f.marked, f.comment)
-    shown.clear()
-    send(("shown", list(changes.values())))
 
 
 def main() -> int:

@@ -98,8 +98,7 @@ class FindingBrief:
 
 
 def brief(finding: Finding, position: int, scrub: Scrubber) -> FindingBrief:
-    severity = "conditional" if finding.conditional else finding.severity
-    fix = getattr(finding, "fix", None)
+    severity = _severity(finding)
     return FindingBrief(
         anchor=anchor(position),
         rank=finding.rank,
@@ -108,8 +107,17 @@ def brief(finding: Finding, position: int, scrub: Scrubber) -> FindingBrief:
         title=scrub.text(finding.title),
         exchanges=len(finding.exchanges),
         endpoints=len(finding.endpoints),
-        layer=scrub.written(layer_name(_text(getattr(fix, "layer", "")))),
+        layer=_layer(finding, scrub),
     )
+
+
+def _severity(finding: Finding) -> str:
+    return "conditional" if finding.conditional else finding.severity
+
+
+def _layer(finding: Finding, scrub: Scrubber) -> str:
+    """The layer the fix goes on, as the report names it."""
+    return scrub.written(layer_name(_text(getattr(getattr(finding, "fix", None), "layer", ""))))
 
 
 def anchor(position: int) -> str:
@@ -124,7 +132,7 @@ def card(
     members = [by_id[i] for i in finding.exchanges if i in by_id]
     scrub = scrub.with_secrets_of(d.exchange for d in members[:_SECRET_SCAN])
     samples = pick_samples(members)
-    severity = "conditional" if finding.conditional else finding.severity
+    severity = _severity(finding)
     stack = getattr(finding, "stack", None)
     fix = getattr(finding, "fix", None)
     view = FindingCard(
@@ -150,7 +158,7 @@ def card(
         reasons=sorted(finding.reasons.items(), key=lambda kv: -kv[1]),
         stack_name=scrub.written(_text(getattr(stack, "name", ""))),
         stack_evidence=[scrub.text(e) for e in _strings(getattr(stack, "evidence", ()))],
-        layer=scrub.written(layer_name(_text(getattr(fix, "layer", "")))),
+        layer=_layer(finding, scrub),
         leave_alone=[
             scrub.written(layer_name(e)) for e in _strings(getattr(fix, "leave_alone", ()))
         ],

@@ -104,14 +104,12 @@ def _group(frame: pd.DataFrame, assignments: list[rules.Assignment]) -> list[_Gr
     Rows are taken by position, with only the columns a finding reads, as plain lists:
     pandas' per-call cost, paid per group and column, dominated a capture with thousands
     of APIs."""
-    ids = frame["id"].tolist()
+    columns = {name: frame[name].tolist() for name in _GROUP_COLUMNS}
+    ids, started, conditional = columns["id"], columns["started"], columns["conditional"]
     position = {xid: i for i, xid in enumerate(ids)}
-    started = frame["started"].tolist()
-    conditional = frame["conditional"].tolist()
     members: dict[tuple[str, str], list[tuple[int, rules.Assignment]]] = {}
     for a in assignments:
         members.setdefault((a.root_cause, a.api_origin), []).append((position[a.exchange], a))
-    columns = {name: frame[name].tolist() for name in _GROUP_COLUMNS}
 
     def by_time(member: tuple[int, rules.Assignment]) -> tuple[bool, float, str]:
         t = started[member[0]]

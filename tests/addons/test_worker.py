@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -26,16 +27,24 @@ def entries(capture: Path) -> list[dict]:
     return [obj for obj in lines if "_corscope" not in obj]
 
 
+@contextmanager
+def running(folder: Path, *others: object) -> Iterator[tuple[CorsScope, taddons.context]]:
+    """The addon started as mitmproxy starts it (beside `others`, e.g. a View), capturing
+    to `folder`/capture.jsonl; done at the end."""
+    addon = CorsScope()
+    with taddons.context(addon, *others) as tctx:
+        tctx.configure(addon, cors_capture=str(folder / "capture.jsonl"))
+        start(tctx, addon)
+        yield addon, tctx
+        addon.done()
+
+
 @pytest.fixture
 def mitmdump_like(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CorsScope]:
     """The addon as in mitmdump: a worker, and no view that shows flows."""
     monkeypatch.chdir(tmp_path)
-    addon = CorsScope()
-    with taddons.context(addon) as tctx:
-        tctx.configure(addon, cors_capture=str(tmp_path / "capture.jsonl"))
-        start(tctx, addon)
+    with running(tmp_path) as (addon, _):
         yield addon
-        addon.done()
 
 
 def test_without_a_view_flows_get_their_id_and_hints_at_once_and_no_verdict(
@@ -58,17 +67,13 @@ def test_with_a_view_the_verdict_comes_back_to_the_flow(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    addon = CorsScope()
-    with taddons.context(addon, View()) as tctx:
-        tctx.configure(addon, cors_capture=str(tmp_path / "capture.jsonl"))
-        start(tctx, addon)
+    with running(tmp_path, View()) as (addon, _):
         f = cors_get()
         f.marked = ":star:"  # the user's own marker stays
         addon.response(f)
         addon.sync()
         assert metadata(f)["verdict"]["reason"] == "MissingAllowOriginHeader"
         assert f.marked == ":star:" and f.comment.startswith("CORS MissingAllowOriginHeader")
-        addon.done()
 
 
 def test_a_dead_worker_hands_recording_back_to_the_proxy(
@@ -95,15 +100,11 @@ def test_a_mitmproxy_without_python_decides_inside_the_proxy(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     caplog.set_level(logging.INFO, logger="corscope")
-    addon = CorsScope()
-    with taddons.context(addon) as tctx:
-        tctx.configure(addon, cors_capture=str(tmp_path / "capture.jsonl"))
-        start(tctx, addon)
+    with running(tmp_path) as (addon, _):
         assert addon.worker is None
         f = cors_get()
         addon.response(f)
         assert metadata(f)["verdict"]["blocked"] is True
-        addon.done()
     assert "deciding inside the proxy: this mitmproxy is a frozen binary" in caplog.text
 
 
@@ -135,11 +136,7 @@ def test_switching_the_worker_off_and_on_keeps_one_capture(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    capture = tmp_path / "capture.jsonl"
-    addon = CorsScope()
-    with taddons.context(addon, View()) as tctx:
-        tctx.configure(addon, cors_capture=str(capture))
-        start(tctx, addon)
+    with running(tmp_path, View()) as (addon, tctx):
         addon.response(cors_get(at=T0))
         tctx.configure(addon, cors_worker=False)
         assert addon.worker is None
@@ -150,9 +147,8 @@ def test_switching_the_worker_off_and_on_keeps_one_capture(
         assert addon.worker is not None
         addon.response(cors_get(at=T0 + 2))
         addon.sync()
-        ids = [e["_corscope_id"] for e in entries(capture)]
+        ids = [e["_corscope_id"] for e in entries(tmp_path / "capture.jsonl")]
         assert ids == [f"{addon.token}-{n}" for n in (1, 2, 3)]
-        addon.done()
 
 
 def test_in_a_running_event_loop_verdicts_arrive_without_being_asked_for(
@@ -162,17 +158,13 @@ def test_in_a_running_event_loop_verdicts_arrive_without_being_asked_for(
     monkeypatch.chdir(tmp_path)
 
     async def browse() -> dict:
-        addon = CorsScope()
-        with taddons.context(addon, View()) as tctx:
-            tctx.configure(addon, cors_capture=str(tmp_path / "capture.jsonl"))
-            start(tctx, addon)
+        with running(tmp_path, View()) as (addon, _):
             f = cors_get()
             addon.response(f)
             deadline = asyncio.get_running_loop().time() + 30
             while "verdict" not in metadata(f):
                 assert asyncio.get_running_loop().time() < deadline, "no verdict came back"
                 await asyncio.sleep(0.01)
-            addon.done()
             return metadata(f)["verdict"]
 
     assert asyncio.run(browse())["reason"] == "MissingAllowOriginHeader"
@@ -184,13 +176,9 @@ def test_a_worker_that_cannot_start_leaves_the_proxy_deciding(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "executable", "/bin/false")  # starts, and exits at once
     caplog.set_level(logging.INFO, logger="corscope")
-    addon = CorsScope()
-    with taddons.context(addon) as tctx:
-        tctx.configure(addon, cors_capture=str(tmp_path / "capture.jsonl"))
-        start(tctx, addon)
+    with running(tmp_path) as (addon, _):
         assert addon.worker is None
         addon.response(cors_get())
-        addon.done()
     (entry,) = entries(tmp_path / "capture.jsonl")
     assert entry["_cors"]["mode"] == "cors"
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
