@@ -162,9 +162,9 @@ class CorsScope:
             bool,
             True,
             """
-            corscope: record and decide in a second process, so the proxy only copies each
-            cross-origin flow into a pipe; verdicts reach flows a moment later. Off: all of
-            it happens inside the proxy, in the flow's own hook.
+            corscope: record and decide in a second process, at a lower CPU priority, so
+            the proxy only copies each cross-origin flow into a pipe; verdicts reach flows a
+            moment later. Off: all of it happens inside the proxy, in the flow's own hook.
             """,
         )
 

@@ -12,7 +12,9 @@ Messages are `marshal`led tuples, each framed by its length. Once the hook that 
 flow returns, the flow is in the kernel's pipe buffer: a `kill -9` of the proxy loses
 nothing the browser already saw answered, because the worker reads to the end of the pipe
 and writes every line before it exits. The worker runs in its own session, so the
-Ctrl-C meant for the proxy does not cut it short.
+Ctrl-C meant for the proxy does not cut it short. It runs at a lower CPU priority
+(`NICENESS`): where it competes for a core, the proxy and the browser go first, and the
+worker catches up from its pipe in the next quiet moment.
 
     proxy -> worker: ("flow", snapshot) ("beacon", body, url, time) ("write", obj)
                      ("call", n, name, *args)  name: settings capture report har sync done
@@ -49,6 +51,9 @@ _POLL_S = 0.005
 _POLL_FOR_S = 1.0
 """The worker looks for new flows every `_POLL_S` while they keep coming, and waits on the
 pipe after `_POLL_FOR_S` without any (see `_Frames.next`)."""
+NICENESS = 10
+"""Added to the worker's nice value. The proxy's hook never waits for the worker unless
+1 MiB of flows is queued, so a lagging worker costs live verdicts a moment, not traffic."""
 
 
 class WorkerError(Exception):
@@ -311,6 +316,8 @@ def serve(in_fd: int, out_fd: int) -> int:
 
 
 def main() -> int:
+    with contextlib.suppress(OSError, AttributeError):  # AttributeError: no os.nice
+        os.nice(NICENESS)
     # Frames go out on a copy of stdout; stdout itself then points at stderr, so that a
     # stray print anywhere cannot corrupt them.
     out_fd = os.dup(1)

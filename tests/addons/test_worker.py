@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from mitmproxy.addons.view import View
 from mitmproxy.test import taddons
 
 from addons.cors import CorsScope
-from addons.worker import Worker, WorkerError
+from addons.worker import NICENESS, Worker, WorkerError
 
 from .flows import T0, cors_get, metadata
 from .test_cors import start
@@ -61,6 +62,13 @@ def test_without_a_view_flows_get_their_id_and_hints_at_once_and_no_verdict(
     assert "verdict" not in metadata(f) and not f.marked
     (entry,) = entries(tmp_path / "capture.jsonl")
     assert entry["_corscope_id"] == entry_id and entry["_cors"]["mode"] == "cors"
+
+
+def test_the_worker_yields_the_cpu_to_the_proxy(mitmdump_like: CorsScope) -> None:
+    assert mitmdump_like.worker is not None
+    pid = mitmdump_like.worker.process.pid
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, ours + NICENESS)  # 19: the floor
 
 
 def test_with_a_view_the_verdict_comes_back_to_the_flow(
