@@ -1,6 +1,6 @@
 """How much the addon costs mitmdump: throughput on loopback with and without it.
 
-    .venv/bin/python benchmarks/addon_throughput.py [--requests 1500] [--rounds 5]
+    .venv/bin/python benchmarks/addon_throughput.py [--requests 1500] [--rounds 15]
 
 Starts one upstream server (127.0.0.2) and four mitmdumps side by side: without the
 addon, with it and the probe off, with it and the probe on (both deciding in the addon's
@@ -8,8 +8,10 @@ worker process, as it does by default), and with the probe off deciding inside t
 (`cors_worker=false`). A load generator in a second
 process (stdlib threads, one keep-alive connection each) sends the same request mix
 through each proxy in turn, round after round, so that drift in the machine's speed hits
-all three alike. Prints requests per second per configuration and its ratio to the
-proxy without the addon, and mitmdump's own CPU time per request with the ratio it implies
+all of them alike. Prints requests per second per configuration and its ratio to the
+proxy without the addon, twice: median over median, and the median of each round's own
+ratio (the configurations of one round run back to back, so the machine's drift from round
+to round cancels out of it), and mitmdump's own CPU time per request with the ratio it implies
 (plain CPU / CPU with the addon: the throughput ratio a CPU-bound proxy would reach, and
 the steadier figure on a shared machine), and the CPU time the addon's worker used per
 request on top, on the machine's other cores. Bounded in requests and in time; never asserted
@@ -227,7 +229,7 @@ def run_load(proxy: Proxy, api: str, requests: int, threads: int, limit_s: float
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=1500, help="requests per round and proxy")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--threads", type=int, default=4, help="client connections")
     parser.add_argument("--limit", type=float, default=60.0, help="seconds per round at most")
     args = parser.parse_args()
@@ -286,7 +288,7 @@ def main() -> int:
     print(f"mitmdump throughput, {args.rounds} rounds x {args.requests} requests, "
           f"{args.threads} client connections, Python {sys.version.split()[0]}, "
           f"cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}")  # fmt: skip
-    print(f"{'configuration':<20}{'req/s (median)':>15}{'ratio':>7}"
+    print(f"{'configuration':<20}{'req/s (median)':>15}{'ratio':>7}{'per round':>10}"
           f"{'mitmdump CPU us/req':>21}{'ratio':>7}{'worker us/req':>15}"
           "   req/s per round")  # fmt: skip
     cpu_base = statistics.median(cpu_us["without addon"]) if cpu_us["without addon"] else None
@@ -296,8 +298,12 @@ def main() -> int:
         cpu = statistics.median(cpu_us[name]) if cpu_us[name] else None
         cpu_text = f"{cpu:>21.0f}{cpu_base / cpu:>7.2f}" if cpu and cpu_base else f"{'n/a':>28}"
         helper = statistics.median(helper_us[name]) if helper_us[name] else 0.0
-        print(f"{name:<20}{median:>15.0f}{median / base:>7.2f}{cpu_text}{helper:>15.0f}"
-              f"   {rounds}")  # fmt: skip
+        # Each round runs every configuration back to back, so a round's ratio is free of
+        # the machine's drift from round to round; their median is the steadier figure.
+        plain = rates["without addon"]
+        paired = statistics.median(v / b for v, b in zip(values, plain, strict=True))
+        print(f"{name:<20}{median:>15.0f}{median / base:>7.2f}{paired:>10.3f}{cpu_text}"
+              f"{helper:>15.0f}   {rounds}")  # fmt: skip
     print(f"(capture lines written with the probe on: {recorded}. The CPU ratio is plain")
     print(" mitmdump's CPU per request over this one's: the steadier measure on a busy machine,")
     print(" as it does not count time spent waiting for a CPU. The worker's CPU is on top of")
