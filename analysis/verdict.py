@@ -28,6 +28,7 @@ from analysis.model import (
     scheme_of,
 )
 from analysis.provenance import response_source
+from analysis.url_validity import is_valid_url
 from analysis.wording import SCHEMES, chrome_message, firefox_message
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -626,7 +627,7 @@ def _check_access(response: Response, request_origin: str, include: bool) -> Fai
             return fail("MultipleAllowOriginValues", allow_origin)
         if allow_origin == "null":
             return fail("AllowOriginMismatch", allow_origin)
-        if not _is_valid_url(allow_origin):
+        if not is_valid_url(allow_origin):
             return fail("InvalidAllowOriginValue", allow_origin)
         return fail("AllowOriginMismatch", allow_origin)
     if include:
@@ -958,33 +959,6 @@ def _has_userinfo(url: str) -> bool:
     except ValueError:
         return False
     return bool(parts.username or parts.password)
-
-
-_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
-_SPECIAL_SCHEMES = frozenset({"http", "https", "ws", "wss", "ftp"})
-_FORBIDDEN_HOST_CHARS = frozenset(" #%/:<>?@[\\]^|\t\r\n\x00")
-
-
-def _is_valid_url(value: str) -> bool:
-    """Whether Chromium's GURL would parse the value: decides InvalidAllowOriginValue."""
-    match = _SCHEME.match(value)
-    if not match:
-        return False
-    scheme = match.group(0)[:-1].lower()
-    if scheme not in _SPECIAL_SCHEMES:
-        return True
-    rest = value[match.end() :].lstrip("/\\")
-    authority = re.split(r"[/\\?#]", rest, maxsplit=1)[0]
-    host_port = authority.rsplit("@", 1)[-1]
-    if host_port.startswith("["):
-        host, _, port = host_port.partition("]")
-        port = port.removeprefix(":")
-        host = host + "]"
-    else:
-        host, _, port = host_port.partition(":")
-    if not host or (not host.startswith("[") and any(ch in _FORBIDDEN_HOST_CHARS for ch in host)):
-        return False
-    return not port or (port.isdigit() and int(port) <= 65535)
 
 
 def _first_non_token(value: str | None) -> str | None:

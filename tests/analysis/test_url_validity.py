@@ -1,0 +1,76 @@
+"""`is_valid_url`: which Access-Control-Allow-Origin values Chromium's GURL parses. The
+values marked "lab" were answered to a real Chromium, which named its error by them."""
+
+from __future__ import annotations
+
+import pytest
+
+from analysis.url_validity import is_valid_url
+
+PARSES = [
+    "http://127.0.0.%31:8080",  # lab: the escape is decoded first
+    "http://www.%61pp.test:8080",  # lab
+    "http://127.0.0.1:\t8080",  # lab: tabs and newlines are dropped anywhere
+    "http://127.0.\t0.1:8080",  # lab
+    "http://127.0.0.1.:8080",  # lab: one trailing dot
+    "http://xn--a.test:8080",  # lab: ASCII labels are not checked as punycode
+    "http://*.app.test:8080",  # lab
+    "HTTP://127.0.0.1:8080",  # lab
+    "https://example.com",
+    "https://example.com:",
+    "https://user:pw@example.com/path?q#f",
+    "http:example.com",
+    "http://bücher.test",
+    "http://0x7f.1",  # hex and two-part IPv4
+    "http://0177.0.0.1",
+    "http://4294967295",
+    "https://[::1]:443",
+    "https://[::ffff:1.2.3.4]",
+    "http://1_0",  # not a number: a domain
+    "foo:anything goes",  # not a special scheme
+    " https://example.com ",
+]
+
+REFUSED = [
+    "http://127.0.0.300:8080",  # lab: ends in a number, so it must be IPv4
+    "http://127.0.0.256:8080",  # lab
+    "http://1.2.3.4.5:8080",  # lab
+    "http://[zz]:8080",  # lab
+    "http://127.0.0.1%2F:8080",  # lab: decodes to a forbidden code point
+    "http://a^b.test:8080",  # lab
+    "http://example.com:99999",  # lab
+    "",
+    "null",
+    "example.com",
+    "//example.com",
+    "http://",
+    "http://:8080",
+    "http://a%zz.test",
+    "http://a%.test",
+    "http://a b.test",
+    "http://a<b.test",
+    "http://a|b.test",
+    "http://a\x7fb.test",
+    "http://example.com:8o",
+    "http://example.com:٣",  # a digit, but not ASCII
+    "http://4294967296",
+    "http://256.1.1.1",
+    "http://0x100.1.1.1",
+    "http://1..2",
+    "http://09.1.1.1",  # 0-octal with a 9
+    "https://[::1]x",
+    "https://[fe80::1%25eth0]",
+    "https://[::1",
+    "http://%ff.test",  # not UTF-8 once decoded
+    "http://\ud800.test",  # a HAR can carry a lone surrogate
+]
+
+
+@pytest.mark.parametrize("value", PARSES)
+def test_gurl_parses(value: str) -> None:
+    assert is_valid_url(value)
+
+
+@pytest.mark.parametrize("value", REFUSED)
+def test_gurl_refuses(value: str) -> None:
+    assert not is_valid_url(value)
