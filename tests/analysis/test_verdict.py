@@ -788,3 +788,55 @@ def test_a_mocked_answer_from_the_proxy_is_judged_like_any_response() -> None:
     assert (v.fault, v.reason) == (None, "MissingAllowOriginHeader")
     step = Step(url, None, tx("GET", url, [("Origin", PAGE)], 403, [], made_by_proxy=True))
     assert decide(exchange(step)).fault is not None
+
+
+# --- 304: who revalidated decides what is checked --------------------------------------------
+
+REVALIDATING = [("If-None-Match", '"v1"')]
+
+
+@pytest.mark.parametrize(
+    ("answered", "credentials", "reason", "hint"),
+    [
+        # Measured in the lab: the HTTP cache's revalidation puts the 304's headers in place
+        # of the stored ones, and the CORS check reads the result.
+        ([(ACAO, "https://prod.example.com")], "omit", "AllowOriginMismatch", None),
+        ([(ACAO, "*")], "include", "WildcardOriginNotAllowed", None),
+        ([(ACAO, PAGE), (ACAC, "false")], "include", "InvalidAllowCredentials", "false"),
+        # Without its own ACAO (or ACAC), the stored response's value stands: not in the 304.
+        ([("ETag", '"v1"')], "include", None, None),
+        ([(ACAO, PAGE)], "include", None, None),
+        ([(ACAO, "*")], "omit", None, None),
+    ],
+)
+def test_a_304_from_the_http_cache_is_checked_with_its_own_cors_headers(
+    answered: list[tuple[str, str]], credentials: str, reason: str | None, hint: str | None
+) -> None:
+    x = simple_get(answered, status=304, request_headers=REVALIDATING, credentials=credentials)
+    v = decide(x)
+    assert (v.blocked, v.reason) == (reason is not None, reason)
+    if reason == "AllowOriginMismatch":
+        assert v.failed_parameter == "https://prod.example.com"
+    elif hint is not None:
+        assert v.failed_parameter == hint
+
+
+def test_a_304_to_a_subresource_may_be_blinks_own_revalidation_and_is_not_checked() -> None:
+    x = simple_get(
+        [(ACAO, "https://prod.example.com")],
+        status=304,
+        request_headers=REVALIDATING,
+        resource_type="font",
+    )
+    assert decide(x).blocked is False
+
+
+def test_a_304_to_a_validator_script_sent_itself_is_checked_as_it_is() -> None:
+    allowed = [(ACAO, PAGE), ("Access-Control-Allow-Headers", "if-none-match")]
+    x = preflighted("GET", 204, allowed, announced="if-none-match", actual_status=304)
+    v = decide(x)
+    assert (v.blocked, v.reason, v.stage) == (True, "MissingAllowOriginHeader", "response")
+
+
+def test_a_407_is_never_checked() -> None:
+    assert decide(simple_get([], status=407)).blocked is False
