@@ -35,9 +35,15 @@ def fill(template: str, values: Mapping[str, str]) -> str:
     return template.format_map(_FormatDict(values))
 
 
-def pick_route(scenario: Scenario, method: str, sub: str, origin_key: str | None) -> Route | None:
+def pick_route(
+    scenario: Scenario,
+    method: str,
+    sub: str,
+    origin_key: str | None,
+    conditional: bool = False,
+) -> Route | None:
     for route in scenario.routes:
-        if route.method not in ("*", method):
+        if route.method not in ("*", method) or (route.conditional and not conditional):
             continue
         if route.sub != sub:
             continue

@@ -173,7 +173,8 @@ class _Handler(BaseHTTPRequestHandler):
             # Another deployment's server: answering would blend two simulated servers.
             return NO_ROUTE
         sub = slash + rest
-        route = pick_route(scenario, self.command, sub, reached.key if reached else None)
+        validated = any(self.headers.get(n) for n in ("If-None-Match", "If-Modified-Since"))
+        route = pick_route(scenario, self.command, sub, reached.key if reached else None, validated)
         if route is None:
             return NO_ROUTE
         values = dict(state.values(scenario.deployment_id), path=scenario.path)

@@ -94,6 +94,10 @@ class Route:
     """A caching layer in front of the app: the first reply for the path is stored and
     replayed (with Age and X-Cache: HIT) to later requests, keyed by Origin only when the
     stored reply says `Vary: Origin`."""
+    conditional: bool = False
+    """Answers only requests that carry a validator (`If-None-Match`, `If-Modified-Since`):
+    how the server answers the browser's revalidation of a stored response. List it
+    before the route that answers the plain request."""
 
 
 @dataclass(frozen=True)

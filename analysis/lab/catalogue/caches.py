@@ -2,13 +2,40 @@
 
 from __future__ import annotations
 
-from analysis.lab.catalogue.build import CACHEABLE, EXPRESS, NGINX, REFLECT, VARY, at, blocked, ok
-from analysis.lab.spec import ALLOWED, Route, Scenario
+from analysis.lab.catalogue.build import (
+    ACAO,
+    CACHEABLE,
+    CREDS,
+    EXPRESS,
+    NGINX,
+    REFLECT,
+    VARY,
+    at,
+    blocked,
+    call,
+    ok,
+)
+from analysis.lab.spec import ALLOWED, Reply, Route, Scenario
 
 # Express code that echoes the origin by hand (res.set(...)) on a response that may be
 # cached for ten minutes: the stage for every cache mix-up.
 ECHO_CACHEABLE = Route("GET", ok(REFLECT, CACHEABLE, EXPRESS))
 ECHO_CACHEABLE_VARY = Route("GET", ok(REFLECT, CACHEABLE, VARY, EXPRESS))
+
+# nginx serves the API's JSON with an ETag and `no-cache`, so the browser revalidates each
+# time; the 200 echoes the origin, while the 304 takes its CORS headers from another
+# `add_header ... always` (a `location` or `if` block the 200 does not pass through).
+ETAG = ("ETag", '"v1"')
+REVALIDATE = ("Cache-Control", "no-cache")
+INCLUDE = at(call(credentials="include"))
+
+
+def revalidated(*headers: tuple[str, str], credentials: bool = False) -> tuple[Route, Route]:
+    """The 304 to a revalidation (with `headers`), then the 200 it revalidates."""
+    stored = ok(REFLECT, VARY, ETAG, REVALIDATE, NGINX, *((CREDS,) if credentials else ()))
+    not_modified = Reply(304, (*headers, ETAG, NGINX), body="", content_type=None)
+    return Route("GET", not_modified, conditional=True), Route("GET", stored)
+
 
 SCENARIOS = (
     Scenario(
@@ -69,6 +96,37 @@ SCENARIOS = (
         before=(at(),),
         visit=at(page="app_site2"),
         routes=(ECHO_CACHEABLE,),
+        expected=ALLOWED,
+    ),
+    Scenario(
+        id="revalidation-304-names-production",
+        title="The 304 to the browser's revalidation names the production origin",
+        cause="origin-allowlist-mismatch",
+        before=(at(),),
+        visit=at(),
+        routes=revalidated((ACAO, "https://prod.example.com")),
+        expected=blocked("AllowOriginMismatch", "https://prod.example.com"),
+        notes="The HTTP cache puts the 304's headers in place of the stored ones; the "
+        "CORS check reads the result.",
+        fix_layer="nginx",
+    ),
+    Scenario(
+        id="revalidation-304-wildcard-with-credentials",
+        title="Credentialed: the stored 200 echoes the origin, the 304 says ACAO: *",
+        cause="wildcard-with-credentials",
+        before=(INCLUDE,),
+        visit=INCLUDE,
+        routes=revalidated((ACAO, "*"), credentials=True),
+        expected=blocked("WildcardOriginNotAllowed"),
+        fix_layer="nginx",
+    ),
+    Scenario(
+        id="control-revalidation-304-without-cors",
+        title="A 304 without CORS headers keeps the stored response's",
+        cause="none",
+        before=(at(),),
+        visit=at(),
+        routes=revalidated(),
         expected=ALLOWED,
     ),
 )
