@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 from urllib.parse import urljoin, urlsplit
 
+from analysis import fetch
 from analysis.model import (
     MODES,
     Context,
@@ -277,7 +278,11 @@ def _pair(items: list[Captured]) -> list[_Unit]:
             continue
 
         key = _key(c, facts[i], tx.request.method)
-        j = waiting.pop(key, None)
+        j = waiting.get(key)
+        if j is not None and _guards(items[j].tx, tx):
+            del waiting[key]
+        else:
+            j = None  # another fetch's refused preflight, still waiting for its own
         # Only a request the browser logged but never sent lacks Origin for this reason;
         # a proxy saw every request it records in full.
         if j is None and key[2] is None and tx.response is None and "browser_error" in c.hints:
@@ -300,6 +305,18 @@ def _pair(items: list[Captured]) -> list[_Unit]:
         else:
             units.append(_Unit(other, c, other_facts, facts[i]))
     return units
+
+
+def _guards(preflight: Transaction, actual: Transaction) -> bool:
+    """Could `preflight` be the one sent for `actual`? The browser announces exactly the
+    request's CORS-unsafe header names (Fetch §4.8 step 3), so a request that lacks one
+    of them, or carries it with a safelisted value, is another fetch: typically a later
+    simple request to the URL whose earlier preflight failed and stopped its own."""
+    announced = preflight.request.headers.get("access-control-request-headers")
+    if not announced:
+        return True
+    names = {name.strip().lower() for name in announced.split(",")} - {""}
+    return names <= set(fetch.cors_unsafe_header_names(actual.request.headers))
 
 
 def _take_loose(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from analysis.model import BrowserVerdict, Context, Transaction
+from analysis.model import BrowserVerdict, Context, Headers, Request, Transaction
 from analysis.readers import _load
 from analysis.readers.assemble import (
     MAX_REDIRECTS,
@@ -50,6 +50,36 @@ def test_failed_preflight_stands_alone() -> None:
     url = f"{API}/orders"
     got = shape(caps(preflight_tx(url, "POST", status=404), tx("GET", f"{API}/other", ORIGIN)))
     assert got == [[(url, "POST", None)], [(f"{API}/other", None, "GET")]]
+
+
+def _announcing(url: str, method: str, names: str, **kw: object) -> Transaction:
+    t = preflight_tx(url, method, **kw)  # type: ignore[arg-type]
+    fields = [*t.request.headers.fields, ("Access-Control-Request-Headers", names)]
+    request = Request(t.request.method, url, Headers(tuple(fields)))
+    return Transaction(request, t.response, t.error, t.started, t.duration_ms)
+
+
+def test_a_refused_preflight_is_not_taken_by_a_later_request_that_announced_nothing() -> None:
+    # Measured in the lab: the first fetch (with X-Request-Id) stopped at its refused
+    # preflight; a later plain GET to the URL went out alone and Chromium allowed it.
+    url = f"{API}/items"
+    refused = _announcing(url, "GET", "x-request-id", status=404)
+    got = shape(caps(refused, tx("GET", url, ORIGIN)))
+    assert got == [[(url, "GET", None)], [(url, None, "GET")]]
+
+
+def test_a_refused_preflight_is_not_taken_by_a_request_whose_header_became_safelisted() -> None:
+    url = f"{API}/form"
+    refused = _announcing(url, "POST", "content-type", status=404)
+    plain = tx("POST", url, [*ORIGIN, ("Content-Type", "text/plain")])
+    assert shape(caps(refused, plain)) == [[(url, "POST", None)], [(url, None, "POST")]]
+
+
+def test_a_preflight_pairs_with_the_request_that_carries_what_it_announced() -> None:
+    url = f"{API}/items"
+    announced = _announcing(url, "GET", "content-type,x-request-id")
+    sent = [*ORIGIN, ("X-Request-Id", "1"), ("Content-Type", "application/json")]
+    assert shape(caps(announced, tx("GET", url, sent))) == [[(url, "GET", "GET")]]
 
 
 def test_failed_preflight_exchange_reports_the_method_it_asked_for() -> None:
