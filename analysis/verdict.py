@@ -735,6 +735,14 @@ def _fault(tx: Transaction) -> Fault | None:
             f"upstream failed: {error}; the proxy answered the browser with its own 502",
             "MissingAllowOriginHeader",
         )
+    if tx.error and not response.made_by_proxy and not tx.error.startswith("net::"):
+        # mitmproxy records an error beside a response only when the server failed before
+        # the response was complete (a body cut short); the browser got the proxy's 502.
+        return Fault(
+            f"upstream failed mid-response: {tx.error}; the proxy answered the browser with"
+            " its own 502",
+            "MissingAllowOriginHeader",
+        )
     # A proxy's or addon's own answer is only a fault when it is an error page: a mocked
     # 200 (map_local, server_replay) is what the browser judged, like any response.
     if response.status >= 400 and (

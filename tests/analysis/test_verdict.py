@@ -585,6 +585,18 @@ def test_upstream_failure_is_a_fault_not_a_missing_header() -> None:
     assert v.browser_reason == "MissingAllowOriginHeader"
 
 
+def test_a_response_cut_short_by_the_server_is_a_fault() -> None:
+    # Measured in the lab: the server sent its headers (ACAO fine) and 12 of 112 body
+    # bytes; mitmproxy kept both and the error, and answered Chromium with its own 502.
+    url = API + "/data"
+    cut = "HTTP/1 protocol error: peer closed connection without sending complete message body"
+    sent = [("Origin", PAGE)]
+    step = Step(url, None, tx("GET", url, sent, 200, [(ACAO, PAGE)], error=cut))
+    v = decide(exchange(step))
+    assert (v.blocked, v.reason, v.browser_reason) == (True, None, "MissingAllowOriginHeader")
+    assert v.fault is not None and "peer closed connection" in v.fault
+
+
 def test_proxy_made_502_is_a_fault() -> None:
     v = decide(
         simple_get([("Server", "mitmproxy 11.0.2"), ("Content-Type", "text/html")], status=502)
@@ -840,3 +852,4 @@ def test_a_304_to_a_validator_script_sent_itself_is_checked_as_it_is() -> None:
 
 def test_a_407_is_never_checked() -> None:
     assert decide(simple_get([], status=407)).blocked is False
+
