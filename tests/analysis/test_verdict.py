@@ -852,4 +852,3 @@ def test_a_304_to_a_validator_script_sent_itself_is_checked_as_it_is() -> None:
 
 def test_a_407_is_never_checked() -> None:
     assert decide(simple_get([], status=407)).blocked is False
-
