@@ -175,6 +175,23 @@ PER_ROUTE = (
         notes="The plain GET before it works: the endpoint's own headers are there.",
         fix_layer="starlette",
     ),
+    Scenario(
+        id="control-plain-get-after-refused-preflight",
+        title="The same endpoint: a plain GET after the custom-header GET was refused",
+        cause="none",
+        before=(at(call(headers=(("X-Request-Id", "lab-1"),))),),
+        visit=at(),
+        routes=(
+            Route(
+                "OPTIONS",
+                ok(UVICORN, ("Allow", "GET"), status=405, body=FASTAPI_405),
+            ),
+            Route("GET", ok(REFLECT, VARY, UVICORN)),
+        ),
+        expected=ALLOWED,
+        notes="The refused preflight on the wire announced X-Request-Id, which this GET "
+        "does not carry: it guarded the earlier fetch, not this one.",
+    ),
 )
 
 PREFLIGHT_NOT_HANDLED = (
