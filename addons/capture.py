@@ -97,13 +97,14 @@ def wire_hints(flow: http.HTTPFlow, facts: Facts) -> dict[str, Any]:
 
 
 def _proxy_answer(flow: http.HTTPFlow) -> dict[str, Any] | None:
-    if flow.response is None:
-        if flow.error is None:
-            return None
+    if flow.error is not None:
         # mitmproxy answers a failed upstream with its own 502 (see ResponseProtocolError),
-        # except for a killed flow, whose client connection is just closed.
+        # except for a killed flow, whose client connection is just closed. With a response
+        # beside the error, the server failed before finishing it (a body cut short).
         status = None if flow.error.msg == _KILLED else 502
         return {"status": status, "error": flow.error.msg}
+    if flow.response is None:
+        return None
     server = flow.server_conn
     if server is None or server.timestamp_start is None:
         return {"status": flow.response.status_code, "error": None}

@@ -333,8 +333,7 @@ class Recorder:
 
     def wire_hints(self, flow: http.HTTPFlow, facts: Facts) -> dict[str, Any]:
         """`capture.wire_hints`, remembered per kind of request where it can be."""
-        resp, server = flow.response, flow.server_conn
-        if resp is None or server is None or server.timestamp_start is None:
+        if not _server_answered(flow):
             return wire_hints(flow, facts)  # a proxy's answer: its own facts go in
         return self._cors_of(flow, facts, "")[0]  # type: ignore[no-any-return]
 
@@ -380,8 +379,8 @@ class Recorder:
         redact: bool,
         order: int,
     ) -> Recorded | None:
-        req, resp, server = flow.request, flow.response, flow.server_conn
-        if resp is None or server is None or server.timestamp_start is None or not url:
+        req, resp = flow.request, flow.response
+        if resp is None or not url or not _server_answered(flow):
             return None  # an error, or an answer mitmproxy or an addon made
         rq = self._request_shape(req, redact)
         rs = self._response_shape(resp, redact)
@@ -473,3 +472,15 @@ class Recorder:
             if len(self._versions) < 64:
                 self._versions[version] = known
         return known  # type: ignore[return-value]
+
+
+def _server_answered(flow: http.HTTPFlow) -> bool:
+    """Did the server's own, complete response reach the browser? Not when mitmproxy or an
+    addon answered, nor when the server failed mid-response (mitmproxy's 502 went out)."""
+    server = flow.server_conn
+    return (
+        flow.response is not None
+        and flow.error is None
+        and server is not None
+        and server.timestamp_start is not None
+    )

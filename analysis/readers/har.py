@@ -360,6 +360,7 @@ def _quick_captured(
     resp = get("response")
     response: Response | None = None
     error = None
+    proxy_error: str | None = None
     if resp is not None:
         if type(resp) is not dict:
             return None
@@ -419,7 +420,7 @@ def _quick_captured(
         except InputError:
             return None  # raised again, in its place among the checks, the careful way
         if response is not None and isinstance(cors.get("proxy"), Mapping):
-            response = dataclasses.replace(response, made_by_proxy=True)
+            response, proxy_error = _proxy_answered(response, cors["proxy"])
 
     duration = get("time")
     if duration is not None:
@@ -463,12 +464,23 @@ def _quick_captured(
     tx = Transaction(
         request,
         response,
-        error if response is None else None,
+        error if response is None else proxy_error,
         started,
         duration,
         server_ip or None,
     )
     return Captured(tx, hints, order, entry_id)
+
+
+def _proxy_answered(response: Response, proxy: Mapping[str, Any]) -> tuple[Response, str | None]:
+    """A response beside the addon's `_cors.proxy`, and the transaction's error. Without an
+    error, mitmproxy or one of its addons answered instead of the server; with one, the
+    server failed before finishing its response and mitmproxy answered the browser with its
+    own 502 (the verdict's upstream fault)."""
+    failed = proxy.get("error")
+    if isinstance(failed, str) and failed:
+        return response, failed
+    return dataclasses.replace(response, made_by_proxy=True), None
 
 
 _NO_HEADERS = Headers()
@@ -543,6 +555,7 @@ def _careful_captured(
     resp = e.sub("response")
     response: Response | None = None
     error: str | None = None
+    proxy_error: str | None = None
     if resp is not None:
         response = _response(resp, method)
         error = resp.text("_error")
@@ -577,14 +590,13 @@ def _careful_captured(
         and isinstance(cors, Mapping)
         and isinstance(cors.get("proxy"), Mapping)
     ):
-        # The addon saw mitmproxy or one of its addons answer, not the server.
-        response = dataclasses.replace(response, made_by_proxy=True)
+        response, proxy_error = _proxy_answered(response, cors["proxy"])
 
     duration = e.number("time")
     tx = Transaction(
         request=request,
         response=response,
-        error=error if response is None else None,
+        error=error if response is None else proxy_error,
         started=_started(e),
         duration_ms=duration if duration is not None and duration >= 0 else None,
         server_ip=e.text("serverIPAddress") or None,

@@ -6,7 +6,7 @@ import gzip
 import json
 from pathlib import Path
 
-from mitmproxy import http, io
+from mitmproxy import flow, http, io
 
 from addons.capture import entry_for
 from analysis.readers.flows import read_flows
@@ -98,6 +98,21 @@ def test_upstream_error_is_an_error_not_a_response() -> None:
     tx = entry_to_captured(entry, where="e1", path="-", order=0).tx
     assert tx.response is None
     assert tx.error == "Certificate verify failed: self-signed certificate"
+
+
+def test_a_response_the_server_cut_short_is_the_proxys_502() -> None:
+    # Measured in the lab: the server sent its headers and part of the body, mitmproxy kept
+    # the response and an error, and answered Chromium with its own 502.
+    cut = "HTTP/1 protocol error: peer closed connection without sending complete message body"
+    f = cors_get()
+    f.error = flow.Error(cut)
+    entry = entry_for(f, "e1")
+    assert entry["response"]["status"] == 200
+    assert entry["_cors"]["proxy"] == {"status": 502, "error": cut}
+    # Readers keep the response and the error beside it: the verdict's upstream fault.
+    tx = entry_to_captured(entry, where="e1", path="-", order=0).tx
+    assert tx.response is not None and not tx.response.made_by_proxy
+    assert tx.error == cut
 
 
 def test_killed_flow_has_no_proxy_status() -> None:

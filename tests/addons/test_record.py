@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 
 import pytest
-from mitmproxy import http
+from mitmproxy import flow, http
 
 from addons.capture import entry_for
 from addons.join import _browser_may_cache
@@ -77,6 +77,12 @@ def _no_peer() -> http.HTTPFlow:
     return f
 
 
+def _cut_short() -> http.HTTPFlow:
+    f = cors_get()
+    f.error = flow.Error("HTTP/1 protocol error: peer closed connection without sending all")
+    return f
+
+
 FLOWS: dict[str, Callable[[], http.HTTPFlow]] = {
     "cors get": cors_get,
     "allowed, vary": lambda: cors_get(
@@ -106,6 +112,7 @@ FLOWS: dict[str, Callable[[], http.HTTPFlow]] = {
     "pseudo header": _pseudo_header,
     "made by an addon": _made_by_an_addon,
     "upstream error": _upstream_error,
+    "cut short": _cut_short,
     "no timings": _no_timing,
     "http/2": _http2,
     "no peer": _no_peer,
@@ -138,6 +145,18 @@ def test_line_and_captured_are_the_reference_ones(name: str, redact: bool) -> No
         assert recorded.origin == sent.get("origin")
         assert recorded.cacheable == _browser_may_cache(entry["response"])
         json.loads(recorded.line)
+
+
+def test_a_response_cut_short_is_not_taken_for_the_kind_seen_before() -> None:
+    # The wire hints of a server's own answer are remembered per kind of request; a
+    # response the server cut short is the proxy's answer, with its own hints.
+    recorder = Recorder()
+    for n, f in enumerate([cors_get(), _cut_short()]):
+        facts = pick(f.request.headers.fields)
+        entry = entry_for(f, f"e{n}", facts, redact=True)
+        recorded = recorder.record(f, f"e{n}", facts, f.request.pretty_url, redact=True, order=n)
+        assert recorded.line == encode(entry)
+    assert "proxy" in json.loads(recorded.line)["_cors"]
 
 
 @pytest.mark.parametrize(
