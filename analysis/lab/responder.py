@@ -20,6 +20,8 @@ class Answer:
     status: int
     headers: tuple[Header, ...]
     body: bytes
+    missing: int = 0
+    """Body bytes Content-Length promises beyond `body`, never sent (`Reply.cut_short`)."""
 
 
 NO_ROUTE = Answer(404, (("Content-Type", "text/plain"),), b"no lab route")
@@ -90,7 +92,8 @@ def render(
         headers.append((name, fill(value, context)))
     if route.reply.content_type is not None:
         headers.append(("Content-Type", route.reply.content_type))
-    return Answer(route.reply.status, tuple(headers), route.reply.body.encode())
+    missing = 100 if route.reply.cut_short else 0
+    return Answer(route.reply.status, tuple(headers), route.reply.body.encode(), missing)
 
 
 class SharedCache:

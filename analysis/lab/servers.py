@@ -156,10 +156,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(answer.status)
         for name, value in answer.headers:
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(answer.body)))
+        self.send_header("Content-Length", str(len(answer.body) + answer.missing))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(answer.body)
+        if answer.missing:
+            self.close_connection = True
 
     def _scenario_answer(self, path: str, reached: LabOrigin | None, origin: str | None) -> Answer:
         state = self.server.state

@@ -72,6 +72,9 @@ class Reply:
     headers: tuple[Header, ...] = ()
     body: str = '{"ok": true}'
     content_type: str | None = "application/json"
+    cut_short: bool = False
+    """Content-Length promises 100 bytes more than the body has, and the server closes the
+    connection after the body: a response cut short (a crashed worker, a proxy timeout)."""
 
 
 @dataclass(frozen=True)

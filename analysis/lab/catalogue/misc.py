@@ -18,7 +18,7 @@ from analysis.lab.catalogue.build import (
     preflight,
     text,
 )
-from analysis.lab.spec import ALLOWED, Route, Scenario
+from analysis.lab.spec import ALLOWED, Reply, Route, Scenario
 
 TOTAL = ("X-Total-Count", "42")
 
@@ -96,6 +96,16 @@ PROXY_FAULTS = (
         routes=(),
         expected=blocked("MissingAllowOriginHeader"),
         fix_layer="server",
+    ),
+    Scenario(
+        id="upstream-cuts-body-short",
+        title="The API's answer is cut short after its headers: mitmproxy answers 502 itself",
+        cause="proxy-or-upstream-fault",
+        visit=at(),
+        routes=(Route("GET", Reply(200, (REFLECT, VARY, EXPRESS), cut_short=True)),),
+        expected=blocked("MissingAllowOriginHeader"),
+        notes="The server's own headers allowed the page; the browser never saw them.",
+        fix_layer="express",
     ),
     Scenario(
         id="upstream-refused-preflight-502",
