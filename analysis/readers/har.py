@@ -157,6 +157,8 @@ def _page_urls(pages: object, path: str) -> dict[str, str]:
 
 MAX_STATUS = 999
 """HTTP status codes have three digits; browsers record 0 for a request never answered."""
+NO_ANSWER = -1
+"""Playwright's `response.status` for a request that got no response (browsers write 0)."""
 
 
 def finite(value: int | float) -> float | None:
@@ -370,6 +372,8 @@ def _quick_captured(
         response = response_or_not
         rget = resp.get
         error = rget("_error")
+        if error is None:
+            error = rget("_failureText")  # Playwright's name for it
         via_worker = rget("_fetchedViaServiceWorker")
         redirect_url = rget("redirectURL")
         if (
@@ -498,13 +502,15 @@ def _quick_headers(items: object) -> Headers | None:
 def _quick_response(resp: dict[str, Any], method: str) -> Response | bool | None:
     """`_response` for plain types, False for anything `_response` should decide."""
     status = resp.get("status")
-    if status is not None and (type(status) is not int or not 0 <= status <= MAX_STATUS):
+    if status is not None and (type(status) is not int or not NO_ANSWER <= status <= MAX_STATUS):
         return False
     headers = _quick_headers(resp.get("headers"))
     if headers is None:
         return False
-    if not status and not headers:
+    if status in (0, NO_ANSWER, None) and not headers:
         return None
+    if status == NO_ANSWER:
+        return False  # headers without a status: the careful way words it
     status = status or 0
     reason = resp.get("statusText")
     version = resp.get("httpVersion")
@@ -559,6 +565,8 @@ def _careful_captured(
     if resp is not None:
         response = _response(resp, method)
         error = resp.text("_error")
+        if error is None:
+            error = resp.text("_failureText")  # Playwright's name for it
         if resp.flag("_fetchedViaServiceWorker"):
             hints["source"] = "service-worker"
         redirect_url = resp.text("redirectURL")
@@ -606,15 +614,15 @@ def _careful_captured(
 
 def _response(resp: _Fields, method: str) -> Response | None:
     status = resp.whole("status")
-    if status is not None and not 0 <= status <= MAX_STATUS:
-        raise InputError(
-            resp.path,
-            f"{resp.where}: {resp.field('status')} must be an HTTP status code, not {status}",
-        )
+    if status is not None and not (0 <= status <= MAX_STATUS or status == NO_ANSWER):
+        raise _not_a_status(resp, status)
     headers = resp.headers()
-    # Browsers record a request that never got an answer as status 0 without headers.
-    if not status and not headers:
+    # Browsers record a request that never got an answer as status 0 without headers;
+    # Playwright as -1.
+    if status in (0, NO_ANSWER, None) and not headers:
         return None
+    if status == NO_ANSWER:
+        raise _not_a_status(resp, status)
     status = status or 0
     excerpt = None
     if method.upper() == "OPTIONS" or status >= 400:
@@ -627,6 +635,12 @@ def _response(resp: _Fields, method: str) -> Response | None:
         reason=resp.text("statusText") or "",
         http_version=_http_version(resp.text("httpVersion")),
         body_excerpt=excerpt,
+    )
+
+
+def _not_a_status(resp: _Fields, status: int) -> InputError:
+    return InputError(
+        resp.path, f"{resp.where}: {resp.field('status')} must be an HTTP status code, not {status}"
     )
 
 

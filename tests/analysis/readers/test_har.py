@@ -442,8 +442,15 @@ def test_non_utf8_har(tmp_path: Path) -> None:
             ["response.status must be an HTTP status code"],
         ),
         (
-            lambda d: d["log"]["entries"][0]["response"].update(status=-1),
+            # -1 is Playwright's "no answer"; with headers beside it, it is no status at all.
+            lambda d: d["log"]["entries"][0]["response"].update(
+                status=-1, headers=[{"name": "X-A", "value": "b"}]
+            ),
             ["response.status must be an HTTP status code, not -1"],
+        ),
+        (
+            lambda d: d["log"]["entries"][0]["response"].update(status=-2, headers=[]),
+            ["response.status must be an HTTP status code, not -2"],
         ),
         (lambda d: d["log"]["entries"][0].update(_fromCache=True), ["_fromCache must be a string"]),
         (
