@@ -215,7 +215,7 @@ def _print_table(console: Console, title: str, rows: list[Decided]) -> None:
         elif v.blocked is None:
             why = f"blocked if {_condition_text(v.condition)}: {v.reason or 'unknown'}"
         else:
-            why = v.reason or "blocked"
+            why = v.reason or "blocked by the browser; the capture does not say at which check"
             if v.failed_parameter:
                 why += f" ({v.failed_parameter})"
         where = f" at {v.stage}" if v.stage and not v.fault else ""

@@ -222,6 +222,14 @@ def _verdict_from(
             "browser_reason": browser_reason,
         }
     if walk.failure is None:
+        if (
+            walk.incomplete == "response-not-captured"
+            and ctx.browser is None
+            and (ctx.browser_error == _GENERIC_FAILURE)
+        ):
+            # No answer recorded, and the browser's own generic failure: it blocked the
+            # fetch, and the capture does not say at which check.
+            return {**common, "blocked": True, "condition": None}
         if walk.incomplete is not None and ctx.browser is not None and ctx.browser.blocked:
             # The wire cannot tell; the browser's own word is the only evidence there is.
             return {
@@ -288,6 +296,12 @@ def page_origin(exchange: Exchange) -> str | None:
     return None
 
 
+_GENERIC_FAILURE = "net::ERR_FAILED"
+"""What Chromium reports for a fetch that failed a CORS check (and for few other things)."""
+_MAY_BE_BROWSER_ADDED = fetch.BROWSER_ADDED_HEADERS | {"authorization"}
+"""Headers a no-cors request may carry without script: HTTP auth the browser added itself."""
+
+
 def request_mode(exchange: Exchange, origin: str | None) -> str | None:
     """The request's mode: the capture's hint, else `Sec-Fetch-Mode`, else inferred."""
     ctx = exchange.context
@@ -306,8 +320,20 @@ def request_mode(exchange: Exchange, origin: str | None) -> str | None:
         # A cross-origin GET/HEAD carries Origin only in CORS mode.
         if "origin" in headers:
             return "cors"
-        if origin is not None and not same_origin(origin, step.url):
-            return "no-cors"
+        if origin is None or same_origin(origin, step.url):
+            return None
+        # Without Origin the headers are not the wire's: a browser's export of what script
+        # could see (Playwright's HAR). No-cors cannot send an unsafe method, and drops
+        # unsafe headers; and no answer at all, with the browser's generic net::ERR_FAILED,
+        # is how such an export records a CORS failure.
+        actual = step.actual
+        if not fetch.is_safelisted_method(actual.request.method) or fetch.cors_unsafe_header_names(
+            headers, ignore=_MAY_BE_BROWSER_ADDED
+        ):
+            return "cors"
+        if actual.response is None and ctx.browser_error == _GENERIC_FAILURE:
+            return None
+        return "no-cors"
     return None
 
 

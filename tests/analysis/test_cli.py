@@ -405,3 +405,42 @@ def test_console_lists_the_first_findings_and_counts_the_rest(
     assert result.exit_code == 1
     assert result.output.count("fix on") == 1
     assert "… and 2 more (see the report or --json)" in result.output
+
+
+def _playwright_failed(method: str, url: str, req: dict[str, str]) -> dict:
+    """A request as Playwright's recorded HAR keeps a CORS failure: the headers script could
+    see (no Origin), no answer (-1), and Chromium's generic error."""
+    entry = _entry(method, url, {"Referer": PAGE + "/", "User-Agent": "Chrome", **req}, -1, {})
+    entry["response"]["_failureText"] = "net::ERR_FAILED"
+    return entry
+
+
+def test_a_playwright_har_is_read_and_its_failures_are_the_browsers(tmp_path: Path) -> None:
+    # Measured: Playwright records every CORS failure so (and no preflights); Chromium
+    # blocked all three failed requests and allowed the no-cors image and the echoed GET.
+    opaque = _entry("GET", API + "/logo.png", {"Referer": PAGE + "/"}, 200, {})
+    opaque["response"]["_failureText"] = "net::ERR_ABORTED"
+    har = _har(
+        tmp_path,
+        _playwright_failed("GET", API + "/users", {}),
+        _playwright_failed("PUT", API + "/users/1", {"Content-Type": "application/json"}),
+        _playwright_failed("GET", API + "/me", {"X-Request-Id": "1"}),
+        opaque,
+        _entry(
+            "GET",
+            API + "/ok",
+            {"Origin": PAGE},
+            200,
+            {"Access-Control-Allow-Origin": "*"},
+            **_cors(),
+        ),
+    )
+    out = tmp_path / "out.json"
+    result = CliRunner().invoke(main, ["analyze", str(har), "--json", str(out)])
+    assert result.exit_code == 1, result.output
+    assert "does not say at which check" in result.output
+    verdicts = {x["url"]: x["verdict"] for x in json.loads(out.read_text())["exchanges"]}
+    blocked = {url for url, v in verdicts.items() if v["blocked"] is not False}
+    assert blocked == {API + "/users", API + "/users/1", API + "/me"}
+    assert verdicts[API + "/ok"]["blocked"] is False
+    assert {verdicts[API + u]["reason"] for u in ("/users", "/users/1", "/me")} == {None}
