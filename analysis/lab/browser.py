@@ -170,10 +170,19 @@ _EVENTS = (
 class LabBrowser:
     """One Chromium, one context, one page for the whole lab run."""
 
-    def __init__(self, proxy_url: str, host_map: dict[str, str], executable: Path = CHROMIUM):
+    def __init__(
+        self,
+        proxy_url: str | None,
+        host_map: dict[str, str],
+        executable: Path = CHROMIUM,
+        record_har: Path | None = None,
+    ):
         self.proxy_url = proxy_url
+        """None: straight to the lab's servers, no mitmproxy in between."""
         self.host_map = host_map
         self.executable = executable
+        self.record_har = record_har
+        """Where Playwright writes its HAR of the session, on `close`."""
         self._counter = itertools.count()
         self.page_log = NetLog("page", self._counter)
         self.worker_log = NetLog("worker", self._counter)
@@ -212,9 +221,10 @@ class LabBrowser:
             self.browser = self._pw.chromium.launch(
                 executable_path=str(self.executable),
                 args=args,
-                proxy={"server": self.proxy_url},
+                proxy={"server": self.proxy_url} if self.proxy_url else None,
             )
-            self.context = self.browser.new_context()
+            har = {"record_har_path": str(self.record_har)} if self.record_har else {}
+            self.context = self.browser.new_context(**har)
             self._page = self.context.new_page()
             self._cdp = self.context.new_cdp_session(self._page)
             for event in _EVENTS:
@@ -230,9 +240,12 @@ class LabBrowser:
 
     def close(self) -> None:
         try:
+            if self.context is not None:
+                self.context.close()  # writes the HAR, where one is recorded
             if self.browser is not None:
                 self.browser.close()
         finally:
+            self.context = None
             self.browser = None
             if self._pw is not None:
                 self._pw.stop()

@@ -1,0 +1,74 @@
+"""A HAR that Playwright records (`record_har_path`) is judged as Chromium judged it.
+
+Such a HAR keeps a CORS failure as the request headers script could see (no Origin), no
+answer (status -1) and `_failureText: net::ERR_FAILED`, and it records no preflights. So
+corscope can say blocked or allowed, as Chromium did, but not which check failed: the
+reason is held to Chromium's only where the HAR kept the answer that decided.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from analysis.api import Analysis, analyze_files
+from analysis.lab.browser import CHROMIUM, LabBrowser
+from analysis.lab.runner import run_scenario
+from analysis.lab.scenarios import by_id
+from analysis.lab.servers import start_servers
+
+IDS = [
+    "control-simple-get",
+    "control-json-post",
+    "error-500-without-cors",
+    "wildcard-with-credentials",
+    "allowlist-wrong-port",
+    "duplicate-acao-two-lines",
+    "credentials-without-acac",
+    "preflight-404-without-cors",
+    "allow-headers-missing-custom",
+    "allow-methods-missing-put",
+    "no-cors-headers-json-post",
+    "redirect-tainted-allowlist",
+    "redirect-tainted-acao-wildcard",
+    "error-redirect-to-login-without-cors",
+    "expose-headers-missing",
+]
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Any], Analysis]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package")
+    workdir = tmp_path_factory.mktemp("playwright-har")
+    har = workdir / "session.har"
+    scenarios = tuple(by_id(i) for i in IDS)
+    with start_servers(scenarios, workdir / "servers") as servers:
+        with LabBrowser(None, servers.host_map, record_har=har) as browser:
+            truths = [run_scenario(browser, servers, s) for s in scenarios]
+    return truths, analyze_files([har])
+
+
+def _decided(analysis: Analysis, url: str) -> Any:
+    found = [d for d in analysis.decided if d.exchange.url == url]
+    assert found, f"no exchange for {url}"
+    return found[-1]
+
+
+@pytest.mark.parametrize("scenario_id", IDS)
+def test_blocked_or_allowed_as_chromium_decided(
+    recorded: tuple[list[Any], Analysis], scenario_id: str
+) -> None:
+    truths, analysis = recorded
+    truth = next(t for t in truths if t.scenario_id == scenario_id)
+    assert truth.blocked == by_id(scenario_id).expected.blocked  # the lab itself held
+    verdict = _decided(analysis, truth.url).verdict
+    assert verdict.blocked is truth.blocked
+
+
+def test_the_har_is_what_playwright_writes(recorded: tuple[list[Any], Analysis]) -> None:
+    _, analysis = recorded
+    assert analysis.warnings == []
+    assert Path(analysis.inputs[0]).name == "session.har"
