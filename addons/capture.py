@@ -96,6 +96,12 @@ def wire_hints(flow: http.HTTPFlow, facts: Facts) -> dict[str, Any]:
     return cors
 
 
+def server_answered(flow: http.HTTPFlow) -> bool:
+    """Did the server's own, complete response reach the browser? Not when mitmproxy or an
+    addon answered, nor when the server failed mid-response (mitmproxy's 502 went out)."""
+    return flow.response is not None and _proxy_answer(flow) is None
+
+
 def _proxy_answer(flow: http.HTTPFlow) -> dict[str, Any] | None:
     if flow.error is not None:
         # mitmproxy answers a failed upstream with its own 502 (see ResponseProtocolError),

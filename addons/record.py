@@ -34,6 +34,7 @@ from .capture import (
     _tls,
     body_excerpt,
     entry_for,
+    server_answered,
     text,
     timing_values,
     wire_hints,
@@ -333,7 +334,7 @@ class Recorder:
 
     def wire_hints(self, flow: http.HTTPFlow, facts: Facts) -> dict[str, Any]:
         """`capture.wire_hints`, remembered per kind of request where it can be."""
-        if not _server_answered(flow):
+        if not server_answered(flow):
             return wire_hints(flow, facts)  # a proxy's answer: its own facts go in
         return self._cors_of(flow, facts, "")[0]  # type: ignore[no-any-return]
 
@@ -380,7 +381,7 @@ class Recorder:
         order: int,
     ) -> Recorded | None:
         req, resp = flow.request, flow.response
-        if resp is None or not url or not _server_answered(flow):
+        if resp is None or not url or not server_answered(flow):
             return None  # an error, or an answer mitmproxy or an addon made
         rq = self._request_shape(req, redact)
         rs = self._response_shape(resp, redact)
@@ -472,15 +473,3 @@ class Recorder:
             if len(self._versions) < 64:
                 self._versions[version] = known
         return known  # type: ignore[return-value]
-
-
-def _server_answered(flow: http.HTTPFlow) -> bool:
-    """Did the server's own, complete response reach the browser? Not when mitmproxy or an
-    addon answered, nor when the server failed mid-response (mitmproxy's 502 went out)."""
-    server = flow.server_conn
-    return (
-        flow.response is not None
-        and flow.error is None
-        and server is not None
-        and server.timestamp_start is not None
-    )

@@ -224,6 +224,12 @@ def _cors_unsafe(headers: Iterable[tuple[str, str]], ignore: frozenset[str]) -> 
     return tuple(sorted(unsafe))
 
 
+def announced_header_names(value: str | None) -> list[str]:
+    """An `Access-Control-Request-Headers` value as the names it lists, lower-cased, in
+    order (the browser sends them lower-cased, comma-separated, §4.8 step 3)."""
+    return [name.strip().lower() for name in (value or "").split(",") if name.strip()]
+
+
 def parse_token_list(value: str | None) -> list[str] | None:
     """§3.2.3 extract `#token` values (Access-Control-Allow-Methods/-Headers).
 

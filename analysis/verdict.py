@@ -225,7 +225,7 @@ def _verdict_from(
         if (
             walk.incomplete == "response-not-captured"
             and ctx.browser is None
-            and (ctx.browser_error == _GENERIC_FAILURE)
+            and ctx.browser_error == _GENERIC_FAILURE
         ):
             # No answer recorded, and the browser's own generic failure: it blocked the
             # fetch, and the capture does not say at which check.
@@ -425,7 +425,7 @@ def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -
             return walk  # §4.6: a proxy's authentication challenge is not CORS-checked
         if response.status == 304:
             if cors_flag and (
-                failure := _revalidation_failure(exchange, step, tx, request_origin, include)
+                failure := _revalidation_failure(exchange, step, request_origin, include)
             ):
                 walk.failure = _at(failure, "response", url)
             return walk
@@ -491,14 +491,16 @@ def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -
     return walk
 
 
-_CONDITIONAL_HEADERS = ("if-none-match", "if-modified-since", "if-match", "if-unmodified-since")
+_CONDITIONAL_HEADERS = frozenset(
+    {"if-none-match", "if-modified-since", "if-match", "if-unmodified-since"}
+)
 _SUBRESOURCE_CACHE_FREE = frozenset({"fetch", "xhr"})
 """Resource types Blink never keeps in its memory cache: their conditional requests come
 from the HTTP cache (or from script, which has to announce them in a preflight)."""
 
 
 def _revalidation_failure(
-    exchange: Exchange, step: Step, tx: Transaction, request_origin: str, include: bool
+    exchange: Exchange, step: Step, request_origin: str, include: bool
 ) -> Failure | None:
     """The CORS check on a 304, which depends on who asked the conditional question.
 
@@ -510,10 +512,13 @@ def _revalidation_failure(
     which the capture does not hold with the 304. Blink's memory cache revalidates other
     resource types and skips the check on the 304 (§4.6), and a wire capture cannot tell
     those revalidations from the HTTP cache's."""
+    tx = step.actual
+    assert tx is not None and tx.response is not None
     response = tx.response
-    assert response is not None
     preflight = step.preflight.transaction if step.preflight is not None else None
-    if preflight is not None and set(_CONDITIONAL_HEADERS) & set(_announced_headers(preflight, tx)):
+    if preflight is not None and not _CONDITIONAL_HEADERS.isdisjoint(
+        _announced_headers(preflight, tx)
+    ):
         return _check_access(response, request_origin, include)
     resource_type = exchange.context.resource_type
     if resource_type is not None and resource_type not in _SUBRESOURCE_CACHE_FREE:
@@ -670,7 +675,7 @@ def _announced_headers(preflight: Transaction, actual: Transaction | None) -> li
     """The CORS-unsafe header names the browser listed in the preflight, in its order."""
     announced = preflight.request.headers.get("access-control-request-headers")
     if announced is not None:
-        return [n.strip().lower() for n in announced.split(",") if n.strip()]
+        return fetch.announced_header_names(announced)
     if actual is not None:
         return fetch.cors_unsafe_header_names(
             actual.request.headers, ignore=fetch.BROWSER_ADDED_HEADERS
@@ -941,11 +946,11 @@ def _preflight_warnings(preflight: Transaction, include: bool) -> list[CorsWarni
                 f"The preflight response {detail}: almost every call pays an extra round trip.",
             )
         )
-    announced = preflight.request.headers.get("access-control-request-headers") or ""
+    announced = preflight.request.headers.get("access-control-request-headers")
     allowed = fetch.parse_token_list(response.headers.get("access-control-allow-headers")) or []
     if (
         not include
-        and "authorization" in {n.strip().lower() for n in announced.split(",")}
+        and "authorization" in fetch.announced_header_names(announced)
         and "*" in allowed
         and "authorization" not in {n.lower() for n in allowed}
     ):

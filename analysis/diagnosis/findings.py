@@ -234,7 +234,7 @@ def _announced(exchange: Exchange) -> list[str]:
     for step in exchange.steps:
         if step.preflight is not None and step.preflight.transaction is not None:
             value = step.preflight.transaction.request.headers.get("access-control-request-headers")
-            return [n.strip().lower() for n in (value or "").split(",") if n.strip()]
+            return fetch.announced_header_names(value)
     actual = exchange.first.actual
     if actual is None:
         return []

@@ -312,11 +312,10 @@ def _guards(preflight: Transaction, actual: Transaction) -> bool:
     request's CORS-unsafe header names (Fetch §4.8 step 3), so a request that lacks one
     of them, or carries it with a safelisted value, is another fetch: typically a later
     simple request to the URL whose earlier preflight failed and stopped its own."""
-    announced = preflight.request.headers.get("access-control-request-headers")
-    if not announced:
-        return True
-    names = {name.strip().lower() for name in announced.split(",")} - {""}
-    return names <= set(fetch.cors_unsafe_header_names(actual.request.headers))
+    names = fetch.announced_header_names(
+        preflight.request.headers.get("access-control-request-headers")
+    )
+    return not names or set(names) <= set(fetch.cors_unsafe_header_names(actual.request.headers))
 
 
 def _take_loose(
