@@ -104,6 +104,11 @@ def normalize_method(method: str) -> str:
     return upper if upper in _NORMALIZED_METHODS else method
 
 
+def is_event_stream_accept(accept: str | None) -> bool:
+    """The `Accept` an EventSource always sends (HTML §9.2): how its request is told apart."""
+    return accept is not None and accept.strip().lower() == "text/event-stream"
+
+
 def is_safelisted_method(method: str) -> bool:
     # Byte-exact after normalization: `fetch(u, {method: 'patch'})` sends "patch".
     return method in SAFELISTED_METHODS

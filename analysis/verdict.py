@@ -486,7 +486,9 @@ def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -
             if (failure := _check_access(response, request_origin, include)) is not None:
                 walk.failure = _at(failure, "response", url)
                 return walk
-            walk.warnings.extend(_response_warnings(response, request_origin, include))
+            walk.warnings.extend(
+                _response_warnings(response, include, exchange.context.resource_type)
+            )
         return walk
     return walk
 
@@ -585,6 +587,9 @@ def _local_network_failure(origin: str, step: Step) -> Failure | None:
 def _needs_preflight(method: str, headers: Headers) -> bool:
     """§4.4 HTTP fetch step 5.1, judged from the actual request on the wire."""
     unsafe = fetch.cors_unsafe_header_names(headers, ignore=fetch.BROWSER_ADDED_HEADERS)
+    if unsafe == ["last-event-id"] and fetch.is_event_stream_accept(headers.get("accept")):
+        # EventSource's reconnect: Blink sends it with preflight prevented (measured).
+        unsafe = []
     return not fetch.is_safelisted_method(method) or bool(unsafe)
 
 
@@ -843,9 +848,17 @@ _INFRASTRUCTURE_HEADERS = frozenset(
 )
 
 
-def _response_warnings(response: Response, request_origin: str, include: bool) -> list[CorsWarning]:
+_HEADER_READERS = frozenset({"fetch", "xhr"})
+"""Resource types whose script can read response headers (`None`: not recorded)."""
+
+
+def _response_warnings(
+    response: Response, include: bool, resource_type: str | None
+) -> list[CorsWarning]:
     warnings: list[CorsWarning] = []
-    hidden = unexposed_headers(response.headers, include)
+    # An image, script, font or EventSource never shows its headers to script.
+    readable = resource_type is None or resource_type in _HEADER_READERS
+    hidden = unexposed_headers(response.headers, include) if readable else []
     if hidden:
         warnings.append(
             CorsWarning(

@@ -173,6 +173,7 @@ class _Facts(NamedTuple):
     sec_fetch_mode: str | None = None
     sec_fetch_site: str | None = None
     referer: str | None = None
+    accept: str | None = None
 
     def get(self, name: str) -> str | None:
         return getattr(self, name.replace("-", "_"))
@@ -513,6 +514,8 @@ def _new_context(chain: _Chain, hints: Hints) -> Context:
     resource_type = hints.get("resource_type") or resource_type_from_dest(
         headers.get("sec-fetch-dest")
     )
+    if resource_type == "fetch" and fetch.is_event_stream_accept(headers.get("accept")):
+        resource_type = "eventsource"  # Chrome's own name for it, as its HAR writes
 
     referer = headers.get("referer")
     # `Origin: null` on the first request is the browser's own word that the page is opaque.
@@ -534,7 +537,7 @@ def _new_context(chain: _Chain, hints: Hints) -> Context:
     page_url = hints.get("page_url")
     if page_url is None and har_page and page_origin in (None, _origin(har_page)):
         page_url = har_page
-    if page_url is None and referer and resource_type in (None, "fetch", "xhr"):
+    if page_url is None and referer and resource_type in (None, "fetch", "xhr", "eventsource"):
         page_url = _full_referer(referer, page_origin)
 
     mode = hints.get("mode")

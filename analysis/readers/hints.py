@@ -43,8 +43,8 @@ _DEST_TO_RESOURCE_TYPE: dict[str, str] = {
     "document": "document",
     "iframe": "document",
     "frame": "document",
-    "audio": "media",
-    "video": "media",
+    "audio": "audio",  # Chrome's HAR says "media" for both; Blink's wording tells them apart
+    "video": "video",
     "track": "texttrack",
     "manifest": "manifest",
     "worker": "script",

@@ -205,9 +205,7 @@ def test_blocked_flow_is_marked_and_logged(proxy: Proxy, caplog) -> None:
     assert len(warnings) == 1
     assert warnings[0].getMessage() == (
         f"CORS blocked GET {API}/data from {PAGE}: No 'Access-Control-Allow-Origin' header is "
-        "present on the requested resource. If an opaque response serves your needs, set the "
-        "request's mode to 'no-cors' to fetch the resource with CORS disabled. "
-        "[MissingAllowOriginHeader]"
+        "present on the requested resource. [MissingAllowOriginHeader]"
     )
 
 

@@ -28,9 +28,7 @@ def test_missing_allow_origin_on_simple_get() -> None:
     assert v.failed_parameter is None
     assert v.chrome_message == (
         f"Access to fetch at '{API}/data' from origin '{PAGE}' has been blocked by CORS policy:"
-        " No 'Access-Control-Allow-Origin' header is present on the requested resource. If an"
-        " opaque response serves your needs, set the request's mode to 'no-cors' to fetch the"
-        " resource with CORS disabled."
+        " No 'Access-Control-Allow-Origin' header is present on the requested resource."
     )
     assert v.firefox_code == "CORSMissingAllowOrigin"
     assert v.firefox_message is not None and v.firefox_message.endswith("Status code: 200.")
@@ -855,3 +853,38 @@ def test_a_304_to_a_validator_script_sent_itself_is_checked_as_it_is() -> None:
 
 def test_a_407_is_never_checked() -> None:
     assert decide(simple_get([], status=407)).blocked is False
+
+
+# --- Requests not made by fetch() or XHR (measured in Chromium 156) -------------------------
+
+
+EVENT_STREAM = [("Accept", "text/event-stream"), ("Cache-Control", "no-cache")]
+
+
+def test_event_source_reconnect_needs_no_preflight() -> None:
+    # Blink prevents the preflight: Last-Event-ID goes out on a plain GET.
+    v = decide(
+        simple_get(
+            [(ACAO, PAGE)],
+            request_headers=[*EVENT_STREAM, ("Last-Event-ID", "42")],
+            resource_type="eventsource",
+        )
+    )
+    assert (v.blocked, v.preflight_required) == (False, False)
+
+
+def test_last_event_id_from_script_still_needs_a_preflight() -> None:
+    v = decide(simple_get([(ACAO, PAGE)], request_headers=[("Last-Event-ID", "42")]))
+    assert v.preflight_required is True
+
+
+@pytest.mark.parametrize("resource_type", ["image", "script", "font", "eventsource", "audio"])
+def test_no_expose_headers_warning_where_script_cannot_read_headers(resource_type: str) -> None:
+    v = decide(simple_get([(ACAO, "*"), ("X-Request-Id", "7")], resource_type=resource_type))
+    assert (v.blocked, [w.id for w in v.warnings]) == (False, [])
+
+
+@pytest.mark.parametrize("resource_type", ["fetch", "xhr", None])
+def test_expose_headers_warning_where_script_reads_headers(resource_type: str | None) -> None:
+    v = decide(simple_get([(ACAO, "*"), ("X-Request-Id", "7")], resource_type=resource_type))
+    assert [w.id for w in v.warnings] == ["expose-headers-missing"]

@@ -418,6 +418,14 @@ def test_resource_type_from_hint_then_sec_fetch_dest() -> None:
     assert context_of(tx("GET", "u")).resource_type is None
 
 
+def test_resource_types_chromium_words_apart() -> None:
+    # An EventSource is an empty destination too; its Accept tells it from fetch().
+    stream = [("Sec-Fetch-Dest", "empty"), ("Accept", "text/event-stream")]
+    assert context_of(tx("GET", "u", stream)).resource_type == "eventsource"
+    assert context_of(tx("GET", "u", [("Sec-Fetch-Dest", "audio")])).resource_type == "audio"
+    assert context_of(tx("GET", "u", [("Sec-Fetch-Dest", "video")])).resource_type == "video"
+
+
 def test_merged_hints_keep_the_browser_error() -> None:
     result = assemble(
         [cap(tx("GET", f"{API}/a", ORIGIN), 0, Hints(browser_error="net::ERR_FAILED"))]
