@@ -16,6 +16,8 @@ def render(call: Call, url: str) -> str:
     """An `async () => {...}` function expression performing `call` against `url`."""
     if call.client == "xhr":
         return _xhr(call, url)
+    if call.client == "eventsource":
+        return _event_source(call, url)
     return _fetch(call, url)
 
 
@@ -65,4 +67,21 @@ def _xhr(call: Call, url: str) -> str:
   x.onerror = () => resolve({{ok: false, status: x.status, type: "xhr", header: null,
                              error: "XMLHttpRequest error event"}});
   x.send({json.dumps(call.body)});
+}})"""
+
+
+def _event_source(call: Call, url: str) -> str:
+    # A CORS failure closes the stream for good (readyState 2); an open stream the server
+    # ends is reopened by the browser, with Last-Event-ID once the server sent an id.
+    with_credentials = json.dumps(call.credentials == "include")
+    return f"""async () => new Promise((resolve) => {{
+  const es = new EventSource({json.dumps(url)}, {{withCredentials: {with_credentials}}});
+  let opened = 0;
+  const done = (error) => {{
+    es.close();
+    resolve({{ok: !error, status: null, type: "eventsource", header: null, error}});
+  }};
+  es.onopen = () => {{ opened++; if (opened >= {call.repeat}) done(null); }};
+  es.onerror = () => {{ if (es.readyState === 2) done("EventSource error event"); }};
+  setTimeout(() => done("EventSource still connecting after 5 s"), 5000);
 }})"""

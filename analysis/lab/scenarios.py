@@ -30,6 +30,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     *caches.SCENARIOS,
     *workers.SCENARIOS,
     *misc.EXPOSE,
+    *misc.EVENT_SOURCE,
     *misc.NO_CORS,
     *misc.PROXY_FAULTS,
 )

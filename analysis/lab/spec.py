@@ -114,7 +114,9 @@ class Call:
     mode: str | None = None
     credentials: str | None = None
     body: str | None = None
-    client: Literal["fetch", "xhr"] = "fetch"
+    client: Literal["fetch", "xhr", "eventsource"] = "fetch"
+    """`eventsource`: `new EventSource(url)`, `withCredentials` when credentials="include";
+    `repeat` = how many times it must open (a reconnect after the server closes)."""
     read_header: str | None = None
     """A response header the script tries to read, to show Expose-Headers at work."""
     sub: str = ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from analysis.lab.catalogue.build import (
+    ACAO,
     ACEH,
     CREDS,
     EXPRESS,
@@ -18,7 +19,7 @@ from analysis.lab.catalogue.build import (
     preflight,
     text,
 )
-from analysis.lab.spec import ALLOWED, Reply, Route, Scenario
+from analysis.lab.spec import ALLOWED, Header, Reply, Route, Scenario
 
 TOTAL = ("X-Total-Count", "42")
 
@@ -177,4 +178,41 @@ CONTROLS = (
 )
 
 
-SCENARIOS = (*EXPOSE, *NO_CORS, *PROXY_FAULTS, *CONTROLS)
+# `retry` makes the browser reconnect at once when the response ends; `id` makes it send
+# Last-Event-ID when it does.
+EVENT_STREAM = "retry: 50\nid: 42\ndata: hi\n\n"
+
+
+def event_stream(*headers: Header) -> Reply:
+    return Reply(headers=headers, body=EVENT_STREAM, content_type="text/event-stream")
+
+
+EVENT_SOURCE = (
+    Scenario(
+        id="eventsource-wrong-origin",
+        title="EventSource; the API allows another origin (worded 'resource', not 'fetch')",
+        cause="origin-allowlist-mismatch",
+        visit=at(call(client="eventsource")),
+        routes=(Route("GET", event_stream((ACAO, "https://admin.example.test"), VARY)),),
+        expected=blocked("AllowOriginMismatch", "https://admin.example.test"),
+    ),
+    Scenario(
+        id="eventsource-credentials-wildcard",
+        title="EventSource withCredentials against ACAO *",
+        cause="wildcard-with-credentials",
+        visit=at(call(client="eventsource", credentials="include")),
+        routes=(Route("GET", event_stream((ACAO, "*"), CREDS)),),
+        expected=blocked("WildcardOriginNotAllowed"),
+    ),
+    Scenario(
+        id="control-eventsource-reconnect",
+        title="EventSource reconnects with Last-Event-ID: no preflight, nothing answers OPTIONS",
+        cause="none",
+        visit=at(call(client="eventsource", repeat=2)),
+        routes=(Route("GET", event_stream(REFLECT, VARY)),),
+        expected=ALLOWED,
+    ),
+)
+
+
+SCENARIOS = (*EXPOSE, *EVENT_SOURCE, *NO_CORS, *PROXY_FAULTS, *CONTROLS)
