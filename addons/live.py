@@ -133,7 +133,7 @@ class LiveVerdicts:
 
     def _decide(self, group: Group, *, waiting_for_actual: bool) -> Decision:
         newest = group.members[-1].captured.tx
-        exchanges = assemble([m.captured for m in group.members]).exchanges
+        exchanges = assemble([m.captured for m in group.members], via_proxy=True).exchanges
         exchange = next(
             (x for x in exchanges if any(t is newest for t in x.transactions())), exchanges[-1]
         )

@@ -1,10 +1,11 @@
 """IP address spaces for Local Network Access (Chromium's successor to Private Network Access).
 
-A page in a more public address space may reach a more private one (a public site calling
-`http://192.168.1.1`, any site calling `localhost`) only from a secure context and with the
-user's permission. Spaces come from what the capture shows: the server address a HAR or flow
-recorded, or an IP literal in the URL. A name we cannot place gives no verdict at all.
-Standard library only.
+A public page may reach the local or loopback space (a public site calling
+`http://192.168.1.1` or `localhost`) only from a secure context and with the user's
+permission; Chromium 156 lets a local page reach loopback, and applies none of it to a
+browser that goes through a proxy (both measured). Spaces come from what the capture
+shows: the server address a HAR or flow recorded, or an IP literal in the URL. A name we
+cannot place gives no verdict at all. Standard library only.
 """
 
 from __future__ import annotations
@@ -12,11 +13,28 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
-# From most private to most public; LNA applies when the target is more private.
+# From most private to most public.
 ORDER = {"loopback": 0, "local": 1, "public": 2}
 
-# Chromium treats these as local beyond the ranges `ipaddress` calls private.
-_EXTRA_LOCAL = (ipaddress.ip_network("100.64.0.0/10"),)
+# Chromium's own table (`ip_address_space_util.cc`), not Python's `is_private`, which also
+# calls documentation and reserved ranges private; Chromium treats those as public.
+_LOOPBACK = tuple(
+    ipaddress.ip_network(net) for net in ("127.0.0.0/8", "::1/128", "0.0.0.0/32", "::/128")
+)
+_LOCAL = tuple(
+    ipaddress.ip_network(net)
+    for net in (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "169.254.0.0/16",
+        "100.64.0.0/10",
+        "0.0.0.0/8",
+        "fc00::/7",
+        "fe80::/10",
+        "fec0::/10",
+    )
+)
 
 
 def space_of_ip(address: str) -> str | None:
@@ -26,9 +44,9 @@ def space_of_ip(address: str) -> str | None:
         return None
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    if ip.is_loopback:
+    if any(ip in net for net in _LOOPBACK):
         return "loopback"
-    if ip.is_private or ip.is_link_local or any(ip in net for net in _EXTRA_LOCAL):
+    if any(ip in net for net in _LOCAL):
         return "local"
     return "public"
 
@@ -47,7 +65,9 @@ def space_of_url(url: str) -> str | None:
 
 
 def is_more_private(target: str, initiator: str) -> bool:
-    return ORDER[target] < ORDER[initiator]
+    """Does LNA stand between them? Chromium 156 checks only public pages: a local page
+    reaches loopback freely (measured)."""
+    return initiator == "public" and ORDER[target] < ORDER[initiator]
 
 
 def is_secure_context(origin: str) -> bool:

@@ -132,6 +132,8 @@ def decide(exchange: Exchange) -> Verdict:
 
     if origin is None or mode in ("navigate", "websocket"):
         return _confirm(base)
+    if (block := _browser_block(exchange)) is not None:
+        return _confirm({**base, "cors": True, "blocked": True, "fault": block})
     if mode == "no-cors":
         return _confirm({**base, "warnings": tuple(_no_cors_warnings(exchange, origin))})
 
@@ -249,7 +251,7 @@ def _verdict_from(
         "blocked": True,
         "stage": f.stage,
         "reason": f.reason,
-        "failed_parameter": f.hint,
+        "failed_parameter": None if f.reason in _SPACE_ONLY_IN_MESSAGE else f.hint,
         "failed_url": f.url,
         "chrome_message": chrome_message(
             f.reason,
@@ -266,6 +268,13 @@ def _verdict_from(
             else None
         ),
     }
+
+
+_SPACE_ONLY_IN_MESSAGE = frozenset(
+    {"InsecureLocalNetwork", "LocalNetworkAccessPermissionDenied", "InvalidLocalNetworkAccess"}
+)
+"""Chromium reports these without a failed parameter (an empty one, as for every reason that
+has none); the address space is named only in the console line (measured)."""
 
 
 def _confirm(fields: _Fields) -> Verdict:
@@ -294,6 +303,37 @@ def page_origin(exchange: Exchange) -> str | None:
     if ctx.page_origin == "null":
         return "null"
     return None
+
+
+_BROWSER_BLOCKS = {
+    "mixed-content": "blocked as mixed content: a page served over https may not fetch an http URL",
+    "csp": "blocked by the page's Content-Security-Policy (connect-src and friends)",
+    "inspector": "blocked in DevTools (network request blocking)",
+    "subresource-filter": "blocked by the browser's ad filter",
+    "content-type": "blocked: its Content-Type does not fit (X-Content-Type-Options: nosniff)",
+    "integrity": "blocked: the body failed its Subresource Integrity check",
+    "net::ERR_BLOCKED_BY_ORB": "blocked by Opaque Response Blocking (ORB): not an image, script,"
+    " style or media a no-cors load may take",
+    "net::ERR_BLOCKED_BY_RESPONSE": "blocked by the response's Cross-Origin-Resource-Policy",
+    "net::ERR_BLOCKED_BY_CLIENT": "blocked by a browser extension or DevTools request blocking",
+}
+"""Chromium's reasons for stopping a request that are not CORS (DevTools' `blockedReason`,
+which a Playwright HAR writes as `_failureText`), and what to tell the user."""
+
+
+def _browser_block(exchange: Exchange) -> str | None:
+    """A block the browser recorded that is not CORS's. Chrome's HAR keeps the response it
+    threw away (ORB, CORP); a request stopped before it left has none."""
+    error = exchange.context.browser_error
+    if error is None or exchange.last.actual is None:
+        return None
+    if error.startswith("net::ERR_BLOCKED_BY_"):
+        return _BROWSER_BLOCKS.get(error)
+    if exchange.last.actual.response is not None:
+        return None
+    if error.startswith(("corp-", "coep-")):
+        return "blocked by Cross-Origin-Resource-Policy or the page's embedder policy"
+    return _BROWSER_BLOCKS.get(error)
 
 
 _GENERIC_FAILURE = "net::ERR_FAILED"
@@ -331,7 +371,9 @@ def request_mode(exchange: Exchange, origin: str | None) -> str | None:
             headers, ignore=_MAY_BE_BROWSER_ADDED
         ):
             return "cors"
-        if actual.response is None and ctx.browser_error == _GENERIC_FAILURE:
+        if actual.response is None and (
+            ctx.browser_error == _GENERIC_FAILURE or _browser_block(exchange) is not None
+        ):
             return None
         return "no-cors"
     return None
@@ -402,7 +444,7 @@ def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -
                     "CorsDisabledScheme", "response", url, firefox_code="CORSRequestNotHttp"
                 )
                 return walk
-            if (failure := _local_network_failure(origin, step)) is not None:
+            if (failure := _local_network_failure(exchange, origin, step)) is not None:
                 walk.failure = failure
                 return walk
             if not _check_step_preflight(walk, step, request_origin, include):
@@ -565,10 +607,13 @@ def _check_step_preflight(walk: _Walk, step: Step, request_origin: str, include:
     return True
 
 
-def _local_network_failure(origin: str, step: Step) -> Failure | None:
-    """Local Network Access: a request into a more private address space than the page's
+def _local_network_failure(exchange: Exchange, origin: str, step: Step) -> Failure | None:
+    """Local Network Access: a request from a public page into the local or loopback space
     is stopped before it is sent, unless the page is a secure context with the permission.
-    Only decided when the capture places both ends and shows the request never went out."""
+    Only decided when the capture places both ends and shows the request never went out,
+    and never through a proxy: Chromium then cannot place the server (measured)."""
+    if exchange.context.via_proxy:
+        return None
     first = step.preflight.transaction if step.preflight is not None else None
     first = first or step.actual
     if first is not None and first.response is not None:
@@ -579,9 +624,12 @@ def _local_network_failure(origin: str, step: Step) -> Failure | None:
         target = address_space.space_of_ip(first.server_ip) or target
     if initiator is None or target is None or not address_space.is_more_private(target, initiator):
         return None
-    if not address_space.is_secure_context(origin):
-        return Failure("InsecureLocalNetwork", "preflight", step.url, hint=target)
-    return Failure("LocalNetworkAccessPermissionDenied", "preflight", step.url, hint=target)
+    reason = (
+        "LocalNetworkAccessPermissionDenied"
+        if address_space.is_secure_context(origin)
+        else "InsecureLocalNetwork"
+    )
+    return Failure(reason, "preflight", step.url, hint=target)
 
 
 def _needs_preflight(method: str, headers: Headers) -> bool:

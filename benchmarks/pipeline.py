@@ -36,7 +36,7 @@ class _Clock:
 
 
 def run(path: str, jobs: int, stop_after: str) -> dict[str, Any]:
-    from analysis.readers import _load, collector_paused, sniff
+    from analysis.readers import PROXY_FORMATS, _load, collector_paused, sniff
     from analysis.readers.assemble import assemble_consuming
 
     clock = _Clock()
@@ -48,7 +48,9 @@ def run(path: str, jobs: int, stop_after: str) -> dict[str, Any]:
     out: dict[str, Any] = {"format": fmt, "transactions": len(loaded.captured)}
     if stop_after != "read":
         with collector_paused():
-            exchanges = assemble_consuming(loaded.captured, origin_file=path).exchanges
+            exchanges = assemble_consuming(
+                loaded.captured, origin_file=path, via_proxy=fmt in PROXY_FORMATS
+            ).exchanges
         del loaded
         clock.lap("assemble")
         out["exchanges"] = len(exchanges)

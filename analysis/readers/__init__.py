@@ -41,6 +41,8 @@ __all__ = [
 ProgressFn = Callable[[int, int], None]
 """Called now and then with (bytes read, bytes in all inputs); see `analysis.progress`."""
 
+PROXY_FORMATS = frozenset({"flows", "capture"})
+"""Formats a proxy records: the browser sent every request in them through it."""
 _SNIFF_BYTES = 64 * 1024
 _FIRST_KEY = re.compile(r'\{\s*"((?:[^"\\]|\\.)*)"')
 # Keys a HAR entry written by the addon typically opens with.
@@ -140,7 +142,9 @@ def read(
     with collector_paused():
         loaded = _load(fmt, spath, progress, jobs)
         transactions = len(loaded.captured)
-        assembled = assemble_consuming(loaded.captured, origin_file=spath)
+        assembled = assemble_consuming(
+            loaded.captured, origin_file=spath, via_proxy=fmt in PROXY_FORMATS
+        )
     return ReadResult(
         exchanges=assembled.exchanges,
         warnings=list(loaded.warnings),

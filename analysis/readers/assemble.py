@@ -109,21 +109,27 @@ class _Chain:
     """When the redirect response arrived (end of its transaction), where known."""
 
 
-def assemble(captured: Iterable[Captured], origin_file: str | None = None) -> Assembled:
-    return _assemble(list(captured), origin_file)
+def assemble(
+    captured: Iterable[Captured], origin_file: str | None = None, *, via_proxy: bool = False
+) -> Assembled:
+    """`via_proxy`: the transactions were recorded by a proxy the browser sent them through
+    (every exchange's `Context.via_proxy`)."""
+    return _assemble(list(captured), origin_file, via_proxy)
 
 
-def assemble_consuming(captured: list[Captured], origin_file: str | None = None) -> Assembled:
+def assemble_consuming(
+    captured: list[Captured], origin_file: str | None = None, *, via_proxy: bool = False
+) -> Assembled:
     """`assemble`, emptying `captured`: each transaction's reader-side objects (the
     `Captured`, pairing and chaining state) are freed as soon as its exchange is built,
     instead of all of them living until the last one is. That is the peak memory of
     reading a large capture."""
     items = list(captured)
     captured.clear()
-    return _assemble(items, origin_file)
+    return _assemble(items, origin_file, via_proxy)
 
 
-def _assemble(items: list[Captured], origin_file: str | None) -> Assembled:
+def _assemble(items: list[Captured], origin_file: str | None, via_proxy: bool) -> Assembled:
     if len(items) == 1:
         # What the addon's live display asks for each new transaction: one unit, one chain.
         (only,) = items
@@ -133,13 +139,13 @@ def _assemble(items: list[Captured], origin_file: str | None) -> Assembled:
             if _is_preflight(only.tx, facts)
             else _Unit(None, only, None, facts)
         )
-        return _build([_Chain(units=[unit], origin=unit.origin_header)], origin_file)
+        return _build([_Chain(units=[unit], origin=unit.origin_header)], origin_file, via_proxy)
     items = _in_time_order(items)
     units = _pair(items)
     del items
     chains = _chain(units)
     del units
-    return _build(chains, origin_file)
+    return _build(chains, origin_file, via_proxy)
 
 
 # --- ordering -------------------------------------------------------------------------
@@ -412,7 +418,7 @@ def _join_waiting(stack: list[_Chain] | None, unit: _Unit) -> _Chain | None:
 # --- exchanges and context ------------------------------------------------------------
 
 
-def _build(chains: list[_Chain | None], origin_file: str | None) -> Assembled:
+def _build(chains: list[_Chain | None], origin_file: str | None, via_proxy: bool) -> Assembled:
     """Consumes `chains`: each chain is let go once its exchange stands."""
     exchanges: list[Exchange] = []
     merged_hints: dict[str, Hints] = {}
@@ -438,7 +444,7 @@ def _build(chains: list[_Chain | None], origin_file: str | None) -> Assembled:
             Exchange(
                 id=xid,
                 steps=steps,
-                context=_context(chain, hints),
+                context=_context(chain, hints, via_proxy),
                 origin_file=origin_file,
             )
         )
@@ -488,7 +494,7 @@ _origin = functools.lru_cache(maxsize=8192)(origin_of)
 """Pages, referers and their origins repeat across a capture; URL parsing is the slow part."""
 
 
-def _context(chain: _Chain, hints: Hints) -> Context:
+def _context(chain: _Chain, hints: Hints, via_proxy: bool) -> Context:
     """The exchange's `Context`, one object per distinct one: it follows from the first
     step's request facts and the hints, and a page's fetches share those."""
     lead = chain.units[0]
@@ -498,16 +504,17 @@ def _context(chain: _Chain, hints: Hints) -> Context:
         _origin(lead.lead.tx.request.url),
         lead.preflight is not None,
         tuple(hints.items()),
+        via_proxy,
     )
     context = _contexts.get(key)
     if context is None:
         if len(_contexts) > _CONTEXTS_LIMIT:
             _contexts.clear()
-        context = _contexts[key] = _new_context(chain, hints)
+        context = _contexts[key] = _new_context(chain, hints, via_proxy)
     return context
 
 
-def _new_context(chain: _Chain, hints: Hints) -> Context:
+def _new_context(chain: _Chain, hints: Hints, via_proxy: bool) -> Context:
     first = chain.units[0].lead.tx.request
     headers = chain.units[0].lead_facts
 
@@ -558,6 +565,7 @@ def _new_context(chain: _Chain, hints: Hints) -> Context:
         redirect_mode=hints.get("redirect_mode"),
         browser_error=hints.get("browser_error"),
         worker_response_type=hints.get("worker_response_type"),
+        via_proxy=via_proxy,
     )
     return context
 

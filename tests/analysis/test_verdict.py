@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from analysis.model import BrowserVerdict, Exchange, Preflight, Step
@@ -712,7 +714,8 @@ def test_public_page_to_loopback_not_sent_needs_permission() -> None:
         url, None, tx("GET", url, [("Origin", "https://8.8.8.8")], None, error="net::ERR_FAILED")
     )
     v = decide(exchange(step, origin="https://8.8.8.8"))
-    assert (v.reason, v.failed_parameter) == ("LocalNetworkAccessPermissionDenied", "loopback")
+    # Chromium leaves the failed parameter empty and names the space in its console line.
+    assert (v.reason, v.failed_parameter) == ("LocalNetworkAccessPermissionDenied", None)
     assert v.chrome_message is not None and "`loopback` address space" in v.chrome_message
 
 
@@ -720,7 +723,35 @@ def test_insecure_public_page_to_private_address() -> None:
     url = "http://192.168.1.1/api"
     step = Step(url, None, tx("GET", url, [("Origin", "http://8.8.4.4")], None))
     v = decide(exchange(step, origin="http://8.8.4.4"))
-    assert (v.reason, v.failed_parameter) == ("InsecureLocalNetwork", "local")
+    assert (v.reason, v.failed_parameter) == ("InsecureLocalNetwork", None)
+    assert v.chrome_message is not None and "more-private address space `local`" in (
+        v.chrome_message
+    )
+
+
+def test_no_local_network_access_through_a_proxy() -> None:
+    # A proxied Chromium cannot place the server, so LNA never stops the request: an
+    # unanswered one in a flow file is the proxy's failure, not the browser's refusal.
+    url = "http://192.168.1.1/api"
+    step = Step(url, None, tx("GET", url, [("Origin", "http://8.8.4.4")], None))
+    proxied = exchange(step, origin="http://8.8.4.4")
+    proxied = Exchange(proxied.id, proxied.steps, replace(proxied.context, via_proxy=True))
+    assert decide(proxied).reason is None
+
+
+@pytest.mark.parametrize(
+    ("page", "target"),
+    [
+        ("http://192.168.1.5", "http://127.0.0.1:9000/status"),  # local page to loopback
+        ("http://192.0.2.7", "http://203.0.113.9/api"),  # documentation ranges are public
+        ("http://127.0.0.1:5173", "http://192.168.1.1/api"),  # loopback page
+    ],
+)
+def test_no_local_network_access_unless_a_public_page_reaches_inwards(
+    page: str, target: str
+) -> None:
+    step = Step(target, None, tx("GET", target, [("Origin", page)], None))
+    assert decide(exchange(step, origin=page)).reason is None
 
 
 def test_local_network_request_that_got_an_answer_was_permitted() -> None:
@@ -888,3 +919,35 @@ def test_no_expose_headers_warning_where_script_cannot_read_headers(resource_typ
 def test_expose_headers_warning_where_script_reads_headers(resource_type: str | None) -> None:
     v = decide(simple_get([(ACAO, "*"), ("X-Request-Id", "7")], resource_type=resource_type))
     assert [w.id for w in v.warnings] == ["expose-headers-missing"]
+
+
+# --- Blocks that are not CORS's ---------------------------------------------------------------
+
+
+def _unanswered(url: str, error: str, *, origin: str = "https://app.test") -> Exchange:
+    # As a Playwright HAR records it: script's view of the headers, no Origin, no answer.
+    step = Step(url, None, tx("GET", url, [("Accept", "*/*")], None))
+    base = exchange(step, origin=origin, credentials=None)
+    return Exchange(base.id, base.steps, replace(base.context, browser_error=error))
+
+
+def test_mixed_content_is_the_browser_block_it_is_not_an_allowed_no_cors_load() -> None:
+    v = decide(_unanswered("http://api.test/x", "mixed-content"))
+    assert (v.blocked, v.reason, v.mode) == (True, None, None)
+    assert v.fault is not None and v.fault.startswith("blocked as mixed content")
+
+
+def test_orb_blocks_a_response_chrome_recorded() -> None:
+    url = "http://cdn.test/data.json"
+    step = Step(url, None, tx("GET", url, [("Sec-Fetch-Mode", "no-cors")], 200, []))
+    base = exchange(step, resource_type="image")
+    x = Exchange(
+        base.id, base.steps, replace(base.context, browser_error="net::ERR_BLOCKED_BY_ORB")
+    )
+    v = decide(x)
+    assert v.blocked is True and v.fault is not None and "Opaque Response Blocking" in v.fault
+
+
+def test_a_generic_failure_is_no_named_block() -> None:
+    v = decide(_unanswered("https://api.test/x", "net::ERR_FAILED"))
+    assert v.fault is None

@@ -579,5 +579,5 @@ def test_a_single_transaction_assembles_as_through_the_whole_pass() -> None:
     singles.append(cap(preflight_tx(API + "/f", "PUT"), 9, Hints(initiator_type="preflight")))
     assert len(singles) > 100
     for c in singles:
-        whole = _build(_chain(_pair(_in_time_order([c]))), "f")
+        whole = _build(_chain(_pair(_in_time_order([c]))), "f", False)
         assert assemble([c], "f") == whole

@@ -140,3 +140,14 @@ def test_reading_pauses_the_cyclic_collector_and_restores_it() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_what_a_proxy_recorded_is_marked_as_sent_through_it(tmp_path: Path) -> None:
+    # Chromium skips Local Network Access behind a proxy; the engine needs to know.
+    examples = Path(__file__).resolve().parents[3] / "examples"
+    for name in ("lab-session.mitm", "lab-session.capture.jsonl"):
+        exchanges = read(examples / name).exchanges
+        assert exchanges and all(x.context.via_proxy for x in exchanges)
+    har = write_json(tmp_path / "s.har", har_doc([har_entry()]))
+    exchanges = read(har).exchanges
+    assert exchanges and not any(x.context.via_proxy for x in exchanges)
