@@ -127,9 +127,7 @@ def test_lab_recordings_read_exactly_as_flowreader_reads_them(packed: Path, tmp_
 
 
 def test_read_uses_the_stream_and_assembles_the_same(generated: Path) -> None:
-    expected = assemble(
-        read_flows(generated).captured, origin_file=str(generated), via_proxy=True
-    )
+    expected = assemble(read_flows(generated).captured, origin_file=str(generated), via_proxy=True)
     result = read(generated)
     assert result.exchanges == expected.exchanges
     assert result.hints == expected.hints
