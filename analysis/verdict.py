@@ -619,6 +619,8 @@ def _local_network_failure(exchange: Exchange, origin: str, step: Step) -> Failu
     if first is not None and first.response is not None:
         return None  # it reached the server: the browser let it through
     initiator = address_space.space_of_url(origin)
+    if initiator is None and exchange.context.page_address:
+        initiator = address_space.space_of_ip(exchange.context.page_address)
     target = address_space.space_of_url(step.url)
     if first is not None and first.server_ip:
         target = address_space.space_of_ip(first.server_ip) or target

@@ -139,13 +139,30 @@ def _assemble(items: list[Captured], origin_file: str | None, via_proxy: bool) -
             if _is_preflight(only.tx, facts)
             else _Unit(None, only, None, facts)
         )
-        return _build([_Chain(units=[unit], origin=unit.origin_header)], origin_file, via_proxy)
+        return _build([_Chain(units=[unit], origin=unit.origin_header)], origin_file, via_proxy, {})
     items = _in_time_order(items)
+    pages = {} if via_proxy else _page_addresses(items)
+    _contexts.clear()  # those made for another file may carry its page addresses
     units = _pair(items)
     del items
     chains = _chain(units)
     del units
-    return _build(chains, origin_file, via_proxy)
+    return _build(chains, origin_file, via_proxy, pages)
+
+
+def _page_addresses(items: list[Captured]) -> dict[str, str]:
+    """Page origin -> the server address its document came from (first one recorded)."""
+    pages: dict[str, str] = {}
+    for c in items:
+        tx = c.tx
+        if tx.server_ip is None or tx.response is None:
+            continue
+        if c.hints.get("resource_type") == "document" or _facts(tx).sec_fetch_dest in (
+            "document",
+            "iframe",
+        ):
+            pages.setdefault(_origin(tx.request.url), tx.server_ip)
+    return pages
 
 
 # --- ordering -------------------------------------------------------------------------
@@ -418,7 +435,12 @@ def _join_waiting(stack: list[_Chain] | None, unit: _Unit) -> _Chain | None:
 # --- exchanges and context ------------------------------------------------------------
 
 
-def _build(chains: list[_Chain | None], origin_file: str | None, via_proxy: bool) -> Assembled:
+def _build(
+    chains: list[_Chain | None],
+    origin_file: str | None,
+    via_proxy: bool,
+    pages: dict[str, str],
+) -> Assembled:
     """Consumes `chains`: each chain is let go once its exchange stands."""
     exchanges: list[Exchange] = []
     merged_hints: dict[str, Hints] = {}
@@ -444,7 +466,7 @@ def _build(chains: list[_Chain | None], origin_file: str | None, via_proxy: bool
             Exchange(
                 id=xid,
                 steps=steps,
-                context=_context(chain, hints, via_proxy),
+                context=_context(chain, hints, via_proxy, pages),
                 origin_file=origin_file,
             )
         )
@@ -494,7 +516,7 @@ _origin = functools.lru_cache(maxsize=8192)(origin_of)
 """Pages, referers and their origins repeat across a capture; URL parsing is the slow part."""
 
 
-def _context(chain: _Chain, hints: Hints, via_proxy: bool) -> Context:
+def _context(chain: _Chain, hints: Hints, via_proxy: bool, pages: dict[str, str]) -> Context:
     """The exchange's `Context`, one object per distinct one: it follows from the first
     step's request facts and the hints, and a page's fetches share those."""
     lead = chain.units[0]
@@ -510,11 +532,11 @@ def _context(chain: _Chain, hints: Hints, via_proxy: bool) -> Context:
     if context is None:
         if len(_contexts) > _CONTEXTS_LIMIT:
             _contexts.clear()
-        context = _contexts[key] = _new_context(chain, hints, via_proxy)
+        context = _contexts[key] = _new_context(chain, hints, via_proxy, pages)
     return context
 
 
-def _new_context(chain: _Chain, hints: Hints, via_proxy: bool) -> Context:
+def _new_context(chain: _Chain, hints: Hints, via_proxy: bool, pages: dict[str, str]) -> Context:
     first = chain.units[0].lead.tx.request
     headers = chain.units[0].lead_facts
 
@@ -565,6 +587,7 @@ def _new_context(chain: _Chain, hints: Hints, via_proxy: bool) -> Context:
         redirect_mode=hints.get("redirect_mode"),
         browser_error=hints.get("browser_error"),
         worker_response_type=hints.get("worker_response_type"),
+        page_address=pages.get(page_origin) if page_origin else None,
         via_proxy=via_proxy,
     )
     return context

@@ -740,6 +740,26 @@ def test_no_local_network_access_through_a_proxy() -> None:
 
 
 @pytest.mark.parametrize(
+    ("page", "reason"),
+    [
+        ("https://app.example", "LocalNetworkAccessPermissionDenied"),
+        ("http://app.example", "InsecureLocalNetwork"),
+    ],
+)
+def test_a_page_served_under_a_name_is_placed_by_its_documents_address(
+    page: str, reason: str
+) -> None:
+    url = "http://localhost:3000/status"
+    step = Step(url, None, tx("GET", url, [("Origin", page)], None, error="net::ERR_FAILED"))
+    unplaced = exchange(step, origin=page)
+    assert decide(unplaced).reason is None
+    placed = Exchange(
+        unplaced.id, unplaced.steps, replace(unplaced.context, page_address="93.184.215.14")
+    )
+    assert decide(placed).reason == reason
+
+
+@pytest.mark.parametrize(
     ("page", "target"),
     [
         ("http://192.168.1.5", "http://127.0.0.1:9000/status"),  # local page to loopback

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from analysis.model import BrowserVerdict, Context, Headers, Request, Transaction
@@ -579,5 +580,21 @@ def test_a_single_transaction_assembles_as_through_the_whole_pass() -> None:
     singles.append(cap(preflight_tx(API + "/f", "PUT"), 9, Hints(initiator_type="preflight")))
     assert len(singles) > 100
     for c in singles:
-        whole = _build(_chain(_pair(_in_time_order([c]))), "f", False)
+        whole = _build(_chain(_pair(_in_time_order([c]))), "f", False, {})
         assert assemble([c], "f") == whole
+
+
+def _page_and_fetch(*, via_proxy: bool) -> Context:
+    document = replace(
+        tx("GET", f"{PAGE}/", [("Sec-Fetch-Dest", "document")]), server_ip="93.184.215.14"
+    )
+    fetch = tx("GET", "http://localhost:3000/status", ORIGIN, status=None)
+    captured = [cap(document, 0, Hints(resource_type="document")), cap(fetch, 1)]
+    exchanges = assemble(captured, via_proxy=via_proxy).exchanges
+    return next(x for x in exchanges if x.url.startswith("http://localhost")).context
+
+
+def test_the_page_is_placed_by_the_address_its_document_came_from() -> None:
+    assert _page_and_fetch(via_proxy=False).page_address == "93.184.215.14"
+    # Behind a proxy the browser never knew it, and Local Network Access never applied.
+    assert _page_and_fetch(via_proxy=True).page_address is None
