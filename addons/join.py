@@ -240,13 +240,16 @@ class Joiner:
             "redirect": record.redirect,
             "resourceType": resource_type_from_dest(record.destination) or "fetch",
             "source": "service-worker",
-            "browser": {"blocked": record.failure is not None, "reason": None},
             "worker": {
                 "answer": _ANSWER_NAMES.get(record.answer, record.answer),
                 "type": record.response_type,
                 "failure": record.failure,
             },
         }
+        if record.failure is not None or not 300 <= (record.status or 0) < 400:
+            # A redirect the worker answered with is followed by the page itself, whose
+            # outcome is the next hop's to tell.
+            cors["browser"] = {"blocked": record.failure is not None, "reason": None}
         if pending is not None:
             cors["pageUrl"] = pending.page_url
             cors["resourceType"] = pending.record.kind

@@ -208,6 +208,9 @@ class Context:
     """The browser's own network error string, e.g. Chrome HAR's `_error: net::ERR_FAILED`."""
     worker_response_type: str | None = None
     """When a service worker answered: the `Response.type` it handed over (opaque, cors…)."""
+    worker_failure: str | None = None
+    """Why the browser refused the worker's answer, as the addon's agent names it
+    (`opaque-response-for-cors-request`, `redirected-response`, …)."""
     page_address: str | None = None
     """The IP address the page's own document came from, where the capture recorded it
     (a HAR's `serverIPAddress`): it places a page served under a name in an address space."""

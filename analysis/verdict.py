@@ -11,7 +11,7 @@ mode) → `_check_preflight` / `_check_access` (the CORS check) → warnings.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -134,11 +134,15 @@ def decide(exchange: Exchange) -> Verdict:
         return _confirm(base)
     if (block := _browser_block(exchange)) is not None:
         return _confirm({**base, "cors": True, "blocked": True, "fault": block})
+    if source == "service-worker" and not all(same_origin(origin, s.url) for s in exchange.steps):
+        answered = _from_service_worker(exchange, base, mode)
+        if answered is None:
+            # The worker answered with a redirect and the page followed it itself.
+            exchange = _after_worker_redirect(exchange)
+        elif mode != "no-cors" or answered["blocked"]:
+            return _confirm(answered)
     if mode == "no-cors":
         return _confirm({**base, "warnings": tuple(_no_cors_warnings(exchange, origin))})
-
-    if source == "service-worker" and not all(same_origin(origin, s.url) for s in exchange.steps):
-        return _confirm(_from_service_worker(exchange, base))
 
     credentials = credentials_mode(exchange, origin)
     if credentials is not None:
@@ -166,20 +170,60 @@ def decide(exchange: Exchange) -> Verdict:
     )
 
 
-def _from_service_worker(exchange: Exchange, base: _Fields) -> _Fields:
-    """§4.3 HTTP fetch step 5: a service worker's answer is not CORS-checked again; the
-    page's fetch fails only when the worker hands an opaque (or error) response to a CORS
-    request. Chromium names no CorsError for it, only a console line about the FetchEvent."""
+def _after_worker_redirect(exchange: Exchange) -> Exchange:
+    """The hops after a worker's redirect answer: the page's own fetches (measured: with
+    the page's Origin), checked like any others."""
+    ctx = replace(exchange.context, source=None, worker_response_type=None, browser=None)
+    return Exchange(exchange.id, exchange.steps[1:], ctx, exchange.origin_file)
+
+
+_WORKER_FAILURES = {
+    "error-response": "the promise was resolved with an error response object.",
+    "opaque-response-for-cors-request": (
+        'an "opaque" response was used for a request whose type is not no-cors'
+    ),
+    "opaque-redirect": (
+        'an "opaqueredirect" type response was used for a request whose redirect mode is not'
+        ' "manual".'
+    ),
+    "cors-response-for-same-origin-request": (
+        'a "cors" type response was used for a request whose mode is "same-origin".'
+    ),
+    "redirected-response": (
+        'a redirected response was used for a request whose redirect mode is not "follow".'
+    ),
+    "not-a-response": "an object that was not a Response was passed to respondWith().",
+}
+"""§4.3 HTTP fetch step 5: worker answers the browser turns into a network error, as the
+addon's service-worker agent names them, and Blink's words after "resulted in a network
+error response: " (measured where the lab could cause them)."""
+
+
+def _worker_failure(exchange: Exchange, mode: str | None) -> str | None:
     ctx = exchange.context
-    url = exchange.final_url
-    kind = ctx.worker_response_type
-    common = {**base, "cors": True}
-    if kind in ("opaque", "error"):
-        what = 'an "opaque" response was used for a request whose type is not no-cors'
-        if kind == "error":
-            what = "the worker answered with Response.error()"
+    if ctx.worker_failure is not None:
+        return ctx.worker_failure
+    if ctx.worker_response_type == "error":
+        return "error-response"
+    if ctx.worker_response_type == "opaque" and mode != "no-cors":
+        return "opaque-response-for-cors-request"
+    return None
+
+
+def _from_service_worker(exchange: Exchange, base: _Fields, mode: str | None) -> _Fields | None:
+    """§4.3 HTTP fetch step 5: a service worker's answer is not CORS-checked again; the
+    page's fetch fails only when the browser refuses the answer itself. Chromium names no
+    CorsError for that, only a console line about the FetchEvent. None: the worker answered
+    with a redirect the page followed, whose hops are checked as any others."""
+    ctx = exchange.context
+    url = exchange.url
+    common = {**base, "cors": mode != "no-cors"}
+    failure = _worker_failure(exchange, mode)
+    if failure is not None:
+        what = _WORKER_FAILURES.get(failure, failure)
         return {
             **common,
+            "cors": True,
             "blocked": True,
             "stage": "response",
             "failed_url": url,
@@ -187,16 +231,20 @@ def _from_service_worker(exchange: Exchange, base: _Fields) -> _Fields:
                 f'The FetchEvent for "{url}" resulted in a network error response: {what}'
             ),
         }
-    if kind is not None:
-        return {**common, "blocked": False}
-    if ctx.browser is not None:
+    if len(exchange.steps) > 1 and ctx.worker_response_type is not None:
+        return None
+    if ctx.browser is not None and (ctx.browser.blocked or ctx.worker_response_type is None):
+        # The page's own outcome, which the probe saw: the worker's answer failed there.
         return {
             **common,
+            "cors": True,
             "blocked": ctx.browser.blocked,
             "reason": ctx.browser.reason,
             "failed_parameter": ctx.browser.failed_parameter,
         }
-    return {**common, "blocked": None, "condition": "service-worker-response"}
+    if ctx.worker_response_type is not None:
+        return {**common, "blocked": False}
+    return {**common, "cors": True, "blocked": None, "condition": "service-worker-response"}
 
 
 def _verdict_from(

@@ -23,6 +23,7 @@ from analysis.model import (
     Step,
     Transaction,
     origin_of,
+    same_origin,
 )
 
 from .captured import Captured, Hints
@@ -107,6 +108,9 @@ class _Chain:
     """The resolved Location the last step redirected to, until a request for it arrives."""
     redirected_at: float | None = None
     """When the redirect response arrived (end of its transaction), where known."""
+    tainted: bool = False
+    """Fetch §4.5 step 14: a cross-origin hop from a cross-origin URL; the next requests
+    carry `Origin: null`."""
 
 
 def assemble(
@@ -270,7 +274,9 @@ def _pair(items: list[Captured]) -> list[_Unit]:
     facts = [_facts(c.tx) for c in items]
     partner: list[int | None] = [None] * n
     preflight_method: dict[int, str] = {}
-    waiting: dict[_Key, int] = {}
+    # Preflights whose request has not been seen yet, oldest first. Concurrent fetches to
+    # one URL each send their own (Chromium does not share one in flight).
+    waiting: dict[_Key, list[int]] = {}
     # For requests a browser logged with provisional headers (no Origin): (url, method).
     waiting_loose: dict[tuple[str, str], list[int]] = {}
     # Unpaired requests, for preflights a browser logged after the request they guard.
@@ -295,23 +301,28 @@ def _pair(items: list[Captured]) -> list[_Unit]:
                     j = max(found)
                     partner[i], partner[j] = j, i
                     continue
-            # A newer preflight for the same key replaces the waiting one, which then
-            # stands alone: that is what a failed preflight looks like on the wire.
-            waiting[key] = i
+            # A preflight no request follows stands alone: that is what a failed
+            # preflight looks like on the wire.
+            if _may_pass(tx):
+                stack = waiting.setdefault(key, [])
+                stack.append(i)
+                if len(stack) > _PREFLIGHT_SCAN:
+                    del stack[0]  # long unanswered by any request: it stands alone
             waiting_loose.setdefault((key[0], method), []).append(i)
             continue
 
         key = _key(c, facts[i], tx.request.method)
-        j = waiting.get(key)
-        if j is not None and _guards(items[j].tx, tx):
-            del waiting[key]
-        else:
-            j = None  # another fetch's refused preflight, still waiting for its own
+        j = _guarding_preflight(waiting.get(key), items, c)
         # Only a request the browser logged but never sent lacks Origin for this reason;
         # a proxy saw every request it records in full.
         if j is None and key[2] is None and tx.response is None and "browser_error" in c.hints:
             j = _take_loose(
-                waiting_loose.get((key[0], key[1])), waiting, items, facts, preflight_method
+                waiting_loose.get((key[0], key[1])),
+                waiting,
+                items,
+                facts,
+                preflight_method,
+                partner,
             )
         if j is not None:
             partner[i], partner[j] = j, i
@@ -331,30 +342,93 @@ def _pair(items: list[Captured]) -> list[_Unit]:
     return units
 
 
-def _guards(preflight: Transaction, actual: Transaction) -> bool:
+_PREFLIGHT_SCAN = 32
+"""How many unanswered preflights per URL and method wait for their request: more than
+Chromium's six connections per host keep in flight, few enough to keep pairing linear."""
+_SAME_MOMENT_S = 0.002
+"""Timestamps from different clocks and roundings: closer than this counts as at once."""
+
+
+def _may_pass(preflight: Transaction) -> bool:
+    """Could the browser have sent a request after this preflight? Never after a status
+    that is not ok (Fetch §4.8 step 7)."""
+    response = preflight.response
+    return response is None or 200 <= response.status < 300
+
+
+def _guarding_preflight(
+    stack: list[int] | None, items: list[Captured], actual: Captured
+) -> int | None:
+    """Of the preflights waiting for this URL and method, the one `actual` followed. It
+    announced the request's unsafe headers (exactly, when one did); and as the browser
+    sends the request the moment the answer arrives, it is the latest one answered by the
+    time the request started, when the timings say so. Else the newest."""
+    if not stack:
+        return None
+    a = actual.tx
+    # Per fit (2: exact, 1: a subset): the newest, and the latest answered before `a`.
+    newest: dict[int, int] = {}
+    answered: dict[int, tuple[float, int]] = {}
+    for pos in range(len(stack) - 1, -1, -1):  # at most _PREFLIGHT_SCAN of them
+        p = items[stack[pos]].tx
+        fit = _guards(p, a)
+        if not fit:
+            continue
+        newest.setdefault(fit, pos)
+        end = _ended_at(p)
+        if end is not None and a.started is not None and end <= a.started + _SAME_MOMENT_S:
+            if end > answered.get(fit, (float("-inf"), 0))[0]:
+                answered[fit] = (end, pos)
+    for fit in (2, 1):
+        if fit in answered:
+            return stack.pop(answered[fit][1])
+        if fit in newest:
+            return stack.pop(newest[fit])
+    return None
+
+
+def _ended_at(tx: Transaction) -> float | None:
+    if tx.started is None or tx.duration_ms is None:
+        return None
+    return tx.started + tx.duration_ms / 1000.0
+
+
+def _guards(preflight: Transaction, actual: Transaction) -> int:
     """Could `preflight` be the one sent for `actual`? The browser announces exactly the
-    request's CORS-unsafe header names (Fetch §4.8 step 3), so a request that lacks one
-    of them, or carries it with a safelisted value, is another fetch: typically a later
-    simple request to the URL whose earlier preflight failed and stopped its own."""
-    names = fetch.announced_header_names(
-        preflight.request.headers.get("access-control-request-headers")
+    request's CORS-unsafe header names (Fetch §4.8 step 3). 2: it announced all the unsafe
+    headers script set and nothing the request lacks; 1: only nothing the request lacks
+    (a capture that dropped a name); 0: another fetch, such as a later simple request to
+    the URL whose earlier preflight failed and stopped its own."""
+    announced = set(
+        fetch.announced_header_names(
+            preflight.request.headers.get("access-control-request-headers")
+        )
     )
-    return not names or set(names) <= set(fetch.cors_unsafe_header_names(actual.request.headers))
+    headers = actual.request.headers
+    if not announced <= set(fetch.cors_unsafe_header_names(headers)):
+        return 0
+    script_set = fetch.cors_unsafe_header_names(headers, ignore=fetch.BROWSER_ADDED_HEADERS)
+    return 2 if set(script_set) <= announced else 1
 
 
 def _take_loose(
     stack: list[int] | None,
-    waiting: dict[_Key, int],
+    waiting: dict[_Key, list[int]],
     items: list[Captured],
     facts: list[_Facts],
     preflight_method: dict[int, str],
+    partner: list[int | None],
 ) -> int | None:
+    """The newest preflight for the URL and method not yet paired, failed ones included:
+    the request the browser logged after a refused preflight is the one it never sent."""
     while stack:
         j = stack.pop()
-        key = _key(items[j], facts[j], preflight_method[j])
-        if waiting.get(key) == j:
-            del waiting[key]
-            return j
+        if partner[j] is not None:
+            continue
+        pending = waiting.get(_key(items[j], facts[j], preflight_method[j]))
+        if pending and j in pending:
+            pending.remove(j)
+        return j
     return None
 
 
@@ -380,9 +454,11 @@ def _redirect_target(unit: _Unit) -> str | None:
 
 
 def _fits(chain: _Chain, unit: _Unit) -> bool:
-    """Could `unit` be the request the chain's last redirect led to?"""
+    """Could `unit` be the request the chain's last redirect led to? It carries the Origin
+    the redirect left it (`null` once tainted), the method, and the same unsafe headers."""
     origin = unit.origin_header
-    if chain.origin is not None and origin not in (None, "null", chain.origin):
+    expected = "null" if chain.tainted else chain.origin
+    if expected is not None and origin is not None and origin != expected:
         return False
     # 301/302 turn POST into GET and 303 turns anything but HEAD into GET.
     last = chain.units[-1].method
@@ -408,6 +484,8 @@ def _chain(units: list[_Unit]) -> list[_Chain]:
         target = _redirect_target(unit)
         if target is not None and len(chain.units) <= MAX_REDIRECTS:
             chain.waiting_for = target
+            if chain.origin is not None and not _same_origin(target, unit.url):
+                chain.tainted = chain.tainted or not _same_origin(unit.url, chain.origin)
             tx = unit.lead.tx
             chain.redirected_at = (
                 tx.started + (tx.duration_ms or 0.0) / 1000.0 if tx.started is not None else None
@@ -420,16 +498,33 @@ def _join_waiting(stack: list[_Chain] | None, unit: _Unit) -> _Chain | None:
     if not stack:
         return None
     url = _url_key(unit.url)
-    # Drop chains that moved on; the newest waiting chain is the likeliest, since
-    # browsers follow redirects at once.
     while stack and stack[-1].waiting_for != url:
-        stack.pop()
+        stack.pop()  # chains that moved on
+    # The browser follows a redirect at once: of the chains whose redirect had arrived when
+    # this request started, the one that waited longest (first in, first out). Without
+    # timings, the newest.
+    start = unit.started
+    newest: int | None = None
+    first: int | None = None
+    first_at = float("inf")
     for pos in range(len(stack) - 1, max(-1, len(stack) - 1 - _REDIRECT_SCAN), -1):
         chain = stack[pos]
-        if chain.waiting_for == url and _fits(chain, unit):
-            del stack[pos]
-            return chain
-    return None
+        if chain.waiting_for != url or not _fits(chain, unit):
+            continue
+        if newest is None:
+            newest = pos
+        at = chain.redirected_at
+        if start is not None and at is not None and at <= start + _SAME_MOMENT_S and at < first_at:
+            first, first_at = pos, at
+    best = first if first is not None else newest
+    if best is None:
+        return None
+    chain = stack[best]
+    del stack[best]
+    return chain
+
+
+_same_origin = functools.lru_cache(maxsize=8192)(same_origin)
 
 
 # --- exchanges and context ------------------------------------------------------------
@@ -502,7 +597,13 @@ def _merge_hints(chain: _Chain) -> Hints:
                 if key in ("resource_type", "initiator_type") and value == "preflight":
                     continue  # describes the preflight, not the fetch
                 merged.setdefault(key, value)  # type: ignore[misc]
-    for key in ("source", "browser_error", "worker_answer", "worker_response_type"):
+    for key in (
+        "source",
+        "browser_error",
+        "worker_answer",
+        "worker_response_type",
+        "worker_failure",
+    ):
         for unit in reversed(chain.units):
             value = unit.actual.hints.get(key) if unit.actual else None
             if value is not None:
@@ -587,6 +688,7 @@ def _new_context(chain: _Chain, hints: Hints, via_proxy: bool, pages: dict[str, 
         redirect_mode=hints.get("redirect_mode"),
         browser_error=hints.get("browser_error"),
         worker_response_type=hints.get("worker_response_type"),
+        worker_failure=hints.get("worker_failure"),
         page_address=pages.get(page_origin) if page_origin else None,
         via_proxy=via_proxy,
     )

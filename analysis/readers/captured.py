@@ -39,6 +39,8 @@ class Hints(TypedDict, total=False):
     worker_answer: str
     """`_cors.worker.answer`: how a service worker answered (network, cache-storage, …)."""
     worker_response_type: str
+    worker_failure: str
+    """`_cors.worker.failure`: why the browser refused the worker's answer."""
     """`_cors.worker.type`: the Response.type the worker handed over (opaque, cors, …)."""
     """Chrome's `_initiator.type`; "preflight" marks a preflight the browser recorded."""
 

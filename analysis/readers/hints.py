@@ -89,7 +89,8 @@ RESPONSE_TYPES: frozenset[str] = frozenset(
 
 def _worker_answer(obj: object, where: str, path: str) -> Hints:
     """`_cors.worker`: what a service worker's respondWith() handed the page:
-    {"answer": "network|cache-storage|synthetic|other", "type": <Response.type>}."""
+    {"answer": "network|cache-storage|synthetic|other", "type": <Response.type>,
+    "failure": why the browser refused it, or null}."""
     if not isinstance(obj, Mapping):
         got = describe_type(obj)
         raise InputError(path, f"{where}: _cors.worker must be an object, not {got}")
@@ -107,6 +108,13 @@ def _worker_answer(obj: object, where: str, path: str) -> Hints:
                 path, f"{where}: _cors.worker.{key} is {value!r}, expected one of {choices}"
             )
         hints[hint_key] = value  # type: ignore[literal-required]
+    failure = obj.get("failure")
+    if failure is not None:
+        if not isinstance(failure, str) or not failure:
+            raise InputError(
+                path, f"{where}: _cors.worker.failure must be a non-empty string or null"
+            )
+        hints["worker_failure"] = failure
     return hints
 
 

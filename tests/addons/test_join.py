@@ -201,6 +201,17 @@ def test_every_worker_answer_is_one_the_readers_accept() -> None:
         valid(action.entry)
 
 
+def test_a_redirect_the_worker_answered_with_leaves_the_outcome_to_the_next_hop() -> None:
+    # Response.redirect(): the page follows it itself; whether that passes is not known here.
+    redirect = worker(
+        answer="synthetic", response_type="default", status=302,
+        headers=(("location", URL + "/final"),),
+    )  # fmt: skip
+    (action,) = joiner().worker(redirect, PAGE + "/sw.js")
+    valid(action.entry)
+    assert "browser" not in action.entry["_cors"]
+
+
 def test_network_pass_through_adds_nothing() -> None:
     j = joiner()
     assert j.worker(worker(answer="network"), PAGE + "/sw.js") == []

@@ -816,6 +816,52 @@ def test_unknown_worker_answer_takes_the_browsers_word() -> None:
     assert decide(_worker_answer(None, BrowserVerdict(True))).blocked is True
 
 
+def _refused_by_the_browser(kind: str, failure: str | None, mode: str = "cors") -> Exchange:
+    base = _worker_answer(kind, BrowserVerdict(True))
+    context = replace(base.context, worker_failure=failure, mode=mode)
+    return replace(base, context=context)
+
+
+def test_a_worker_answer_the_browser_refused_is_blocked_in_blinks_words() -> None:
+    # Measured: a worker followed a redirect for a page fetch made with redirect: 'manual'.
+    v = decide(_refused_by_the_browser("basic", "redirected-response"))
+    assert (v.blocked, v.reason) == (True, None)
+    assert v.chrome_message == (
+        f'The FetchEvent for "{API}/data" resulted in a network error response: a redirected'
+        ' response was used for a request whose redirect mode is not "follow".'
+    )
+    v = decide(_worker_answer("error"))
+    assert v.chrome_message is not None
+    assert v.chrome_message.endswith("the promise was resolved with an error response object.")
+
+
+def test_a_no_cors_page_fetch_the_browser_saw_fail_under_a_worker_is_blocked() -> None:
+    # The worker re-fetched in cors mode and the browser failed the page's no-cors fetch.
+    assert decide(_refused_by_the_browser("cors", None, mode="no-cors")).blocked is True
+    opaque = replace(
+        _worker_answer("opaque"), context=replace(_worker_answer("opaque").context, mode="no-cors")
+    )
+    assert decide(opaque).blocked is False  # an opaque answer is what no-cors asks for
+
+
+def test_hops_after_a_worker_redirect_answer_are_checked() -> None:
+    # Response.redirect() in the worker: the page follows the redirect itself (measured).
+    worker = tx("GET", API + "/data", [("Origin", PAGE)], 302, [("Location", API + "/final")])
+    final = tx("GET", API + "/final", [("Origin", PAGE)], 200, [])
+    base = exchange(Step(API + "/data", None, worker), Step(API + "/final", None, final))
+    answered = replace(
+        base,
+        context=replace(
+            base.context,
+            source="service-worker",
+            worker_response_type="default",
+            browser=BrowserVerdict(False),
+        ),
+    )
+    v = decide(answered)
+    assert (v.blocked, v.reason, v.source) == (True, "MissingAllowOriginHeader", "service-worker")
+
+
 def test_manual_redirect_mode_stops_at_the_checked_redirect() -> None:
     from dataclasses import replace
 

@@ -80,3 +80,15 @@ def test_wrong_values_name_entry_and_field(obj: object, fragment: str) -> None:
 )
 def test_resource_type_from_sec_fetch_dest(dest: str | None, expected: str | None) -> None:
     assert resource_type_from_dest(dest) == expected
+
+
+def test_a_service_worker_answer_and_why_the_browser_refused_it() -> None:
+    worker = {"answer": "network", "type": "basic", "failure": "redirected-response"}
+    assert cors_hints({"worker": worker}, "line 3", "c.jsonl") == {
+        "worker_answer": "network",
+        "worker_response_type": "basic",
+        "worker_failure": "redirected-response",
+    }
+    assert cors_hints({"worker": {"failure": None}}, "line 3", "c.jsonl") == {}
+    with pytest.raises(InputError, match=r"line 3: _cors.worker.failure must be"):
+        cors_hints({"worker": {"failure": 7}}, "line 3", "c.jsonl")
