@@ -195,6 +195,7 @@ EVENT_SOURCE = (
         visit=at(call(client="eventsource")),
         routes=(Route("GET", event_stream((ACAO, "https://admin.example.test"), VARY)),),
         expected=blocked("AllowOriginMismatch", "https://admin.example.test"),
+        fix_layer="generic",
     ),
     Scenario(
         id="eventsource-credentials-wildcard",
@@ -203,6 +204,7 @@ EVENT_SOURCE = (
         visit=at(call(client="eventsource", credentials="include")),
         routes=(Route("GET", event_stream((ACAO, "*"), CREDS)),),
         expected=blocked("WildcardOriginNotAllowed"),
+        fix_layer="generic",
     ),
     Scenario(
         id="control-eventsource-reconnect",
