@@ -100,6 +100,8 @@ class PageRecord:
     response_type: str | None
     controlled: bool
     timing: Timing | None = None
+    page: str | None = None
+    """The page's URL when the call was made (the beacon's `page` is when it was sent)."""
 
     @property
     def browser_blocked(self) -> bool | None:
@@ -168,7 +170,7 @@ def parse(body: bytes | None, origin: str, received: float) -> Beacon:
     beacon = Beacon(source=source, page=page)
     for raw in records[:MAX_RECORDS]:
         try:
-            record = _record(raw, source, offset)
+            record = _record(raw, source, offset, page)
         except Junk:
             beacon.rejected += 1
             continue
@@ -189,23 +191,28 @@ def _clock_offset(sent: object, received: float) -> float:
     return received - ms / 1000.0
 
 
-def _record(raw: object, source: str, offset: float) -> PageRecord | WorkerRecord | None:
+def _record(raw: object, source: str, offset: float, page: str) -> PageRecord | WorkerRecord | None:
     if not isinstance(raw, dict):
         raise Junk("record is not an object")
     kind = raw.get("kind")
     if source == "page" and kind == "load":
         return None
     if source == "page" and kind in ("fetch", "xhr"):
-        return _page_record(raw, kind, offset)
+        return _page_record(raw, kind, offset, page)
     if source == "worker" and kind == "sw":
         return _worker_record(raw, offset)
     raise Junk("unknown record kind")
 
 
-def _page_record(raw: dict[str, Any], kind: str, offset: float) -> PageRecord:
+def _page_record(raw: dict[str, Any], kind: str, offset: float, page: str) -> PageRecord:
     url = _url(raw.get("url"))
     if url is None:
         raise Junk("url")
+    at_call = None
+    if "page" in raw:
+        at_call = _url(raw.get("page"))
+        if at_call is None or origin_of(at_call) != origin_of(page):
+            raise Junk("page")
     return PageRecord(
         kind=kind,
         url=url,
@@ -220,6 +227,7 @@ def _page_record(raw: dict[str, Any], kind: str, offset: float) -> PageRecord:
         response_type=_optional_choice(raw.get("type"), RESPONSE_TYPES),
         controlled=_flag(raw.get("controlled")),
         timing=_timing(raw.get("timing")),
+        page=at_call,
     )
 
 

@@ -194,6 +194,7 @@
       credentials: isRequest ? input.credentials : 'same-origin',
       redirect: isRequest ? input.redirect : 'follow',
       t: now(),
+      page: here.href,  /* now: a single-page app may have changed route by the beacon */
       controlled: controlled()
     };
     if (init && typeof init === 'object') {
@@ -259,6 +260,7 @@
             credentials: xhr.withCredentials ? 'include' : 'same-origin',
             redirect: 'follow',
             t: now(),
+            page: here.href,
             controlled: controlled()
           };
           var done = false;

@@ -52,6 +52,16 @@ def test_page_record() -> None:
     assert record.timing is not None and record.timing.transfer_size == 0
 
 
+def test_the_page_when_the_call_was_made_is_kept() -> None:
+    # A single-page app changes route between the call and the beacon that reports it.
+    then = PAGE.rstrip("/") + "/orders/7"
+    beacon = parse(body(fetch_record(page=then)), PAGE, NOW)
+    (record,) = beacon.records
+    assert isinstance(record, PageRecord) and (record.page, beacon.page) == (then, PAGE)
+    (older,) = parse(body(fetch_record()), PAGE, NOW).records
+    assert isinstance(older, PageRecord) and older.page is None  # a probe before this field
+
+
 def test_clock_skew_is_taken_out() -> None:
     # The page's clock runs 3 s behind the proxy's.
     skewed = body(fetch_record(t=MS - 3500), sent=MS - 3000)
@@ -144,6 +154,9 @@ def test_junk(payload: bytes) -> None:
         {"timing": {"transferSize": -1}},
         {"timing": {"workerStart": 10**400}},
         {"type": "weird"},
+        {"page": "http://evil.test/"},
+        {"page": "not a url"},
+        {"page": None},
     ],
 )
 def test_bad_records_are_dropped_one_by_one(change: dict[str, Any]) -> None:

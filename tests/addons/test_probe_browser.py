@@ -65,6 +65,8 @@ window.results = (async () => {
   };
   await get('none', api + '/none');
   await get('allow', api + '/allow', {credentials: 'include'});
+  // A single-page app changes route: the calls before it belong to the first one.
+  history.pushState(null, '', '/orders/7');
   out.wild = await new Promise((resolve) => {
     const x = new XMLHttpRequest();
     x.open('GET', api + '/wild');
@@ -259,6 +261,9 @@ def test_probe_reports_credentials_failures_and_cache_answers(browser_session) -
     )
     assert (wild.verdict.reason, wild.verdict.confirmed) == ("WildcardOriginNotAllowed", True)
     assert wild.exchange.context.resource_type == "xhr"
+    # Each call keeps the page URL it was made on, not the one the beacon left from.
+    assert none.exchange.context.page_url == s["site"].origin + "/"
+    assert wild.exchange.context.page_url == s["site"].origin + "/orders/7"
     network, cached = sorted(found["cacheable"], key=lambda d: d.verdict.source != "network")
     assert network.verdict.blocked is False
     assert cached.verdict.source == "http-cache"
