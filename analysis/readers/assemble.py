@@ -455,7 +455,7 @@ def _redirect_target(unit: _Unit) -> str | None:
 
 def _fits(chain: _Chain, unit: _Unit) -> bool:
     """Could `unit` be the request the chain's last redirect led to? It carries the Origin
-    the redirect left it (`null` once tainted), the method, and the same unsafe headers."""
+    the redirect left it (`null` once tainted) and a method the redirect allows."""
     origin = unit.origin_header
     expected = "null" if chain.tainted else chain.origin
     if expected is not None and origin is not None and origin != expected:
