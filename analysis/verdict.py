@@ -137,8 +137,10 @@ def decide(exchange: Exchange) -> Verdict:
     if source == "service-worker" and not all(same_origin(origin, s.url) for s in exchange.steps):
         answered = _from_service_worker(exchange, base, mode)
         if answered is None:
-            # The worker answered with a redirect and the page followed it itself.
+            # The worker answered with a redirect and the page followed it itself; what the
+            # capture says the browser did is about the worker's answer, not the hops after.
             exchange = _after_worker_redirect(exchange)
+            base = {**base, "browser": None}
         elif mode != "no-cors" or answered["blocked"]:
             return _confirm(answered)
     if mode == "no-cors":
