@@ -712,3 +712,17 @@ def test_a_request_takes_the_preflight_that_announced_exactly_its_headers() -> N
     plain_put = tx("PUT", url, [*ORIGIN, ("Accept-Language", "t2")], started=0.011, duration_ms=5.0)
     got = _pairs([_pf(url, 0.000, 5, 204), plain, _put(url, 0.010, "t1"), plain_put])
     assert got == [(0.0, "t1"), (0.001, "t2")]
+
+
+def test_a_sanitized_har_request_without_its_authorization_still_pairs() -> None:
+    # DevTools exports HARs without Authorization and Cookie; the preflight still lists it.
+    url = f"{API}/me"
+    announced = _announcing(url, "GET", "authorization")
+    stripped = tx("GET", url, ORIGIN)
+    assert shape(caps(announced, stripped)) == [[(url, "GET", "GET")]]
+    # A request that did carry Authorization, and not the announced one, is another fetch.
+    other = _announcing(url, "GET", "authorization,x-a")
+    assert shape(caps(other, tx("GET", url, [*ORIGIN, ("Authorization", "t")]))) == [
+        [(url, "GET", None)],
+        [(url, None, "GET")],
+    ]
