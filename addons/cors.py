@@ -63,7 +63,7 @@ from addons.flowmarks import (  # noqa: E402
     warning_line,
 )
 from addons.guard import Failures, guarded  # noqa: E402
-from addons.join import Annotate, Joiner, NewEntry  # noqa: E402
+from addons.join import Annotate, Joiner, NewEntry, credentialed  # noqa: E402
 from addons.live import Decision, LiveVerdicts  # noqa: E402
 from addons.record import Recorder  # noqa: E402
 from addons.report import ReportError, write_har, write_report  # noqa: E402
@@ -398,6 +398,9 @@ class CorsScope:
             cors=recorded.cors,
             cacheable=recorded.cacheable,
             response=recorded.response,
+            credentialed=credentialed(
+                {name: req.headers[name] for name in _CREDENTIAL_SIGNS if name in req.headers}
+            ),
         )
         self.redirects.note(recorded.status, recorded.location, url)
         self._show(self.live.add(recorded.captured, entry_id, recorded.cors, flow))
@@ -710,5 +713,7 @@ class CorsScope:
 
 
 _LOCATION = frozenset({b"location"})
+_CREDENTIAL_SIGNS = ("cookie", "sec-fetch-storage-access", "user-agent")
+"""What `join.credentialed` reads of a request."""
 
 addons = [CorsScope()]

@@ -18,13 +18,14 @@ in that worker), a failure still becomes an entry of its own.
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from analysis.model import origin_of, same_origin
 from analysis.readers.hints import resource_type_from_dest
+from analysis.verdict import sends_storage_access
 
 from .beacon import PageRecord, WorkerRecord
 from .capture import iso_time
@@ -59,6 +60,9 @@ class Seen:
     preflight: bool
     by_worker: bool = False
     claimed: bool = False
+    credentialed: bool | None = None
+    """Sent with credentials, as the wire shows it (Cookie, or Chromium's
+    Sec-Fetch-Storage-Access since version 133); None where absence proves nothing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +126,7 @@ class Joiner:
         headers = {h["name"].lower(): h["value"] for h in request.get("headers", [])}
         response = entry.get("response") or {}
         self.remember(
+            credentialed=credentialed(headers),
             entry_id=entry["_corscope_id"],
             url=request["url"],
             method=request["method"],
@@ -149,6 +154,7 @@ class Joiner:
         cacheable: bool,
         response: Callable[[], dict[str, Any]],
         by_worker: bool = False,
+        credentialed: bool | None = None,
     ) -> None:
         """`note` for an entry the caller holds in pieces: `acrm`, `mode` and `origin` are
         the last values of the request's Access-Control-Request-Method, Sec-Fetch-Mode
@@ -164,6 +170,7 @@ class Joiner:
             origin=origin,
             preflight=acrm is not None,
             by_worker=by_worker,
+            credentialed=credentialed,
         )
         self._seen.setdefault(key, []).append(seen)
         self._order.append((key, seen))
@@ -305,9 +312,11 @@ class Joiner:
                 continue
             if seen.origin not in (None, "null", page_origin):
                 continue
-            # The request itself beats its preflight; then the earliest after the call.
-            rank = (seen.preflight, seen.started)
-            if best is None or rank < (best.preflight, best.started):
+            # A request sent with the credentials the call asked for beats one without
+            # (two fetches to one URL at once, one with credentials); then the request
+            # itself beats its preflight; then the earliest after the call.
+            rank = _rank(seen, record)
+            if best is None or rank < _rank(best, record):
                 best = seen
         return best
 
@@ -368,6 +377,23 @@ class Joiner:
             "timings": {"send": 0, "wait": 0, "receive": 0},
             "_cors": {k: v for k, v in cors.items() if v is not None},
         }
+
+
+def _rank(seen: Seen, record: PageRecord) -> tuple[bool, bool, float]:
+    mismatch = (
+        not seen.preflight
+        and seen.credentialed is not None
+        and seen.credentialed != (record.credentials == "include")
+    )
+    return (mismatch, seen.preflight, seen.started)
+
+
+def credentialed(headers: Mapping[str, str]) -> bool | None:
+    """Was the request sent with credentials? `headers` by lower-case name (a preflight's
+    answer is meaningless: it never carries them)."""
+    if "cookie" in headers or "sec-fetch-storage-access" in headers:
+        return True
+    return False if sends_storage_access(headers.get("user-agent")) else None
 
 
 def _page_facts(record: PageRecord, page_url: str, page_origin: str | None) -> dict[str, Any]:

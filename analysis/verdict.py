@@ -451,7 +451,7 @@ def credentials_mode(exchange: Exchange, origin: str) -> str | None:
             )
             if "authorization" not in (announced or "").lower():
                 return "include"
-        if (headers.get("sec-fetch-site") or "").lower() == "cross-site" and _sends_storage_access(
+        if (headers.get("sec-fetch-site") or "").lower() == "cross-site" and sends_storage_access(
             headers.get("user-agent")
         ):
             return "same-origin"
@@ -463,7 +463,8 @@ _CHROMIUM_VERSION = re.compile(r"(?:Headless)?Chrome/(\d+)\.")
 _STORAGE_ACCESS_HEADERS_SINCE = 133
 
 
-def _sends_storage_access(user_agent: str | None) -> bool:
+def sends_storage_access(user_agent: str | None) -> bool:
+    """Does this browser mark every credentialed cross-site request on the wire?"""
     match = _CHROMIUM_VERSION.search(user_agent or "")
     return match is not None and int(match.group(1)) >= _STORAGE_ACCESS_HEADERS_SINCE
 

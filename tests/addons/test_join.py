@@ -96,6 +96,36 @@ def test_request_beats_its_preflight_and_each_entry_is_claimed_once() -> None:
     assert j.page(page(method="PUT"), PAGE_URL) == []
 
 
+CHROMIUM_156 = ("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/156.0.0.0")
+
+
+def test_the_request_sent_with_the_calls_credentials_is_its_own() -> None:
+    # Measured: two fetches to one URL at once, one with credentials. Chromium marks the
+    # credentialed request (Sec-Fetch-Storage-Access); the other goes without.
+    j = joiner()
+    j.note(
+        entry_for(
+            cors_get(at=T0, extra=[CHROMIUM_156, ("Sec-Fetch-Storage-Access", "none")]), "a-include"
+        )
+    )
+    j.note(entry_for(cors_get(at=T0 + 0.001, extra=[CHROMIUM_156]), "a-omit"))
+    (omit,) = j.page(page(credentials="omit"), PAGE_URL)
+    (include,) = j.page(page(credentials="include", failed=True, status=0), PAGE_URL)
+    assert isinstance(omit, Annotate) and omit.entry_id == "a-omit"
+    assert isinstance(include, Annotate) and include.entry_id == "a-include"
+
+
+def test_a_credentialed_call_refused_at_its_preflight_leaves_the_other_request() -> None:
+    j = joiner()
+    j.note(entry_for(preflight(at=T0), "p-include"))
+    j.note(entry_for(preflight(at=T0 + 0.001), "p-omit"))
+    j.note(entry_for(cors_get(method="PUT", at=T0 + 0.01, extra=[CHROMIUM_156]), "a-omit"))
+    (include,) = j.page(page(method="PUT", credentials="include", failed=True, status=0), PAGE_URL)
+    (omit,) = j.page(page(method="PUT", credentials="omit"), PAGE_URL)
+    assert isinstance(include, Annotate) and include.entry_id == "p-include"
+    assert isinstance(omit, Annotate) and omit.entry_id == "a-omit"
+
+
 def test_failed_preflight_alone_is_found() -> None:
     j = joiner()
     j.note(entry_for(preflight(), "p1"))
