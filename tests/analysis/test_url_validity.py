@@ -29,9 +29,26 @@ PARSES = [
     "http://1_0",  # not a number: a domain
     "foo:anything goes",  # not a special scheme
     " https://example.com ",
+    "http://bücher." + "a" * 64 + ".test:8080",  # lab: UTS #46 leaves long labels be
+    "http://bücher..test:8080",  # lab: and empty ones
+    "http://\U0001f600.app.test:8080",  # lab: emoji (IDNA 2008 alone would refuse it)
+    "http://a\u094d\u200db.test:8080",  # ZWJ after a virama
+    "capacitor://localhost",  # a native app's origin: opaque host
+    "file:///",  # lab
 ]
 
 REFUSED = [
+    "http://\u2488x.test:8080",  # lab: ⒈ maps to "1.", which UTS #46 disallows
+    "http://\u2024x.test:8080",  # lab: one dot leader, likewise
+    "http://a\u200db.test:8080",  # lab: ZWJ not after a virama
+    "http://a\u200cb.test:8080",  # lab: ZWNJ likewise
+    "http://\u0301b.test:8080",  # lab: a label begins with a combining mark
+    "http://bücher.xn--a.test:8080",  # lab: bad punycode beside a Unicode label
+    "file://a^b/",  # lab: file hosts follow the host rules
+    "file://127.0.0.300/",  # lab
+    "foo://a^b",  # lab: an opaque host still has forbidden code points
+    "foo://h:99999",  # lab
+    "foo://[zz]",  # lab
     "http://127.0.0.300:8080",  # lab: ends in a number, so it must be IPv4
     "http://127.0.0.256:8080",  # lab
     "http://1.2.3.4.5:8080",  # lab
