@@ -165,7 +165,9 @@ def _without_userinfo(head: str) -> str:
     authority, slash, path = after.partition("/")
     if "@" not in authority:
         return head
-    host = authority.rpartition("@")[2]
+    userinfo, _, host = authority.rpartition("@")
+    if not userinfo:
+        return head  # `http://@host`: nothing to hide, and a made-up user would mislead
     return f"{scheme}://{REDACTED}@{host}{slash}{path}"
 
 

@@ -97,6 +97,8 @@ def test_url_userinfo_is_hidden() -> None:
     assert redact_url("https://alice:s3cret@api.test:8443/x") == (
         f"https://{REDACTED}@api.test:8443/x"
     )
+    # An empty userinfo hides nothing: the value stays as the browser reports it.
+    assert redact_url("http://@api.test:8443/x") == "http://@api.test:8443/x"
 
 
 def test_url_fragment_params_are_redacted() -> None:
