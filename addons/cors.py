@@ -398,9 +398,7 @@ class CorsScope:
             cors=recorded.cors,
             cacheable=recorded.cacheable,
             response=recorded.response,
-            credentialed=credentialed(
-                {name: req.headers[name] for name in _CREDENTIAL_SIGNS if name in req.headers}
-            ),
+            credentialed=credentialed(req.headers),
         )
         self.redirects.note(recorded.status, recorded.location, url)
         self._show(self.live.add(recorded.captured, entry_id, recorded.cors, flow))
@@ -713,7 +711,5 @@ class CorsScope:
 
 
 _LOCATION = frozenset({b"location"})
-_CREDENTIAL_SIGNS = ("cookie", "sec-fetch-storage-access", "user-agent")
-"""What `join.credentialed` reads of a request."""
 
 addons = [CorsScope()]

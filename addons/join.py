@@ -389,8 +389,9 @@ def _rank(seen: Seen, record: PageRecord) -> tuple[bool, bool, float]:
 
 
 def credentialed(headers: Mapping[str, str]) -> bool | None:
-    """Was the request sent with credentials? `headers` by lower-case name (a preflight's
-    answer is meaningless: it never carries them)."""
+    """Was the request sent with credentials? `headers` looked up by lower-case name
+    (mitmproxy's own, or a capture entry's); for a preflight the answer means nothing, as it
+    never carries them."""
     if "cookie" in headers or "sec-fetch-storage-access" in headers:
         return True
     return False if sends_storage_access(headers.get("user-agent")) else None

@@ -219,13 +219,13 @@ def _from_service_worker(exchange: Exchange, base: _Fields, mode: str | None) ->
     with a redirect the page followed, whose hops are checked as any others."""
     ctx = exchange.context
     url = exchange.url
-    common = {**base, "cors": mode != "no-cors"}
+    # A no-cors fetch the worker answered well goes the no-cors way (see `decide`).
+    common = {**base, "cors": True}
     failure = _worker_failure(exchange, mode)
     if failure is not None:
         what = _WORKER_FAILURES.get(failure, failure)
         return {
             **common,
-            "cors": True,
             "blocked": True,
             "stage": "response",
             "failed_url": url,
@@ -239,14 +239,13 @@ def _from_service_worker(exchange: Exchange, base: _Fields, mode: str | None) ->
         # The page's own outcome, which the probe saw: the worker's answer failed there.
         return {
             **common,
-            "cors": True,
             "blocked": ctx.browser.blocked,
             "reason": ctx.browser.reason,
             "failed_parameter": ctx.browser.failed_parameter,
         }
     if ctx.worker_response_type is not None:
         return {**common, "blocked": False}
-    return {**common, "cors": True, "blocked": None, "condition": "service-worker-response"}
+    return {**common, "blocked": None, "condition": "service-worker-response"}
 
 
 def _verdict_from(

@@ -36,13 +36,13 @@ class Hints(TypedDict, total=False):
     redirect_url: str
     """HAR's `response.redirectURL`, used when a 3xx response lacks a Location header."""
     initiator_type: str
+    """Chrome's `_initiator.type`; "preflight" marks a preflight the browser recorded."""
     worker_answer: str
     """`_cors.worker.answer`: how a service worker answered (network, cache-storage, …)."""
     worker_response_type: str
+    """`_cors.worker.type`: the Response.type the worker handed over (opaque, cors, …)."""
     worker_failure: str
     """`_cors.worker.failure`: why the browser refused the worker's answer."""
-    """`_cors.worker.type`: the Response.type the worker handed over (opaque, cors, …)."""
-    """Chrome's `_initiator.type`; "preflight" marks a preflight the browser recorded."""
 
 
 _NO_HINTS = Hints()

@@ -1,5 +1,5 @@
-"""Chromium's console sentences, held to lines a real Chromium 156 printed in the lab
-(`tests/e2e` drives it; these were copied from its console, origins shortened)."""
+"""Chromium's console sentences, held to lines this machine's Chromium 156 printed for the
+same failures (copied from its console, origins shortened)."""
 
 from __future__ import annotations
 
