@@ -233,6 +233,14 @@ def _number(value: bytes, tag: bytes) -> int | float | None:
     return None
 
 
+def _timestamps_typed(msg: _Message) -> bool:
+    """What mitmproxy's own check of a message's fields demands of its times (a number
+    to start, a number or null to end; ints and bools pass as numbers). A record that
+    fails it is refused by `FlowReader` ("Invalid data format."), so it goes there."""
+    start, end = msg.timestamp_start, msg.timestamp_end
+    return isinstance(start, int | float) and (end is None or isinstance(end, int | float))
+
+
 # --- the fields the analysis reads -------------------------------------------------------
 
 
@@ -906,6 +914,9 @@ class _FileReader:
             if not isinstance(error, str):
                 raise _Malformed
 
+        for msg in (req, resp):
+            if msg is not None and not _timestamps_typed(msg):
+                raise _Malformed
         started = req.timestamp_start
         end: float | None = None
         if resp is not None:

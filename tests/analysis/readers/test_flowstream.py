@@ -192,6 +192,26 @@ def test_version_mitmproxy_cannot_read_stops_like_flowreader(
     assert "999" in loaded.warnings[0]
 
 
+@pytest.mark.parametrize("value", [[], {}, "", b"", "1.5", None, [1.5]], ids=repr)
+@pytest.mark.parametrize("field", ["request.timestamp_start", "response.timestamp_end"])
+def test_times_of_the_wrong_type_stop_like_flowreader(
+    generated: Path, tmp_path: Path, field: str, value: Any
+) -> None:
+    """mitmproxy refuses a time that is no number (a null end passes); an empty list once
+    got through as a start time and crashed the sort by time."""
+    records = states(generated)[:5]
+    message, key = field.split(".")
+    records[3][message][key] = value
+    assert_same(dump(tmp_path / "times.mitm", records))
+    rnd = random.Random(5)
+    for state in records:
+        items = list(state.items())
+        rnd.shuffle(items)
+        state.clear()
+        state.update(items)
+    assert_same(dump(tmp_path / "times-shuffled.mitm", records))
+
+
 def test_a_record_that_is_no_flow(generated: Path, tmp_path: Path) -> None:
     records: list[Any] = states(generated)[:3]
     records.insert(2, [b"not", b"a", b"flow"])
