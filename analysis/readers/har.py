@@ -369,7 +369,7 @@ def _quick_captured(
         response_or_not = _quick_response(resp, method)
         if response_or_not is False:
             return None
-        response = response_or_not
+        response = _revalidated(request, response_or_not, resp)
         rget = resp.get
         error = rget("_error")
         if error is None:
@@ -563,7 +563,7 @@ def _careful_captured(
     error: str | None = None
     proxy_error: str | None = None
     if resp is not None:
-        response = _response(resp, method)
+        response = _revalidated(request, _response(resp, method), resp.obj)
         error = resp.text("_error")
         if error is None:
             error = resp.text("_failureText")  # Playwright's name for it
@@ -610,6 +610,27 @@ def _careful_captured(
         server_ip=e.text("serverIPAddress") or None,
     )
     return Captured(tx=tx, hints=hints, order=order, id=_entry_id(e))
+
+
+_VALIDATORS = ("if-none-match", "if-modified-since")
+
+
+def _revalidated(request: Request, response: Response | None, resp: Any) -> Response | None:
+    """What the wire carried when a browser's export shows a revalidation as the stored
+    response: Chromium's HTTP cache sent the validator, the server answered 304, and the
+    page got the stored body under the 304's headers. Playwright's HAR records that as a
+    200 with those headers, no body on the wire (`bodySize` 0) and the stored body's size;
+    read as the 304 it was, which the engine checks as Chromium does (measured in the lab:
+    a 304 without CORS headers keeps the stored Allow-Origin)."""
+    if response is None or response.status != 200 or not isinstance(resp, Mapping):
+        return response
+    if not any(name in request.headers for name in _VALIDATORS):
+        return response
+    content, body_size = resp.get("content"), resp.get("bodySize")
+    size = content.get("size") if isinstance(content, Mapping) else None
+    if type(body_size) is not int or body_size != 0 or type(size) is not int or size <= 0:
+        return response
+    return dataclasses.replace(response, status=304)
 
 
 def _response(resp: _Fields, method: str) -> Response | None:

@@ -126,6 +126,30 @@ def test_status_zero_without_headers_is_no_response(tmp_path: Path) -> None:
     assert c.hints["browser_error"] == "net::ERR_CONNECTION_REFUSED"
 
 
+@pytest.mark.parametrize(
+    ("validator", "body_size", "content_size", "status"),
+    [
+        ("If-None-Match", 0, 12, 304),
+        ("If-Modified-Since", 0, 12, 304),
+        (None, 0, 12, 200),  # no validator: the cache answered without asking
+        ("If-None-Match", 12, 12, 200),  # the body came over the wire
+        ("If-None-Match", -1, 12, 200),  # unknown
+        ("If-None-Match", 0, 0, 200),  # an empty 200
+    ],
+)
+def test_a_revalidation_recorded_as_the_stored_response_is_the_304_it_was(
+    tmp_path: Path, validator: str | None, body_size: int, content_size: int, status: int
+) -> None:
+    """Playwright writes a 304 that refreshed a cached response as a 200 with the 304's
+    headers and no body on the wire (measured with the lab's revalidation scenario)."""
+    request_headers = [("Origin", PAGE)] + ([(validator, '"v1"')] if validator else [])
+    entry = har_entry(headers=request_headers, response_headers=[("ETag", '"v1"')])
+    entry["response"]["bodySize"] = body_size
+    entry["response"]["content"]["size"] = content_size
+    [c] = read_har(entries_of(tmp_path, entry)).captured
+    assert c.tx.response is not None and c.tx.response.status == status
+
+
 def test_entry_level_error_is_read_too(tmp_path: Path) -> None:
     entry = har_entry(status=0, _error="net::ERR_FAILED")
     [c] = read_har(entries_of(tmp_path, entry)).captured

@@ -275,6 +275,8 @@ _PATHS: list[tuple[str, ...]] = [
     ("response", "_error"),
     ("response", "_fetchedViaServiceWorker"),
     ("response", "redirectURL"),
+    ("response", "bodySize"),
+    ("response", "content", "size"),
     ("_error",),
     ("_fromCache",),
     ("_resourceType",),
@@ -298,6 +300,10 @@ def _mutated(rnd: random.Random) -> object:
         pageref="page_1",
     )
     entry["response"]["content"]["text"] = "plain body"
+    if rnd.random() < 0.3:
+        # A revalidation as Playwright records it: the validator, no body on the wire.
+        entry["request"]["headers"].append({"name": "If-None-Match", "value": '"v1"'})
+        entry["response"]["content"]["size"] = 10
     for _ in range(rnd.choice([1, 1, 2, 3])):
         path = rnd.choice(_PATHS)
         target = entry
