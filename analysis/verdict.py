@@ -110,6 +110,7 @@ class _Walk:
     failure: Failure | None = None
     fault: Fault | None = None
     fault_stage: str | None = None
+    fault_url: str | None = None
     incomplete: str | None = None
     cors: bool = False
     preflight_required: bool = False
@@ -271,6 +272,17 @@ def _verdict_from(
             "stage": walk.fault_stage,
             "fault": walk.fault.message,
             "browser_reason": browser_reason,
+            # Not a CORS failure, but the console shows one: the line the user searches for.
+            "chrome_message": chrome_message(
+                browser_reason,
+                url=walk.fault_url or exchange.url,
+                initial_url=exchange.url,
+                origin=origin,
+                hint=None,
+                resource_type=ctx.resource_type,
+            )
+            if browser_reason
+            else None,
         }
     if walk.failure is None:
         if (
@@ -420,10 +432,8 @@ def request_mode(exchange: Exchange, origin: str | None) -> str | None:
             headers, ignore=_MAY_BE_BROWSER_ADDED
         ):
             return "cors"
-        if actual.response is None and (
-            ctx.browser_error == _GENERIC_FAILURE or _browser_block(exchange) is not None
-        ):
-            return None
+        if actual.response is None and ctx.browser_error:
+            return None  # the fetch failed either way, and the headers cannot say how
         return "no-cors"
     return None
 
@@ -502,7 +512,7 @@ def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -
 
         tx = step.actual
         if tx is not None and (fault := _fault(tx)) is not None:
-            walk.fault, walk.fault_stage = fault, "response"
+            walk.fault, walk.fault_stage, walk.fault_url = fault, "response", url
             return walk
         if tx is None or tx.response is None:
             if cors_flag and _is_mixed_content(origin, url):
@@ -644,7 +654,7 @@ def _check_step_preflight(walk: _Walk, step: Step, request_origin: str, include:
         walk.preflight_cached = True
         return True
     if (fault := _fault(preflight)) is not None:
-        walk.fault, walk.fault_stage = fault, "preflight"
+        walk.fault, walk.fault_stage, walk.fault_url = fault, "preflight", step.url
         return False
     if preflight.response is None:
         walk.incomplete = "preflight-response-not-captured"

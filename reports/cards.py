@@ -212,15 +212,17 @@ def _messages(
     """The browser's own words from the first exchange that has them, else corscope's."""
     for d in members[:_SAMPLE_SCAN]:
         v = d.verdict
+        if v.fault:
+            # Before the console line a fault also has: that line names a CORS rule that
+            # did not fail.
+            card.message_kind = "fault"
+            card.fault = scrub.text(v.fault)
+            return
         if v.chrome_message or v.firefox_code:
             card.message_kind = "browser"
             card.chrome_message = scrub.text(v.chrome_message)
             card.firefox_code = v.firefox_code or ""
             card.firefox_message = scrub.text(v.firefox_message)
-            return
-        if v.fault:
-            card.message_kind = "fault"
-            card.fault = scrub.text(v.fault)
             return
     for d in members[:_SAMPLE_SCAN]:
         for warning in d.verdict.warnings:

@@ -583,6 +583,30 @@ def test_upstream_failure_is_a_fault_not_a_missing_header() -> None:
     assert (v.blocked, v.reason) == (True, None)
     assert v.fault is not None and "Connection refused" in v.fault
     assert v.browser_reason == "MissingAllowOriginHeader"
+    # What Chromium 156 printed for the proxy's 502 (measured in the lab): the line a user
+    # searches for, though no CORS rule failed.
+    assert v.chrome_message == (
+        f"Access to fetch at '{url}' from origin '{PAGE}' has been blocked by CORS policy:"
+        " No 'Access-Control-Allow-Origin' header is present on the requested resource."
+    )
+
+
+def test_a_preflight_the_proxy_answered_itself_is_worded_as_chromium_words_it() -> None:
+    url = API + "/down"
+    refused = preflight_tx(url, "DELETE", None)
+    refused = replace(refused, error="Connection refused")
+    step = Step(url, Preflight(refused), None)
+    v = decide(exchange(step))
+    assert (v.blocked, v.stage, v.browser_reason) == (
+        True,
+        "preflight",
+        "PreflightMissingAllowOriginHeader",
+    )
+    assert v.chrome_message == (
+        f"Access to fetch at '{url}' from origin '{PAGE}' has been blocked by CORS policy:"
+        " Response to preflight request doesn't pass access control check: No"
+        " 'Access-Control-Allow-Origin' header is present on the requested resource."
+    )
 
 
 def test_a_response_cut_short_by_the_server_is_a_fault() -> None:
@@ -1012,6 +1036,19 @@ def test_orb_blocks_a_response_chrome_recorded() -> None:
     )
     v = decide(x)
     assert v.blocked is True and v.fault is not None and "Opaque Response Blocking" in v.fault
+
+
+def test_a_refused_connection_in_a_scripts_view_export_is_a_fault_not_a_no_cors_load() -> None:
+    # Playwright's HAR of a fetch() GET whose connection was refused (measured, no proxy):
+    # the headers script could see, no answer, net::ERR_CONNECTION_REFUSED. It was read as
+    # an allowed no-cors load.
+    error = "net::ERR_CONNECTION_REFUSED"
+    url = "https://api.test/x"
+    step = Step(url, None, tx("GET", url, [("Accept", "*/*")], None, error=error))
+    base = exchange(step, origin="https://app.test", credentials=None)
+    v = decide(Exchange(base.id, base.steps, replace(base.context, browser_error=error)))
+    assert (v.blocked, v.mode, v.fault) == (True, None, f"network error: {error}")
+    assert not v.warnings
 
 
 def test_a_generic_failure_is_no_named_block() -> None:

@@ -164,3 +164,23 @@ def test_rows_refer_to_findings_by_position() -> None:
 
 def _plain() -> Scrubber:
     return Scrubber(False)
+
+
+def test_a_fault_card_says_fault_though_the_console_line_is_known() -> None:
+    """A proxy's own 502 also carries the CORS line Chromium printed for it; the card
+    still says what failed, not a CORS rule that did not."""
+    from types import SimpleNamespace
+
+    from analysis.api import Decided
+
+    [d] = analysis_of([get("f", API + "/a", [])]).decided
+    verdict = Verdict(
+        cors=True,
+        blocked=True,
+        fault="the proxy answered 502 itself",
+        browser_reason="MissingAllowOriginHeader",
+        chrome_message="Access to fetch at … No 'Access-Control-Allow-Origin' header …",
+    )
+    card = SimpleNamespace()
+    cards._messages(card, "proxy-or-upstream-fault", [Decided(d.exchange, verdict)], Scrubber(True))  # type: ignore[arg-type]
+    assert (card.message_kind, card.fault) == ("fault", "the proxy answered 502 itself")
