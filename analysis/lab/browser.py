@@ -73,6 +73,19 @@ class NetRecord:
         return self.initiator_type == "preflight"
 
 
+# How every CORS failure's console line says it (Blink's cors_error_string.cc).
+CORS_LINE_MARK = "has been blocked by CORS policy"
+
+
+@dataclass(frozen=True)
+class ConsoleLine:
+    """One `Log.entryAdded` entry; `seq` orders it among the requests, as `mark` does."""
+
+    seq: int
+    level: str
+    text: str
+
+
 class NetLog:
     """Folds Network.* events of one target into `NetRecord`s, in arrival order."""
 
@@ -80,7 +93,7 @@ class NetLog:
         self.source = source
         self.records: dict[str, NetRecord] = {}
         self.issues: list[dict[str, Any]] = []
-        self.console: list[str] = []
+        self.console: list[ConsoleLine] = []
         self._counter = counter
 
     def handle(self, method: str, params: dict[str, Any]) -> None:
@@ -90,7 +103,8 @@ class NetLog:
             self.issues.append(params.get("issue", {}))
         elif method == "Log.entryAdded":
             entry = params.get("entry", {})
-            self.console.append(f"{entry.get('level')}: {entry.get('text')}")
+            line = ConsoleLine(next(self._counter), entry.get("level", ""), entry.get("text", ""))
+            self.console.append(line)
         else:
             record = self.records.get(params.get("requestId", ""))
             if record is not None:
@@ -150,6 +164,16 @@ class NetLog:
             if r.url == url and not r.is_preflight and r.seq > after
         ]
         return sorted(found, key=lambda r: r.seq)
+
+    def cors_lines(self, url: str, after: int = -1) -> list[str]:
+        """Console CORS errors naming `url` (as requested, or as a redirect's start), oldest
+        first. A preflight failure also prints "Failed to load resource: net::ERR_FAILED",
+        which names no reason: left out."""
+        return [
+            c.text
+            for c in self.console
+            if c.seq > after and CORS_LINE_MARK in c.text and f"'{url}'" in c.text
+        ]
 
     def preflights_of(self, record: NetRecord) -> list[NetRecord]:
         return [r for r in self.records.values() if r.preflight_for == record.request_id]

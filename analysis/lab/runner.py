@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,9 @@ from analysis.lab.spec import Scenario, Visit
 # How long DevTools may lag behind the page's own promise; generous, since it only bounds
 # a failure (a request that never reports), never a normal run.
 _SETTLE_S = 5.0
+# Console lines come from the renderer, network events from the browser process: a line may
+# trail the verdict it explains by a moment.
+_CONSOLE_S = 1.0
 
 
 class LabError(RuntimeError):
@@ -43,6 +46,9 @@ class GroundTruth:
     """error_text, status, preflights, from_disk_cache, from_service_worker, verdict_from
     (`page` or `worker`), observed (False if DevTools never reported the request),
     server_hits (what reached the lab servers during the decisive visit)."""
+    console: list[str] = field(default_factory=list)
+    """Chromium's console CORS errors for the decisive request ("Access to fetch at '<url>'
+    … has been blocked by CORS policy: …"), the page's then the worker's, oldest first."""
 
 
 @dataclass
@@ -228,9 +234,16 @@ def run_scenario(browser: LabBrowser, servers: LabServers, scenario: Scenario) -
         if h.path.startswith(scenario.path)
     ]
     truth = _truth(browser, scenario, url, page_url, js_result, mark)
+    if truth.cors_error is not None:
+        browser.wait_until(lambda: bool(_console(browser, url, mark)), _CONSOLE_S)
+    truth = replace(truth, console=_console(browser, url, mark))
     truth.details["server_hits"] = hits
     truth.details["js"] = js.render(scenario.call, url)
     return truth
+
+
+def _console(browser: LabBrowser, url: str, mark: int) -> list[str]:
+    return browser.page_log.cors_lines(url, mark) + browser.worker_log.cors_lines(url, mark)
 
 
 def _all_done(records: list[NetRecord], need_one: bool = False) -> bool:
