@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from analysis.model import MODES
+from analysis.readers.flows import sent_method
 from analysis.readers.hints import resource_type_from_dest
 from analysis.redact import redact_header
 
@@ -55,7 +56,7 @@ def entry_for(
         "startedDateTime": iso_time(req.timestamp_start),
         "time": round(sum(v for v in timings.values() if v > 0), 3),
         "request": {
-            "method": req.method,
+            "method": sent_method(req),
             "url": req.pretty_url,
             "httpVersion": req.http_version,
             "cookies": [],

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from analysis.model import Headers, Request, Response, Transaction
 from analysis.readers.captured import Captured, Hints
+from analysis.readers.flows import sent_method
 from analysis.readers.har import BODY_EXCERPT_CHARS, entry_to_captured
 from analysis.readers.hints import cors_hints
 from analysis.redact import redact_header
@@ -270,11 +271,11 @@ class Recorder:
         shape = self._requests.get(key)
         if shape is not None:
             return shape
-        method, version = req.method, req.http_version
+        method, version = sent_method(req), req.http_version
         headers_json, headers, plain = self._headers[redact].get(data.headers.fields)
         prefix = None
         host = req.host_header
-        if method != "CONNECT" and host:
+        if method.upper() != "CONNECT" and host:
             from mitmproxy.net.http import url
 
             # What Request.pretty_url does with the Host header, path left off.
@@ -398,7 +399,7 @@ class Recorder:
         status = resp.status_code
         method = rq.method
         excerpt = None
-        if method == "OPTIONS" or status >= 400:
+        if method.upper() == "OPTIONS" or status >= 400:
             excerpt = body_excerpt(resp)
         content = rs.mime if not excerpt else rs.mime + ',"text":' + quote(excerpt)
         tail, server_ip = self._tail(flow)

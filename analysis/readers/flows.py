@@ -78,7 +78,7 @@ def read_flows(path: str | os.PathLike[str]) -> Loaded:
 def _captured(flow: http.HTTPFlow, number: int, path: str) -> Captured:
     req = flow.request
     request = Request(
-        method=req.method,
+        method=sent_method(req),
         url=req.pretty_url,
         headers=_headers(req.headers.fields),
         http_version=req.http_version or None,
@@ -104,6 +104,13 @@ def _captured(flow: http.HTTPFlow, number: int, path: str) -> Captured:
     )
     hints, entry_id = _metadata_hints(flow.metadata, number, path)
     return Captured(tx=tx, hints=hints, order=number, id=entry_id)
+
+
+def sent_method(req: http.Request) -> str:
+    """The method as it went on the wire. mitmproxy's `Request.method` upper-cases it, but
+    fetch upper-cases only six methods: `fetch(u, {method: 'patch'})` sends `patch`, and its
+    preflight announces `patch`."""
+    return req.data.method.decode("utf-8", "surrogateescape")
 
 
 def _response(flow: http.HTTPFlow) -> Response | None:

@@ -895,7 +895,7 @@ class _FileReader:
         if req is None:
             raise _Malformed
         method = self._word("method", req.method)
-        if method == "CONNECT":
+        if method.upper() == "CONNECT":
             return None
         request = Request(
             method=method,
@@ -949,7 +949,9 @@ class _FileReader:
             if kind == "reason":
                 word = value.decode("iso-8859-1")
             elif kind == "method":
-                word = _native(value).upper()
+                # As sent: fetch upper-cases only six methods, and a preflight announces
+                # `patch` for a `patch` (mitmproxy's `Request.method` upper-cases all).
+                word = _native(value)
             else:
                 word = _native(value)
             if len(known) < _WORDS_LIMIT:
@@ -958,7 +960,7 @@ class _FileReader:
 
     def _url(self, req: _Message, method: str) -> str:
         """`_pretty_url`; the scheme, host and port part remembered per Host header."""
-        if method == "CONNECT":
+        if method.upper() == "CONNECT":
             return _pretty_url(req, method)
         host_header = _header(req, b"host")
         key = (
@@ -1026,7 +1028,7 @@ class _FileReader:
         if not isinstance(status, int) or not isinstance(resp.reason, bytes):
             raise _Malformed
         excerpt = None
-        if method == "OPTIONS" or status >= 400:
+        if method.upper() == "OPTIONS" or status >= 400:
             excerpt = self._excerpt(resp)
         return Response(
             status=status,
@@ -1136,7 +1138,7 @@ def _pretty_url(
 ) -> str:
     """`mitmproxy.http.Request.pretty_url`, quirks included. `host_header` is the Host
     header's value when the caller looked it up already; `path` replaces the request's."""
-    if method == "CONNECT":
+    if method.upper() == "CONNECT":
         return _authority(req.authority)
     scheme = _native(req.scheme)
     if path is None:

@@ -203,6 +203,12 @@ def test_entry_reads_back_as_the_flow_reader_reads_the_flow(tmp_path: Path) -> N
             assert a.response.body_excerpt == b.response.body_excerpt
 
 
+def test_the_method_is_recorded_as_sent() -> None:
+    # mitmproxy's Request.method upper-cases; fetch sends `patch` as `patch`.
+    f = make(request("patch", API + "/items", [("Origin", PAGE)]), response(200))
+    assert entry_for(f, "1")["request"]["method"] == "patch"
+
+
 def test_secret_header_values_are_redacted_but_their_names_stay() -> None:
     f = cors_get(
         extra=[("Cookie", "sid=topsecret42"), ("Authorization", "Bearer tok-abc-123")],

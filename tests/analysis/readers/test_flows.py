@@ -148,6 +148,40 @@ def test_response_without_a_server_connection_was_made_by_the_proxy(tmp_path: Pa
     assert x.first.actual.response.made_by_proxy is True
 
 
+def test_a_method_keeps_the_case_it_was_sent_in(tmp_path: Path) -> None:
+    """`fetch(u, {method: 'patch'})` sends `patch` and its preflight announces `patch`
+    (measured with Chromium 156); mitmproxy's `Request.method` says PATCH, which split the
+    two into an orphan preflight and an unguarded request."""
+    from analysis.readers.flows import read_flows
+    from analysis.verdict import decide
+
+    origin = (b"Origin", PAGE.encode())
+    allow = [
+        (b"Access-Control-Allow-Origin", PAGE.encode()),
+        (b"Access-Control-Allow-Credentials", b"true"),
+    ]
+    pre = tflow.tflow(
+        req=req(
+            "OPTIONS", "/api/items", [origin, (b"Access-Control-Request-Method", b"patch")], 5.0
+        ),
+        resp=resp(
+            204,
+            [*allow, (b"Access-Control-Allow-Methods", b"patch")],
+            b"",
+            5.01,
+        ),
+    )
+    patch = tflow.tflow(
+        req=req("patch", "/api/items", [origin], 5.1),
+        resp=resp(200, allow, b"{}", 5.11),
+    )
+    path = write_flows(tmp_path / "s.mitm", [pre, patch])
+    assert [c.tx.request.method for c in read_flows(path).captured] == ["OPTIONS", "patch"]
+    [x] = read(path).exchanges
+    assert x.method == "patch" and x.first.preflight is not None
+    assert decide(x).blocked is False
+
+
 def test_connect_tunnels_are_skipped(tmp_path: Path) -> None:
     connect = tflow.tflow(req=tutils.treq(method=b"CONNECT", path=b""), resp=True)
     result = read(write_flows(tmp_path / "s.mitm", [connect, tflow.tflow(resp=True)]))
