@@ -84,13 +84,16 @@ def _captured(flow: http.HTTPFlow, number: int, path: str) -> Captured:
         http_version=req.http_version or None,
     )
     response = _response(flow)
-    error = flow.error.msg if flow.error is not None else None
+    # mitmproxy keeps a record's empty error state ("", {}, 0) as it is instead of an
+    # `Error`: no error, as its own `if flow.error` reads it.
+    failure = flow.error or None
+    error = failure.msg if failure is not None else None
 
     end: float | None = None
     if flow.response is not None:
         end = flow.response.timestamp_end or flow.response.timestamp_start
-    elif flow.error is not None:
-        end = flow.error.timestamp
+    elif failure is not None:
+        end = failure.timestamp
     duration = (end - req.timestamp_start) * 1000.0 if end and req.timestamp_start else None
 
     peer = flow.server_conn.peername if flow.server_conn else None

@@ -908,7 +908,7 @@ class _FileReader:
 
         error = None
         error_at = None
-        if flow.error is not None:
+        if flow.error:  # an empty error state is none, as mitmproxy reads it
             error = flow.error["msg"]
             error_at = flow.error["timestamp"]
             if not isinstance(error, str):

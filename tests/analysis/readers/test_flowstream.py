@@ -212,6 +212,19 @@ def test_times_of_the_wrong_type_stop_like_flowreader(
     assert_same(dump(tmp_path / "times-shuffled.mitm", records))
 
 
+@pytest.mark.parametrize("value", ["", {}, 0, [], "refused", {"msg": 1}], ids=repr)
+def test_empty_and_odd_error_states_read_as_flowreader_reads_them(
+    generated: Path, tmp_path: Path, value: Any
+) -> None:
+    """mitmproxy keeps an empty error state as it is (no `Error`), which crashed the
+    conversion of its flow; other odd ones it refuses."""
+    records = states(generated)[:5]
+    records[3]["error"] = value
+    loaded = assert_same(dump(tmp_path / "errors.mitm", records))
+    if not value and isinstance(loaded, Loaded):
+        assert loaded.captured[3].tx.error is None
+
+
 def test_a_record_that_is_no_flow(generated: Path, tmp_path: Path) -> None:
     records: list[Any] = states(generated)[:3]
     records.insert(2, [b"not", b"a", b"flow"])
