@@ -96,6 +96,7 @@ class CorsScope:
         self._ids = 0
         self._capture_option: str | None = None
         self._warning_kinds: set[str] = set()
+        self._conditional_kinds: set[tuple[str | None, str | None]] = set()
         self._said: set[tuple[str, str]] = set()
         self._last_expiry = float("-inf")
         # mitmproxy deep-copies an option's value on every read: hooks use these copies.
@@ -419,6 +420,18 @@ class CorsScope:
             self.counts["blocked"] += 1
             if not self._quiet:
                 logger.warning("%s", blocked_line(decision.exchange, verdict))
+        elif verdict.condition == "credentials-include" and not decision.group.reported_blocked:
+            # The wire does not say whether the page asked for credentials (a preflight
+            # never carries them, and the probe may be off): said once per API origin and
+            # reason, since an API that answers `*` to uncredentialed calls is common.
+            kind = (origin_of(verdict.failed_url or decision.exchange.url), verdict.reason)
+            if kind not in self._conditional_kinds:
+                self._conditional_kinds.add(kind)
+                if not self._quiet:
+                    condition = "if sent with credentials"
+                    logger.warning(
+                        "%s", blocked_line(decision.exchange, verdict, condition=condition)
+                    )
         for w in verdict.warnings:
             if w.id not in self._warning_kinds:
                 self._warning_kinds.add(w.id)

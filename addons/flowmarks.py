@@ -136,10 +136,12 @@ def comment(verdict: Verdict) -> str:
     return f"{COMMENT_PREFIX}{reason}"
 
 
-def blocked_line(exchange: Exchange, verdict: Verdict) -> str:
-    """One log line in the browser's wording: what the console said, plus where."""
+def blocked_line(exchange: Exchange, verdict: Verdict, *, condition: str = "") -> str:
+    """One log line in the browser's wording: what the console said, plus where.
+    `condition` ("if sent with credentials") for a verdict the wire leaves open."""
     origin = page_origin(exchange) or "null"
-    head = f"CORS blocked {exchange.method} {exchange.url} from {origin}"
+    blocked = f"blocked {condition}" if condition else "blocked"
+    head = f"CORS {blocked} {exchange.method} {exchange.url} from {origin}"
     if verdict.failed_url and verdict.failed_url != exchange.url:
         head += f" (at {verdict.failed_url})"
     if verdict.fault:

@@ -263,6 +263,22 @@ def test_each_warning_kind_is_logged_once(proxy: Proxy, caplog) -> None:
     assert len(lines) == 1 and "vary-origin-missing" in lines[0]
 
 
+def test_a_verdict_that_depends_on_credentials_is_logged_once_per_api_and_reason(
+    proxy: Proxy, caplog
+) -> None:
+    """A preflight never carries credentials, so without the probe the wire cannot say if
+    the page asked for them; the live log says what would block them, once per API and
+    reason."""
+    caplog.set_level(logging.INFO, logger="corscope")
+    allow = [*ACAO, ("Access-Control-Allow-Methods", "PUT")]  # no Allow-Credentials
+    proxy.through(preflight(response_headers=allow))
+    proxy.through(preflight(API + "/other", response_headers=allow, at=T0 + 1))
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(lines) == 1
+    assert lines[0].startswith(f"CORS blocked if sent with credentials PUT {API}/data from {PAGE}:")
+    assert lines[0].endswith("[PreflightInvalidAllowCredentials]")
+
+
 def test_quiet(proxy: Proxy, caplog) -> None:
     proxy.set(cors_quiet=True)
     caplog.set_level(logging.INFO, logger="corscope")
