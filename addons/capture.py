@@ -250,5 +250,15 @@ def text(value: bytes | str) -> str:
         return value.decode("latin-1")
 
 
+def calendar_time(epoch: float) -> datetime | None:
+    """None for a time no calendar holds, which a replayed or edited flow file can carry."""
+    try:
+        return datetime.fromtimestamp(epoch, UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
 def iso_time(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat()
+    """The HAR date; "" (no date, as the readers take it) where there is none."""
+    moment = calendar_time(epoch)
+    return moment.isoformat() if moment is not None else ""

@@ -20,7 +20,6 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from analysis.model import Headers, Request, Response, Transaction
@@ -34,6 +33,7 @@ from .capture import (
     _RESPONSE_NAMES,
     _tls,
     body_excerpt,
+    calendar_time,
     entry_for,
     server_answered,
     text,
@@ -393,7 +393,7 @@ class Recorder:
         if not math.isfinite(connect + ssl + send + wait + receive):
             return None  # the reference way raises as json.dumps does
         duration = round(sum(v for v in (connect, ssl, send, wait, receive) if v > 0), 3)
-        when = datetime.fromtimestamp(req.timestamp_start, UTC)
+        moment = calendar_time(req.timestamp_start)
         req_raw, resp_raw = req.raw_content, resp.raw_content
         size = len(resp_raw) if resp_raw else 0
         status = resp.status_code
@@ -409,7 +409,7 @@ class Recorder:
             '"send":%r,"wait":%r,"receive":%r}%s%s}\n'
         ) % (
             quote(entry_id),
-            quote(when.isoformat()),
+            quote(moment.isoformat() if moment is not None else ""),
             _number(duration),
             rq.head,
             quote(url),
@@ -444,7 +444,7 @@ class Recorder:
             Request(method, url, rq.headers, rq.http_version),
             response,
             None,
-            when.timestamp(),
+            moment.timestamp() if moment is not None else None,
             float(duration),
             server_ip or None,
         )
