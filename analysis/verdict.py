@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from analysis import address_space, fetch
+from analysis import address_space, blink_headers, fetch
 from analysis.model import (
     CREDENTIALS,
     BrowserVerdict,
@@ -507,7 +507,8 @@ def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -
             if (failure := _local_network_failure(exchange, origin, step)) is not None:
                 walk.failure = failure
                 return walk
-            if not _check_step_preflight(walk, step, request_origin, include):
+            xhr = exchange.context.resource_type == "xhr"
+            if not _check_step_preflight(walk, step, request_origin, include, xhr=xhr):
                 return walk
 
         tx = step.actual
@@ -639,7 +640,9 @@ def _revalidation_failure(
     return failure
 
 
-def _check_step_preflight(walk: _Walk, step: Step, request_origin: str, include: bool) -> bool:
+def _check_step_preflight(
+    walk: _Walk, step: Step, request_origin: str, include: bool, *, xhr: bool = False
+) -> bool:
     """§4.7 CORS-preflight fetch for one step. False when the walk must stop here."""
     actual = step.actual
     needed = step.preflight is not None or (
@@ -659,7 +662,7 @@ def _check_step_preflight(walk: _Walk, step: Step, request_origin: str, include:
     if preflight.response is None:
         walk.incomplete = "preflight-response-not-captured"
         return False
-    failure = _check_preflight(preflight, request_origin, include, actual)
+    failure = _check_preflight(preflight, request_origin, include, actual, xhr=xhr)
     if failure is not None:
         walk.failure = failure
         return False
@@ -704,7 +707,12 @@ def _needs_preflight(method: str, headers: Headers) -> bool:
 
 
 def _check_preflight(
-    preflight: Transaction, request_origin: str, include: bool, actual: Transaction | None
+    preflight: Transaction,
+    request_origin: str,
+    include: bool,
+    actual: Transaction | None,
+    *,
+    xhr: bool = False,
 ) -> Failure | None:
     """Chromium `PreflightController` order: redirect, CORS check, status, parse, method,
     headers (reference §1.5)."""
@@ -772,18 +780,25 @@ def _check_preflight(
     # §4.7 step 7.6-7.7: every CORS-unsafe header must be listed (case-insensitively) unless
     # `*` covers it. Chromium still lets `*` cover Authorization (reference §1.5).
     listed = {name.lower() for name in allow_headers}
-    wildcard = "*" in listed and not include
-    for name in _announced_headers(preflight, actual):
-        if name not in listed and not wildcard:
-            return Failure(
-                "HeaderDisallowedByPreflightResponse",
-                "preflight",
-                url,
-                hint=name,
-                firefox_code="CORSMissingAllowHeaderFromPreflight",
-                firefox_hint=name,
-            )
-    return None
+    if "*" in listed and not include:
+        return None
+    announced = _announced_headers(preflight, actual)
+    missing = [name for name in announced if name not in listed]
+    if not missing:
+        return None
+    # Chromium names the first its network service meets, in Blink's header-map order;
+    # Firefox the first of its sorted list.
+    client_hints = address_space.is_secure_context(url)
+    order = blink_headers.network_order(announced, xhr=xhr, client_hints=client_hints)
+    chromium = next(name for name in order if name in missing)
+    return Failure(
+        "HeaderDisallowedByPreflightResponse",
+        "preflight",
+        url,
+        hint=chromium,
+        firefox_code="CORSMissingAllowHeaderFromPreflight",
+        firefox_hint=missing[0],
+    )
 
 
 def _announced_headers(preflight: Transaction, actual: Transaction | None) -> list[str]:

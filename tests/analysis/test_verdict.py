@@ -573,6 +573,33 @@ def test_navigation_is_not_cors() -> None:
     assert decide(simple_get([], mode="navigate")).cors is False
 
 
+@pytest.mark.parametrize(
+    ("url", "announced", "client", "chromium"),
+    [
+        # Measured in Chromium 156: the first missing header in Blink's header-map order,
+        # not the first alphabetically (which Firefox names).
+        ("http://127.0.0.2:9000/s", "x-a,x-b,x-c", "fetch", "x-c"),
+        ("http://127.0.0.2:9000/s", "authorization,content-type,x-a", "fetch", "authorization"),
+        (
+            "http://127.0.0.2:9000/s",
+            "authorization,content-type,x-api-key,x-request-id",
+            "fetch",
+            "x-request-id",
+        ),
+        ("http://127.0.0.2:9000/s", "x-a,x-foo,x-i", "xhr", "x-i"),
+        # Not potentially trustworthy: no UA client hints in the map, another order.
+        ("http://api.test:9000/s", "if-match,x-j,x-m", "fetch", "x-m"),
+    ],
+)
+def test_the_header_chromium_names_when_several_are_not_allowed(
+    url: str, announced: str, client: str, chromium: str
+) -> None:
+    pf = preflight_tx(url, "PUT", 204, [(ACAO, PAGE), (ACAM, "PUT")], request_headers=announced)
+    v = decide(exchange(Step(url, Preflight(pf), None), resource_type=client))
+    assert (v.reason, v.failed_parameter) == ("HeaderDisallowedByPreflightResponse", chromium)
+    assert v.firefox_message is not None and announced.split(",")[0] in v.firefox_message
+
+
 # --- Faults that are not CORS failures ------------------------------------------------------
 
 
