@@ -77,9 +77,11 @@ def read_har_document(path: str | os.PathLike[str]) -> Loaded:
     del doc, log
 
     captured: list[Captured] = []
+    pagerefs: list[object] = []
     for index in range(len(entries)):
         entry = entries[index]
         entries[index] = None  # let each raw entry go as soon as it is converted
+        pagerefs.append(entry.get("pageref") if isinstance(entry, dict) else None)
         captured.append(
             entry_to_captured(
                 entry,
@@ -90,7 +92,7 @@ def read_har_document(path: str | os.PathLike[str]) -> Loaded:
                 errors_are_browser_side=errors_are_browser_side,
             )
         )
-    return Loaded(captured=captured, format="har")
+    return Loaded(captured=with_page_documents(captured, pagerefs), format="har")
 
 
 def _errors_are_browser_side(creator: object) -> bool:
@@ -153,6 +155,55 @@ def _page_urls(pages: object, path: str) -> dict[str, str]:
         if isinstance(title, str) and origin_of(title) is not None:
             urls[page_id] = title
     return urls
+
+
+def with_page_documents(captured: list[Captured], pagerefs: list[object]) -> list[Captured]:
+    """The page's origin for requests that carry neither Origin nor Referer, from the
+    document their HAR page showed when they started: a Playwright HAR keeps a blocked
+    request as the headers script could see, and a sandboxed or no-referrer page's script
+    sees neither. A document served with a CSP `sandbox` (without `allow-same-origin`) has
+    an opaque origin, as Chromium gives it. Entries are in the order the browser started
+    them."""
+    shown: dict[object, str] = {}
+    out = captured
+    for i, (c, pageref) in enumerate(zip(captured, pagerefs, strict=True)):
+        if not isinstance(pageref, str) or not pageref:
+            continue
+        request = c.tx.request
+        if _top_level_document(c):
+            origin = "null" if _sandboxed(c.tx.response) else origin_of(request.url)
+            if origin is not None:
+                shown[pageref] = origin
+            continue
+        origin = shown.get(pageref)
+        headers = request.headers
+        if (
+            origin is None
+            or "origin" in headers
+            or headers.get("referer")
+            or c.hints.get("initiator_origin")
+        ):
+            continue
+        if out is captured:
+            out = list(captured)
+        out[i] = dataclasses.replace(c, hints={**c.hints, "initiator_origin": origin})
+    return out
+
+
+def _top_level_document(c: Captured) -> bool:
+    return (c.tx.request.headers.get("sec-fetch-dest") or "").lower() == "document"
+
+
+def _sandboxed(response: Response | None) -> bool:
+    """HTML's sandboxed origin browsing context flag, as a CSP `sandbox` directive sets it."""
+    if response is None:
+        return False
+    for value in response.headers.get_all("content-security-policy"):
+        for directive in value.split(";"):
+            tokens = directive.lower().split()
+            if tokens and tokens[0] == "sandbox" and "allow-same-origin" not in tokens[1:]:
+                return True
+    return False
 
 
 MAX_STATUS = 999
@@ -807,6 +858,7 @@ class _HarStream:
         self.used: tuple[dict[str, str], bool] | None = None
         self.convert = True
         self.captured: list[Captured] = []
+        self.pagerefs: list[object] = []
         self.entry_error: InputError | None = None
 
     # --- the document ------------------------------------------------------------------
@@ -834,7 +886,7 @@ class _HarStream:
                 return _HarStream(self.f, self.path, self.size, self.progress, final).read()
         if self.entry_error is not None:
             raise self.entry_error
-        return Loaded(captured=self.captured, format="har")
+        return Loaded(captured=with_page_documents(self.captured, self.pagerefs), format="har")
 
     def _document(self) -> None:
         p = self._ws(0)
@@ -923,6 +975,7 @@ class _HarStream:
             if convert:
                 try:
                     where = f"log.entries[{index}]"
+                    self.pagerefs.append(entry.get("pageref") if type(entry) is dict else None)
                     captured.append(
                         _quick_captured(entry, where, path, index, pages, browser_side)
                         or _careful_captured(entry, where, path, index, pages, browser_side)

@@ -56,6 +56,7 @@ IDS = [
     "sw-pass-through-cors-failure",
     "sw-cache-storage-answer",
     "null-origin-sandboxed-allowed",
+    "null-origin-sandboxed-refused",  # a blocked request with neither Origin nor Referer
     "preflight-404-with-cors",
     "wildcard-with-credentials-preflight",
     "duplicate-acao-preflight",
