@@ -599,6 +599,8 @@ def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -
 _CONDITIONAL_HEADERS = frozenset(
     {"if-none-match", "if-modified-since", "if-match", "if-unmodified-since"}
 )
+_VALIDATORS = ("if-none-match", "if-modified-since")
+"""What a cache sends to revalidate; a 304 answers nothing else."""
 _SUBRESOURCE_CACHE_FREE = frozenset({"fetch", "xhr"})
 """Resource types Blink never keeps in its memory cache: their conditional requests come
 from the HTTP cache (or from script, which has to announce them in a preflight)."""
@@ -620,6 +622,10 @@ def _revalidation_failure(
     tx = step.actual
     assert tx is not None and tx.response is not None
     response = tx.response
+    if not any(name in tx.request.headers for name in _VALIDATORS):
+        # Nobody asked a conditional question: a server's own 304 is a response like any
+        # other, checked as it is (measured in Chromium 156).
+        return _check_access(response, request_origin, include)
     preflight = step.preflight.transaction if step.preflight is not None else None
     if preflight is not None and not _CONDITIONAL_HEADERS.isdisjoint(
         _announced_headers(preflight, tx)

@@ -999,6 +999,21 @@ def test_a_304_to_a_validator_script_sent_itself_is_checked_as_it_is() -> None:
     assert (v.blocked, v.reason, v.stage) == (True, "MissingAllowOriginHeader", "response")
 
 
+@pytest.mark.parametrize(
+    ("answered", "credentials", "reason"),
+    [
+        ([], "omit", "MissingAllowOriginHeader"),
+        ([(ACAO, PAGE)], "include", "InvalidAllowCredentials"),
+    ],
+)
+def test_a_304_nobody_asked_for_is_checked_as_it_is(
+    answered: list[tuple[str, str]], credentials: str, reason: str
+) -> None:
+    # Measured in Chromium 156: a server's 304 to a request without a validator.
+    x = simple_get(answered, status=304, credentials=credentials)
+    assert (decide(x).blocked, decide(x).reason) == (True, reason)
+
+
 def test_a_407_is_never_checked() -> None:
     assert decide(simple_get([], status=407)).blocked is False
 
