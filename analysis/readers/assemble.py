@@ -147,7 +147,7 @@ def _assemble(items: list[Captured], origin_file: str | None, via_proxy: bool) -
     items = _in_time_order(items)
     pages = {} if via_proxy else _page_addresses(items)
     _contexts.clear()  # those made for another file may carry its page addresses
-    units = _pair(items)
+    units = _pair(items, wire=via_proxy)
     del items
     chains = _chain(units)
     del units
@@ -269,7 +269,7 @@ def _in_flight(actual: Captured, preflight: Captured) -> bool:
     return a.started + a.duration_ms / 1000.0 + 0.001 >= p.started
 
 
-def _pair(items: list[Captured]) -> list[_Unit]:
+def _pair(items: list[Captured], *, wire: bool = False) -> list[_Unit]:
     n = len(items)
     facts = [_facts(c.tx) for c in items]
     partner: list[int | None] = [None] * n
@@ -312,7 +312,7 @@ def _pair(items: list[Captured]) -> list[_Unit]:
             continue
 
         key = _key(c, facts[i], tx.request.method)
-        j = _guarding_preflight(waiting.get(key), items, c)
+        j = _guarding_preflight(waiting.get(key), items, c, wire=wire)
         # Only a request the browser logged but never sent lacks Origin for this reason;
         # a proxy saw every request it records in full.
         if j is None and key[2] is None and tx.response is None and "browser_error" in c.hints:
@@ -357,7 +357,7 @@ def _may_pass(preflight: Transaction) -> bool:
 
 
 def _guarding_preflight(
-    stack: list[int] | None, items: list[Captured], actual: Captured
+    stack: list[int] | None, items: list[Captured], actual: Captured, *, wire: bool = False
 ) -> int | None:
     """Of the preflights waiting for this URL and method, the one `actual` followed. It
     announced the request's unsafe headers (exactly, when one did); and as the browser
@@ -371,7 +371,7 @@ def _guarding_preflight(
     answered: dict[int, tuple[float, int]] = {}
     for pos in range(len(stack) - 1, -1, -1):  # at most _PREFLIGHT_SCAN of them
         p = items[stack[pos]].tx
-        fit = _guards(p, a)
+        fit = _guards(p, a, wire=wire)
         if not fit:
             continue
         newest.setdefault(fit, pos)
@@ -393,12 +393,13 @@ def _ended_at(tx: Transaction) -> float | None:
     return tx.started + tx.duration_ms / 1000.0
 
 
-def _guards(preflight: Transaction, actual: Transaction) -> int:
+def _guards(preflight: Transaction, actual: Transaction, *, wire: bool = False) -> int:
     """Could `preflight` be the one sent for `actual`? The browser announces exactly the
     request's CORS-unsafe header names (Fetch §4.8 step 3). 2: it announced all the unsafe
     headers script set and nothing the request lacks; 1: only nothing the request lacks
     (a capture that dropped a name); 0: another fetch, such as a later simple request to
-    the URL whose earlier preflight failed and stopped its own."""
+    the URL whose earlier preflight failed and stopped its own. `wire`: the headers are
+    the wire's (a proxy's capture), never a sanitized export's."""
     announced = set(
         fetch.announced_header_names(
             preflight.request.headers.get("access-control-request-headers")
@@ -408,8 +409,13 @@ def _guards(preflight: Transaction, actual: Transaction) -> int:
     unsafe = set(fetch.cors_unsafe_header_names(headers))
     if not announced <= unsafe:
         # A sanitized HAR (DevTools' default export) drops Authorization from the request
-        # but not from the preflight's list.
-        if "authorization" in headers or not announced - {"authorization"} <= unsafe:
+        # but not from the preflight's list; it drops Cookie too.
+        if (
+            wire
+            or "authorization" in headers
+            or "cookie" in headers
+            or not announced - {"authorization"} <= unsafe
+        ):
             return 0
         return 1
     script_set = fetch.cors_unsafe_header_names(headers, ignore=fetch.BROWSER_ADDED_HEADERS)

@@ -726,3 +726,18 @@ def test_a_sanitized_har_request_without_its_authorization_still_pairs() -> None
         [(url, "GET", None)],
         [(url, None, "GET")],
     ]
+
+
+def test_on_the_wire_a_request_without_the_announced_authorization_is_another_fetch() -> None:
+    """Measured in Chromium 156: a credentialed call with Authorization, refused at its
+    preflight, then a plain credentialed GET. A proxy's capture is never sanitized, and
+    an export that kept Cookie was not either: the GET is its own fetch."""
+    url = f"{API}/me"
+    plain = tx("GET", url, [*ORIGIN, ("Cookie", "sid=1")])
+    separate = [[(url, "GET", None)], [(url, None, "GET")]]
+    assert shape(caps(_announcing(url, "GET", "authorization"), plain)) == separate
+
+    bare = tx("GET", url, ORIGIN)
+    captured = caps(_announcing(url, "GET", "authorization"), bare)
+    [first, second] = assemble(captured, via_proxy=True).exchanges
+    assert (first.first.actual, second.first.preflight) == (None, None)
