@@ -493,7 +493,7 @@ def _chain(units: list[_Unit]) -> list[_Chain]:
             chain.units.append(unit)
         chain.waiting_for = None
         target = _redirect_target(unit)
-        if target is not None and len(chain.units) <= MAX_REDIRECTS:
+        if target is not None and len(chain.units) <= MAX_REDIRECTS and not _refused(unit):
             chain.waiting_for = target
             if chain.origin is not None and not _same_origin(target, unit.url):
                 chain.tainted = chain.tainted or not _same_origin(unit.url, chain.origin)
@@ -503,6 +503,33 @@ def _chain(units: list[_Unit]) -> list[_Chain]:
             )
             waiting.setdefault(target, []).append(chain)
     return chains
+
+
+def _refused(unit: _Unit) -> bool:
+    """Did the browser certainly refuse this CORS redirect, and so never follow it? Its
+    Allow-Origin is missing or names another origin, or the request went with credentials
+    (Cookie or `Sec-Fetch-Storage-Access` on the wire) and the answer allowed none. Only a
+    simple string test: what it cannot tell, the verdict decides later; it keeps a
+    refused redirect from taking the next hop of another fetch to the same URL."""
+    if unit.actual is None:
+        return False
+    tx = unit.actual.tx
+    request, response = tx.request.headers, tx.response
+    origin = request.get("origin")
+    if (
+        response is None
+        or origin is None
+        or (request.get("sec-fetch-mode") or "").lower() != "cors"
+        or _same_origin(tx.request.url, origin)
+    ):
+        return False
+    allowed = response.headers.get("access-control-allow-origin")
+    if allowed not in ("*", origin):
+        return True
+    credentialed = "cookie" in request or "sec-fetch-storage-access" in request
+    return credentialed and (
+        allowed == "*" or response.headers.get("access-control-allow-credentials") != "true"
+    )
 
 
 def _join_waiting(stack: list[_Chain] | None, unit: _Unit) -> _Chain | None:

@@ -227,6 +227,27 @@ def redirect(
     )
 
 
+def test_a_redirect_the_browser_refused_leaves_the_next_hop_to_the_fetch_that_followed() -> None:
+    """Measured in Chromium 156: a credentialed fetch whose 302 allowed no credentials is
+    never followed; a later uncredentialed fetch to the same URL follows its 302. The hop
+    is the later one's, though the refused one waited longer."""
+    url, final = f"{API}/r", "http://127.0.0.4:8000/final"
+    cors = [*ORIGIN, ("Sec-Fetch-Mode", "cors")]
+    answer = [("Location", final), ("Access-Control-Allow-Origin", PAGE)]
+    refused = tx(
+        "GET", url, [*cors, ("Cookie", "s=1")], status=302, response_headers=answer,
+        started=1.0, duration_ms=5,
+    )  # fmt: skip
+    followed = tx("GET", url, cors, status=302, response_headers=answer, started=2.0, duration_ms=5)
+    tainted = [("Origin", "null"), ("Sec-Fetch-Mode", "cors")]  # after a cross-origin hop
+    hop = tx("GET", final, tainted, response_headers=[("Access-Control-Allow-Origin", "*")])
+    hop = replace(hop, started=2.01)
+    assert shape(caps(refused, followed, hop)) == [
+        [(url, None, "GET")],
+        [(url, None, "GET"), (final, None, "GET")],
+    ]
+
+
 def test_redirect_chain_with_a_new_preflight_at_the_target() -> None:
     a, b = f"{API}/v1/items/7", f"{API}/v2/items/7"
     got = shape(
