@@ -191,6 +191,9 @@ def with_page_documents(captured: list[Captured], pagerefs: list[object]) -> lis
 
 
 def _top_level_document(c: Captured) -> bool:
+    # The resource type first: a dict lookup that settles nearly every entry.
+    if c.hints.get("resource_type", "document") != "document":
+        return False
     return (c.tx.request.headers.get("sec-fetch-dest") or "").lower() == "document"
 
 
@@ -675,11 +678,11 @@ def _revalidated(request: Request, response: Response | None, resp: Any) -> Resp
     a 304 without CORS headers keeps the stored Allow-Origin)."""
     if response is None or response.status != 200 or not isinstance(resp, Mapping):
         return response
-    if not any(name in request.headers for name in _VALIDATORS):
-        return response
     content, body_size = resp.get("content"), resp.get("bodySize")
     size = content.get("size") if isinstance(content, Mapping) else None
     if type(body_size) is not int or body_size != 0 or type(size) is not int or size <= 0:
+        return response
+    if not any(name in request.headers for name in _VALIDATORS):
         return response
     return dataclasses.replace(response, status=304)
 
