@@ -8,6 +8,7 @@ engine filters. Everything is indexed by dicts, so the work grows linearly with 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -484,6 +485,8 @@ def _fits(chain: _Chain, unit: _Unit) -> bool:
 def _chain(units: list[_Unit]) -> list[_Chain]:
     chains: list[_Chain] = []
     waiting: dict[str, list[_Chain]] = {}
+    stored: dict[str, list[_Unit]] = {}
+    """URL -> the redirects answered for it that the browser's HTTP cache keeps."""
     for unit in units:
         chain = _join_waiting(waiting.get(_url_key(unit.url)), unit)
         if chain is None:
@@ -502,7 +505,48 @@ def _chain(units: list[_Unit]) -> list[_Chain]:
                 tx.started + (tx.duration_ms or 0.0) / 1000.0 if tx.started is not None else None
             )
             waiting.setdefault(target, []).append(chain)
+        if _kept_by_the_cache(unit):
+            stored.setdefault(_url_key(unit.url), []).append(unit)
+    for chain in chains:
+        if chain.waiting_for is not None and chain.waiting_for in stored:
+            _from_the_cache(chain, stored[chain.waiting_for])
     return chains
+
+
+_NOT_STORED = re.compile(r"\b(no-store|no-cache|private|max-age\s*=\s*0+\b)", re.IGNORECASE)
+_FRESH_FOR = re.compile(r"\bmax-age\s*=\s*[1-9]", re.IGNORECASE)
+
+
+def _kept_by_the_cache(unit: _Unit) -> bool:
+    """A redirect the HTTP cache stores and reuses: a permanent one (301, 308: cacheable by
+    default, RFC 9111 §4.2.2) or any other that says how long it stays fresh."""
+    actual = unit.actual
+    response = actual.tx.response if actual is not None else None
+    if response is None or response.status not in REDIRECT_STATUSES:
+        return False
+    control = response.headers.get("cache-control") or ""
+    if _NOT_STORED.search(control):
+        return False
+    return response.status in (301, 308) or bool(_FRESH_FOR.search(control))
+
+
+def _from_the_cache(chain: _Chain, stored: list[_Unit]) -> None:
+    """A chain left waiting for a URL whose redirect the browser had stored: no request
+    went out because the cache answered it (measured in Chromium 156: that answer's own
+    CORS headers are checked). The stored hop is taken into the chain, without the hints
+    that belonged to the earlier fetch."""
+    waited = chain.redirected_at
+    if waited is None:
+        return
+    for unit in reversed(stored):  # the latest stored before the chain got there
+        actual = unit.actual
+        assert actual is not None
+        if actual.tx.started is None or actual.tx.started >= waited or unit in chain.units:
+            continue
+        cached = Captured(tx=actual.tx, order=actual.order)
+        chain.units.append(_Unit(None, cached, None, unit.actual_facts))
+        chain.waiting_for = None
+        return
 
 
 def _refused(unit: _Unit) -> bool:

@@ -3,6 +3,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from analysis.model import BrowserVerdict, Context, Headers, Request, Transaction
 from analysis.readers import _load
 from analysis.readers.assemble import (
@@ -14,6 +16,7 @@ from analysis.readers.assemble import (
     assemble,
 )
 from analysis.readers.captured import Captured, Hints
+from analysis.verdict import decide
 
 from .builders import API, PAGE, cap, caps, preflight_tx, tx
 
@@ -246,6 +249,39 @@ def test_a_redirect_the_browser_refused_leaves_the_next_hop_to_the_fetch_that_fo
         [(url, None, "GET")],
         [(url, None, "GET"), (final, None, "GET")],
     ]
+
+
+@pytest.mark.parametrize(
+    ("status", "control", "from_the_cache"),
+    [
+        (308, None, True),  # permanent: stored by default
+        (301, "max-age=3600", True),
+        (302, "max-age=60", True),
+        (302, None, False),  # a temporary redirect without freshness is not reused
+        (308, "no-store", False),
+    ],
+)
+def test_a_redirect_the_browser_stored_is_the_hop_a_later_fetch_took_from_its_cache(
+    status: int, control: str | None, from_the_cache: bool
+) -> None:
+    """Measured in Chromium 156: the same fetch twice, the second time the stored 308 is
+    not on the wire, and its own CORS headers decide (here: none, so blocked)."""
+    url, hop, final = f"{API}/r", f"{API}/h1", f"{API}/final"
+    cors = [*ORIGIN, ("Sec-Fetch-Mode", "cors")]
+    first = [("Location", hop), ("Access-Control-Allow-Origin", "*")]
+    stored = [("Location", final), *([("Cache-Control", control)] if control else [])]
+    captured = caps(
+        tx("GET", url, cors, status=302, response_headers=first, started=1.0, duration_ms=5),
+        tx("GET", hop, cors, status=status, response_headers=stored, started=1.01),
+        tx("GET", url, cors, status=302, response_headers=first, started=5.0, duration_ms=5),
+    )
+    later = assemble(captured).exchanges[-1]
+    assert [s.url for s in later.steps] == ([url, hop] if from_the_cache else [url])
+    verdict = decide(later)
+    if from_the_cache:
+        assert (verdict.blocked, verdict.reason) == (True, "MissingAllowOriginHeader")
+    else:
+        assert verdict.blocked is None  # undecided: the next hop is not in the capture
 
 
 def test_redirect_chain_with_a_new_preflight_at_the_target() -> None:
