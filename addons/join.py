@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from analysis.fetch import carries_credentials
 from analysis.model import origin_of, same_origin
 from analysis.readers.hints import resource_type_from_dest
 from analysis.verdict import sends_storage_access
@@ -392,7 +393,7 @@ def credentialed(headers: Mapping[str, str]) -> bool | None:
     """Was the request sent with credentials? `headers` looked up by lower-case name
     (mitmproxy's own, or a capture entry's); for a preflight the answer means nothing, as it
     never carries them."""
-    if "cookie" in headers or "sec-fetch-storage-access" in headers:
+    if carries_credentials(headers):
         return True
     return False if sends_storage_access(headers.get("user-agent")) else None
 

@@ -7,7 +7,7 @@ it implements; where Chromium deviates, the Chromium behaviour wins (the browser
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from functools import lru_cache
 
 from analysis.model import Headers
@@ -102,6 +102,17 @@ def normalize_method(method: str) -> str:
     """§2.2.1: byte-uppercase only the six well-known methods, keep any other case."""
     upper = method.upper()
     return upper if upper in _NORMALIZED_METHODS else method
+
+
+REVALIDATION_HEADERS = ("if-none-match", "if-modified-since")
+"""What an HTTP cache sends to revalidate a stored response; a 304 answers nothing else."""
+_CREDENTIAL_SIGNS = ("cookie", "sec-fetch-storage-access")
+
+
+def carries_credentials(headers: Container[str]) -> bool:
+    """The wire's own sign that a request went with credentials: cookies, or Chromium's
+    `Sec-Fetch-Storage-Access` (version 133 on). `headers` answer `in` by lower-case name."""
+    return any(name in headers for name in _CREDENTIAL_SIGNS)
 
 
 def is_event_stream_accept(accept: str | None) -> bool:

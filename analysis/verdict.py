@@ -452,7 +452,7 @@ def credentials_mode(exchange: Exchange, origin: str) -> str | None:
         if step.actual is None or same_origin(origin, step.url):
             continue
         headers = step.actual.request.headers
-        if "cookie" in headers or "sec-fetch-storage-access" in headers:
+        if fetch.carries_credentials(headers):
             return "include"
         if "authorization" in headers and step.preflight and step.preflight.transaction:
             announced = step.preflight.transaction.request.headers.get(
@@ -483,6 +483,7 @@ def sends_storage_access(user_agent: str | None) -> bool:
 
 def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -> _Walk:
     walk = _Walk()
+    xhr = exchange.context.resource_type == "xhr"
     tainted = False  # §4.4 "redirect-taint": the next request's Origin is `null`
     response_tainting_cors = False
     for index, step in enumerate(exchange.steps):
@@ -507,7 +508,6 @@ def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -
             if (failure := _local_network_failure(exchange, origin, step)) is not None:
                 walk.failure = failure
                 return walk
-            xhr = exchange.context.resource_type == "xhr"
             if not _check_step_preflight(walk, step, request_origin, include, xhr=xhr):
                 return walk
 
@@ -599,8 +599,6 @@ def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -
 _CONDITIONAL_HEADERS = frozenset(
     {"if-none-match", "if-modified-since", "if-match", "if-unmodified-since"}
 )
-_VALIDATORS = ("if-none-match", "if-modified-since")
-"""What a cache sends to revalidate; a 304 answers nothing else."""
 _SUBRESOURCE_CACHE_FREE = frozenset({"fetch", "xhr"})
 """Resource types Blink never keeps in its memory cache: their conditional requests come
 from the HTTP cache (or from script, which has to announce them in a preflight)."""
@@ -622,7 +620,7 @@ def _revalidation_failure(
     tx = step.actual
     assert tx is not None and tx.response is not None
     response = tx.response
-    if not any(name in tx.request.headers for name in _VALIDATORS):
+    if not any(name in tx.request.headers for name in fetch.REVALIDATION_HEADERS):
         # Nobody asked a conditional question: a server's own 304 is a response like any
         # other, checked as it is (measured in Chromium 156).
         return _check_access(response, request_origin, include)

@@ -541,7 +541,9 @@ def _from_the_cache(chain: _Chain, stored: list[_Unit]) -> None:
     for unit in reversed(stored):  # the latest stored before the chain got there
         actual = unit.actual
         assert actual is not None
-        if actual.tx.started is None or actual.tx.started >= waited or unit in chain.units:
+        if actual.tx.started is None or actual.tx.started >= waited:
+            continue
+        if any(u is unit for u in chain.units):
             continue
         cached = Captured(tx=actual.tx, order=actual.order)
         chain.units.append(_Unit(None, cached, None, unit.actual_facts))
@@ -570,8 +572,7 @@ def _refused(unit: _Unit) -> bool:
     allowed = response.headers.get("access-control-allow-origin")
     if allowed not in ("*", origin):
         return True
-    credentialed = "cookie" in request or "sec-fetch-storage-access" in request
-    return credentialed and (
+    return fetch.carries_credentials(request) and (
         allowed == "*" or response.headers.get("access-control-allow-credentials") != "true"
     )
 

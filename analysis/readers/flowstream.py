@@ -946,14 +946,9 @@ class _FileReader:
         known = self.words[kind]
         word = known.get(value)
         if word is None:
-            if kind == "reason":
-                word = value.decode("iso-8859-1")
-            elif kind == "method":
-                # As sent: fetch upper-cases only six methods, and a preflight announces
-                # `patch` for a `patch` (mitmproxy's `Request.method` upper-cases all).
-                word = _native(value)
-            else:
-                word = _native(value)
+            # A method as sent, unlike mitmproxy's upper-cased `Request.method`: fetch
+            # upper-cases only six, and a preflight announces `patch` for a `patch`.
+            word = value.decode("iso-8859-1") if kind == "reason" else _native(value)
             if len(known) < _WORDS_LIMIT:
                 known[value] = word
         return word

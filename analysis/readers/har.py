@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from analysis import fetch
 from analysis.model import Headers, Request, Response, Transaction, origin_of
 
 from .captured import Captured, Hints, Loaded
@@ -92,7 +93,7 @@ def read_har_document(path: str | os.PathLike[str]) -> Loaded:
                 errors_are_browser_side=errors_are_browser_side,
             )
         )
-    return Loaded(captured=with_page_documents(captured, pagerefs), format="har")
+    return Loaded(captured=_with_page_documents(captured, pagerefs), format="har")
 
 
 def _errors_are_browser_side(creator: object) -> bool:
@@ -157,7 +158,7 @@ def _page_urls(pages: object, path: str) -> dict[str, str]:
     return urls
 
 
-def with_page_documents(captured: list[Captured], pagerefs: list[object]) -> list[Captured]:
+def _with_page_documents(captured: list[Captured], pagerefs: list[object]) -> list[Captured]:
     """The page's origin for requests that carry neither Origin nor Referer, from the
     document their HAR page showed when they started: a Playwright HAR keeps a blocked
     request as the headers script could see, and a sandboxed or no-referrer page's script
@@ -666,9 +667,6 @@ def _careful_captured(
     return Captured(tx=tx, hints=hints, order=order, id=_entry_id(e))
 
 
-_VALIDATORS = ("if-none-match", "if-modified-since")
-
-
 def _revalidated(request: Request, response: Response | None, resp: Any) -> Response | None:
     """What the wire carried when a browser's export shows a revalidation as the stored
     response: Chromium's HTTP cache sent the validator, the server answered 304, and the
@@ -682,7 +680,7 @@ def _revalidated(request: Request, response: Response | None, resp: Any) -> Resp
     size = content.get("size") if isinstance(content, Mapping) else None
     if type(body_size) is not int or body_size != 0 or type(size) is not int or size <= 0:
         return response
-    if not any(name in request.headers for name in _VALIDATORS):
+    if not any(name in request.headers for name in fetch.REVALIDATION_HEADERS):
         return response
     return dataclasses.replace(response, status=304)
 
@@ -889,7 +887,7 @@ class _HarStream:
                 return _HarStream(self.f, self.path, self.size, self.progress, final).read()
         if self.entry_error is not None:
             raise self.entry_error
-        return Loaded(captured=with_page_documents(self.captured, self.pagerefs), format="har")
+        return Loaded(captured=_with_page_documents(self.captured, self.pagerefs), format="har")
 
     def _document(self) -> None:
         p = self._ws(0)
