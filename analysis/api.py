@@ -195,8 +195,10 @@ def _redacted_exchange(record: dict) -> dict:
 
 def _redacted_finding(record: dict) -> dict:
     record["reproduce"] = redact_text(record["reproduce"])
-    record["fix"]["text"] = redact_text(record["fix"]["text"])
-    record["fix"]["snippet"] = redact_text(record["fix"]["snippet"])
+    # The fix is corscope's own text around captured values, as the report treats it:
+    # URLs are redacted, but `credentials: true` is configuration, not a secret.
+    record["fix"]["text"] = redact_text(record["fix"]["text"], scrub_pairs=False)
+    record["fix"]["snippet"] = redact_text(record["fix"]["snippet"], scrub_pairs=False)
     return record
 
 

@@ -67,3 +67,22 @@ def test_times_no_calendar_holds_are_unknown_in_the_document(started: float) -> 
     exchange = dataclasses.replace(base, steps=(dataclasses.replace(step, actual=actual),))
     analysis = Analysis(decided=[Decided(exchange, decide(exchange))])
     assert json.loads(_written(analysis, [], True))["exchanges"][0]["started"] is None
+
+
+def test_redaction_keeps_the_fix_configuration_and_hides_url_secrets() -> None:
+    # A credentialed call answered with ACAO *: the fix allows credentials, in every
+    # spelling a stack has (`credentials: true`, `Access-Control-Allow-Credentials: true`).
+    url = f.API + "/items?token=abcdefghijklmnop1234"
+    exchange = f.simple_get(
+        [("Access-Control-Allow-Origin", "*"), ("X-Powered-By", "Express")],
+        url=url,
+        request_headers=[("Cookie", "sid=abcdefghijklmnop")],
+        credentials="include",
+    )
+    decided = [Decided(exchange, decide(exchange))]
+    findings = diagnose(decided)
+    assert findings and findings[0].root_cause == "wildcard-with-credentials"
+    assert "credentials: true" in findings[0].fix.snippet
+    fix = document(Analysis(decided=decided), findings)["findings"][0]["fix"]
+    assert fix["snippet"] == findings[0].fix.snippet
+    assert "abcdefghijklmnop1234" not in json.dumps(document(Analysis(decided), findings))
