@@ -722,6 +722,42 @@ def _aspnet(p: _Policy, ctx: _Ctx) -> str:
     return "\n".join(lines)
 
 
+_S3_METHODS = ("GET", "PUT", "POST", "DELETE", "HEAD")
+"""The methods a bucket's CORS rule may name: S3 refuses a configuration with any other."""
+
+
+def _s3(p: _Policy, ctx: _Ctx) -> str:
+    wanted = _dedupe(["GET", "HEAD", *(m.upper() for m in p.methods)])
+    methods = [m for m in wanted if m in _S3_METHODS]
+    rule = [
+        '      "AllowedOrigins": ' + _js_list(["*"] if p.wildcard else p.origins) + ",",
+        '      "AllowedMethods": ' + _js_list(methods) + ",",
+    ]
+    if p.headers:
+        rule.append('      "AllowedHeaders": ' + _js_list(p.headers) + ",")
+    if p.expose:
+        rule.append('      "ExposeHeaders": ' + _js_list(p.expose) + ",")
+    rule.append(f'      "MaxAgeSeconds": {p.max_age or CHROMIUM_MAX_AGE}')
+    lines = [
+        "# The bucket's CORS configuration (S3 console: the bucket > Permissions > CORS), or",
+        "#   aws s3api put-bucket-cors --bucket BUCKET --cors-configuration file://cors.json",
+        "# S3 then answers preflights itself and echoes an allowed Origin; for any rule but",
+        "# *, it also sends Access-Control-Allow-Credentials: true.",
+    ]
+    unsupported = [m for m in wanted if m not in _S3_METHODS]
+    if unsupported:
+        lines.append("# A rule cannot name " + ", ".join(unsupported) + ": S3 does not serve them.")
+    lines += ["{", '  "CORSRules": [', "    {", *rule, "    }", "  ]", "}"]
+    if "cloudfront" in ctx.fronts:
+        lines += [
+            "",
+            "# CloudFront in front of the bucket: forward Origin to S3 (origin request policy",
+            "# Managed-CORS-S3Origin) and put Origin in the cache policy's headers, or every",
+            "# page is served the answer cached for the first origin that asked.",
+        ]
+    return "\n".join(lines)
+
+
 def _generic(p: _Policy, ctx: _Ctx) -> str:
     origin = "*" if p.wildcard else p.origins[0]
     lines: list[str] = []
@@ -767,6 +803,7 @@ _RENDER: dict[str, Callable[[_Policy, _Ctx], str]] = {
     "flask": _flask,
     "spring": _spring,
     "aspnet": _aspnet,
+    "s3": _s3,
     "generic": _generic,
 }
 
@@ -855,6 +892,7 @@ def _cors_not_enabled(c: _Ctx) -> Fix:
         "flask": "Install flask-cors and apply it to the whole app.",
         "spring": "Declare one CorsConfigurationSource and enable http.cors() in Spring Security.",
         "aspnet": "Add a CORS policy and app.UseCors() in the right place of the pipeline.",
+        "s3": "Give the bucket a CORS configuration: S3 sends no CORS headers without one.",
         "generic": "Send the headers below from whatever serves the API.",
     }
     extra = ""

@@ -33,6 +33,7 @@ STACK_IDS: tuple[str, ...] = (
     "flask",
     "spring",
     "aspnet",
+    "s3",
     "generic",
 )
 
@@ -55,6 +56,7 @@ LAYER_KIND: dict[str, str] = {
     "iis": "proxy",
     "envoy": "proxy",
     "tomcat": "server",
+    "s3": "server",
     "express": "app",
     "starlette": "app",
     "django": "app",
@@ -86,6 +88,7 @@ DISPLAY_NAMES: dict[str, str] = {
     "iis": "IIS",
     "envoy": "Envoy",
     "tomcat": "Tomcat",
+    "s3": "Amazon S3",
     "php": "PHP",
     "nextjs": "Next.js",
 }
@@ -262,6 +265,7 @@ _SERVER_PATTERNS: tuple[tuple[re.Pattern[str], tuple[tuple[str, int], ...], str]
     (re.compile(r"^(istio-)?envoy\b", re.I), (("envoy", 3),), ""),
     (re.compile(r"^akamaighost\b", re.I), (("akamai", 3),), ""),
     (re.compile(r"^amazoncloudfront\b|^cloudfront\b", re.I), (("cloudfront", 3),), ""),
+    (re.compile(r"^amazons3\b", re.I), (("s3", 3),), ""),
 )
 
 
@@ -333,6 +337,8 @@ def _aws_clues(h: Headers) -> list[_Clue]:
     if "x-amzn-requestid" in h:
         # Also sent by Lambda function URLs and AppSync: strong, not conclusive.
         clues.append(_Clue("aws-api-gateway", 2, "x-amzn-RequestId header (AWS)"))
+    if "x-amz-id-2" in h and "x-amz-request-id" in h:
+        clues.append(_Clue("s3", 2, "x-amz-id-2 and x-amz-request-id headers (Amazon S3)"))
     if "x-amzn-errortype" in h:
         clues.append(
             _Clue("aws-api-gateway", 2, _show("x-amzn-ErrorType", h.get("x-amzn-errortype") or ""))

@@ -134,6 +134,7 @@ IDIOMS = {
     "flask": ("CORS(", "supports_credentials=True"),
     "spring": ("CorsConfigurationSource", "http.cors("),
     "aspnet": ("AddCors", ".AllowCredentials()", "app.UseCors()"),
+    "s3": ("put-bucket-cors", '"CORSRules"', '"AllowedMethods": ["GET", "HEAD", "POST", "PUT"]'),
     "generic": ("Access-Control-Allow-Credentials: true", "Vary: Origin"),
 }
 
@@ -150,6 +151,20 @@ def test_api_gateway_http_api_uses_cors_configuration() -> None:
     snippet = fix_for("cors-not-enabled", gw, params()).snippet
     assert "CorsConfiguration" in snippet
     assert "AllowOrigins" in snippet and PAGE in snippet
+
+
+def test_s3_names_only_methods_a_bucket_rule_accepts() -> None:
+    fix = fix_for("allow-methods-missing", stack("s3"), params(methods=("PATCH", "PUT")))
+    assert '"AllowedMethods": ["GET", "HEAD", "POST", "PUT"]' in fix.snippet
+    assert "cannot name PATCH" in fix.snippet
+
+
+def test_s3_behind_cloudfront_keys_the_cache_by_origin() -> None:
+    alone = fix_for("cors-not-enabled", stack("s3"), params()).snippet
+    fronted = fix_for("cors-not-enabled", stack("s3", "cloudfront", "s3"), params())
+    assert "CloudFront" not in alone
+    assert "Managed-CORS-S3Origin" in fronted.snippet
+    assert "cache policy" in fronted.snippet
 
 
 def test_fix_is_frozen() -> None:

@@ -230,6 +230,34 @@ CASES: dict[str, tuple[list[Response], str, tuple[str, ...]]] = {
         "aspnet",
         ("iis", "aspnet"),
     ),
+    "s3-behind-cloudfront": (
+        # A web font served from a bucket through CloudFront.
+        [
+            resp(
+                200,
+                ("Content-Type", "font/woff2"),
+                ("Server", "AmazonS3"),
+                ("X-Cache", "Miss from cloudfront"),
+                ("Via", "1.1 5f1c0e7d3a2b.cloudfront.net (CloudFront)"),
+                ("X-Amz-Cf-Pop", "FRA56-P1"),
+            )
+        ],
+        "s3",
+        ("cloudfront", "s3"),
+    ),
+    "s3-direct": (
+        # Server dropped by a proxy on the way: S3's own request ids still name it.
+        [
+            resp(
+                403,
+                ("x-amz-request-id", "0D3F5A1B2C4E6F70"),
+                ("x-amz-id-2", "K7p0Rk1mY2Fz0lab="),
+                ("Content-Type", "application/xml"),
+            )
+        ],
+        "s3",
+        ("s3",),
+    ),
     "generic": (
         [
             resp(
