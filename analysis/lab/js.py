@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from analysis.lab.spec import Call
+from analysis.lab.spec import ELEMENT_CLIENTS, Call
 
 
 def render(call: Call, url: str) -> str:
@@ -18,6 +18,10 @@ def render(call: Call, url: str) -> str:
         return _xhr(call, url)
     if call.client == "eventsource":
         return _event_source(call, url)
+    if call.client == "font":
+        return _font(url)
+    if call.client in ELEMENT_CLIENTS:
+        return _element(call, url)
     return _fetch(call, url)
 
 
@@ -84,4 +88,47 @@ def _event_source(call: Call, url: str) -> str:
   es.onopen = () => {{ opened++; if (opened >= {call.repeat}) done(null); }};
   es.onerror = () => {{ if (es.readyState === 2) done("EventSource error event"); }};
   setTimeout(() => done("EventSource still connecting after 5 s"), 5000);
+}})"""
+
+
+def _font(url: str) -> str:
+    # The FontFace API fetches as an @font-face rule does: CORS mode, credentials for
+    # same-origin URLs only.
+    source = json.dumps(f"url({json.dumps(url)})")
+    return f"""async () => {{
+  const out = {{ok: false, status: null, type: "font", header: null, error: null}};
+  try {{
+    await new FontFace("lab", {source}).load();
+    out.ok = true;
+  }} catch (e) {{
+    out.error = String(e);
+  }}
+  return out;
+}}"""
+
+
+# How each element client is made and pointed at the URL.
+_ELEMENTS = {
+    "image": ("img", "src", ""),
+    "script": ("script", "src", ""),
+    "module": ("script", "src", 'el.type = "module"; '),
+    "stylesheet": ("link", "href", 'el.rel = "stylesheet"; '),
+}
+
+
+def _element(call: Call, url: str) -> str:
+    tag, attribute, setup = _ELEMENTS[call.client]
+    cross_origin = ""
+    if call.cross_origin:
+        cross_origin = f"el.crossOrigin = {json.dumps(call.cross_origin)}; "
+    # An element reports only load or error; what the network decided is DevTools' to say.
+    return f"""async () => new Promise((resolve) => {{
+  const el = document.createElement({json.dumps(tag)});
+  {setup}{cross_origin}
+  const done = (error) => resolve({{ok: !error, status: null, type: {json.dumps(call.client)},
+                                    header: null, error}});
+  el.onload = () => done(null);
+  el.onerror = () => done("{call.client} error event");
+  el.{attribute} = {json.dumps(url)};
+  if ({json.dumps(tag)} !== "img") document.head.append(el);
 }})"""

@@ -18,7 +18,16 @@ from __future__ import annotations
 
 import re
 
-from analysis.lab.catalogue import app_setup, caches, misc, origins, preflight, redirects, workers
+from analysis.lab.catalogue import (
+    app_setup,
+    caches,
+    elements,
+    misc,
+    origins,
+    preflight,
+    redirects,
+    workers,
+)
 from analysis.lab.spec import ROOT_CAUSES, Scenario
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -31,6 +40,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     *workers.SCENARIOS,
     *misc.EXPOSE,
     *misc.EVENT_SOURCE,
+    *elements.SCENARIOS,
     *misc.NO_CORS,
     *misc.PROXY_FAULTS,
 )

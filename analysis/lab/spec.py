@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 Header = tuple[str, str]
+Client = Literal["fetch", "xhr", "eventsource", "image", "script", "module", "stylesheet", "font"]
+ELEMENT_CLIENTS: frozenset[str] = frozenset({"image", "script", "module", "stylesheet", "font"})
 PageKind = Literal["plain", "sandboxed", "sw"]
 """plain page; a page served with `CSP: sandbox` (opaque origin, `Origin: null`); a page
 controlled by the lab's service worker."""
@@ -114,9 +116,15 @@ class Call:
     mode: str | None = None
     credentials: str | None = None
     body: str | None = None
-    client: Literal["fetch", "xhr", "eventsource"] = "fetch"
+    client: Client = "fetch"
     """`eventsource`: `new EventSource(url)`, `withCredentials` when credentials="include";
-    `repeat` = how many times it must open (a reconnect after the server closes)."""
+    `repeat` = how many times it must open (a reconnect after the server closes). An
+    element client (`image`, `script`, `module`, `stylesheet`, `font`) loads the URL as
+    the page's markup would; see `cross_origin`."""
+    cross_origin: Literal["anonymous", "use-credentials"] | None = None
+    """The element's `crossorigin` attribute. Unset, an image, script or stylesheet loads
+    in no-cors mode; a module script and a font are CORS requests either way, with
+    credentials for same-origin URLs only unless "use-credentials"."""
     read_header: str | None = None
     """A response header the script tries to read, to show Expose-Headers at work."""
     sub: str = ""

@@ -67,6 +67,9 @@ IDS = [
     "no-cors-opaque-get",
     "control-https-self-signed",
     "wildcard-with-credentials-xhr",
+    "font-from-cdn-without-cors",
+    "image-use-credentials-wildcard",
+    "control-stylesheet-crossorigin",
 ]
 
 

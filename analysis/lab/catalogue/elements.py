@@ -1,0 +1,62 @@
+"""What the page's markup loads across origins: web fonts, module scripts, images for a
+canvas. The browser makes these CORS requests itself (a font and a module script always,
+an image, script or stylesheet when it has a `crossorigin` attribute), so the page's
+script never sees why one failed: the font silently falls back, the module never runs."""
+
+from __future__ import annotations
+
+from analysis.lab.catalogue.build import ACAO, NGINX, at, blocked, call
+from analysis.lab.spec import ALLOWED, Header, Reply, Route, Scenario
+
+# CloudFront in front of an S3 bucket: what a static-asset CDN answers with.
+CLOUDFRONT_S3: tuple[Header, ...] = (
+    ("Server", "AmazonS3"),
+    ("X-Cache", "Miss from cloudfront"),
+    ("Via", "1.1 5f1c0e7d3a2b.cloudfront.net (CloudFront)"),
+    ("X-Amz-Cf-Pop", "FRA56-P1"),
+    ("X-Amz-Cf-Id", "q1LabCfIdOfOneRequest0000000000000000000000000000000000=="),
+)
+
+
+def static(content_type: str, body: str, *headers: Header) -> Reply:
+    return Reply(200, (*headers, ("Cache-Control", "max-age=0")), body, content_type)
+
+
+SCENARIOS = (
+    Scenario(
+        id="font-from-cdn-without-cors",
+        title="An @font-face web font from a CDN bucket that sends no CORS headers",
+        notes="Fonts are always fetched in CORS mode; the page just falls back to another font.",
+        cause="cors-not-enabled",
+        visit=at(call(client="font")),
+        routes=(Route("GET", static("font/woff2", "wOF2", *CLOUDFRONT_S3)),),
+        expected=blocked("MissingAllowOriginHeader"),
+        fix_layer="s3",
+    ),
+    Scenario(
+        id="module-script-without-cors",
+        title="<script type=module> from a static host without CORS headers",
+        cause="cors-not-enabled",
+        visit=at(call(client="module")),
+        routes=(Route("GET", static("text/javascript", "export const x = 1;", NGINX)),),
+        expected=blocked("MissingAllowOriginHeader"),
+        fix_layer="nginx",
+    ),
+    Scenario(
+        id="image-use-credentials-wildcard",
+        title="<img crossorigin=use-credentials> (for a canvas) answered with ACAO *",
+        cause="wildcard-with-credentials",
+        visit=at(call(client="image", cross_origin="use-credentials")),
+        routes=(Route("GET", static("image/png", "PNG", (ACAO, "*"), NGINX)),),
+        expected=blocked("WildcardOriginNotAllowed"),
+        fix_layer="nginx",
+    ),
+    Scenario(
+        id="control-stylesheet-crossorigin",
+        title="<link rel=stylesheet crossorigin> from a host that allows every origin",
+        cause="none",
+        visit=at(call(client="stylesheet", cross_origin="anonymous")),
+        routes=(Route("GET", static("text/css", "body {}", (ACAO, "*"), NGINX)),),
+        expected=ALLOWED,
+    ),
+)
