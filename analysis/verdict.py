@@ -160,8 +160,12 @@ def decide(exchange: Exchange) -> Verdict:
     if without.failure is not None or without.fault is not None or not without.cors:
         return _confirm(_verdict_from(without, base, exchange, origin, None))
     with_ = _walk(exchange, origin, mode, include=True)
-    if with_.failure is None:
-        return _confirm(_verdict_from(without, base, exchange, origin, None))
+    otherwise = _verdict_from(without, base, exchange, origin, None)
+    if with_.failure is None or otherwise["blocked"] is True:
+        # Blocked without credentials too: a later step the wire did not show the answer
+        # of, which the browser said failed. Blocked either way; which check failed
+        # depends on the credentials mode, so the browser's word is all there is to name.
+        return _confirm(otherwise)
     conditional = _verdict_from(with_, base, exchange, origin, None)
     return _confirm(
         {

@@ -664,6 +664,30 @@ def test_browser_side_failure_without_response_uses_the_browsers_word() -> None:
     assert (v.blocked, v.reason, v.confirmed) == (True, "MissingAllowOriginHeader", True)
 
 
+def _redirected_then_failed(**context: object) -> Exchange:
+    # A cached redirect that allows the origin without Allow-Credentials, then the browser's
+    # generic failure on the next hop (a Playwright HAR of a font, y-081): blocked whether
+    # or not credentials were sent, at the redirect with them, at the next hop without.
+    url, final = API + "/font", "https://cdn.test/font"
+    allow = [("Location", final), ("Access-Control-Allow-Origin", PAGE)]
+    hop = tx("GET", url, [("Origin", PAGE)], 301, allow)
+    failed = tx("GET", final, [("Referer", PAGE + "/")], None)
+    base = exchange(Step(url, None, hop), Step(final, None, failed), credentials=None)
+    return Exchange(base.id, base.steps, replace(base.context, **context))  # type: ignore[arg-type]
+
+
+def test_blocked_either_way_is_not_conditional() -> None:
+    v = decide(_redirected_then_failed(browser_error="net::ERR_FAILED"))
+    assert (v.blocked, v.condition, v.reason) == (True, None, None)
+    named = BrowserVerdict(True, "AllowOriginMismatch", "https://other.test")
+    v = decide(_redirected_then_failed(browser=named))
+    assert (v.blocked, v.reason, v.failed_parameter) == (
+        True,
+        "AllowOriginMismatch",
+        "https://other.test",
+    )
+
+
 def test_response_not_captured_without_browser_word_is_unknown() -> None:
     url = API + "/x"
     step = Step(url, None, tx("GET", url, [("Origin", PAGE)], None, error="net::ERR_FAILED"))
