@@ -202,6 +202,7 @@ class _Facts(NamedTuple):
     sec_fetch_site: str | None = None
     referer: str | None = None
     accept: str | None = None
+    sec_purpose: str | None = None
 
     def get(self, name: str) -> str | None:
         return getattr(self, name.replace("-", "_"))
@@ -700,6 +701,11 @@ _origin = functools.lru_cache(maxsize=8192)(origin_of)
 """Pages, referers and their origins repeat across a capture; URL parsing is the slow part."""
 
 
+def _is_prefetch(sec_purpose: str | None) -> bool:
+    # A structured-header token list: `prefetch`, or `prefetch;prerender` and the like.
+    return sec_purpose is not None and sec_purpose.strip().lower().startswith("prefetch")
+
+
 def _context(chain: _Chain, hints: Hints, via_proxy: bool, pages: dict[str, str]) -> Context:
     """The exchange's `Context`, one object per distinct one: it follows from the first
     step's request facts and the hints, and a page's fetches share those."""
@@ -724,11 +730,14 @@ def _new_context(chain: _Chain, hints: Hints, via_proxy: bool, pages: dict[str, 
     first = chain.units[0].lead.tx.request
     headers = chain.units[0].lead_facts
 
-    resource_type = hints.get("resource_type") or resource_type_from_dest(
-        headers.get("sec-fetch-dest")
-    )
+    dest = resource_type_from_dest(headers.get("sec-fetch-dest"))
+    resource_type = hints.get("resource_type") or dest
+    if resource_type == "media" and dest in ("audio", "video", "texttrack"):
+        resource_type = dest  # Chrome's HAR says "media" for both; Blink words them apart
     if resource_type == "fetch" and fetch.is_event_stream_accept(headers.get("accept")):
         resource_type = "eventsource"  # Chrome's own name for it, as its HAR writes
+    if dest == resource_type == "fetch" and _is_prefetch(headers.get("sec-purpose")):
+        resource_type = "prefetch"  # <link rel=prefetch>: a "link prefetch resource" to Blink
 
     referer = headers.get("referer")
     # `Origin: null` on the first request is the browser's own word that the page is opaque.

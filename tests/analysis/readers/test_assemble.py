@@ -482,6 +482,16 @@ def test_resource_types_chromium_words_apart() -> None:
     assert context_of(tx("GET", "u", stream)).resource_type == "eventsource"
     assert context_of(tx("GET", "u", [("Sec-Fetch-Dest", "audio")])).resource_type == "audio"
     assert context_of(tx("GET", "u", [("Sec-Fetch-Dest", "video")])).resource_type == "video"
+    # Chrome's HAR calls both "media"; the request's own destination says which (measured:
+    # Chromium words an <audio>'s failure "Access to audio").
+    audio = tx("GET", "u", [("Sec-Fetch-Dest", "audio")])
+    assert context_of(audio, Hints(resource_type="media")).resource_type == "audio"
+    assert context_of(tx("GET", "u"), Hints(resource_type="media")).resource_type == "media"
+    # <link rel=prefetch crossorigin>: an empty destination, and Sec-Purpose (measured:
+    # "Access to link prefetch resource").
+    prefetch = [("Sec-Fetch-Dest", "empty"), ("Sec-Purpose", "prefetch")]
+    assert context_of(tx("GET", "u", prefetch)).resource_type == "prefetch"
+    assert context_of(tx("GET", "u", prefetch), Hints(resource_type="xhr")).resource_type == "xhr"
 
 
 def test_merged_hints_keep_the_browser_error() -> None:
