@@ -113,6 +113,7 @@ _ELEMENTS = {
     "script": ("script", "src", ""),
     "module": ("script", "src", 'el.type = "module"; '),
     "stylesheet": ("link", "href", 'el.rel = "stylesheet"; '),
+    "prefetch": ("link", "href", 'el.rel = "prefetch"; '),
 }
 
 

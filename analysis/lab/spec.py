@@ -21,8 +21,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 Header = tuple[str, str]
-Client = Literal["fetch", "xhr", "eventsource", "image", "script", "module", "stylesheet", "font"]
-ELEMENT_CLIENTS: frozenset[str] = frozenset({"image", "script", "module", "stylesheet", "font"})
+Client = Literal[
+    "fetch", "xhr", "eventsource", "image", "script", "module", "stylesheet", "font", "prefetch"
+]
+ELEMENT_CLIENTS: frozenset[str] = frozenset(
+    {"image", "script", "module", "stylesheet", "font", "prefetch"}
+)
 PageKind = Literal["plain", "sandboxed", "sw"]
 """plain page; a page served with `CSP: sandbox` (opaque origin, `Origin: null`); a page
 controlled by the lab's service worker."""
@@ -119,8 +123,8 @@ class Call:
     client: Client = "fetch"
     """`eventsource`: `new EventSource(url)`, `withCredentials` when credentials="include";
     `repeat` = how many times it must open (a reconnect after the server closes). An
-    element client (`image`, `script`, `module`, `stylesheet`, `font`) loads the URL as
-    the page's markup would; see `cross_origin`."""
+    element client (`image`, `script`, `module`, `stylesheet`, `font`, `prefetch`: a
+    `<link rel=prefetch>`) loads the URL as the page's markup would; see `cross_origin`."""
     cross_origin: Literal["anonymous", "use-credentials"] | None = None
     """The element's `crossorigin` attribute. Unset, an image, script or stylesheet loads
     in no-cors mode; a module script and a font are CORS requests either way, with

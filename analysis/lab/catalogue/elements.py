@@ -1,11 +1,12 @@
 """What the page's markup loads across origins: web fonts, module scripts, images for a
-canvas. The browser makes these CORS requests itself (a font and a module script always,
-an image, script or stylesheet when it has a `crossorigin` attribute), so the page's
-script never sees why one failed: the font silently falls back, the module never runs."""
+canvas, prefetches. The browser makes these CORS requests itself (a font and a module
+script always, an image, script, stylesheet or prefetch when it has a `crossorigin`
+attribute), so the page's script never sees why one failed: the font silently falls
+back, the module never runs."""
 
 from __future__ import annotations
 
-from analysis.lab.catalogue.build import ACAO, NGINX, at, blocked, call
+from analysis.lab.catalogue.build import ACAO, EXPRESS, NGINX, at, blocked, call
 from analysis.lab.spec import ALLOWED, Header, Reply, Route, Scenario
 
 # CloudFront in front of an S3 bucket: what a static-asset CDN answers with.
@@ -50,6 +51,16 @@ SCENARIOS = (
         routes=(Route("GET", static("image/png", "PNG", (ACAO, "*"), NGINX)),),
         expected=blocked("WildcardOriginNotAllowed"),
         fix_layer="nginx",
+    ),
+    Scenario(
+        id="prefetch-without-cors",
+        title="<link rel=prefetch crossorigin> of the next page's data, from an API without CORS",
+        notes="Chromium calls it a 'link prefetch resource'; the wire shows Sec-Purpose.",
+        cause="cors-not-enabled",
+        visit=at(call(client="prefetch", cross_origin="anonymous")),
+        routes=(Route("GET", static("application/json", '{"page": 2}', EXPRESS)),),
+        expected=blocked("MissingAllowOriginHeader"),
+        fix_layer="express",
     ),
     Scenario(
         id="control-stylesheet-crossorigin",
