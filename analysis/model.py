@@ -180,6 +180,10 @@ class Step:
     url: str
     preflight: Preflight | None = None
     actual: Transaction | None = None
+    stored: Response | None = None
+    """When `actual` is a 304 to the browser's HTTP cache revalidating: the stored response
+    it revalidated, where the capture saw it arrive (same URL, validator and cache
+    partition). The browser checks that response with the 304's headers put in."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -636,7 +636,22 @@ def _revalidation_failure(
     resource_type = exchange.context.resource_type
     if resource_type is not None and resource_type not in _SUBRESOURCE_CACHE_FREE:
         return None
+    if step.stored is not None:
+        return _check_access(_updated(step.stored, response), request_origin, include)
     if "access-control-allow-origin" not in response.headers:
+        # The stored Allow-Origin stands, unseen (the page was let in with it before); a
+        # 304's own Allow-Credentials still takes the stored one's place.
+        allow_credentials = response.headers.get("access-control-allow-credentials")
+        if include and allow_credentials is not None and allow_credentials != "true":
+            return Failure(
+                "InvalidAllowCredentials",
+                "response",
+                "",
+                allow_credentials,
+                "CORSMissingAllowCredentials",
+                None,
+                response.status,
+            )
         return None
     failure = _check_access(response, request_origin, include)
     if (
@@ -646,6 +661,41 @@ def _revalidation_failure(
     ):
         return None  # the stored response's value stands, and the capture does not show it
     return failure
+
+
+_NOT_UPDATED = frozenset(
+    {
+        "connection",
+        "proxy-connection",
+        "keep-alive",
+        "www-authenticate",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "content-location",
+        "content-md5",
+        "x-frame-options",
+        "x-xss-protection",
+    }
+)
+_NOT_UPDATED_PREFIXES = ("x-content-", "x-webkit-")
+
+
+def _updated(stored: Response, fresh: Response) -> Response:
+    """RFC 9111 §4.3.4, as Chromium's `HttpResponseHeaders::Update` does it: every header
+    the 304 carries replaces the stored fields of that name, except hop-by-hop and a few
+    others Chromium keeps from the stored response."""
+    taken = [
+        (name, value)
+        for name, value in fresh.headers
+        if name.lower() not in _NOT_UPDATED and not name.lower().startswith(_NOT_UPDATED_PREFIXES)
+    ]
+    replaced = {name.lower() for name, _ in taken}
+    kept = [(name, value) for name, value in stored.headers if name.lower() not in replaced]
+    return Response(stored.status, Headers((*taken, *kept)), stored.reason, stored.http_version)
 
 
 def _check_step_preflight(

@@ -21,6 +21,7 @@ from analysis.model import (
     Exchange,
     Headers,
     Preflight,
+    Response,
     Step,
     Transaction,
     origin_of,
@@ -144,15 +145,18 @@ def _assemble(items: list[Captured], origin_file: str | None, via_proxy: bool) -
             if _is_preflight(only.tx, facts)
             else _Unit(None, only, None, facts)
         )
-        return _build([_Chain(units=[unit], origin=unit.origin_header)], origin_file, via_proxy, {})
+        return _build(
+            [_Chain(units=[unit], origin=unit.origin_header)], origin_file, via_proxy, {}, {}
+        )
     items = _in_time_order(items)
     pages = {} if via_proxy else _page_addresses(items)
+    stored = _stored_responses(items)
     _contexts.clear()  # those made for another file may carry its page addresses
     units = _pair(items, wire=via_proxy)
     del items
     chains = _chain(units)
     del units
-    return _build(chains, origin_file, via_proxy, pages)
+    return _build(chains, origin_file, via_proxy, pages, stored)
 
 
 def _page_addresses(items: list[Captured]) -> dict[str, str]:
@@ -168,6 +172,94 @@ def _page_addresses(items: list[Captured]) -> dict[str, str]:
         ):
             pages.setdefault(_origin(tx.request.url), tx.server_ip)
     return pages
+
+
+# --- the browser's HTTP cache -------------------------------------------------------------
+
+
+def _stored_responses(items: list[Captured]) -> dict[int, Response]:
+    """For each 304 that answered a revalidation: the response the browser's HTTP cache
+    held for it, where the capture saw that arrive. Keyed by `id()` of the 304's
+    transaction. The cache keeps one response per URL and partition (the page's site);
+    the 304 revalidated it only if the validator the browser sent is that response's, and
+    a stored `Vary: Origin` was met by the same Origin."""
+    revalidated = {c.tx.request.url for c in items if _revalidation(c.tx) is not None}
+    if not revalidated:
+        return {}
+    held: dict[tuple[str, str], tuple[str | None, Response]] = {}
+    found: dict[int, Response] = {}
+    for c in items:
+        tx = c.tx
+        url, response = tx.request.url, tx.response
+        if url not in revalidated or response is None:
+            continue
+        requester = _requester(tx)
+        if requester is None:
+            continue
+        key = (url, _cache_site(requester))
+        if (validator := _revalidation(tx)) is not None:
+            entry = held.get(key)
+            if entry is not None and _answers(entry, validator, tx):
+                found[id(tx)] = entry[1]
+        elif response.status == 200 and _storable(response):
+            held[key] = (tx.request.headers.get("origin"), response)
+    return found
+
+
+def _revalidation(tx: Transaction) -> tuple[str, str] | None:
+    """The validator a 304 was asked with: ("etag", If-None-Match) or ("last-modified",
+    If-Modified-Since)."""
+    if tx.response is None or tx.response.status != 304:
+        return None
+    headers = tx.request.headers
+    if (etag := headers.get("if-none-match")) is not None:
+        return ("etag", etag)
+    if (since := headers.get("if-modified-since")) is not None:
+        return ("last-modified", since)
+    return None
+
+
+def _storable(response: Response) -> bool:
+    headers = response.headers
+    if "no-store" in (headers.get("cache-control") or "").lower():
+        return False
+    return "etag" in headers or "last-modified" in headers
+
+
+def _answers(
+    entry: tuple[str | None, Response], validator: tuple[str, str], tx: Transaction
+) -> bool:
+    origin, stored = entry
+    name, value = validator
+    if stored.headers.get(name) != value:
+        return False
+    vary = {v.strip().lower() for v in (stored.headers.get("vary") or "").split(",")}
+    if "*" in vary:
+        return False
+    return "origin" not in vary or origin == tx.request.headers.get("origin")
+
+
+def _requester(tx: Transaction) -> str | None:
+    """The origin of the page that asked, from the wire: Origin, else Referer, else the
+    URL's own (a same-origin request sends neither Origin nor, always, Referer)."""
+    origin = tx.request.headers.get("origin")
+    if origin and origin != "null":
+        return origin
+    referer = tx.request.headers.get("referer")
+    if referer:
+        return _origin(referer)
+    return None if origin == "null" else _origin(tx.request.url)
+
+
+def _cache_site(origin: str) -> str:
+    """The cache partition an origin's pages share: scheme and registrable domain, taken
+    as the last two labels of a name (a public-suffix list would say more)."""
+    scheme, _, host = origin.partition("://")
+    host = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    labels = host.split(".")
+    if len(labels) > 2 and not host.replace(".", "").isdigit():
+        host = ".".join(labels[-2:])
+    return f"{scheme}://{host}"
 
 
 # --- ordering -------------------------------------------------------------------------
@@ -619,6 +711,7 @@ def _build(
     origin_file: str | None,
     via_proxy: bool,
     pages: dict[str, str],
+    stored: dict[int, Response],
 ) -> Assembled:
     """Consumes `chains`: each chain is let go once its exchange stands."""
     exchanges: list[Exchange] = []
@@ -637,6 +730,7 @@ def _build(
                 url=unit.url,
                 preflight=Preflight(unit.preflight.tx) if unit.preflight else None,
                 actual=unit.actual.tx if unit.actual else None,
+                stored=stored.get(id(unit.actual.tx)) if unit.actual and stored else None,
             )
             for unit in chain.units
         )

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from analysis.model import BrowserVerdict, Exchange, Preflight, Step
+from analysis.model import BrowserVerdict, Exchange, Headers, Preflight, Response, Step
 from analysis.verdict import decide
 from tests.factories import API, PAGE, exchange, preflight_tx, preflighted, simple_get, tx
 
@@ -990,7 +990,12 @@ REVALIDATING = [("If-None-Match", '"v1"')]
         ),
         ([(ACAO, "*")], "include", "WildcardOriginNotAllowed", None),
         ([(ACAO, PAGE), (ACAC, "false")], "include", "InvalidAllowCredentials", "false"),
-        # Without its own ACAO (or ACAC), the stored response's value stands: not in the 304.
+        # Without its own ACAO, the stored one stands (not in the capture), but the 304's
+        # ACAC replaces the stored one (measured, h2-13 and h3-03: 'false' and 'TRUE').
+        ([(ACAC, "false")], "include", "InvalidAllowCredentials", "false"),
+        ([(ACAC, "TRUE")], "include", "InvalidAllowCredentials", "TRUE"),
+        ([(ACAC, "false")], "omit", None, None),
+        # Without its own ACAO or ACAC, the stored response's values stand.
         ([("ETag", '"v1"')], "include", None, None),
         ([(ACAO, PAGE)], "include", None, None),
         ([(ACAO, "*")], "omit", None, None),
@@ -1004,6 +1009,40 @@ def test_a_304_from_the_http_cache_is_checked_with_its_own_cors_headers(
     assert (v.blocked, v.reason) == (reason is not None, reason)
     if hint is not None:
         assert v.failed_parameter == hint
+
+
+def _revalidated(stored: list[tuple[str, str]], answered: list[tuple[str, str]]) -> Exchange:
+    x = simple_get(answered, status=304, request_headers=REVALIDATING, credentials="include")
+    held = Response(200, Headers.of([("ETag", '"v1"'), *stored]))
+    return replace(x, steps=(replace(x.steps[0], stored=held),))
+
+
+@pytest.mark.parametrize(
+    ("stored", "answered", "reason", "hint"),
+    [
+        # The stored answer was for another origin of the page's site, without Vary: Origin;
+        # a 304 without CORS headers leaves its Allow-Origin in place (measured, h3-00).
+        (
+            [(ACAO, "https://other.example"), (ACAC, "true")],
+            [],
+            "AllowOriginMismatch",
+            "https://other.example",
+        ),
+        # The 304's Allow-Credentials replaces the stored 'true' (measured, h2-13).
+        ([(ACAO, PAGE), (ACAC, "true")], [(ACAC, "false")], "InvalidAllowCredentials", "false"),
+        # The 304's Allow-Origin replaces the stored one, whose Allow-Credentials stays.
+        ([(ACAO, "https://other.example"), (ACAC, "true")], [(ACAO, PAGE)], None, None),
+        ([(ACAO, PAGE), (ACAC, "true")], [("X-Frame-Options", "DENY")], None, None),
+    ],
+)
+def test_a_304_is_checked_on_the_stored_response_it_updates(
+    stored: list[tuple[str, str]],
+    answered: list[tuple[str, str]],
+    reason: str | None,
+    hint: str | None,
+) -> None:
+    v = decide(_revalidated(stored, answered))
+    assert (v.blocked, v.reason, v.failed_parameter) == (reason is not None, reason, hint)
 
 
 def test_a_304_to_a_subresource_may_be_blinks_own_revalidation_and_is_not_checked() -> None:

@@ -648,7 +648,7 @@ def test_a_single_transaction_assembles_as_through_the_whole_pass() -> None:
     singles.append(cap(preflight_tx(API + "/f", "PUT"), 9, Hints(initiator_type="preflight")))
     assert len(singles) > 100
     for c in singles:
-        whole = _build(_chain(_pair(_in_time_order([c]))), "f", False, {})
+        whole = _build(_chain(_pair(_in_time_order([c]))), "f", False, {}, {})
         assert assemble([c], "f") == whole
 
 
@@ -808,3 +808,72 @@ def test_on_the_wire_a_request_without_the_announced_authorization_is_another_fe
     captured = caps(_announcing(url, "GET", "authorization"), bare)
     [first, second] = assemble(captured, via_proxy=True).exchanges
     assert (first.first.actual, second.first.preflight) == (None, None)
+
+
+# --- the browser's HTTP cache -------------------------------------------------------------
+
+PORT2 = "http://127.0.0.1:5174"  # another origin of the page's site: one cache partition
+SITE2 = "http://127.0.0.9:5173"  # another site: a partition of its own
+ETAG = [("ETag", '"v1"'), ("Cache-Control", "no-cache")]
+
+
+def _stored_of(first: Transaction, then: Transaction) -> object:
+    [_, revalidated] = assemble(caps(first, then)).exchanges
+    return revalidated.steps[0].stored
+
+
+def _fetched(
+    page: str,
+    status: int = 200,
+    answered: list[tuple[str, str]] | None = None,
+    sent: list[tuple[str, str]] | None = None,
+    started: float = 0.0,
+) -> Transaction:
+    headers = [("Origin", page), ("Sec-Fetch-Mode", "cors"), *(sent or [])]
+    return tx(
+        "GET", f"{API}/data", headers, status=status, response_headers=answered, started=started
+    )
+
+
+def test_a_304_takes_the_stored_response_it_revalidated() -> None:
+    # Measured (h3-00): stored for one origin of the site without Vary: Origin, revalidated
+    # by another; Chromium checks the stored Allow-Origin, and blocks.
+    first = _fetched(PORT2, answered=[*ETAG, ("Access-Control-Allow-Origin", PORT2)])
+    then = _fetched(PAGE, 304, [("ETag", '"v1"')], [("If-None-Match", '"v1"')], started=1.0)
+    assert _stored_of(first, then) is first.response
+    [_, x] = assemble(caps(first, then)).exchanges
+    v = decide(x)
+    assert (v.blocked, v.reason, v.failed_parameter) == (True, "AllowOriginMismatch", PORT2)
+
+
+@pytest.mark.parametrize(
+    ("page", "answered", "validator"),
+    [
+        (SITE2, [], '"v1"'),  # another site: another partition, not this response
+        (PORT2, [("Vary", "Origin")], '"v1"'),  # the stored Vary: Origin needs the same Origin
+        (PAGE, [], '"v2"'),  # another validator: not the response the browser held
+    ],
+)
+def test_a_304_without_its_stored_response_in_the_capture(
+    page: str, answered: list[tuple[str, str]], validator: str
+) -> None:
+    first = _fetched(page, answered=[*ETAG, ("Access-Control-Allow-Origin", page), *answered])
+    then = _fetched(PAGE, 304, [], [("If-None-Match", validator)], started=1.0)
+    assert _stored_of(first, then) is None
+
+
+def test_the_latest_stored_response_is_the_one_revalidated() -> None:
+    old = _fetched(PORT2, answered=[*ETAG, ("Access-Control-Allow-Origin", PORT2)])
+    new = _fetched(
+        PAGE,
+        answered=[
+            *ETAG,
+            ("Access-Control-Allow-Origin", PAGE),
+            ("Access-Control-Allow-Credentials", "true"),
+        ],
+        started=1.0,
+    )
+    then = _fetched(PAGE, 304, [], [("If-None-Match", '"v1"')], started=2.0)
+    [_, _, x] = assemble(caps(old, new, then)).exchanges
+    assert x.steps[0].stored is new.response
+    assert decide(x).blocked is False
