@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from analysis.lab.catalogue.build import (
+    ACAC,
     ACAO,
     CACHEABLE,
     CREDS,
@@ -119,6 +120,33 @@ SCENARIOS = (
         routes=revalidated((ACAO, "*"), credentials=True),
         expected=blocked("WildcardOriginNotAllowed"),
         fix_layer="nginx",
+    ),
+    Scenario(
+        id="revalidation-304-credentials-false",
+        title="Credentialed: the stored 200 allows credentials, the 304 says ACAC: false",
+        cause="credentials-not-allowed",
+        before=(INCLUDE,),
+        visit=INCLUDE,
+        routes=revalidated((ACAC, "false"), credentials=True),
+        expected=blocked("InvalidAllowCredentials", "false"),
+        notes="The 304's Allow-Credentials takes the stored one's place; its Allow-Origin "
+        "is the stored one, which the 304 does not repeat.",
+        fix_layer="nginx",
+    ),
+    Scenario(
+        id="browser-cache-revalidated-by-other-port",
+        title="127.0.0.1:P2 revalidates the copy stored for 127.0.0.1:P1 (no Vary: Origin)",
+        cause="browser-cache-wrong-origin",
+        before=(at(),),
+        visit=at(page="app_port2"),
+        routes=(
+            Route("GET", Reply(304, (ETAG, EXPRESS), body="", content_type=None), conditional=True),
+            Route("GET", ok(REFLECT, ETAG, REVALIDATE, EXPRESS)),
+        ),
+        expected=blocked("AllowOriginMismatch", "{app}"),
+        notes="Only the 304 answers the second page; the Allow-Origin checked is the one "
+        "stored with the first page's 200.",
+        fix_layer="express",
     ),
     Scenario(
         id="control-revalidation-304-without-cors",

@@ -100,6 +100,23 @@ def test_mismatch_is_an_allow_list_problem_unless_a_cache_replayed_it() -> None:
     assert found["x2"] == {"browser-cache-wrong-origin"}
 
 
+def test_a_mismatch_the_304_did_not_send_is_the_stored_responses() -> None:
+    from dataclasses import replace
+
+    from analysis.model import Headers, Response
+
+    revalidating = [("If-None-Match", '"v1"')]
+    stored = Response(200, Headers.of([(ACAO, "http://other.test"), ("ETag", '"v1"')]))
+    bare = _get("/a", [("ETag", '"v1"')], 304, request_headers=revalidating)
+    own = _get("/b", [(ACAO, "http://other.test")], 304, request_headers=revalidating)
+    found = _causes(
+        replace(bare, steps=(replace(bare.steps[0], stored=stored),)),
+        replace(own, steps=(replace(own.steps[0], stored=stored),)),
+    )
+    assert found["x0"] == {"browser-cache-wrong-origin"}
+    assert found["x1"] == {"origin-allowlist-mismatch"}
+
+
 def test_null_allow_origin() -> None:
     assert _causes(_get("/a", [(ACAO, "null")]))["x0"] == {"null-origin"}
 
