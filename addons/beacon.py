@@ -86,7 +86,7 @@ class Timing:
 @dataclass(frozen=True, slots=True)
 class PageRecord:
     kind: str
-    """"fetch" or "xhr"."""
+    """"fetch", "xhr" or "beacon" (`navigator.sendBeacon`, which learns no outcome)."""
     url: str
     method: str
     mode: str
@@ -197,7 +197,7 @@ def _record(raw: object, source: str, offset: float, page: str) -> PageRecord | 
     kind = raw.get("kind")
     if source == "page" and kind == "load":
         return None
-    if source == "page" and kind in ("fetch", "xhr"):
+    if source == "page" and kind in ("fetch", "xhr", "beacon"):
         return _page_record(raw, kind, offset, page)
     if source == "worker" and kind == "sw":
         return _worker_record(raw, offset)

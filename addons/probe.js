@@ -4,7 +4,7 @@
  * credentials mode it asked for, whether the fetch failed, and what Resource Timing says
  * about who answered (the network, the HTTP cache, a service worker).
  *
- * Rules it keeps: one global (window.__corscope__); fetch and XHR are wrapped, never
+ * Rules it keeps: one global (window.__corscope__); fetch, XHR and sendBeacon are wrapped, never
  * replaced in behaviour: the original arguments go through untouched (building a new
  * Request from them would consume a request body); nothing here throws into the page or
  * writes to the console; reports leave in batches with navigator.sendBeacon.
@@ -27,6 +27,12 @@
   } catch (e) {
     return;
   }
+
+  /* The page's sendBeacon is wrapped below; the probe's own reports take the native one. */
+  var nativeBeacon = null;
+  try {
+    if (navigator.sendBeacon) nativeBeacon = navigator.sendBeacon.bind(navigator);
+  } catch (e) { nativeBeacon = null; }
 
   var here = w.location;
   var timeOrigin = (w.performance && w.performance.timeOrigin) || Date.now();
@@ -125,7 +131,7 @@
   function send(records) {
     try {
       var body = JSON.stringify({ v: 1, from: 'page', page: here.href, sent: now(), records: records });
-      if (navigator.sendBeacon && navigator.sendBeacon(ENDPOINT, body)) {
+      if (nativeBeacon && nativeBeacon(ENDPOINT, body)) {
         ns.sent += records.length;
       } else {
         ns.dropped += records.length;
@@ -278,6 +284,45 @@
       } catch (e) { /* never into the page */ }
       return nativeSend.apply(this, arguments);
     };
+  }
+
+  /* ---- navigator.sendBeacon ---- */
+
+  /* Beacon spec: a Blob whose type is not a CORS-safelisted Content-Type goes in CORS mode
+     (preflighted); every other body, or none, in no-cors. Credentials always included. */
+  function beaconMode(data) {
+    if (typeof Blob === 'undefined' || !(data instanceof Blob) || !data.type) return 'no-cors';
+    var essence = String(data.type).split(';')[0].trim().toLowerCase();
+    var safelisted = essence === 'text/plain' || essence === 'multipart/form-data' ||
+      essence === 'application/x-www-form-urlencoded';
+    return safelisted ? 'no-cors' : 'cors';
+  }
+
+  if (nativeBeacon) {
+    var wrappedBeacon = function sendBeacon(url, data) {
+      var queued = nativeBeacon.apply(null, arguments);
+      try {
+        var href = absolute(url);
+        if (queued && interesting(href)) {
+          /* The page never learns how a beacon ended: no outcome, only what was asked. */
+          settle({
+            kind: 'beacon',
+            url: href,
+            method: 'POST',
+            mode: beaconMode(data),
+            credentials: 'include',
+            redirect: 'follow',
+            t: now(),
+            page: here.href,
+            controlled: controlled()
+          }, { failed: false, aborted: false, status: null, type: null });
+        }
+      } catch (e) { /* never into the page */ }
+      return queued;
+    };
+    try {
+      navigator.sendBeacon = wrappedBeacon;
+    } catch (e) { /* a frozen navigator: beacons go unannotated */ }
   }
 
   queue.push({ kind: 'load', t: now(), controlled: controlled() });

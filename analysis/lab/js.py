@@ -18,6 +18,8 @@ def render(call: Call, url: str) -> str:
         return _xhr(call, url)
     if call.client == "eventsource":
         return _event_source(call, url)
+    if call.client == "beacon":
+        return _beacon(call, url)
     if call.client == "font":
         return _font(url)
     if call.client in ELEMENT_CLIENTS:
@@ -89,6 +91,18 @@ def _event_source(call: Call, url: str) -> str:
   es.onerror = () => {{ if (es.readyState === 2) done("EventSource error event"); }};
   setTimeout(() => done("EventSource still connecting after 5 s"), 5000);
 }})"""
+
+
+def _beacon(call: Call, url: str) -> str:
+    content_type = next((v for k, v in call.headers if k.lower() == "content-type"), None)
+    body = json.dumps(call.body or "")
+    data = f"new Blob([{body}], {{type: {json.dumps(content_type)}}})" if content_type else body
+    # A beacon's outcome never reaches the page: only whether the browser queued it.
+    return f"""async () => {{
+  const queued = navigator.sendBeacon({json.dumps(url)}, {data});
+  return {{ok: queued, status: null, type: "beacon", header: null,
+           error: queued ? null : "sendBeacon refused to queue it"}};
+}}"""
 
 
 def _font(url: str) -> str:

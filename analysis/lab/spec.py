@@ -22,7 +22,16 @@ from typing import Literal
 
 Header = tuple[str, str]
 Client = Literal[
-    "fetch", "xhr", "eventsource", "image", "script", "module", "stylesheet", "font", "prefetch"
+    "fetch",
+    "xhr",
+    "eventsource",
+    "beacon",
+    "image",
+    "script",
+    "module",
+    "stylesheet",
+    "font",
+    "prefetch",
 ]
 ELEMENT_CLIENTS: frozenset[str] = frozenset(
     {"image", "script", "module", "stylesheet", "font", "prefetch"}
@@ -122,7 +131,9 @@ class Call:
     body: str | None = None
     client: Client = "fetch"
     """`eventsource`: `new EventSource(url)`, `withCredentials` when credentials="include";
-    `repeat` = how many times it must open (a reconnect after the server closes). An
+    `repeat` = how many times it must open (a reconnect after the server closes).
+    `beacon`: `navigator.sendBeacon(url, body)`, the body a Blob of the call's Content-Type
+    (CORS mode unless that type is CORS-safelisted), credentials always included. An
     element client (`image`, `script`, `module`, `stylesheet`, `font`, `prefetch`: a
     `<link rel=prefetch>`) loads the URL as the page's markup would; see `cross_origin`."""
     cross_origin: Literal["anonymous", "use-credentials"] | None = None

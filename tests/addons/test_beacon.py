@@ -81,6 +81,15 @@ def test_outcomes() -> None:
     assert blocked(failed=False, status=0) is None  # e.g. a timeout: not a verdict
 
 
+def test_a_page_beacon_is_a_record_without_an_outcome() -> None:
+    # navigator.sendBeacon: credentials always, and the page never learns how it ended.
+    sent = fetch_record(kind="beacon", method="POST", failed=False, status=None, timing=None)
+    (record,) = parse(body(sent), PAGE, NOW).records
+    assert isinstance(record, PageRecord)
+    assert (record.kind, record.method, record.credentials) == ("beacon", "POST", "include")
+    assert record.browser_blocked is None
+
+
 def test_worker_record() -> None:
     record = {
         "kind": "sw",

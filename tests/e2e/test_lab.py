@@ -126,10 +126,10 @@ def _unredacted_index(path: Path) -> ExchangeIndex:
 def _wording_known_to_differ(scenario: Scenario, source: str) -> str | None:
     """Why corscope's sentence is not Chromium's for this scenario and input (measured with
     Chromium 156); None when it must be."""
-    if scenario.call.client == "xhr" and source == "flow":
+    if scenario.call.client in ("xhr", "beacon") and source == "flow":
         return (
-            "XHR and fetch() look alike on the wire (Sec-Fetch-Dest: empty); the flow file"
-            " words an XHR's failure as 'Access to fetch'"
+            "XHR, sendBeacon and fetch() look alike on the wire (Sec-Fetch-Dest: empty); the"
+            " flow file words their failures as 'Access to fetch'"
         )
     return None
 

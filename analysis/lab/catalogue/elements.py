@@ -6,7 +6,16 @@ back, the module never runs."""
 
 from __future__ import annotations
 
-from analysis.lab.catalogue.build import ACAO, EXPRESS, NGINX, at, blocked, call
+from analysis.lab.catalogue.build import (
+    ACAO,
+    EXPRESS,
+    NGINX,
+    at,
+    blocked,
+    call,
+    express_preflight,
+    ok,
+)
 from analysis.lab.spec import ALLOWED, Header, Reply, Route, Scenario
 
 # CloudFront in front of an S3 bucket: what a static-asset CDN answers with.
@@ -60,6 +69,27 @@ SCENARIOS = (
         visit=at(call(client="prefetch", cross_origin="anonymous")),
         routes=(Route("GET", static("application/json", '{"page": 2}', EXPRESS)),),
         expected=blocked("MissingAllowOriginHeader"),
+        fix_layer="express",
+    ),
+    Scenario(
+        id="beacon-json-wildcard",
+        title="sendBeacon of a JSON Blob to a collector whose preflight answers ACAO *",
+        notes="A beacon always carries credentials, so * fails; the page never learns it.",
+        cause="wildcard-with-credentials",
+        visit=at(
+            call(
+                client="beacon",
+                method="POST",
+                headers=(("Content-Type", "application/json"),),
+                body='{"event": "view"}',
+                credentials="include",
+            )
+        ),
+        routes=(
+            Route("OPTIONS", express_preflight(origin="*")),
+            Route("POST", ok((ACAO, "*"), EXPRESS)),
+        ),
+        expected=blocked("PreflightWildcardOriginNotAllowed"),
         fix_layer="express",
     ),
     Scenario(
