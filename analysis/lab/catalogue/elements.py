@@ -1,8 +1,9 @@
-"""What the page's markup loads across origins: web fonts, module scripts, images for a
-canvas, prefetches. The browser makes these CORS requests itself (a font and a module
-script always, an image, script, stylesheet or prefetch when it has a `crossorigin`
-attribute), so the page's script never sees why one failed: the font silently falls
-back, the module never runs."""
+"""What a page loads across origins without fetch or XHR: web fonts, module scripts, images
+for a canvas, prefetches, beacons. The browser makes these CORS requests itself (a font
+and a module script always, an image, script, stylesheet or prefetch when it has a
+`crossorigin` attribute, a beacon when its body's type is not CORS-safelisted), so the
+page never sees why one failed: the font silently falls back, the module never runs, the
+beacon is lost."""
 
 from __future__ import annotations
 
