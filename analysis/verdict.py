@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from analysis import address_space, blink_headers, fetch
+from analysis import address_space, blink_headers, fetch, http_cache
 from analysis.model import (
     CREDENTIALS,
     BrowserVerdict,
@@ -619,8 +619,8 @@ def _revalidation_failure(
     §4.3.4), and that is what is checked (measured in the lab): a 304 that brings its own
     Access-Control-Allow-Origin decides, one without it leaves the stored response's value,
     which the capture does not hold with the 304. Blink's memory cache revalidates other
-    resource types and skips the check on the 304 (§4.6), and a wire capture cannot tell
-    those revalidations from the HTTP cache's."""
+    resource types and skips the check on the 304 (§4.6); a wire capture tells those from
+    the HTTP cache's only where it holds the cache's stored copy (`Step.stored`)."""
     tx = step.actual
     assert tx is not None and tx.response is not None
     response = tx.response
@@ -633,11 +633,14 @@ def _revalidation_failure(
         _announced_headers(preflight, tx)
     ):
         return _check_access(response, request_origin, include)
+    if step.stored is not None:
+        # The HTTP cache's own copy, seen arriving for this partition: whatever asked, the
+        # browser checks it as the 304 updated it (measured for images, scripts, styles,
+        # module scripts and fonts as for fetch).
+        return _check_access(http_cache.updated(step.stored, response), request_origin, include)
     resource_type = exchange.context.resource_type
     if resource_type is not None and resource_type not in _SUBRESOURCE_CACHE_FREE:
         return None
-    if step.stored is not None:
-        return _check_access(_updated(step.stored, response), request_origin, include)
     if "access-control-allow-origin" not in response.headers:
         # The stored Allow-Origin stands, unseen (the page was let in with it before); a
         # 304's own Allow-Credentials still takes the stored one's place.
@@ -661,41 +664,6 @@ def _revalidation_failure(
     ):
         return None  # the stored response's value stands, and the capture does not show it
     return failure
-
-
-_NOT_UPDATED = frozenset(
-    {
-        "connection",
-        "proxy-connection",
-        "keep-alive",
-        "www-authenticate",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "content-location",
-        "content-md5",
-        "x-frame-options",
-        "x-xss-protection",
-    }
-)
-_NOT_UPDATED_PREFIXES = ("x-content-", "x-webkit-")
-
-
-def _updated(stored: Response, fresh: Response) -> Response:
-    """RFC 9111 §4.3.4, as Chromium's `HttpResponseHeaders::Update` does it: every header
-    the 304 carries replaces the stored fields of that name, except hop-by-hop and a few
-    others Chromium keeps from the stored response."""
-    taken = [
-        (name, value)
-        for name, value in fresh.headers
-        if name.lower() not in _NOT_UPDATED and not name.lower().startswith(_NOT_UPDATED_PREFIXES)
-    ]
-    replaced = {name.lower() for name, _ in taken}
-    kept = [(name, value) for name, value in stored.headers if name.lower() not in replaced]
-    return Response(stored.status, Headers((*taken, *kept)), stored.reason, stored.http_version)
 
 
 def _check_step_preflight(

@@ -1829,6 +1829,17 @@ def _cache_missing_vary(c: _Ctx) -> Fix:
 def _browser_cache_wrong_origin(c: _Ctx) -> Fix:
     cached = c.detail.get("value")
     other = f" ({cached})" if cached else ""
+    if c.detail.get("revalidated"):
+        text = [
+            f"The browser revalidated the copy of {c.api}{c.where()} it had stored while"
+            f" another origin was calling, and {c.name()}'s 304 did not repeat"
+            " Access-Control-Allow-Origin, so the browser checked the stored one"
+            f"{other} for pages on {c.origins_text()}. Chromium revalidates such a copy even"
+            " when it says Vary: Origin.",
+            f"Make {c.name()} send on its 304 responses the same CORS headers, for the"
+            " requesting origin, as on its 200s, and Vary: Origin.",
+        ]
+        return _fix(c, text, _vary_snippet(c), leave_alone=_front_to_leave(c))
     text = [
         f"The browser answered requests from pages on {c.origins_text()} to {c.api}{c.where()}"
         " from its own HTTP cache, with a copy stored while another origin was calling: its"

@@ -416,10 +416,12 @@ def _mismatch(r: Any) -> tuple[str, dict[str, str]]:
     value: str = r.failed_parameter or ""
     if r.tainted:
         return "redirect-tainted-origin", _some(value=value, redirect_to=r.final_url)
-    if r.source == "http-cache" or (r.status == 304 and r.acao is None):
+    if r.source == "http-cache":
+        return "browser-cache-wrong-origin", {"value": value}
+    if r.status == 304 and r.acao is None:
         # A 304 without its own Allow-Origin: the value that failed is the one stored with
         # the response it revalidated, fetched for another origin.
-        return "browser-cache-wrong-origin", {"value": value}
+        return "browser-cache-wrong-origin", {"value": value, "revalidated": "304"}
     if r.cache_hit or r.source == "cdn-cache":
         edges = [x for x in (r.layers or ()) if LAYER_KIND.get(x) == "edge"]
         return "cdn-cache-wrong-origin", _some(value=value, cache=edges[0] if edges else None)

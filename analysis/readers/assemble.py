@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 from urllib.parse import urljoin, urlsplit
 
-from analysis import fetch
+from analysis import fetch, http_cache
 from analysis.model import (
     MODES,
     Context,
@@ -178,15 +178,15 @@ def _page_addresses(items: list[Captured]) -> dict[str, str]:
 
 
 def _stored_responses(items: list[Captured]) -> dict[int, Response]:
-    """For each 304 that answered a revalidation: the response the browser's HTTP cache
-    held for it, where the capture saw that arrive. Keyed by `id()` of the 304's
-    transaction. The cache keeps one response per URL and partition (the page's site);
-    the 304 revalidated it only if the validator the browser sent is that response's, and
-    a stored `Vary: Origin` was met by the same Origin."""
+    """For each 304 that answered a revalidation: the copy the browser's HTTP cache held
+    for it, where the capture saw that arrive. Keyed by `id()` of the 304's transaction.
+    The cache keeps one copy per URL and partition (the page's site), which each 304
+    updates; the browser revalidates it with its validator whatever its Vary says
+    (measured), so the validator sent is what ties the 304 to the copy."""
     revalidated = {c.tx.request.url for c in items if _revalidation(c.tx) is not None}
     if not revalidated:
         return {}
-    held: dict[tuple[str, str], tuple[str | None, Response]] = {}
+    held: dict[tuple[str, str], Response] = {}
     found: dict[int, Response] = {}
     for c in items:
         tx = c.tx
@@ -198,11 +198,16 @@ def _stored_responses(items: list[Captured]) -> dict[int, Response]:
             continue
         key = (url, _cache_site(requester))
         if (validator := _revalidation(tx)) is not None:
-            entry = held.get(key)
-            if entry is not None and _answers(entry, validator, tx):
-                found[id(tx)] = entry[1]
+            stored = held.get(key)
+            name, value = validator
+            if stored is not None and stored.headers.get(name) == value:
+                found[id(tx)] = stored
+                if _no_store(response):
+                    del held[key]  # a 304 that forbids storing dooms the copy (measured)
+                else:
+                    held[key] = http_cache.kept(http_cache.updated(stored, response))
         elif response.status == 200 and _storable(response):
-            held[key] = (tx.request.headers.get("origin"), response)
+            held[key] = http_cache.kept(response)
     return found
 
 
@@ -221,22 +226,11 @@ def _revalidation(tx: Transaction) -> tuple[str, str] | None:
 
 def _storable(response: Response) -> bool:
     headers = response.headers
-    if "no-store" in (headers.get("cache-control") or "").lower():
-        return False
-    return "etag" in headers or "last-modified" in headers
+    return not _no_store(response) and ("etag" in headers or "last-modified" in headers)
 
 
-def _answers(
-    entry: tuple[str | None, Response], validator: tuple[str, str], tx: Transaction
-) -> bool:
-    origin, stored = entry
-    name, value = validator
-    if stored.headers.get(name) != value:
-        return False
-    vary = {v.strip().lower() for v in (stored.headers.get("vary") or "").split(",")}
-    if "*" in vary:
-        return False
-    return "origin" not in vary or origin == tx.request.headers.get("origin")
+def _no_store(response: Response) -> bool:
+    return "no-store" in (response.headers.get("cache-control") or "").lower()
 
 
 def _requester(tx: Transaction) -> str | None:

@@ -1045,6 +1045,14 @@ def test_a_304_is_checked_on_the_stored_response_it_updates(
     assert (v.blocked, v.reason, v.failed_parameter) == (reason is not None, reason, hint)
 
 
+def test_a_304_to_an_element_with_the_caches_copy_in_the_capture_is_checked() -> None:
+    # Measured (r-28): an image stored for another origin of the site, then a bare 304.
+    x = _revalidated([(ACAO, "https://other.example")], [])
+    x = replace(x, context=replace(x.context, resource_type="image"))
+    v = decide(x)
+    assert (v.blocked, v.reason) == (True, "AllowOriginMismatch")
+
+
 def test_a_304_to_a_subresource_may_be_blinks_own_revalidation_and_is_not_checked() -> None:
     x = simple_get(
         [(ACAO, "https://prod.example.com")],

@@ -29,6 +29,7 @@ ECHO_CACHEABLE_VARY = Route("GET", ok(REFLECT, CACHEABLE, VARY, EXPRESS))
 ETAG = ("ETag", '"v1"')
 REVALIDATE = ("Cache-Control", "no-cache")
 INCLUDE = at(call(credentials="include"))
+FONT = "font/woff2"
 
 
 def revalidated(*headers: tuple[str, str], credentials: bool = False) -> tuple[Route, Route]:
@@ -147,6 +148,21 @@ SCENARIOS = (
         notes="Only the 304 answers the second page; the Allow-Origin checked is the one "
         "stored with the first page's 200.",
         fix_layer="express",
+    ),
+    Scenario(
+        id="font-revalidated-by-other-port",
+        title="A font stored for 127.0.0.1:P1 with Vary: Origin, revalidated for 127.0.0.1:P2",
+        cause="browser-cache-wrong-origin",
+        before=(at(call(client="font")),),
+        visit=at(call(client="font"), page="app_port2"),
+        routes=(
+            Route("GET", Reply(304, (ETAG, NGINX), body="", content_type=None), conditional=True),
+            Route("GET", Reply(200, (REFLECT, VARY, ETAG, REVALIDATE, NGINX), "wOF2", FONT)),
+        ),
+        expected=blocked("AllowOriginMismatch", "{app}"),
+        notes="Chromium revalidates the stored copy with its ETag although Vary: Origin does not"
+        " match, and checks the copy the bare 304 updates.",
+        fix_layer="nginx",
     ),
     Scenario(
         id="control-revalidation-304-without-cors",

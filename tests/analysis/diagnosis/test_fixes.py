@@ -167,6 +167,18 @@ def test_s3_behind_cloudfront_keys_the_cache_by_origin() -> None:
     assert "cache policy" in fronted.snippet
 
 
+def test_a_revalidated_copy_asks_for_cors_headers_on_304s() -> None:
+    stored = fix_for("browser-cache-wrong-origin", stack("express"), params(detail={}))
+    assert "Nothing reached the network" in stored.text
+    revalidated = fix_for(
+        "browser-cache-wrong-origin",
+        stack("express"),
+        params(detail={"value": OTHER, "revalidated": "304"}),
+    )
+    assert "304" in revalidated.text and "Nothing reached the network" not in revalidated.text
+    assert "Vary: Origin" in revalidated.text
+
+
 def test_fix_is_frozen() -> None:
     fix = fix_for("cors-not-enabled", stack("express"), params())
     with pytest.raises(dataclasses.FrozenInstanceError):

@@ -109,12 +109,12 @@ def test_a_mismatch_the_304_did_not_send_is_the_stored_responses() -> None:
     stored = Response(200, Headers.of([(ACAO, "http://other.test"), ("ETag", '"v1"')]))
     bare = _get("/a", [("ETag", '"v1"')], 304, request_headers=revalidating)
     own = _get("/b", [(ACAO, "http://other.test")], 304, request_headers=revalidating)
-    found = _causes(
-        replace(bare, steps=(replace(bare.steps[0], stored=stored),)),
-        replace(own, steps=(replace(own.steps[0], stored=stored),)),
-    )
+    revalidated = replace(bare, steps=(replace(bare.steps[0], stored=stored),))
+    found = _causes(revalidated, replace(own, steps=(replace(own.steps[0], stored=stored),)))
     assert found["x0"] == {"browser-cache-wrong-origin"}
     assert found["x1"] == {"origin-allowlist-mismatch"}
+    [assigned] = rules.assign(table.build([Decided(revalidated, decide(revalidated))]))
+    assert assigned.detail == {"value": "http://other.test", "revalidated": "304"}
 
 
 def test_null_allow_origin() -> None:

@@ -850,7 +850,6 @@ def test_a_304_takes_the_stored_response_it_revalidated() -> None:
     ("page", "answered", "validator"),
     [
         (SITE2, [], '"v1"'),  # another site: another partition, not this response
-        (PORT2, [("Vary", "Origin")], '"v1"'),  # the stored Vary: Origin needs the same Origin
         (PAGE, [], '"v2"'),  # another validator: not the response the browser held
     ],
 )
@@ -877,3 +876,42 @@ def test_the_latest_stored_response_is_the_one_revalidated() -> None:
     [_, _, x] = assemble(caps(old, new, then)).exchanges
     assert x.steps[0].stored is new.response
     assert decide(x).blocked is False
+
+
+def test_a_copy_stored_with_vary_origin_is_revalidated_by_another_origin_too() -> None:
+    # Measured (r-02): Chromium sends the stored ETag even though Vary: Origin does not
+    # match, and checks the copy the 304 updates.
+    vary = [*ETAG, ("Vary", "Origin"), ("Access-Control-Allow-Origin", PORT2)]
+    first = _fetched(PORT2, answered=vary)
+    then = _fetched(PAGE, 304, [], [("If-None-Match", '"v1"')], started=1.0)
+    assert _stored_of(first, then) is first.response
+
+
+def test_each_304_updates_the_stored_copy() -> None:
+    # Measured (r-08): a 304 for the other port brought its own Allow-Origin; the copy
+    # kept it, and the page's next bare 304 is checked against it.
+    first = _fetched(PAGE, answered=[*ETAG, ("Access-Control-Allow-Origin", PAGE)])
+    other = _fetched(
+        PORT2,
+        304,
+        [("Access-Control-Allow-Origin", PORT2), ("ETag", '"v2"')],
+        [("If-None-Match", '"v1"')],
+        started=1.0,
+    )
+    then = _fetched(PAGE, 304, [], [("If-None-Match", '"v1"')], started=2.0)
+    [_, _, x] = assemble(caps(first, other, then)).exchanges
+    assert x.steps[0].stored is not None
+    assert x.steps[0].stored.headers.get("access-control-allow-origin") == PORT2
+    assert x.steps[0].stored.headers.get("etag") == '"v1"'  # Chromium keeps the stored ETag
+    assert decide(x).reason == "AllowOriginMismatch"
+
+
+def test_the_cache_does_not_keep_fields_no_cache_names() -> None:
+    # Measured (r-20): Cache-Control: no-cache="Access-Control-Allow-Origin" keeps the
+    # header out of the stored copy; a bare 304 then has none to show.
+    named = [*ETAG, ("Cache-Control", 'no-cache="Access-Control-Allow-Origin"'),
+             ("Access-Control-Allow-Origin", PAGE)]  # fmt: skip
+    first = _fetched(PAGE, answered=named)
+    then = _fetched(PAGE, 304, [], [("If-None-Match", '"v1"')], started=1.0)
+    [_, x] = assemble(caps(first, then)).exchanges
+    assert decide(x).reason == "MissingAllowOriginHeader"

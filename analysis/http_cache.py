@@ -1,0 +1,102 @@
+"""What Chromium's HTTP cache keeps of a response, and what it hands the page after a 304.
+
+The CORS check on a revalidated response reads the stored copy with the 304's headers put
+in, so corscope needs both halves (measured in the lab against Chromium 156; the names
+follow `net/http/http_response_headers.cc`). Standard library only: the engine uses it.
+"""
+
+from __future__ import annotations
+
+from analysis.model import Headers, Response
+
+_NOT_UPDATED = frozenset(
+    {
+        "connection",
+        "proxy-connection",
+        "keep-alive",
+        "www-authenticate",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "content-location",
+        "content-md5",
+        "etag",
+        "content-encoding",
+        "content-range",
+        "content-type",
+        "content-length",
+        "x-frame-options",
+        "x-xss-protection",
+    }
+)
+"""`kNonUpdatedHeaders`: kept from the stored response whatever a 304 says (measured: after
+a 304 with another ETag, Chromium goes on revalidating with the stored one)."""
+_NOT_UPDATED_PREFIXES = ("x-content-", "x-webkit-")
+_NO_CACHE_FIELDS = 'no-cache="'
+
+
+def updated(stored: Response, not_modified: Response) -> Response:
+    """RFC 9111 §4.3.4 as `HttpResponseHeaders::Update` does it: each header the 304
+    carries replaces every stored field of that name, except those Chromium keeps."""
+    taken = [
+        (name, value)
+        for name, value in not_modified.headers
+        if (lowered := name.lower()) not in _NOT_UPDATED
+        and not lowered.startswith(_NOT_UPDATED_PREFIXES)
+    ]
+    replaced = {name.lower() for name, _ in taken}
+    kept_fields = [(name, value) for name, value in stored.headers if name.lower() not in replaced]
+    return Response(
+        stored.status, Headers((*taken, *kept_fields)), stored.reason, stored.http_version
+    )
+
+
+def kept(response: Response) -> Response:
+    """The copy the cache writes (`PERSIST_SANS_NON_CACHEABLE`): without the fields a
+    quoted `Cache-Control: no-cache="…"` names (measured; unquoted, the directive is
+    ignored)."""
+    dropped = _no_cache_fields(response.headers.get_all("cache-control"))
+    if not dropped:
+        return response
+    fields = tuple((name, value) for name, value in response.headers if name.lower() not in dropped)
+    return Response(
+        response.status,
+        Headers(fields),
+        response.reason,
+        response.http_version,
+        response.body_excerpt,
+        response.made_by_proxy,
+    )
+
+
+def _no_cache_fields(lines: list[str]) -> frozenset[str]:
+    names: set[str] = set()
+    for directive in _directives(lines):
+        if directive[: len(_NO_CACHE_FIELDS)].lower() != _NO_CACHE_FIELDS:
+            continue
+        if len(directive) <= len(_NO_CACHE_FIELDS) or not directive.endswith('"'):
+            continue  # malformed: no closing quote
+        inside = directive[len(_NO_CACHE_FIELDS) : -1]
+        names.update(n.strip().lower() for n in inside.split(",") if n.strip())
+    return frozenset(names)
+
+
+def _directives(lines: list[str]) -> list[str]:
+    """Cache-Control's comma-separated directives, a quoted string kept whole."""
+    found: list[str] = []
+    for line in lines:
+        current: list[str] = []
+        quoted = False
+        for ch in line:
+            if ch == '"':
+                quoted = not quoted
+            if ch == "," and not quoted:
+                found.append("".join(current).strip())
+                current = []
+            else:
+                current.append(ch)
+        found.append("".join(current).strip())
+    return [d for d in found if d]

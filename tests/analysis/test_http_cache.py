@@ -1,0 +1,61 @@
+"""What the HTTP cache keeps, and what a 304 changes of it."""
+
+from __future__ import annotations
+
+import pytest
+
+from analysis.http_cache import kept, updated
+from analysis.model import Headers, Response
+
+
+def response(*fields: tuple[str, str], status: int = 200) -> Response:
+    return Response(status, Headers.of(list(fields)))
+
+
+def test_a_304_replaces_every_stored_field_of_a_name_it_carries() -> None:
+    stored = response(
+        ("Access-Control-Allow-Origin", "https://a.test"),
+        ("Vary", "Origin"),
+        ("Vary", "Accept-Encoding"),
+        ("Access-Control-Allow-Credentials", "true"),
+    )
+    fresh = response(
+        ("access-control-allow-origin", "https://b.test"), ("Vary", "Origin"), status=304
+    )
+    merged = updated(stored, fresh)
+    assert merged.status == 200
+    assert merged.headers.get_all("access-control-allow-origin") == ["https://b.test"]
+    assert merged.headers.get_all("vary") == ["Origin"]
+    assert merged.headers.get("access-control-allow-credentials") == "true"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["ETag", "Content-Type", "Content-Length", "Content-Encoding", "Content-Range",
+     "Connection", "X-Frame-Options", "X-Content-Type-Options", "X-WebKit-CSP"],
+)  # fmt: skip
+def test_some_fields_are_never_taken_from_a_304(name: str) -> None:
+    merged = updated(response((name, "stored")), response((name, "fresh"), status=304))
+    assert merged.headers.get(name) == "stored"
+
+
+@pytest.mark.parametrize(
+    ("cache_control", "dropped"),
+    [
+        (['no-cache="Access-Control-Allow-Origin"'], True),
+        (['no-cache="access-control-allow-origin"'], True),
+        (['max-age=60, no-cache="X-A, Access-Control-Allow-Origin"'], True),
+        (["max-age=60", 'No-Cache="Access-Control-Allow-Origin"'], True),
+        (["no-cache=Access-Control-Allow-Origin"], False),  # unquoted: ignored (measured)
+        (['no-cache="Access-Control-Allow-Origin'], False),  # no closing quote
+        (['private="Access-Control-Allow-Origin"'], False),
+        (["no-cache"], False),
+    ],
+)
+def test_the_stored_copy_leaves_out_what_no_cache_names(
+    cache_control: list[str], dropped: bool
+) -> None:
+    fields = [("Cache-Control", v) for v in cache_control]
+    stored = kept(response(*fields, ("Access-Control-Allow-Origin", "https://a.test")))
+    assert ("access-control-allow-origin" not in stored.headers) is dropped
+    assert stored.headers.get_all("cache-control") == cache_control
