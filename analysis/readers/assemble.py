@@ -235,7 +235,8 @@ def _no_store(response: Response) -> bool:
 
 def _requester(tx: Transaction) -> str | None:
     """The origin of the page that asked, from the wire: Origin, else Referer, else the
-    URL's own (a same-origin request sends neither Origin nor, always, Referer)."""
+    URL's own (a same-origin GET sends no Origin, and a Referer only by the page's
+    referrer policy)."""
     origin = tx.request.headers.get("origin")
     if origin and origin != "null":
         return origin
