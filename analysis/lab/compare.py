@@ -75,7 +75,12 @@ def condition_holds(condition: str | None, call: Call | None) -> bool | None:
     if call is None:
         return None
     if condition == "credentials-include":
-        return call.credentials == "include" or call.cross_origin == "use-credentials"
+        # A beacon always goes with credentials; an element by its crossorigin attribute.
+        return (
+            call.client == "beacon"
+            or call.credentials == "include"
+            or call.cross_origin == "use-credentials"
+        )
     return None
 
 

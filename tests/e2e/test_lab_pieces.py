@@ -77,6 +77,11 @@ def test_conditional_verdict_resolved_by_the_real_call() -> None:
         True, "InvalidAllowCredentials", None
     )
     assert resolve(conditional, Call()) == Verdict(False, None, None)
+    # A beacon always carries credentials; an element by its crossorigin attribute.
+    held = Verdict(True, "InvalidAllowCredentials", None)
+    assert resolve(conditional, Call(client="beacon")) == held
+    assert resolve(conditional, Call(client="image", cross_origin="use-credentials")) == held
+    assert resolve(conditional, Call(client="image", cross_origin="anonymous")).blocked is False
     assert resolve(conditional, None) is None
     assert resolve(Verdict(None, "X", None, "some-new-condition"), Call()) is None
 

@@ -83,7 +83,6 @@ SCENARIOS = (
                 method="POST",
                 headers=(("Content-Type", "application/json"),),
                 body='{"event": "view"}',
-                credentials="include",
             )
         ),
         routes=(
