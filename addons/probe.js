@@ -32,7 +32,7 @@
   var nativeBeacon = null;
   try {
     if (navigator.sendBeacon) nativeBeacon = navigator.sendBeacon.bind(navigator);
-  } catch (e) { nativeBeacon = null; }
+  } catch (e) { /* a navigator without it: reports and beacons go unsent, unwrapped */ }
 
   var here = w.location;
   var timeOrigin = (w.performance && w.performance.timeOrigin) || Date.now();

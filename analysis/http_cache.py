@@ -7,7 +7,12 @@ follow `net/http/http_response_headers.cc`). Standard library only: the engine u
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from analysis.model import Headers, Response
+
+VALIDATED_BY = {"if-none-match": "etag", "if-modified-since": "last-modified"}
+"""The stored header each revalidation request header repeats."""
 
 _NOT_UPDATED = frozenset(
     {
@@ -49,9 +54,18 @@ def updated(stored: Response, not_modified: Response) -> Response:
     ]
     replaced = {name.lower() for name, _ in taken}
     kept_fields = [(name, value) for name, value in stored.headers if name.lower() not in replaced]
-    return Response(
-        stored.status, Headers((*taken, *kept_fields)), stored.reason, stored.http_version
-    )
+    return replace(stored, headers=Headers((*taken, *kept_fields)))
+
+
+def storable(response: Response) -> bool:
+    """A 200 the cache keeps for revalidation: one it may store, with a validator."""
+    headers = response.headers
+    return not forbids_storing(response) and any(name in headers for name in VALIDATED_BY.values())
+
+
+def forbids_storing(response: Response) -> bool:
+    """`no-store`: the cache keeps nothing, and a 304 saying it dooms the copy (measured)."""
+    return "no-store" in (response.headers.get("cache-control") or "").lower()
 
 
 def kept(response: Response) -> Response:
@@ -62,14 +76,7 @@ def kept(response: Response) -> Response:
     if not dropped:
         return response
     fields = tuple((name, value) for name, value in response.headers if name.lower() not in dropped)
-    return Response(
-        response.status,
-        Headers(fields),
-        response.reason,
-        response.http_version,
-        response.body_excerpt,
-        response.made_by_proxy,
-    )
+    return replace(response, headers=Headers(fields))
 
 
 def _no_cache_fields(lines: list[str]) -> frozenset[str]:

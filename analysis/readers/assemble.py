@@ -202,35 +202,24 @@ def _stored_responses(items: list[Captured]) -> dict[int, Response]:
             name, value = validator
             if stored is not None and stored.headers.get(name) == value:
                 found[id(tx)] = stored
-                if _no_store(response):
-                    del held[key]  # a 304 that forbids storing dooms the copy (measured)
+                if http_cache.forbids_storing(response):
+                    del held[key]
                 else:
                     held[key] = http_cache.kept(http_cache.updated(stored, response))
-        elif response.status == 200 and _storable(response):
+        elif response.status == 200 and http_cache.storable(response):
             held[key] = http_cache.kept(response)
     return found
 
 
 def _revalidation(tx: Transaction) -> tuple[str, str] | None:
-    """The validator a 304 was asked with: ("etag", If-None-Match) or ("last-modified",
-    If-Modified-Since)."""
+    """What a 304 was asked with: the stored header it names and the value sent, e.g.
+    ("etag", If-None-Match's value)."""
     if tx.response is None or tx.response.status != 304:
         return None
-    headers = tx.request.headers
-    if (etag := headers.get("if-none-match")) is not None:
-        return ("etag", etag)
-    if (since := headers.get("if-modified-since")) is not None:
-        return ("last-modified", since)
+    for asked in fetch.REVALIDATION_HEADERS:
+        if (value := tx.request.headers.get(asked)) is not None:
+            return (http_cache.VALIDATED_BY[asked], value)
     return None
-
-
-def _storable(response: Response) -> bool:
-    headers = response.headers
-    return not _no_store(response) and ("etag" in headers or "last-modified" in headers)
-
-
-def _no_store(response: Response) -> bool:
-    return "no-store" in (response.headers.get("cache-control") or "").lower()
 
 
 def _requester(tx: Transaction) -> str | None:
