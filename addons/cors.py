@@ -137,10 +137,10 @@ class CorsScope:
             bool,
             True,
             """
-            corscope: inject a small probe script into HTML pages (and an agent into
-            service-worker scripts) that reports what only the browser knows: mode,
-            credentials, failures, HTTP-cache and service-worker answers. Off: the addon
-            changes no traffic at all.
+            corscope: inject a small probe script into HTML pages and worker scripts (and
+            an agent into service-worker scripts) that reports what only the browser
+            knows: mode, credentials, failures, HTTP-cache and service-worker answers.
+            Off: the addon changes no traffic at all.
             """,
         )
         loader.add_option(
@@ -447,9 +447,12 @@ class CorsScope:
         if where == "page":
             result = probe.inject_probe(flow, self.recorder.url(flow.request))
             what = "page"
-        elif where == "worker":
+        elif where == "service-worker":
             result = probe.inject_agent(flow, self.assets, self.recorder.url(flow.request))
             what = "service worker"
+        elif where == "worker":
+            result = probe.inject_worker_probe(flow, self.assets, self.recorder.url(flow.request))
+            what = "worker"
         else:
             return
         if result.done:

@@ -1,21 +1,24 @@
-/* corscope page probe: served by the corscope mitmproxy addon at /__corscope__/probe.js.
+/* corscope page probe: served by the corscope mitmproxy addon at /__corscope__/probe.js, and
+ * put by it in front of dedicated and shared worker scripts.
  *
- * Tells the proxy what only the page knows about its cross-origin fetches: the mode and
- * credentials mode it asked for, whether the fetch failed, and what Resource Timing says
- * about who answered (the network, the HTTP cache, a service worker).
+ * Tells the proxy what only the page (or worker) knows about its cross-origin fetches: the
+ * mode and credentials mode it asked for, whether the fetch failed, and what Resource Timing
+ * says about who answered (the network, the HTTP cache, a service worker).
  *
- * Rules it keeps: one global (window.__corscope__); fetch, XHR and sendBeacon are wrapped, never
+ * Rules it keeps: one global (self.__corscope__); fetch, XHR and sendBeacon are wrapped, never
  * replaced in behaviour: the original arguments go through untouched (building a new
  * Request from them would consume a request body); nothing here throws into the page or
- * writes to the console; reports leave in batches with navigator.sendBeacon.
+ * writes to the console; reports leave in batches with navigator.sendBeacon (in a worker,
+ * which has none, with a keepalive fetch). Written to be joined into one line in front of a
+ * worker's first line: block comments only, every statement ends with a semicolon.
  */
 (function () {
   'use strict';
-  var w = window;
+  var w = self;
   if (w.__corscope__) return;
   var RESERVED = '/__corscope__/';
   /* Absolute now: a <base href> parsed later must not send reports elsewhere. */
-  var ENDPOINT = window.location.origin + RESERVED + 'report';
+  var ENDPOINT = w.location.origin + RESERVED + 'report';
   var MAX_BATCH = 40;
   var FLUSH_MS = 400;
   var TIMING_WAIT_MS = 300;
@@ -28,11 +31,13 @@
     return;
   }
 
-  /* The page's sendBeacon is wrapped below; the probe's own reports take the native one. */
+  /* The page's fetch and sendBeacon are wrapped below; the probe's own reports take the
+     native ones. */
+  var nativeFetch = w.fetch;
   var nativeBeacon = null;
   try {
     if (navigator.sendBeacon) nativeBeacon = navigator.sendBeacon.bind(navigator);
-  } catch (e) { /* a navigator without it: reports and beacons go unsent, unwrapped */ }
+  } catch (e) { /* a worker, or a navigator without it: reports go by fetch */ }
 
   var here = w.location;
   var timeOrigin = (w.performance && w.performance.timeOrigin) || Date.now();
@@ -131,11 +136,16 @@
   function send(records) {
     try {
       var body = JSON.stringify({ v: 1, from: 'page', page: here.href, sent: now(), records: records });
-      if (nativeBeacon && nativeBeacon(ENDPOINT, body)) {
-        ns.sent += records.length;
-      } else {
-        ns.dropped += records.length;
+      if (nativeBeacon) {
+        if (nativeBeacon(ENDPOINT, body)) ns.sent += records.length;
+        else ns.dropped += records.length;
+        return;
       }
+      /* keepalive: the report outlives a worker its page closes, as a beacon would. */
+      nativeFetch.call(w, ENDPOINT, { method: 'POST', body: body, keepalive: true,
+        credentials: 'same-origin', headers: { 'Content-Type': 'text/plain;charset=UTF-8' } }
+      ).then(function () { ns.sent += records.length; },
+             function () { ns.dropped += records.length; });
     } catch (e) {
       ns.dropped += records.length;
     }
@@ -183,9 +193,11 @@
 
   try {
     w.addEventListener('pagehide', leaving);
-    w.addEventListener('visibilitychange', function () {
-      if (document.visibilityState === 'hidden') leaving();
-    });
+    if (typeof document !== 'undefined') {
+      w.addEventListener('visibilitychange', function () {
+        if (document.visibilityState === 'hidden') leaving();
+      });
+    }
   } catch (e) { /* no lifecycle events: timers still flush */ }
 
   /* ---- fetch ---- */
@@ -213,7 +225,6 @@
     return interesting(rec.url) ? rec : null;
   }
 
-  var nativeFetch = w.fetch;
   if (typeof nativeFetch === 'function') {
     var wrappedFetch = function fetch(input, init) {
       var rec = null;

@@ -1,5 +1,6 @@
-"""The page probe on the wire: inject it into HTML documents, put the agent in front of
-service-worker scripts, and answer the reserved paths on the page's own origin.
+"""The page probe on the wire: inject it into HTML documents and in front of dedicated and
+shared worker scripts, put the agent in front of service-worker scripts, and answer the
+reserved paths on the page's own origin.
 
 These are the only changes the addon ever makes to traffic, and only with `cors_probe` on.
 Anything unusual (a body that does not decode, a streamed body, a CSP that would refuse
@@ -27,6 +28,8 @@ MAX_REPORT_BYTES = MAX_BODY_BYTES
 REPORT_PATH = RESERVED_PREFIX + "report"
 PROBE_TAG = f'<script src="{PROBE_PATH}"></script>'
 AGENT_MARK = "__corscope_sw__"
+PROBE_MARK = "__corscope__"
+"""In the probe's first statement; a worker script that has it carries the probe already."""
 _SCAN_CHARS = 64 * 1024
 """How far into a document to look for <head> and meta CSP tags."""
 
@@ -44,6 +47,8 @@ class Assets:
     probe: bytes
     agent: str
     """The service-worker agent, joined into one line."""
+    worker_probe: str
+    """The probe, joined into one line, for dedicated and shared workers."""
 
 
 def load_assets(folder: Path | None = None) -> Assets:
@@ -51,13 +56,15 @@ def load_assets(folder: Path | None = None) -> Assets:
     folder = folder or Path(__file__).resolve().parent
     probe = (folder / "probe.js").read_bytes()
     agent_source = (folder / "sw_agent.js").read_text("utf-8")
-    return Assets(probe=probe, agent=one_line(agent_source))
+    return Assets(
+        probe=probe, agent=one_line(agent_source), worker_probe=one_line(probe.decode("utf-8"))
+    )
 
 
 def one_line(source: str) -> str:
-    """Drop the leading comment block and join the lines: the agent is written for this
-    (block comments only, explicit semicolons) so that it fits in front of the worker's
-    first line without moving any of the worker's own lines."""
+    """Drop the leading comment block and join the lines: the probe and the agent are
+    written for this (block comments only, explicit semicolons) so that they fit in front
+    of a worker's first line without moving any of the worker's own lines."""
     body = re.sub(r"\A\s*/\*.*?\*/\s*", "", source, count=1, flags=re.DOTALL)
     return " ".join(line.strip() for line in body.splitlines() if line.strip())
 
@@ -73,8 +80,9 @@ class Injection:
 
 
 def target(flow: http.HTTPFlow, request_facts: Facts | None = None) -> str | None:
-    """ "page" for a successful HTML answer to a navigation, "worker" for a service-worker
-    script, None for everything else: the only responses the probe goes into."""
+    """ "page" for a successful HTML answer to a navigation, "service-worker" for a
+    service-worker script, "worker" for a dedicated or shared worker's script, None for
+    everything else: the only responses the probe goes into."""
     resp = flow.response
     if resp is None or resp.status_code != 200:
         return None
@@ -87,9 +95,12 @@ def target(flow: http.HTTPFlow, request_facts: Facts | None = None) -> str | Non
         if b"attachment" in response_facts.get(b"content-disposition", b"").lower():
             return None
         return "page" if is_navigation(facts) else None
-    if facts.get(b"service-worker", b"").lower() == b"script" and any(
-        t in ctype for t in _JS_TYPES
-    ):
+    if not any(t in ctype for t in _JS_TYPES):
+        return None  # Chromium runs no worker script served as anything else
+    if facts.get(b"service-worker", b"").lower() == b"script":
+        return "service-worker"
+    if facts.get(b"sec-fetch-dest") in (b"worker", b"sharedworker"):
+        # Its fetches never pass the page's probe: a worker is a client of its own.
         return "worker"
     return None
 
@@ -149,11 +160,22 @@ def insertion_point(text: str) -> int:
     return 1 if text.startswith("\ufeff") else 0
 
 
-# --- service-worker scripts -------------------------------------------------------------
+# --- worker scripts ------------------------------------------------------------------------
 
 
 def inject_agent(flow: http.HTTPFlow, assets: Assets, url: str | None = None) -> Injection:
-    """`url`: the request's `pretty_url`, if the caller has it already."""
+    """The agent in front of a service worker's script. `url`: the request's
+    `pretty_url`, if the caller has it already."""
+    return _in_front(flow, assets.agent, AGENT_MARK, url)
+
+
+def inject_worker_probe(flow: http.HTTPFlow, assets: Assets, url: str | None = None) -> Injection:
+    """The probe in front of a dedicated or shared worker's script, classic or module
+    (the wire does not say which, and the probe is valid as either)."""
+    return _in_front(flow, assets.worker_probe, PROBE_MARK, url)
+
+
+def _in_front(flow: http.HTTPFlow, code: str, mark: str, url: str | None) -> Injection:
     resp = flow.response
     assert resp is not None
     if resp.raw_content is None:
@@ -162,12 +184,12 @@ def inject_agent(flow: http.HTTPFlow, assets: Assets, url: str | None = None) ->
         text = resp.text
     except ValueError:
         return Injection(False)
-    if text is None or AGENT_MARK in text[:_SCAN_CHARS]:
+    if text is None or mark in text[:_SCAN_CHARS]:
         return Injection(False)
     origin = origin_of(url if url is not None else flow.request.pretty_url)
     if origin is None:
         return Injection(False)
-    # The worker's own policy governs the agent's report fetch.
+    # The worker's own policy governs what it sends to the report path.
     values = resp.headers.get_all("content-security-policy")
     if values:
         refused = csp.refusal(csp.policies(values), origin + REPORT_PATH, csp.CONNECT_DIRECTIVES)
@@ -177,7 +199,7 @@ def inject_agent(flow: http.HTTPFlow, assets: Assets, url: str | None = None) ->
     at = match.end() if match else 0
     # Semicolons on both sides: a directive may lack its own, and the worker's first
     # statement may start with a parenthesis.
-    resp.text = text[:at] + ";" + assets.agent + ";" + text[at:]
+    resp.text = text[:at] + ";" + code + ";" + text[at:]
     return Injection(True)
 
 

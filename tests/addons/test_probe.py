@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -161,7 +162,7 @@ def worker_script(body: str, *, csp: str | None = None):
 
 def test_agent_goes_in_front_of_worker_scripts(assets: probe.Assets) -> None:
     f = worker_script("self.addEventListener('fetch', e => {});\nconsole.log(1);\n")
-    assert probe.target(f) == "worker"
+    assert probe.target(f) == "service-worker"
     assert probe.inject_agent(f, assets).done
     text = f.response.text
     first, rest = text.split("\n", 1)
@@ -196,6 +197,80 @@ def test_agent_is_one_line_of_valid_javascript(assets: probe.Assets, tmp_path: P
     script = tmp_path / "agent.js"
     script.write_text(";" + assets.agent + ";'worker code';\n")
     subprocess.run([node, "--check", str(script)], check=True)
+
+
+def page_worker_script(body: str, dest: str = "worker", ctype: str = "text/javascript"):
+    """A dedicated (or shared) worker's script, as Chromium asks for it."""
+    return make(
+        request(
+            "GET",
+            PAGE + "/w.js",
+            [("Sec-Fetch-Dest", dest), ("Sec-Fetch-Mode", "same-origin")],
+        ),
+        response(200, [("Content-Type", ctype)], body.encode()),
+    )
+
+
+@pytest.mark.parametrize("dest", ["worker", "sharedworker"])
+def test_probe_goes_in_front_of_worker_scripts(assets: probe.Assets, dest: str) -> None:
+    f = page_worker_script("'use strict';\nimport('./x.js');\n", dest)
+    assert probe.target(f) == "worker"
+    assert probe.inject_worker_probe(f, assets).done
+    first, rest = f.response.text.split("\n", 1)
+    assert first == "'use strict';;" + assets.worker_probe + ";"
+    assert rest == "import('./x.js');\n"  # the worker's own lines do not move
+    # A script that went through once (a replayed flow) does not get it twice.
+    assert not probe.inject_worker_probe(f, assets).done
+
+
+def test_probe_only_for_worker_scripts_a_browser_would_run() -> None:
+    assert probe.target(page_worker_script("x()", "script")) is None
+    assert probe.target(page_worker_script("x()", ctype="text/plain")) is None
+    assert probe.target(page_worker_script("x()", "serviceworker")) is None
+
+
+def test_probe_respects_the_worker_csp(assets: probe.Assets) -> None:
+    f = page_worker_script("x()")
+    f.response.headers["Content-Security-Policy"] = "connect-src https://api.example"
+    result = probe.inject_worker_probe(f, assets)
+    assert not result.done and result.refused_by is not None
+    assert f.response.text == "x()"
+
+
+def test_worker_probe_is_one_line_that_reports_by_keepalive_fetch(
+    assets: probe.Assets, tmp_path: Path
+) -> None:
+    """Run as a worker runs it (node standing in: `self`, `location`, `fetch`, no
+    `sendBeacon`, no `document`): it wraps fetch and sends its report with the native one."""
+    assert "\n" not in assets.worker_probe
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: cannot run the probe")
+    script = tmp_path / "worker.js"
+    script.write_text(
+        """
+const calls = [];
+globalThis.self = globalThis;
+globalThis.location = new URL('http://127.0.0.1:9/w.js');
+globalThis.fetch = (url, init) => {
+  calls.push({url: String(url), keepalive: !!(init && init.keepalive)});
+  return Promise.resolve({status: 204, type: 'cors'});
+};
+"""
+        + ";"
+        + assets.worker_probe
+        + """;
+fetch('http://127.0.0.2:8/data', {credentials: 'include'});
+setTimeout(() => console.log(JSON.stringify({calls, ns: self.__corscope__})), 1200);
+"""
+    )
+    out = subprocess.run([node, str(script)], check=True, capture_output=True, text=True)
+    found = json.loads(out.stdout)
+    assert found["calls"] == [
+        {"url": "http://127.0.0.2:8/data", "keepalive": False},
+        {"url": "http://127.0.0.1:9/__corscope__/report", "keepalive": True},
+    ]
+    assert found["ns"]["sent"] == 2  # the load record and the fetch
 
 
 def test_reserved_routes() -> None:

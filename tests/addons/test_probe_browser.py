@@ -121,6 +121,43 @@ self.addEventListener('fetch', (e) => {
 });
 """
 
+WORKERS_PAGE = """
+window.results = (async () => {
+  const ask = (worker) => new Promise((resolve) => {
+    const port = worker.port || worker;
+    port.onmessage = (e) => resolve(e.data);
+    port.postMessage(%(api)s);
+  });
+  return {
+    classic: await ask(new Worker('/w.js?k=classic')),
+    module: await ask(new Worker('/w.js?k=module', {type: 'module'})),
+    shared: await ask(new SharedWorker('/w.js?k=shared')),
+  };
+})();
+"""
+
+# One script for all three kinds of worker; its fetches never pass the page's probe.
+WORKER_SCRIPT = """'use strict';
+const kind = new URL(self.location.href).searchParams.get('k');
+async function calls(api) {
+  const out = {};
+  const get = async (name, init) => {
+    try { await (await fetch(api + '/' + name + '?k=' + kind, init)).text(); out[name] = 'ok'; }
+    catch (e) { out[name] = e.name; }
+  };
+  await get('none');
+  await get('allow', {credentials: 'include'});
+  await get('cacheable');
+  out.again = (await fetch(api + '/cacheable?k=' + kind)).status;  // the HTTP cache answers
+  return out;
+}
+self.onmessage = async (e) => self.postMessage(await calls(e.data));
+self.onconnect = (e) => {
+  const port = e.ports[0];
+  port.onmessage = async (m) => port.postMessage(await calls(m.data));
+};
+"""
+
 
 def html(script: str) -> Reply:
     page = f"<!doctype html><html><head><title>t</title></head><body><script>{script}</script>"
@@ -168,6 +205,9 @@ def browser_session(tmp_path: Path) -> Iterator[dict[str, Any]]:
         page_routes = {
             "/": lambda h: html(FETCHES % {"api": api_js}),
             "/worker": lambda h: html(WORKER_PAGE % {"api": api_js}),
+            "/workers": lambda h: html(WORKERS_PAGE % {"api": api_js}),
+            "/w.js": lambda h: (200, [("Content-Type", "text/javascript")],
+                                WORKER_SCRIPT.encode()),
             "/sw.js": lambda h: (200, [("Content-Type", "text/javascript")],
                                  (WORKER % {"api": api_js}).encode()),
         }  # fmt: skip
@@ -298,3 +338,44 @@ def test_worker_agent_reports_answers_the_proxy_never_saw(browser_session) -> No
     assert [h.path for h in s["api"].hits] == ["/opaque"]
     opaque = [d for d in by_url(s["capture"])["opaque"] if d.verdict.source == "service-worker"]
     assert opaque[0].verdict.blocked is True and opaque[0].verdict.confirmed
+
+
+def test_probe_goes_into_dedicated_shared_and_module_workers(browser_session) -> None:
+    s = browser_session
+    context = s["browser"].new_context()
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.goto(s["site"].origin + "/workers")
+    results = page.evaluate("window.results")
+    expected = {"none": "TypeError", "allow": "ok", "cacheable": "ok", "again": 200}
+    assert results == {"classic": expected, "module": expected, "shared": expected}
+    hits = [h.path for h in s["api"].hits]
+    assert hits.count("/cacheable") == 3  # one a worker; the second of each came from cache
+
+    def done(lines: list[dict[str, Any]]) -> bool:
+        cached = sum(obj.get("_cors", {}).get("source") == "http-cache" for obj in lines)
+        annotations = sum("annotate" in obj.get("_corscope", {}) for obj in lines)
+        return cached >= 3 and annotations >= 9
+
+    # The page stays open meanwhile: a worker gets no `pagehide` to send its last
+    # reports on, and closing the page ends its workers.
+    wait_for_lines(s["capture"], done)
+    context.close()
+    assert not [p for p in problems if "corscope" in p.lower() or p.startswith("pageerror")]
+    found = by_url(s["capture"])
+    for kind in ("classic", "module", "shared"):
+        (none,) = found[f"none?k={kind}"]
+        assert (none.verdict.reason, none.verdict.confirmed) == ("MissingAllowOriginHeader", True)
+        assert none.verdict.credentials == "same-origin"
+        # The worker is the client: its script's URL stands where a page's would.
+        assert none.exchange.context.page_url == f"{s['site'].origin}/w.js?k={kind}"
+        (allow,) = found[f"allow?k={kind}"]
+        assert (allow.verdict.blocked, allow.verdict.credentials, allow.verdict.confirmed) == (
+            False,
+            "include",
+            True,
+        )
+        sources = sorted(d.verdict.source for d in found[f"cacheable?k={kind}"])
+        assert sources == ["http-cache", "network"]
