@@ -86,7 +86,8 @@ class Timing:
 @dataclass(frozen=True, slots=True)
 class PageRecord:
     kind: str
-    """"fetch", "xhr" or "beacon" (`navigator.sendBeacon`, which learns no outcome)."""
+    """"fetch", "xhr", "beacon" (`navigator.sendBeacon`, which learns no outcome) or
+    "element" (a CORS-mode load by markup or CSS, as Resource Timing reported it)."""
     url: str
     method: str
     mode: str
@@ -102,6 +103,8 @@ class PageRecord:
     timing: Timing | None = None
     page: str | None = None
     """The page's URL when the call was made (the beacon's `page` is when it was sent)."""
+    destination: str | None = None
+    """An element's Fetch destination ("image", "font", "script", "style", …)."""
 
     @property
     def browser_blocked(self) -> bool | None:
@@ -197,7 +200,7 @@ def _record(raw: object, source: str, offset: float, page: str) -> PageRecord | 
     kind = raw.get("kind")
     if source == "page" and kind == "load":
         return None
-    if source == "page" and kind in ("fetch", "xhr", "beacon"):
+    if source == "page" and kind in ("fetch", "xhr", "beacon", "element"):
         return _page_record(raw, kind, offset, page)
     if source == "worker" and kind == "sw":
         return _worker_record(raw, offset)
@@ -213,6 +216,11 @@ def _page_record(raw: dict[str, Any], kind: str, offset: float, page: str) -> Pa
         at_call = _url(raw.get("page"))
         if at_call is None or origin_of(at_call) != origin_of(page):
             raise Junk("page")
+    destination = None
+    if kind == "element":
+        destination = raw.get("destination")
+        if destination not in DESTINATIONS or not destination:
+            raise Junk("destination")
     return PageRecord(
         kind=kind,
         url=url,
@@ -228,6 +236,7 @@ def _page_record(raw: dict[str, Any], kind: str, offset: float, page: str) -> Pa
         controlled=_flag(raw.get("controlled")),
         timing=_timing(raw.get("timing")),
         page=at_call,
+        destination=destination,
     )
 
 

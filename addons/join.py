@@ -1,13 +1,15 @@
 """Join what the probe reports to the exchanges the proxy recorded.
 
-A page record (one fetch or XHR as the page saw it) joins the recorded entry for the same
-URL and method that started soonest after the page's call, on the proxy's clock (each
-beacon carries its send time, so the page's clock skew is known). It then adds what the
-wire cannot show: mode, credentials mode, page, and whether the page saw a failure.
+A page record (one fetch, XHR, beacon, or CORS-mode element load as the page saw it) joins
+the recorded entry for the same URL and method that started soonest after the page's call,
+on the proxy's clock (each beacon carries its send time, so the page's clock skew is known).
+It then adds what the wire cannot show: mode, credentials mode, page, and whether the page
+saw a failure.
 
-A fetch the proxy never saw was answered inside the browser. Not under a service worker,
-that is the HTTP cache: it becomes a new entry with `_cors.source` "http-cache", carrying
-the last response the proxy saw for that URL (the one the browser cached), so the verdict
+A fetch or element load the proxy never saw was answered inside the browser. Not under a
+service worker, that is the HTTP cache: it becomes a new entry with `_cors.source`
+"http-cache", carrying the last response the proxy saw for that URL (the one the browser
+cached), so the verdict
 can be re-decided against this page's origin. Under a service worker, the worker agent's
 own report says what answered (Cache Storage, a response built in the worker, an opaque
 response to a CORS request) and becomes an entry with `_cors.source` "service-worker".
@@ -404,7 +406,9 @@ def _page_facts(record: PageRecord, page_url: str, page_origin: str | None) -> d
         "credentials": record.credentials,
         "initiatorOrigin": page_origin,
         "pageUrl": page_url,
-        "resourceType": record.kind,
+        "resourceType": (
+            resource_type_from_dest(record.destination) if record.kind == "element" else record.kind
+        ),
         "redirect": record.redirect,
     }
     blocked = record.browser_blocked

@@ -91,6 +91,10 @@
 
   function noteTiming(entry) {
     if (!entry || reserved(entry.name)) return;
+    if (ELEMENT_INITIATORS[entry.initiatorType]) {
+      noteElement(entry);
+      return;
+    }
     timings.push({
       name: entry.name,
       start: timeOrigin + entry.startTime,
@@ -101,6 +105,113 @@
       initiatorType: entry.initiatorType || null
     });
     if (timings.length > MAX_TIMINGS) timings.splice(0, timings.length - MAX_TIMINGS);
+  }
+
+  /* ---- Elements in CORS mode: the HTTP cache answers them without the proxy ---- */
+
+  /* Resource Timing's initiatorType for loads made by markup and CSS. */
+  var ELEMENT_INITIATORS = { img: 1, image: 1, input: 1, script: 1, link: 1, css: 1,
+    video: 1, audio: 1, track: 1 };
+  var FONT_URL = /[.](woff2?|ttf|otf|eot)([?#]|$)/i;
+  var scripted = {};
+  var scriptedCount = 0;
+
+  /* An element made by script (new Image(), a script tag never attached) cannot be found
+     in the document later: remember its URL and crossorigin value when its src is set. */
+  function rememberSrc(proto) {
+    try {
+      var d = Object.getOwnPropertyDescriptor(proto, 'src');
+      if (!d || !d.set || !d.configurable) return;
+      Object.defineProperty(proto, 'src', {
+        configurable: true, enumerable: d.enumerable, get: d.get,
+        set: function (value) {
+          try {
+            var href = absolute(value);
+            if (this.crossOrigin !== null && interesting(href) && scriptedCount < MAX_TIMINGS) {
+              scripted[href] = { crossOrigin: this.crossOrigin, module: this.type === 'module' };
+              scriptedCount++;
+            }
+          } catch (e) { /* never into the page */ }
+          return d.set.call(this, value);
+        }
+      });
+    } catch (e) { /* a frozen prototype: such elements go unreported */ }
+  }
+  if (typeof HTMLImageElement !== 'undefined') rememberSrc(HTMLImageElement.prototype);
+  if (typeof HTMLScriptElement !== 'undefined') rememberSrc(HTMLScriptElement.prototype);
+
+  /* The element that loaded `href`, as { crossOrigin, module, as }, or null; `as` is what a
+     link loads ("style" for a stylesheet). */
+  function elementFor(href) {
+    if (scripted[href]) return scripted[href];
+    if (typeof document === 'undefined') return null;
+    var found = null;
+    try {
+      var all = document.querySelectorAll(
+        '[crossorigin], script[type=module], link[rel~=modulepreload]');
+      for (var i = 0; i < all.length && !found; i++) {
+        var el = all[i];
+        var own = el.currentSrc || el.src || el.href;
+        if (own && absolute(own) === href) {
+          var rel = ' ' + String(el.rel || '').toLowerCase() + ' ';
+          found = { crossOrigin: el.getAttribute('crossorigin'),
+            module: el.type === 'module' || rel.indexOf(' modulepreload ') >= 0,
+            as: rel.indexOf(' preload ') >= 0 ? (el.getAttribute('as') || '').toLowerCase() :
+              rel.indexOf(' stylesheet ') >= 0 ? 'style' : '' };
+        }
+      }
+    } catch (e) { return null; }
+    return found;
+  }
+
+  /* Fetch's request mode, credentials mode and destination of an element's load; null for
+     a no-cors load, which no CORS check can fail. */
+  function elementRequest(entry) {
+    var type = entry.initiatorType;
+    if (type === 'css') {
+      /* A font is always fetched in CORS mode; a background image never is. */
+      return FONT_URL.test(entry.name) ? { credentials: 'same-origin', destination: 'font' } : null;
+    }
+    var el = elementFor(entry.name);
+    if (!el) return null;
+    var destination = { img: 'image', image: 'image', input: 'image', script: 'script',
+      video: 'video', audio: 'audio', track: 'track' }[type];
+    if (type === 'link') {
+      /* A stylesheet, a module preload or a preload of a kind a page loads; not a prefetch
+         or a preload as=fetch, whose requests the wire tells apart from nothing else. */
+      destination = el.module ? 'script' : { font: 'font', script: 'script', style: 'style',
+        image: 'image', audio: 'audio', video: 'video', track: 'track' }[el.as];
+      if (!destination) return null;
+    }
+    /* A preload without crossorigin, even of a font, goes in no-cors mode. */
+    if (el.crossOrigin === null && !el.module) return null;
+    var credentials = el.crossOrigin === 'use-credentials' ? 'include' : 'same-origin';
+    return { credentials: credentials, destination: destination };
+  }
+
+  function noteElement(entry) {
+    if (!interesting(entry.name)) return;
+    var asked = elementRequest(entry);
+    if (!asked) return;
+    var status = typeof entry.responseStatus === 'number' ? entry.responseStatus : null;
+    queue.push({
+      kind: 'element',
+      url: entry.name,
+      method: 'GET',
+      mode: 'cors',
+      credentials: asked.credentials,
+      destination: asked.destination,
+      redirect: 'follow',
+      t: timeOrigin + entry.startTime,
+      page: here.href,
+      controlled: controlled(),
+      /* A CORS-mode load shows its status unless it failed: 0 is the browser refusing it. */
+      failed: status === 0,
+      aborted: false,
+      status: status,
+      type: null
+    });
+    if (queue.length >= MAX_BATCH) flush(); else schedule();
   }
 
   try {

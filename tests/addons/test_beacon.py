@@ -90,6 +90,22 @@ def test_a_page_beacon_is_a_record_without_an_outcome() -> None:
     assert record.browser_blocked is None
 
 
+def test_an_element_load_carries_its_destination() -> None:
+    # A font or a crossorigin image, reported from Resource Timing: status 0 is a refusal.
+    loaded = fetch_record(kind="element", destination="font", credentials="same-origin")
+    (record,) = parse(body(loaded), PAGE, NOW).records
+    assert isinstance(record, PageRecord)
+    assert (record.kind, record.destination, record.browser_blocked) == ("element", "font", True)
+    (fetched,) = parse(body(fetch_record(destination="font")), PAGE, NOW).records
+    assert isinstance(fetched, PageRecord) and fetched.destination is None
+
+
+@pytest.mark.parametrize("destination", [None, "", "spaceship", 7])
+def test_an_element_load_without_a_known_destination_is_dropped(destination: object) -> None:
+    beacon = parse(body(fetch_record(kind="element", destination=destination)), PAGE, NOW)
+    assert (beacon.rejected, beacon.records) == (1, [])
+
+
 def test_worker_record() -> None:
     record = {
         "kind": "sw",

@@ -167,6 +167,28 @@ def test_http_cache_answer_replays_the_cached_response() -> None:
     assert entry["_corscope_id"] == "n1"
 
 
+def test_element_load_from_the_http_cache_is_an_entry_of_its_kind() -> None:
+    """A font another origin of the site had cached: the page's Resource Timing entry
+    (status 0) is all there is, and the entry says it was a font."""
+    j = joiner()
+    cached = cors_get(
+        origin="http://localhost:5174",
+        at=T0 - 5,
+        response_headers=[
+            ("Access-Control-Allow-Origin", "http://localhost:5174"),
+            ("Cache-Control", "max-age=600"),
+        ],
+    )
+    j.note(entry_for(cached, "w1"))
+    record = page(kind="element", destination="font", failed=True, status=0, response_type=None)
+    (action,) = j.page(record, PAGE_URL)
+    assert isinstance(action, NewEntry)
+    valid(action.entry)
+    cors = action.entry["_cors"]
+    assert (cors["source"], cors["resourceType"], cors["replayOf"]) == ("http-cache", "font", "w1")
+    assert cors["browser"] == {"blocked": True, "reason": None}
+
+
 def test_uncacheable_response_is_no_evidence() -> None:
     j = joiner()
     j.note(entry_for(cors_get(at=T0 - 5, response_headers=[("Cache-Control", "no-store")]), "w1"))

@@ -7,6 +7,7 @@ through pages that make each of those happen and reads what reached the capture.
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ import pytest
 
 from analysis.api import analyze_files
 
-from .harness import ADDON, DEADLINE_S, Handler, Mitmdump, Reply, serving
+from .harness import ADDON, DEADLINE_S, Handler, Mitmdump, Reply, Route, serving
 
 pytestmark = pytest.mark.integration
 
@@ -158,6 +159,36 @@ self.onconnect = (e) => {
 };
 """
 
+ELEMENTS = """
+window.results = (async () => {
+  const api = %(api)s, out = {};
+  const loaded = (el) => new Promise((r) => {
+    el.onload = () => r('ok');
+    el.onerror = () => r('error');
+  });
+  const img = document.createElement('img');
+  img.crossOrigin = 'anonymous';
+  const onImg = loaded(img);
+  img.src = api + '/img.gif';
+  document.body.appendChild(img);
+  const cred = new Image();  // never in the document
+  cred.crossOrigin = 'use-credentials';
+  const onCred = loaded(cred);
+  cred.src = api + '/cred.gif';
+  const module = document.createElement('script');
+  module.type = 'module';  // CORS mode without a crossorigin attribute
+  const onModule = loaded(module);
+  module.src = api + '/mod.js';
+  document.head.appendChild(module);
+  const style = document.createElement('style');
+  style.textContent = '@font-face { font-family: F; src: url(' + api + '/font.woff2); }';
+  document.head.appendChild(style);
+  await document.fonts.load('16px F').catch(() => null);
+  out.img = await onImg; out.cred = await onCred; out.module = await onModule;
+  return out;
+})();
+"""
+
 
 def html(script: str) -> Reply:
     page = f"<!doctype html><html><head><title>t</title></head><body><script>{script}</script>"
@@ -188,8 +219,21 @@ def api_routes() -> dict:
     def opaque(h: Handler) -> Reply:
         return 200, [("Content-Type", "application/json")], b"{}"
 
+    def stored(content_type: str, body: bytes, *extra: tuple[str, str]) -> Route:
+        # Echoes the origin but forgets `Vary: Origin`, so another origin of the site
+        # gets this origin's answer from the browser's cache.
+        def route(h: Handler) -> Reply:
+            headers = [*echo(h), *extra, ("Cache-Control", "max-age=600")]
+            return 200, [*headers, ("Content-Type", content_type)], body
+
+        return route
+
+    gif = base64.b64decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")
     return {"/none": none, "/allow": allow, "/wild": wild, "/cacheable": cacheable,
-            "/opaque": opaque}  # fmt: skip
+            "/opaque": opaque, "/img.gif": stored("image/gif", gif),
+            "/cred.gif": stored("image/gif", gif, ("Access-Control-Allow-Credentials", "true")),
+            "/mod.js": stored("text/javascript", b"window.moduleRan = true;"),
+            "/font.woff2": stored("font/woff2", b"not a font")}  # fmt: skip
 
 
 @pytest.fixture
@@ -211,7 +255,9 @@ def browser_session(tmp_path: Path) -> Iterator[dict[str, Any]]:
             "/sw.js": lambda h: (200, [("Content-Type", "text/javascript")],
                                  (WORKER % {"api": api_js}).encode()),
         }  # fmt: skip
-        other_routes = {"/": lambda h: html(CACHED_AGAIN % {"api": api_js})}
+        page_routes["/elements"] = lambda h: html(ELEMENTS % {"api": api_js})
+        other_routes = {"/": lambda h: html(CACHED_AGAIN % {"api": api_js}),
+                        "/elements": page_routes["/elements"]}  # fmt: skip
         with serving("127.0.0.1", page_routes) as site, serving("127.0.0.1", other_routes) as other:
             proxy = Mitmdump(
                 tmp_path, ["-s", str(offline), "-s", str(ADDON), "--set", f"cors_capture={capture}"]
@@ -379,3 +425,36 @@ def test_probe_goes_into_dedicated_shared_and_module_workers(browser_session) ->
         )
         sources = sorted(d.verdict.source for d in found[f"cacheable?k={kind}"])
         assert sources == ["http-cache", "network"]
+
+
+def test_probe_reports_element_loads_the_http_cache_answered(browser_session) -> None:
+    """Fonts, module scripts and elements with `crossorigin` load in CORS mode. Another
+    origin of the same site gets them from the browser's cache, with the first origin's
+    Access-Control-Allow-Origin: blocked, and the proxy sees nothing of it."""
+    s = browser_session
+    context = s["browser"].new_context()
+    first, problems = visit(context, s["site"].origin + "/elements", reports=5)
+    assert first == {"img": "ok", "cred": "ok", "module": "ok"}
+    second, more = visit(context, s["other"].origin + "/elements", reports=5)
+    context.close()
+    assert second == {"img": "error", "cred": "error", "module": "error"}
+    paths = [h.path for h in s["api"].hits]
+    assert sorted(paths) == ["/cred.gif", "/font.woff2", "/img.gif", "/mod.js"]
+    assert not [p for p in problems + more if "corscope" in p.lower() or "pageerror" in p]
+
+    def done(lines: list[dict[str, Any]]) -> bool:
+        return sum(obj.get("_cors", {}).get("source") == "http-cache" for obj in lines) >= 4
+
+    wait_for_lines(s["capture"], done)
+    found = by_url(s["capture"])
+    kinds = {"img.gif": "image", "cred.gif": "image", "mod.js": "script", "font.woff2": "font"}
+    for name, kind in kinds.items():
+        network, cached = sorted(found[name], key=lambda d: d.verdict.source != "network")
+        assert network.exchange.context.resource_type == kind
+        assert (network.verdict.blocked, network.verdict.confirmed) == (False, True)
+        assert cached.verdict.source == "http-cache"
+        assert cached.exchange.context.page_origin == s["other"].origin
+        assert (cached.verdict.reason, cached.verdict.confirmed) == ("AllowOriginMismatch", True)
+        assert cached.exchange.context.resource_type == kind
+        expected = "include" if name == "cred.gif" else "same-origin"
+        assert network.verdict.credentials == cached.verdict.credentials == expected
