@@ -74,6 +74,7 @@ def read_har_document(path: str | os.PathLike[str]) -> Loaded:
         raise InputError(spath, f"log.entries must be an array, not {describe_type(entries)}")
     creator = log.get("creator")
     errors_are_browser_side = _errors_are_browser_side(creator)
+    sizes_mark_cache = _sizes_mark_cache(creator, log.get("browser"))
     pages = _page_urls(log.get("pages"), spath)
     del doc, log
 
@@ -91,6 +92,7 @@ def read_har_document(path: str | os.PathLike[str]) -> Loaded:
                 order=index,
                 pages=pages,
                 errors_are_browser_side=errors_are_browser_side,
+                sizes_mark_cache=sizes_mark_cache,
             )
         )
     return Loaded(captured=_with_page_documents(captured, pagerefs), format="har")
@@ -100,6 +102,26 @@ def _errors_are_browser_side(creator: object) -> bool:
     # mitmproxy writes the proxy's own error into `_error`; browsers write theirs.
     name = creator.get("name") if isinstance(creator, dict) else None
     return name != "mitmproxy"
+
+
+def _sizes_mark_cache(creator: object, browser: object) -> bool:
+    """A HAR Playwright recorded from Chromium: it has no `_fromCache`, and says an answer
+    came from the HTTP cache only by its sizes (see `_cached_by_size`)."""
+    creator_name = creator.get("name") if isinstance(creator, dict) else None
+    browser_name = browser.get("name") if isinstance(browser, dict) else None
+    return creator_name == "Playwright" and browser_name == "chromium"
+
+
+def _cached_by_size(resp: object, server_ip: str | None) -> bool:
+    # Measured with Playwright 1.65 and Chromium 156 (6 runs, loopback servers): an answer
+    # from the HTTP cache (fresh max-age, force-cache, a redirect's cached target; fetch,
+    # <img>, <script>; same- and cross-origin; memory or disk) has `_transferSize` 0 and
+    # the stored server address. A service worker's answer also has 0, but no address; a
+    # network answer, a 304 or a cached 301 at least its header bytes; a failed or
+    # unfinished one -1. Chrome DevTools writes 0 with an address for a failed request, so
+    # the rule is for Playwright's Chromium HARs only.
+    size = resp.get("_transferSize") if isinstance(resp, Mapping) else None
+    return type(size) is int and size == 0 and bool(server_ip)
 
 
 def parse_json_file(path: str) -> Any:
@@ -370,13 +392,15 @@ def entry_to_captured(
     order: int,
     pages: Mapping[str, str] | None = None,
     errors_are_browser_side: bool = True,
+    sizes_mark_cache: bool = False,
 ) -> Captured:
     """One HAR entry as a transaction with its hints; an InputError naming `where` and the
     field when the entry is not one."""
-    quick = _quick_captured(entry, where, path, order, pages, errors_are_browser_side)
+    side, sizes = errors_are_browser_side, sizes_mark_cache
+    quick = _quick_captured(entry, where, path, order, pages, side, sizes)
     if quick is not None:
         return quick
-    return _careful_captured(entry, where, path, order, pages, errors_are_browser_side)
+    return _careful_captured(entry, where, path, order, pages, side, sizes)
 
 
 def _quick_captured(
@@ -386,6 +410,7 @@ def _quick_captured(
     order: int,
     pages: Mapping[str, str] | None,
     errors_are_browser_side: bool,
+    sizes_mark_cache: bool = False,
 ) -> Captured | None:
     """`_careful_captured` for an entry whose every field read has its plain type, in one
     quick pass; None for anything else (a wrong type, a float status, a bad date, pseudo
@@ -520,6 +545,9 @@ def _quick_captured(
         if value:
             entry_id = value
             break
+    if sizes_mark_cache and response is not None and "source" not in hints:
+        if _cached_by_size(resp, server_ip):
+            hints["source"] = "http-cache"
     tx = Transaction(
         request,
         response,
@@ -598,6 +626,7 @@ def _careful_captured(
     order: int,
     pages: Mapping[str, str] | None,
     errors_are_browser_side: bool,
+    sizes_mark_cache: bool = False,
 ) -> Captured:
     e = _Fields(entry, where, path)
     req = e.sub("request", required=True)
@@ -664,6 +693,9 @@ def _careful_captured(
         duration_ms=duration if duration is not None and duration >= 0 else None,
         server_ip=e.text("serverIPAddress") or None,
     )
+    if sizes_mark_cache and response is not None and "source" not in hints:
+        if resp is not None and _cached_by_size(resp.obj, tx.server_ip):
+            hints["source"] = "http-cache"
     return Captured(tx=tx, hints=hints, order=order, id=_entry_id(e))
 
 
@@ -808,7 +840,7 @@ _STATES = {
     "arr,": _ENTRIES + "0,",
     "arr0": _ENTRIES + "0",
 }
-_KEPT_LOG_FIELDS = ("pages", "creator")
+_KEPT_LOG_FIELDS = ("pages", "creator", "browser")
 
 
 class _Unusual(Exception):
@@ -840,7 +872,7 @@ class _HarStream:
         path: str,
         size: int,
         progress: ProgressFn | None,
-        fixed: tuple[dict[str, str], bool] | None = None,
+        fixed: tuple[dict[str, str], bool, bool] | None = None,
     ) -> None:
         self.f, self.path, self.size, self.progress = f, path, size, progress
         self.text = ""
@@ -855,8 +887,9 @@ class _HarStream:
         self.entries_seen = False
         self.log_fields: dict[str, Any] = {}
         self.fixed = fixed
-        """(pages, errors are browser-side) when a first pass already found them."""
-        self.used: tuple[dict[str, str], bool] | None = None
+        """(pages, errors are browser-side, sizes mark cache hits) when a first pass already
+        found them."""
+        self.used: tuple[dict[str, str], bool, bool] | None = None
         self.convert = True
         self.captured: list[Captured] = []
         self.pagerefs: list[object] = []
@@ -880,9 +913,11 @@ class _HarStream:
             final = (
                 _page_urls(self.log_fields.get("pages"), self.path),
                 _errors_are_browser_side(self.log_fields.get("creator")),
+                _sizes_mark_cache(self.log_fields.get("creator"), self.log_fields.get("browser")),
             )
             if final != self.used:
-                # `pages` or `creator` came after the entries: convert them again, knowing.
+                # `pages`, `creator` or `browser` came after the entries: convert them again,
+                # knowing.
                 self.f.seek(0)
                 return _HarStream(self.f, self.path, self.size, self.progress, final).read()
         if self.entry_error is not None:
@@ -943,16 +978,18 @@ class _HarStream:
 
     def _entries(self, p: int) -> int:
         pages: Mapping[str, str] = {}
-        browser_side = True
+        browser_side, sizes = True, False
         if self.fixed is not None:
-            pages, browser_side = self.fixed
+            pages, browser_side, sizes = self.fixed
         else:
             try:
                 pages = _page_urls(self.log_fields.get("pages"), self.path)
             except InputError:
                 self.convert = False  # raised again once the JSON is known to be sound
-            browser_side = _errors_are_browser_side(self.log_fields.get("creator"))
-            self.used = (dict(pages), browser_side)
+            fields = self.log_fields
+            browser_side = _errors_are_browser_side(fields.get("creator"))
+            sizes = _sizes_mark_cache(fields.get("creator"), fields.get("browser"))
+            self.used = (dict(pages), browser_side, sizes)
         state, resume = "arr[", p
         q = self._ws(p)
         if self._char(q) == "]":
@@ -978,8 +1015,8 @@ class _HarStream:
                     where = f"log.entries[{index}]"
                     self.pagerefs.append(entry.get("pageref") if type(entry) is dict else None)
                     captured.append(
-                        _quick_captured(entry, where, path, index, pages, browser_side)
-                        or _careful_captured(entry, where, path, index, pages, browser_side)
+                        _quick_captured(entry, where, path, index, pages, browser_side, sizes)
+                        or _careful_captured(entry, where, path, index, pages, browser_side, sizes)
                     )
                 except InputError as e:
                     self.entry_error, self.convert, self.captured = e, False, []

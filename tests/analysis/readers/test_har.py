@@ -10,7 +10,7 @@ import pytest
 from analysis.model import Exchange
 from analysis.readers import read
 from analysis.readers.errors import InputError
-from analysis.readers.har import read_har
+from analysis.readers.har import read_har, read_har_document
 from analysis.verdict import decide
 
 from .builders import API, PAGE, har_doc, har_entry, write_json
@@ -149,6 +149,87 @@ def test_a_revalidation_recorded_as_the_stored_response_is_the_304_it_was(
     entry["response"]["content"]["size"] = content_size
     [c] = read_har(entries_of(tmp_path, entry)).captured
     assert c.tx.response is not None and c.tx.response.status == status
+
+
+PLAYWRIGHT = {"name": "Playwright", "version": "1.65.1"}
+PLAYWRIGHT_CHROMIUM = {"name": "chromium", "version": "156.0.8078.108"}
+
+
+def _sized_as_playwright(
+    status: int, body: int, transfer: int, headers: int, ip: str | None, **extra: Any
+) -> dict:
+    entry = har_entry(headers=[("Referer", f"{PAGE}/")], status=status, **extra)
+    if status == -1:
+        entry["response"]["_failureText"] = "net::ERR_FAILED"
+    else:
+        entry["response"]["headers"] = [{"name": "Cache-Control", "value": "max-age=600"}]
+    entry["response"].update(bodySize=body, _transferSize=transfer, headersSize=headers)
+    entry["response"]["content"]["size"] = 360
+    if ip is not None:
+        entry["serverIPAddress"] = ip
+    return entry
+
+
+# Each shape as Playwright 1.65 recorded it from Chromium 156 (status, bodySize,
+# _transferSize, headersSize, serverIPAddress), the same in 6 runs.
+@pytest.mark.parametrize(
+    ("shape", "source"),
+    [
+        ((200, -264, 0, 264, "127.0.0.2"), "http-cache"),  # fresh copy: fetch, img, script
+        ((200, 360, 624, 264, "127.0.0.2"), None),  # from the network
+        ((200, 0, 242, 242, "127.0.0.2"), None),  # a 304 written as the stored 200
+        ((304, 0, 165, 165, "127.0.0.2"), None),  # a 304 written as one (<img>)
+        ((301, 0, 295, 295, "127.0.0.2"), None),  # a cached 301 looks like a fetched one
+        ((204, 0, 153, 153, "127.0.0.2"), None),  # no body at all
+        ((200, -91, 0, 91, None), None),  # a service worker's answer, as the page saw it
+        ((200, 0, 70, 70, None), None),  # Playwright's own route.fulfill
+        ((200, -1, -1, -1, None), None),  # aborted, or unfinished when the HAR was saved
+        ((-1, -1, -1, -1, None), None),  # blocked, refused: no answer
+    ],
+)
+def test_playwright_marks_an_http_cache_answer_by_its_sizes(
+    tmp_path: Path, shape: tuple[int, int, int, int, str | None], source: str | None
+) -> None:
+    path = entries_of(
+        tmp_path, _sized_as_playwright(*shape), creator=PLAYWRIGHT, browser=PLAYWRIGHT_CHROMIUM
+    )
+    for reader in (read_har, read_har_document):
+        [c] = reader(path).captured
+        assert c.hints.get("source") == source
+
+
+@pytest.mark.parametrize(
+    "log",
+    [
+        {"creator": {"name": "WebInspector", "version": "537.36"}},  # writes `_fromCache`
+        {"creator": PLAYWRIGHT, "browser": {"name": "firefox", "version": "142.0"}},
+        {"creator": PLAYWRIGHT},  # no browser named
+    ],
+)
+def test_sizes_mark_cache_answers_only_in_playwrights_chromium_hars(
+    tmp_path: Path, log: dict[str, Any]
+) -> None:
+    entry = _sized_as_playwright(200, -264, 0, 264, "127.0.0.2")
+    [c] = read_har(entries_of(tmp_path, entry, **log)).captured
+    assert "source" not in c.hints
+
+
+def test_playwright_sizes_give_way_to_what_the_entry_says(tmp_path: Path) -> None:
+    worker = _sized_as_playwright(200, -264, 0, 264, "127.0.0.2")
+    worker["response"]["_fetchedViaServiceWorker"] = True
+    probed = _sized_as_playwright(200, -264, 0, 264, "127.0.0.2", _cors={"source": "cdn-cache"})
+    path = entries_of(tmp_path, worker, probed, creator=PLAYWRIGHT, browser=PLAYWRIGHT_CHROMIUM)
+    assert [c.hints["source"] for c in read_har(path).captured] == ["service-worker", "cdn-cache"]
+
+
+def test_playwrights_browser_named_before_or_after_the_entries(tmp_path: Path) -> None:
+    entry = _sized_as_playwright(200, -264, 0, 264, "127.0.0.2")
+    before = {"creator": PLAYWRIGHT, "browser": PLAYWRIGHT_CHROMIUM, "entries": [entry]}
+    after = {"entries": [entry], "creator": PLAYWRIGHT, "browser": PLAYWRIGHT_CHROMIUM}
+    for n, log in enumerate((before, after)):
+        path = write_json(tmp_path / f"{n}.har", {"log": {"version": "1.2", **log}})
+        [c] = read_har(path).captured
+        assert c.hints.get("source") == "http-cache"
 
 
 def _document(url: str, csp: str | None = None, dest: str = "document", **extra: Any) -> dict:

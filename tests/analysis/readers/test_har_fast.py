@@ -276,6 +276,7 @@ _PATHS: list[tuple[str, ...]] = [
     ("response", "_fetchedViaServiceWorker"),
     ("response", "redirectURL"),
     ("response", "bodySize"),
+    ("response", "_transferSize"),
     ("response", "content", "size"),
     ("_error",),
     ("_fromCache",),
@@ -304,6 +305,10 @@ def _mutated(rnd: random.Random) -> object:
         # A revalidation as Playwright records it: the validator, no body on the wire.
         entry["request"]["headers"].append({"name": "If-None-Match", "value": '"v1"'})
         entry["response"]["content"]["size"] = 10
+    if rnd.random() < 0.3:
+        # An HTTP-cache answer as Playwright records it from Chromium.
+        entry["response"].update(bodySize=-120, _transferSize=0, headersSize=120)
+        entry["serverIPAddress"] = "127.0.0.2"
     for _ in range(rnd.choice([1, 1, 2, 3])):
         path = rnd.choice(_PATHS)
         target = entry
@@ -321,21 +326,34 @@ def _mutated(rnd: random.Random) -> object:
 
 
 def _convert(fn: Callable[..., Captured], entry: object, pages: dict[str, str]) -> list[object]:
-    """The outcome for errors judged browser-side and proxy-side."""
+    """The outcome for errors judged browser-side and proxy-side, and with sizes marking
+    cache answers (Playwright's Chromium HARs)."""
     out: list[object] = []
-    for side in (True, False):
+    for side, sizes in ((True, False), (False, False), (True, True)):
         try:
-            out.append(fn(copy.deepcopy(entry), "log.entries[3]", "x.har", 3, pages, side))
+            out.append(fn(copy.deepcopy(entry), "log.entries[3]", "x.har", 3, pages, side, sizes))
         except InputError as e:
             out.append(f"InputError: {e}")
     return out
 
 
 def _via_entry_to_captured(
-    entry: object, where: str, path: str, order: int, pages: dict[str, str], side: bool
+    entry: object,
+    where: str,
+    path: str,
+    order: int,
+    pages: dict[str, str],
+    side: bool,
+    sizes: bool,
 ) -> Captured:
     return entry_to_captured(
-        entry, where=where, path=path, order=order, pages=pages, errors_are_browser_side=side
+        entry,
+        where=where,
+        path=path,
+        order=order,
+        pages=pages,
+        errors_are_browser_side=side,
+        sizes_mark_cache=sizes,
     )
 
 
