@@ -71,6 +71,9 @@ DESTINATIONS = frozenset(
 )
 
 
+PAGE_KINDS = frozenset({"fetch", "xhr", "eventsource", "beacon", "element"})
+
+
 class Junk(ValueError):
     """The beacon as a whole is unusable."""
 
@@ -86,8 +89,9 @@ class Timing:
 @dataclass(frozen=True, slots=True)
 class PageRecord:
     kind: str
-    """"fetch", "xhr", "beacon" (`navigator.sendBeacon`, which learns no outcome) or
-    "element" (a CORS-mode load by markup or CSS, as Resource Timing reported it)."""
+    """"fetch", "xhr", "eventsource", "beacon" (`navigator.sendBeacon`, which learns no
+    outcome) or "element" (a CORS-mode load by markup or CSS, as Resource Timing reported
+    it)."""
     url: str
     method: str
     mode: str
@@ -200,7 +204,7 @@ def _record(raw: object, source: str, offset: float, page: str) -> PageRecord | 
     kind = raw.get("kind")
     if source == "page" and kind == "load":
         return None
-    if source == "page" and kind in ("fetch", "xhr", "beacon", "element"):
+    if source == "page" and kind in PAGE_KINDS:
         return _page_record(raw, kind, offset, page)
     if source == "worker" and kind == "sw":
         return _worker_record(raw, offset)

@@ -90,6 +90,18 @@ def test_a_page_beacon_is_a_record_without_an_outcome() -> None:
     assert record.browser_blocked is None
 
 
+def test_an_event_stream_is_a_page_record() -> None:
+    # The page cannot tell a refused stream from a failed one: no outcome, only how asked.
+    asked = fetch_record(kind="eventsource", failed=False, status=None, timing=None)
+    (record,) = parse(body(asked), PAGE, NOW).records
+    assert isinstance(record, PageRecord)
+    assert (record.kind, record.credentials, record.browser_blocked) == (
+        "eventsource",
+        "include",
+        None,
+    )
+
+
 def test_an_element_load_carries_its_destination() -> None:
     # A font or a crossorigin image, reported from Resource Timing: status 0 is a refusal.
     loaded = fetch_record(kind="element", destination="font", credentials="same-origin")

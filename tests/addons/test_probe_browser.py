@@ -189,6 +189,21 @@ window.results = (async () => {
 })();
 """
 
+EVENTS = """
+window.results = (async () => {
+  const api = %(api)s;
+  const watch = (url, init) => new Promise((resolve) => {
+    const source = new EventSource(url, init);
+    source.onopen = () => { source.close(); resolve(source instanceof EventSource); };
+    source.onerror = () => {
+      if (source.readyState === EventSource.CLOSED) resolve('closed');
+    };
+  });
+  return {stream: await watch(api + '/stream'),
+          wild: await watch(api + '/wild-stream', {withCredentials: true})};
+})();
+"""
+
 
 def html(script: str) -> Reply:
     page = f"<!doctype html><html><head><title>t</title></head><body><script>{script}</script>"
@@ -228,9 +243,20 @@ def api_routes() -> dict:
 
         return route
 
+    def stream(h: Handler) -> Reply:
+        return 200, [*echo(h), ("Content-Type", "text/event-stream")], b"data: hi\n\n"
+
+    def wild_stream(h: Handler) -> Reply:
+        return (
+            200,
+            [("Access-Control-Allow-Origin", "*"), ("Content-Type", "text/event-stream")],
+            b"",
+        )
+
     gif = base64.b64decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")
     return {"/none": none, "/allow": allow, "/wild": wild, "/cacheable": cacheable,
-            "/opaque": opaque, "/img.gif": stored("image/gif", gif),
+            "/opaque": opaque, "/stream": stream, "/wild-stream": wild_stream,
+            "/img.gif": stored("image/gif", gif),
             "/cred.gif": stored("image/gif", gif, ("Access-Control-Allow-Credentials", "true")),
             "/mod.js": stored("text/javascript", b"window.moduleRan = true;"),
             "/font.woff2": stored("font/woff2", b"not a font")}  # fmt: skip
@@ -256,6 +282,7 @@ def browser_session(tmp_path: Path) -> Iterator[dict[str, Any]]:
                                  (WORKER % {"api": api_js}).encode()),
         }  # fmt: skip
         page_routes["/elements"] = lambda h: html(ELEMENTS % {"api": api_js})
+        page_routes["/events"] = lambda h: html(EVENTS % {"api": api_js})
         other_routes = {"/": lambda h: html(CACHED_AGAIN % {"api": api_js}),
                         "/elements": page_routes["/elements"]}  # fmt: skip
         with serving("127.0.0.1", page_routes) as site, serving("127.0.0.1", other_routes) as other:
@@ -458,3 +485,26 @@ def test_probe_reports_element_loads_the_http_cache_answered(browser_session) ->
         assert cached.exchange.context.resource_type == kind
         expected = "include" if name == "cred.gif" else "same-origin"
         assert network.verdict.credentials == cached.verdict.credentials == expected
+
+
+def test_probe_says_how_an_event_stream_was_asked_for(browser_session) -> None:
+    """withCredentials is the one thing the wire does not show: with it, `*` is refused."""
+    s = browser_session
+    context = s["browser"].new_context()
+    results, problems = visit(context, s["site"].origin + "/events", reports=3)
+    context.close()
+    assert results == {"stream": True, "wild": "closed"}
+    assert not [p for p in problems if "corscope" in p.lower() or "pageerror" in p]
+
+    def done(lines: list[dict[str, Any]]) -> bool:
+        return sum("annotate" in obj.get("_corscope", {}) for obj in lines) >= 2
+
+    wait_for_lines(s["capture"], done)
+    found = by_url(s["capture"])
+    (stream,) = found["stream"]
+    assert (stream.verdict.blocked, stream.verdict.credentials) == (False, "same-origin")
+    assert stream.verdict.confirmed and stream.exchange.context.resource_type == "eventsource"
+    (wild,) = found["wild-stream"]
+    assert (wild.verdict.blocked, wild.verdict.reason) == (True, "WildcardOriginNotAllowed")
+    assert wild.verdict.credentials == "include"
+    assert wild.exchange.context.resource_type == "eventsource"
