@@ -210,9 +210,34 @@ def cors_unsafe_header_names(
     (headers known to be browser-added when reading a capture).
     """
     if isinstance(headers, Headers):
-        # A browser sends the same header list again and again; readers share it.
-        return list(_cors_unsafe_of_fields(headers.fields, ignore))
+        # A browser sends the same header list again and again, but for values that
+        # decide nothing here (a Content-Length, a token): those are left out of the key.
+        return list(_cors_unsafe_of_fields(_decisive_fields(headers), ignore))
     return list(_cors_unsafe(headers, ignore))
+
+
+_VALUE_DECIDES = (
+    frozenset({"accept", "accept-language", "content-language", "content-type", "range"})
+    | _METHOD_OVERRIDE_HEADERS
+)
+"""The names whose value can make their header safelisted or forbidden: the ones
+`is_safelisted_request_header` and `is_forbidden_request_header` read a value of. Any
+other header is skipped (forbidden) or CORS-unsafe by its name alone."""
+
+
+def _decisive_fields(headers: Headers) -> tuple[tuple[str, str], ...]:
+    """The fields with every value that decides nothing blanked."""
+    deciding = headers.layout.derive(_values_deciding)
+    return tuple(
+        [
+            (name, value if decides else "")
+            for (name, value), decides in zip(headers.fields, deciding, strict=True)
+        ]
+    )
+
+
+def _values_deciding(names: tuple[str, ...]) -> tuple[bool, ...]:
+    return tuple(name.lower() in _VALUE_DECIDES for name in names)
 
 
 @lru_cache(maxsize=4096)
