@@ -268,7 +268,13 @@ def _cors_unsafe(headers: Iterable[tuple[str, str]], ignore: frozenset[str]) -> 
 def announced_header_names(value: str | None) -> list[str]:
     """An `Access-Control-Request-Headers` value as the names it lists, lower-cased, in
     order (the browser sends them lower-cased, comma-separated, §4.8 step 3)."""
-    return [name.strip().lower() for name in (value or "").split(",") if name.strip()]
+    return list(_announced_names(value or ""))
+
+
+@lru_cache(maxsize=4096)
+def _announced_names(value: str) -> tuple[str, ...]:
+    # Parsed once per distinct value: a page announces the same few lists again and again.
+    return tuple(name.strip().lower() for name in value.split(",") if name.strip())
 
 
 def parse_token_list(value: str | None) -> list[str] | None:
@@ -279,6 +285,13 @@ def parse_token_list(value: str | None) -> list[str] | None:
     """
     if value is None:
         return []
+    # A server answers with the same few lists again and again.
+    items = _token_list(value)
+    return list(items) if items is not None else None
+
+
+@lru_cache(maxsize=4096)
+def _token_list(value: str) -> tuple[str, ...] | None:
     items: list[str] = []
     for raw in value.split(","):
         item = raw.strip(" \t")
@@ -287,7 +300,7 @@ def parse_token_list(value: str | None) -> list[str] | None:
         if not is_token(item):
             return None
         items.append(item)
-    return items
+    return tuple(items)
 
 
 def parse_max_age(value: str | None) -> int | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -1077,7 +1078,10 @@ def _is_cacheable(headers: Headers) -> bool:
     return "public" in directives or headers.get("expires") is not None
 
 
+@lru_cache(maxsize=4096)
 def _cache_control(value: str | None) -> dict[str, str]:
+    """The directives by lower-cased name. Responses repeat a few values: each is parsed
+    once, and its dict is shared (read it, never change it)."""
     directives: dict[str, str] = {}
     for part in (value or "").split(","):
         name, _, arg = part.strip().partition("=")
