@@ -142,24 +142,26 @@
   if (typeof HTMLScriptElement !== 'undefined') rememberSrc(HTMLScriptElement.prototype);
 
   /* The element that loaded `href`, as { crossOrigin, module, as }, or null; `as` is what a
-     link loads ("style" for a stylesheet). */
+     link loads ("style" for a stylesheet). Null too when elements that ask for it
+     differently share the URL: which of them this load was is not known. */
   function elementFor(href) {
-    if (scripted[href]) return scripted[href];
-    if (typeof document === 'undefined') return null;
-    var found = null;
+    var found = scripted[href] || null;
+    if (typeof document === 'undefined') return found;
     try {
       var all = document.querySelectorAll(
-        '[crossorigin], script[type=module], link[rel~=modulepreload]');
-      for (var i = 0; i < all.length && !found; i++) {
+        'img, script[src], link[href], video, audio, track[src], input[src]');
+      for (var i = 0; i < all.length; i++) {
         var el = all[i];
-        var own = el.currentSrc || el.src || el.href;
-        if (own && absolute(own) === href) {
-          var rel = ' ' + String(el.rel || '').toLowerCase() + ' ';
-          found = { crossOrigin: el.getAttribute('crossorigin'),
-            module: el.type === 'module' || rel.indexOf(' modulepreload ') >= 0,
-            as: rel.indexOf(' preload ') >= 0 ? (el.getAttribute('as') || '').toLowerCase() :
-              rel.indexOf(' stylesheet ') >= 0 ? 'style' : '' };
-        }
+        /* The properties are resolved already, as Resource Timing's names are. */
+        if (el.currentSrc !== href && el.src !== href && el.href !== href) continue;
+        var rel = ' ' + String(el.rel || '').toLowerCase() + ' ';
+        var asked = { crossOrigin: el.getAttribute('crossorigin'),
+          module: el.type === 'module' || rel.indexOf(' modulepreload ') >= 0,
+          as: rel.indexOf(' preload ') >= 0 ? (el.getAttribute('as') || '').toLowerCase() :
+            rel.indexOf(' stylesheet ') >= 0 ? 'style' : '' };
+        if (found && (found.crossOrigin !== asked.crossOrigin || found.module !== asked.module ||
+            (found.as || '') !== asked.as)) return null;
+        found = asked;
       }
     } catch (e) { return null; }
     return found;
