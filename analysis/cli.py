@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from analysis.api import Analysis, Decided, analyze_files, write_document
+from analysis.parallel import default_jobs
 from analysis.progress import Progress
 from analysis.readers.errors import InputError
 
@@ -72,11 +73,11 @@ def main() -> None:
     "--jobs",
     "-j",
     type=click.IntRange(min=0),
-    default=1,
-    show_default=True,
+    default=None,
     help=(
         "Read flow files, decide verdicts and tabulate them for diagnosis on this many"
-        " processes (0: every core); pays off past ~10k exchanges."
+        " processes (0: every core). Default: every core where processes can fork, for"
+        " inputs large enough to pay off (past ~10k exchanges); 1 for one process."
     ),
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
@@ -85,7 +86,7 @@ def analyze(
     json_path: str | None,
     report_path: str | None,
     no_redact: bool,
-    jobs: int,
+    jobs: int | None,
     quiet: bool,
 ) -> None:
     """Decide every cross-origin exchange in INPUTS the way the browser did.
@@ -93,6 +94,8 @@ def analyze(
     INPUTS are HAR files (any browser), mitmproxy flow files, or corscope captures; the
     format is read from the content, not the file name.
     """
+    if jobs is None:
+        jobs = default_jobs()
     try:
         with Progress(enabled=None if not quiet else False) as progress:
             analysis = analyze_files(list(inputs), jobs=jobs, progress=progress)

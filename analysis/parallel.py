@@ -48,6 +48,13 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def default_jobs() -> int:
+    """What `corscope analyze` uses unless told: every usable core where processes fork
+    (they inherit the exchanges; past the per-job minimums only), else one process, as
+    sending every exchange to spawned ones costs about what deciding it does."""
+    return usable_cpus() if _can_fork() else 1
+
+
 def decide_parallel(
     exchanges: Sequence[Exchange],
     jobs: int | None = None,

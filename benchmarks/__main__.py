@@ -132,10 +132,9 @@ def _pipeline(path: Path, jobs: int, stop_after: str = "diagnose") -> tuple[meas
     return result, json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def _cli(path: Path, jobs: int | None = None, *extra: str) -> measure.Run:
-    cmd = [measure.corscope(), "analyze", str(path), "-q", *extra]
-    if jobs is not None:
-        cmd += ["--jobs", str(jobs)]
+def _cli(path: Path, jobs: int, *extra: str) -> measure.Run:
+    # Always a --jobs: unless told, `corscope analyze` takes every core that forks.
+    cmd = [measure.corscope(), "analyze", str(path), "-q", "--jobs", str(jobs), *extra]
     return measure.run(cmd).check(ok=(0, 1))
 
 
@@ -151,7 +150,7 @@ def flows(count: int, workdir: Path, jobs: int) -> dict[str, Any]:
     print(f"\n[flows] {count:,} flows")
     path = _generate(workdir / f"flows-{count}.mitm", "flows", count, 1.0)
     baseline = measure.run([measure.python(), "-c", FLOWREADER, str(path)]).check()
-    cli = _cli(path)
+    cli = _cli(path, 1)
     out: dict[str, Any] = {
         "flows": count,
         "file_bytes": path.stat().st_size,
@@ -166,7 +165,7 @@ def flows(count: int, workdir: Path, jobs: int) -> dict[str, Any]:
         f"peak {measure.size(baseline.peak_rss_bytes)}"
     )
     print(
-        f"  corscope analyze (serial):       {cli.wall_s:7.1f} s   "
+        f"  corscope analyze --jobs 1:       {cli.wall_s:7.1f} s   "
         f"peak {measure.size(cli.peak_rss_bytes)}   {out['ratio']:.1f}x faster (target >= 10x)"
     )
     parallel = _cli(path, jobs)
@@ -196,7 +195,7 @@ def har(count: int, workdir: Path, jobs: int) -> dict[str, Any]:
     print(f"\n[har] {count:,} entries")
     path = _generate(workdir / f"har-{count}.har", "har", count, HAR_BODY_SCALE)
     baseline = measure.run([measure.python(), "-c", JSON_LOAD, str(path)]).check()
-    cli = _cli(path)
+    cli = _cli(path, 1)
     out: dict[str, Any] = {
         "entries": count,
         "file_bytes": path.stat().st_size,
@@ -211,7 +210,7 @@ def har(count: int, workdir: Path, jobs: int) -> dict[str, Any]:
         f"peak {measure.size(baseline.peak_rss_bytes)}"
     )
     print(
-        f"  corscope analyze (serial):       {cli.wall_s:7.1f} s   "
+        f"  corscope analyze --jobs 1:       {cli.wall_s:7.1f} s   "
         f"peak {measure.size(cli.peak_rss_bytes)}   {out['ratio']:.2f}x json.load (target <= 1.5x)"
     )
     parallel = _cli(path, jobs)
@@ -252,7 +251,7 @@ def memory(exchanges: int, workdir: Path) -> dict[str, Any]:
         f"({decided_run.peak_rss_bytes / detail['exchanges']:,.0f} B each; target < 1 GB), "
         f"{decided_run.wall_s:.0f} s"
     )
-    cli = _cli(path)
+    cli = _cli(path, 1)
     out["corscope_analyze_peak_rss"] = cli.peak_rss_bytes
     out["corscope_analyze_s"] = cli.wall_s
     print(
@@ -261,7 +260,7 @@ def memory(exchanges: int, workdir: Path) -> dict[str, Any]:
     )
     with tempfile.TemporaryDirectory(prefix="corscope-bench-") as tmp:
         document = Path(tmp) / "analysis.json"
-        written = _cli(path, None, "--json", str(document))
+        written = _cli(path, 1, "--json", str(document))
         out["json_bytes"] = document.stat().st_size
     out["corscope_analyze_json_peak_rss"] = written.peak_rss_bytes
     out["corscope_analyze_json_s"] = written.wall_s

@@ -391,6 +391,36 @@ def test_jobs_split_flow_files_and_give_the_same_document(
     assert len(forks) == 2 and min(forks) > 1  # verdicts, then the diagnosis rows
 
 
+def test_unless_told_it_takes_every_core_that_forks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No `--jobs`: as many processes as usable cores (two here) where processes fork, past
+    the per-process minimums; the document is the one-process one, byte for byte."""
+    from analysis import parallel
+
+    monkeypatch.setattr(parallel, "MIN_PER_JOB", 20)
+    monkeypatch.setattr(parallel, "usable_cpus", lambda: 2)
+    forks: list[int] = []
+    forked = parallel._forked
+
+    def counting(items: Any, work: Any, bounds: list[tuple[int, int]], jobs: int) -> Any:
+        forks.append(jobs)
+        return forked(items, work, bounds, jobs)
+
+    monkeypatch.setattr(parallel, "_forked", counting)
+    entries = [
+        _entry("GET", f"{API}/items/{i}", {"Origin": PAGE}, 200, {}, **_cors()) for i in range(60)
+    ]
+    har = _har(tmp_path, *entries)
+    documents = []
+    for flags in ([], ["-j", "1"]):
+        out = tmp_path / f"{len(flags)}.json"
+        CliRunner().invoke(main, ["analyze", str(har), "-q", "--json", str(out), *flags])
+        documents.append(out.read_text())
+    assert documents[0] == documents[1]
+    assert forks == ([2, 2] if parallel._can_fork() else [])  # verdicts, diagnosis rows
+
+
 def test_console_lists_the_first_findings_and_counts_the_rest(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
