@@ -280,7 +280,10 @@
     var ready = settled;
     settled = [];
     for (var i = 0; i < ready.length; i++) {
-      ready[i].timing = takeTiming(ready[i]);
+      var timing = ready[i].timing = takeTiming(ready[i]);
+      /* A service worker saw the call: how a worker, which has no controller to ask,
+         knows it is controlled (its owner's worker handles its fetches too). */
+      if (timing && timing.workerStart > 0) ready[i].controlled = true;
       queue.push(ready[i]);
     }
     if (queue.length >= MAX_BATCH) flush(); else schedule();

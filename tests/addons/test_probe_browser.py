@@ -98,6 +98,11 @@ window.results = (async () => {
   if (!navigator.serviceWorker.controller) {
     await new Promise((r) => navigator.serviceWorker.addEventListener('controllerchange', r));
   }
+  if (location.search === '?dedicated') {
+    const worker = new Worker('/w.js?k=controlled');
+    worker.postMessage(api);
+    out.dedicated = await new Promise((r) => { worker.onmessage = (e) => r(e.data); });
+  }
   for (const name of ['from-cache', 'synthetic', 'opaque']) {
     try { await (await fetch(api + '/' + name)).text(); out[name] = 'ok'; }
     catch (e) { out[name] = e.name; }
@@ -146,6 +151,7 @@ async function calls(api) {
     try { await (await fetch(api + '/' + name + '?k=' + kind, init)).text(); out[name] = 'ok'; }
     catch (e) { out[name] = e.name; }
   };
+  if (kind === 'controlled') { await get('from-cache'); await get('synthetic'); }
   await get('none');
   await get('allow', {credentials: 'include'});
   await get('cacheable');
@@ -522,3 +528,33 @@ def test_probe_says_how_an_event_stream_was_asked_for(browser_session) -> None:
     assert (wild.verdict.blocked, wild.verdict.reason) == (True, "WildcardOriginNotAllowed")
     assert wild.verdict.credentials == "include"
     assert wild.exchange.context.resource_type == "eventsource"
+
+
+def test_a_worker_of_a_controlled_page_knows_its_service_worker(browser_session) -> None:
+    """A dedicated worker's fetches go through its page's service worker, but a worker has
+    no controller to ask: Resource Timing's workerStart tells it. Then the agent's report
+    stands for the worker's call, and nothing is made up from the HTTP cache."""
+    s = browser_session
+    context = s["browser"].new_context()
+    page = context.new_page()
+    page.goto(s["site"].origin + "/worker?dedicated")
+    results = page.evaluate("window.results")
+    assert results["dedicated"]["synthetic"] == "ok"
+    assert results["dedicated"]["from-cache"] == "TypeError"  # nothing stored for ?k=
+
+    def done(lines: list[dict[str, Any]]) -> bool:
+        joined = [
+            obj for obj in lines if obj.get("_cors", {}).get("pageUrl", "").endswith("controlled")
+        ]
+        return len(joined) >= 2  # the worker's answer and the network's refusal
+
+    wait_for_lines(s["capture"], done)
+    context.close()
+    found = by_url(s["capture"])
+    (synthetic,) = found["synthetic?k=controlled"]
+    assert (synthetic.verdict.source, synthetic.verdict.blocked) == ("service-worker", False)
+    assert synthetic.exchange.context.page_url == s["site"].origin + "/w.js?k=controlled"
+    (refused,) = found["from-cache?k=controlled"]
+    assert (refused.verdict.source, refused.verdict.blocked) == ("service-worker", True)
+    made_up = [d for ds in found.values() for d in ds if d.verdict.source == "http-cache"]
+    assert not [d for d in made_up if d.exchange.url.endswith("controlled")]
