@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -488,6 +489,13 @@ def test_probe_reports_element_loads_the_http_cache_answered(browser_session) ->
         return sum(obj.get("_cors", {}).get("source") == "http-cache" for obj in lines) >= 4
 
     wait_for_lines(s["capture"], done)
+    # Said live, in Chromium's words, though no request for it crossed the proxy.
+    line = (
+        f"CORS blocked GET {s['api'].origin}/font.woff2 from {s['other'].origin}: The"
+        " 'Access-Control-Allow-Origin' header has a value"
+        f" '{s['site'].origin}' that is not equal to the supplied origin. [AllowOriginMismatch]"
+    )
+    s["proxy"].wait_for_log(re.compile(re.escape(line.encode())))
     found = by_url(s["capture"])
     kinds = {"img.gif": "image", "cred.gif": "image", "mod.js": "script", "font.woff2": "font"}
     for name, kind in kinds.items():
