@@ -113,7 +113,6 @@
   /* Resource Timing's initiatorType for loads made by markup and CSS. */
   var ELEMENT_INITIATORS = { img: 1, image: 1, input: 1, script: 1, link: 1, css: 1,
     video: 1, audio: 1, track: 1 };
-  var FONT_URL = /[.](woff2?|ttf|otf|eot)([?#]|$)/i;
   var scripted = {};
   var scriptedCount = 0;
 
@@ -140,6 +139,59 @@
   }
   if (typeof HTMLImageElement !== 'undefined') rememberSrc(HTMLImageElement.prototype);
   if (typeof HTMLScriptElement !== 'undefined') rememberSrc(HTMLScriptElement.prototype);
+
+  /* Fonts: Resource Timing names a font and a CSS background image alike ("css"). A font
+     is a URL with a font's extension, one a FontFace was made with, or one an @font-face
+     rule of a stylesheet the page may read names (font services serve fonts from URLs
+     without an extension). */
+  var FONT_URL = /[.](woff2?|ttf|otf|eot)([?#]|$)/i;
+  var fontUrls = {};
+  var fontCount = 0;
+  var scannedSheets = typeof WeakMap === 'function' ? new WeakMap() : null;
+
+  function rememberFonts(source, base) {
+    var sources = /url\(\s*(['"]?)(.*?)\1\s*\)/g;
+    var m;
+    while ((m = sources.exec(String(source))) !== null && fontCount < MAX_TIMINGS) {
+      try {
+        var href = new URL(m[2], base).href;
+        if (!fontUrls[href]) { fontUrls[href] = true; fontCount++; }
+      } catch (e) { /* not a URL */ }
+    }
+  }
+
+  var NativeFontFace = w.FontFace;
+  if (typeof NativeFontFace === 'function' && typeof Proxy === 'function') {
+    try {
+      w.FontFace = new Proxy(NativeFontFace, {
+        construct: function (target, args, newTarget) {
+          try {
+            if (typeof args[1] === 'string') rememberFonts(args[1], here.href);
+          } catch (e) { /* never into the page */ }
+          return Reflect.construct(target, args, newTarget);
+        }
+      });
+    } catch (e) { /* a frozen global: such fonts go by their extension */ }
+  }
+
+  function isFont(href) {
+    if (FONT_URL.test(href) || fontUrls[href]) return true;
+    if (typeof document === 'undefined') return false;
+    if (!scannedSheets) return false;
+    for (var i = 0; i < document.styleSheets.length; i++) {
+      var sheet = document.styleSheets[i];
+      var rules = null;
+      try { rules = sheet.cssRules; } catch (e) { continue; /* another origin's, unreadable */ }
+      if (!rules || scannedSheets.get(sheet) === rules.length) continue;
+      scannedSheets.set(sheet, rules.length);
+      for (var j = 0; j < rules.length; j++) {
+        if (rules[j].type === 5 /* CSSRule.FONT_FACE_RULE */) {
+          rememberFonts(rules[j].style.getPropertyValue('src'), sheet.href || here.href);
+        }
+      }
+    }
+    return !!fontUrls[href];
+  }
 
   /* The element that loaded `href`, as { crossOrigin, module, as }, or null; `as` is what a
      link loads ("style" for a stylesheet). Null too when elements that ask for it
@@ -173,7 +225,7 @@
     var type = entry.initiatorType;
     if (type === 'css') {
       /* A font is always fetched in CORS mode; a background image never is. */
-      return FONT_URL.test(entry.name) ? { credentials: 'same-origin', destination: 'font' } : null;
+      return isFont(entry.name) ? { credentials: 'same-origin', destination: 'font' } : null;
     }
     var el = elementFor(entry.name);
     if (!el) return null;

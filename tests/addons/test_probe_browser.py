@@ -188,9 +188,11 @@ window.results = (async () => {
   module.src = api + '/mod.js';
   document.head.appendChild(module);
   const style = document.createElement('style');
-  style.textContent = '@font-face { font-family: F; src: url(' + api + '/font.woff2); }';
+  // Font services serve fonts from URLs without an extension.
+  style.textContent = '@font-face { font-family: F; src: url(' + api + '/font?family=F); }';
   document.head.appendChild(style);
   await document.fonts.load('16px F').catch(() => null);
+  await new FontFace('G', 'url(' + api + '/face)').load().catch(() => null);
   // One URL asked for in two ways: which load was which, the page cannot say.
   for (const mode of ['anonymous', 'use-credentials']) {
     const twice = document.createElement('img');
@@ -275,7 +277,8 @@ def api_routes() -> dict:
             "/cred.gif": stored("image/gif", gif, ("Access-Control-Allow-Credentials", "true")),
             "/twice.gif": stored("image/gif", gif, ("Access-Control-Allow-Credentials", "true")),
             "/mod.js": stored("text/javascript", b"window.moduleRan = true;"),
-            "/font.woff2": stored("font/woff2", b"not a font")}  # fmt: skip
+            "/font": stored("font/woff2", b"not a font"),
+            "/face": stored("font/woff2", b"not a font")}  # fmt: skip
 
 
 @pytest.fixture
@@ -482,22 +485,23 @@ def test_probe_reports_element_loads_the_http_cache_answered(browser_session) ->
     context.close()
     assert second == {"img": "error", "cred": "error", "module": "error"}
     paths = [h.path for h in s["api"].hits if h.path != "/twice.gif"]
-    assert sorted(paths) == ["/cred.gif", "/font.woff2", "/img.gif", "/mod.js"]
+    assert sorted(paths) == ["/cred.gif", "/face", "/font", "/img.gif", "/mod.js"]
     assert not [p for p in problems + more if "corscope" in p.lower() or "pageerror" in p]
 
     def done(lines: list[dict[str, Any]]) -> bool:
-        return sum(obj.get("_cors", {}).get("source") == "http-cache" for obj in lines) >= 4
+        return sum(obj.get("_cors", {}).get("source") == "http-cache" for obj in lines) >= 5
 
     wait_for_lines(s["capture"], done)
     # Said live, in Chromium's words, though no request for it crossed the proxy.
     line = (
-        f"CORS blocked GET {s['api'].origin}/font.woff2 from {s['other'].origin}: The"
+        f"CORS blocked GET {s['api'].origin}/font?family=F from {s['other'].origin}: The"
         " 'Access-Control-Allow-Origin' header has a value"
         f" '{s['site'].origin}' that is not equal to the supplied origin. [AllowOriginMismatch]"
     )
     s["proxy"].wait_for_log(re.compile(re.escape(line.encode())))
     found = by_url(s["capture"])
-    kinds = {"img.gif": "image", "cred.gif": "image", "mod.js": "script", "font.woff2": "font"}
+    kinds = {"img.gif": "image", "cred.gif": "image", "mod.js": "script", "font?family=F": "font"}
+    kinds["face"] = "font"
     for name, kind in kinds.items():
         network, cached = sorted(found[name], key=lambda d: d.verdict.source != "network")
         assert network.exchange.context.resource_type == kind

@@ -83,6 +83,19 @@ SCENARIOS = (
         fix_layer="express",
     ),
     Scenario(
+        id="font-cached-for-other-port",
+        title="A web font cached for 127.0.0.1:P1 without Vary: Origin, reused for 127.0.0.1:P2",
+        cause="browser-cache-wrong-origin",
+        before=(at(call(client="font")),),
+        visit=at(call(client="font"), page="app_port2"),
+        routes=(Route("GET", Reply(200, (REFLECT, CACHEABLE, EXPRESS), "wOF2", FONT)),),
+        expected=blocked("AllowOriginMismatch", "{app}"),
+        wire_decides=False,
+        notes="Only the first font request reaches the proxy; the page probe sees the second"
+        " fail in Resource Timing, and the copy the first left is what Chromium checked.",
+        fix_layer="express",
+    ),
+    Scenario(
         id="control-browser-cache-varies-on-origin",
         title="With Vary: Origin the other same-site origin goes to the network",
         cause="none",
