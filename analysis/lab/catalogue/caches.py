@@ -96,6 +96,19 @@ SCENARIOS = (
         fix_layer="express",
     ),
     Scenario(
+        id="canvas-image-cached-for-other-port",
+        title="An <img crossorigin> for a canvas, cached for 127.0.0.1:P1, reused for P2",
+        cause="browser-cache-wrong-origin",
+        before=(at(call(client="image", cross_origin="anonymous")),),
+        visit=at(call(client="image", cross_origin="anonymous"), page="app_port2"),
+        routes=(Route("GET", Reply(200, (REFLECT, CACHEABLE, EXPRESS), "PNG", "image/png")),),
+        expected=blocked("AllowOriginMismatch", "{app}"),
+        wire_decides=False,
+        notes="The image element is made by script and never attached: the probe knows its"
+        " crossorigin from when its src was set.",
+        fix_layer="express",
+    ),
+    Scenario(
         id="control-browser-cache-varies-on-origin",
         title="With Vary: Origin the other same-site origin goes to the network",
         cause="none",
