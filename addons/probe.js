@@ -323,6 +323,9 @@
   }
 
   function schedule() {
+    /* A worker gets no pagehide to send the rest on when its page closes: it sends at once
+       (each batch of calls settled together is one fetch). */
+    if (!nativeBeacon) { flush(); return; }
     if (flushTimer === null) flushTimer = setTimeout(flush, FLUSH_MS);
   }
 
