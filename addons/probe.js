@@ -176,8 +176,7 @@
 
   function isFont(href) {
     if (FONT_URL.test(href) || fontUrls[href]) return true;
-    if (typeof document === 'undefined') return false;
-    if (!scannedSheets) return false;
+    if (typeof document === 'undefined' || !scannedSheets) return false;
     for (var i = 0; i < document.styleSheets.length; i++) {
       var sheet = document.styleSheets[i];
       var rules = null;
@@ -266,7 +265,7 @@
       status: status,
       type: null
     });
-    if (queue.length >= MAX_BATCH) flush(); else schedule();
+    sendSoon();
   }
 
   try {
@@ -341,6 +340,10 @@
       if (timing && timing.workerStart > 0) ready[i].controlled = true;
       queue.push(ready[i]);
     }
+    sendSoon();
+  }
+
+  function sendSoon() {
     if (queue.length >= MAX_BATCH) flush(); else schedule();
   }
 

@@ -95,14 +95,15 @@ def target(flow: http.HTTPFlow, request_facts: Facts | None = None) -> str | Non
         if b"attachment" in response_facts.get(b"content-disposition", b"").lower():
             return None
         return "page" if is_navigation(facts) else None
-    if not any(t in ctype for t in _JS_TYPES):
-        return None  # Chromium runs no worker script served as anything else
     if facts.get(b"service-worker", b"").lower() == b"script":
-        return "service-worker"
-    if facts.get(b"sec-fetch-dest") in (b"worker", b"sharedworker"):
+        where = "service-worker"
+    elif facts.get(b"sec-fetch-dest") in (b"worker", b"sharedworker"):
         # Its fetches never pass the page's probe: a worker is a client of its own.
-        return "worker"
-    return None
+        where = "worker"
+    else:
+        return None  # every other response, so the request's headers are asked first
+    # Chromium runs no worker script served as anything else.
+    return where if any(t in ctype for t in _JS_TYPES) else None
 
 
 def is_navigation(facts: Facts) -> bool:

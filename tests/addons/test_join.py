@@ -143,8 +143,8 @@ def test_no_join_across_origins_modes_or_time() -> None:
     assert j.unseen == 2
 
 
-def test_http_cache_answer_replays_the_cached_response() -> None:
-    """Origin A's response, cached without Vary: Origin, answered origin B of the same site."""
+def cached_for_another_origin() -> Joiner:
+    """A joiner that saw origin A's response, cacheable without Vary: Origin, as "w1"."""
     j = joiner()
     cached = cors_get(
         origin="http://localhost:5174",
@@ -155,6 +155,12 @@ def test_http_cache_answer_replays_the_cached_response() -> None:
         ],
     )
     j.note(entry_for(cached, "w1"))
+    return j
+
+
+def test_http_cache_answer_replays_the_cached_response() -> None:
+    """Origin A's response, cached without Vary: Origin, answered origin B of the same site."""
+    j = cached_for_another_origin()
     (action,) = j.page(page(failed=True, status=0, credentials="same-origin"), PAGE_URL)
     assert isinstance(action, NewEntry)
     entry = action.entry
@@ -170,16 +176,7 @@ def test_http_cache_answer_replays_the_cached_response() -> None:
 def test_element_load_from_the_http_cache_is_an_entry_of_its_kind() -> None:
     """A font another origin of the site had cached: the page's Resource Timing entry
     (status 0) is all there is, and the entry says it was a font."""
-    j = joiner()
-    cached = cors_get(
-        origin="http://localhost:5174",
-        at=T0 - 5,
-        response_headers=[
-            ("Access-Control-Allow-Origin", "http://localhost:5174"),
-            ("Cache-Control", "max-age=600"),
-        ],
-    )
-    j.note(entry_for(cached, "w1"))
+    j = cached_for_another_origin()
     record = page(kind="element", destination="font", failed=True, status=0, response_type=None)
     (action,) = j.page(record, PAGE_URL)
     assert isinstance(action, NewEntry)
