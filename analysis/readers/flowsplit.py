@@ -5,13 +5,12 @@ Records of a flow file are independent: each is a length-prefixed tnetstring tha
 prefixes only (a couple of microseconds a record), cuts the file into runs of records,
 and forked workers read every run but the first while this process reads the first.
 
-What comes back must cost less to take in than reading did, or nothing is gained: a
-`Captured` pickled as the dataclasses it is costs more to load than parsing its record.
-So workers send plain tuples (header lists once per distinct list, by index) and this
-process rebuilds the objects. The result is the serial reader's, record for record:
-numbering continues across runs, warnings appear in file order, a record that stops the
-file in one run drops every later run. A worker that fails in any other way has its run
-read again here. Forked workers need `os.fork`; elsewhere the file is read serially.
+What comes back must cost less to take in than reading did, or nothing is gained, so
+workers send their transactions as `transfer` packs them. The result is the serial
+reader's, record for record: numbering continues across runs, warnings appear in file
+order, a record that stops the file in one run drops every later run. A worker that
+fails in any other way has its run read again here. Forked workers need `os.fork`;
+elsewhere the file is read serially.
 """
 
 from __future__ import annotations
@@ -25,9 +24,7 @@ from array import array
 from collections import Counter
 from typing import IO, Any
 
-from analysis.model import Headers, Request, Response, Transaction
-
-from .captured import Captured, Loaded
+from .captured import Loaded
 from .errors import InputError
 from .flowstream import (
     _RELEASE_BYTES,
@@ -37,6 +34,7 @@ from .flowstream import (
     _Malformed,
     release_pages,
 )
+from .transfer import pack, unpack
 
 MIN_RECORDS_PER_JOB = 2000
 """Below this many records a run, forking costs more than it saves."""
@@ -168,47 +166,13 @@ def _read_and_pack(buf: Any, size: int, path: str, run: tuple[int, int, int]) ->
         loaded = reader.run(start, stop, records)
     except InputError as e:
         return pickle.dumps(("error", e.message), protocol=pickle.HIGHEST_PROTOCOL)
-    lists: dict[int, int] = {}
-    tables: list[tuple[tuple[str, str], ...]] = []
-
-    def index(headers: Headers) -> int:
-        found = lists.get(id(headers))
-        if found is None:
-            found = lists[id(headers)] = len(tables)
-            tables.append(headers.fields)
-        return found
-
-    rows = []
-    for c in loaded.captured:
-        tx = c.tx
-        q, r = tx.request, tx.response
-        response = None
-        if r is not None:
-            response = (
-                r.status,
-                index(r.headers),
-                r.reason,
-                r.http_version,
-                r.body_excerpt,
-                r.made_by_proxy,
-            )
-        rows.append(
-            (
-                c.order,
-                c.id,
-                c.hints or None,
-                q.method,
-                q.url,
-                index(q.headers),
-                q.http_version,
-                response,
-                tx.error,
-                tx.started,
-                tx.duration_ms,
-                tx.server_ip,
-            )
-        )
-    state = (tables, rows, loaded.warnings, loaded.skipped, dict(reader.ways), reader.stopped)
+    state = (
+        pack(loaded.captured),
+        loaded.warnings,
+        loaded.skipped,
+        dict(reader.ways),
+        reader.stopped,
+    )
     return pickle.dumps(("ok", state), protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -216,17 +180,7 @@ def _unpack(data: bytes, path: str) -> tuple[Loaded, Counter[str], bool]:
     kind, state = pickle.loads(data)
     if kind == "error":
         raise InputError(path, state)
-    tables, rows, warnings, skipped, ways, stopped = state
-    headers = [Headers(fields) for fields in tables]
-    captured = []
-    for order, cid, hints, method, url, qh, qv, response, error, started, ms, ip in rows:
-        if response is not None:
-            status, rh, reason, version, excerpt, by_proxy = response
-            response = Response(status, headers[rh], reason, version, excerpt, by_proxy)
-        tx = Transaction(Request(method, url, headers[qh], qv), response, error, started, ms, ip)
-        if hints is None:
-            captured.append(Captured(tx=tx, order=order, id=cid))
-        else:
-            captured.append(Captured(tx=tx, hints=hints, order=order, id=cid))
+    packed, warnings, skipped, ways, stopped = state
+    captured = unpack(packed)
     loaded = Loaded(captured=captured, format="flows", warnings=warnings, skipped=skipped)
     return loaded, Counter(ways), stopped
