@@ -75,7 +75,7 @@ def main() -> None:
     type=click.IntRange(min=0),
     default=None,
     help=(
-        "Read flow files, decide verdicts and tabulate them for diagnosis on this many"
+        "Read flow files and HARs, decide verdicts and tabulate them for diagnosis on this many"
         " processes (0: every core). Default: every core where processes can fork, for"
         " inputs large enough to pay off (past ~10k exchanges); 1 for one process."
     ),

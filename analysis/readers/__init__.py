@@ -135,8 +135,8 @@ def read(
     path: str | os.PathLike[str], *, progress: ProgressFn | None = None, jobs: int = 1
 ) -> ReadResult:
     """One capture file. Every reader streams: memory grows with the transactions kept,
-    not with the size of the file. `jobs` > 1 lets a large flow file be read by that many
-    processes at once."""
+    not with the size of the file. `jobs` > 1 lets a large flow file or HAR be read by that
+    many processes at once."""
     spath = os.fspath(path)
     fmt = sniff(spath)
     with collector_paused():
@@ -176,7 +176,7 @@ def _load(fmt: str, path: str, progress: ProgressFn | None, jobs: int = 1) -> Lo
     if fmt == "har":
         from .har import read_har
 
-        return read_har(path, progress)
+        return read_har(path, progress, jobs=jobs)
     if fmt == "capture":
         from .capture import read_capture
 

@@ -18,11 +18,9 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
-import signal
-import tempfile
 from array import array
 from collections import Counter
-from typing import IO, Any
+from typing import Any
 
 from .captured import Loaded
 from .errors import InputError
@@ -34,7 +32,7 @@ from .flowstream import (
     _Malformed,
     release_pages,
 )
-from .transfer import pack, unpack
+from .transfer import Forked, pack, unpack
 
 MIN_RECORDS_PER_JOB = 2000
 """Below this many records a run, forking costs more than it saves."""
@@ -116,47 +114,27 @@ def _scaled(progress: ProgressFn | None, end: int, size: int) -> ProgressFn | No
 
 
 class _Worker:
-    def __init__(self, pid: int, out: IO[bytes]) -> None:
-        self.pid = pid
-        self.out = out
-        self.reaped = False
+    def __init__(self, forked: Forked) -> None:
+        self.forked = forked
 
     @classmethod
     def start(cls, buf: Any, size: int, path: str, run: tuple[int, int, int]) -> _Worker:
-        out = tempfile.TemporaryFile()
-        pid = os.fork()
-        if pid == 0:  # the worker: read the run, write it down, leave without cleanup
-            code = 1
-            try:
-                out.write(_read_and_pack(buf, size, path, run))
-                out.flush()
-                code = 0
-            finally:
-                os._exit(code)
-        return cls(pid, out)
+        return cls(Forked.start(lambda: _read_and_pack(buf, size, path, run)))
 
     def result(
         self, buf: Any, size: int, path: str, run: tuple[int, int, int]
     ) -> tuple[Loaded, Counter[str], bool]:
-        _, status = os.waitpid(self.pid, 0)
-        self.reaped = True
-        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
-            self.out.seek(0)
+        data = self.forked.result()
+        if data is not None:
             with contextlib.suppress(Exception):
-                return _unpack(self.out.read(), path)
+                return _unpack(data, path)
         # Whatever became of the worker, its records are still in the file.
         start, stop, records = run
         reader = _FileReader(buf, size, path, None)
         return reader.run(start, stop, records), reader.ways, reader.stopped
 
     def close(self) -> None:
-        if not self.reaped:
-            with contextlib.suppress(OSError):
-                os.kill(self.pid, signal.SIGKILL)
-            with contextlib.suppress(OSError):
-                os.waitpid(self.pid, 0)
-            self.reaped = True
-        self.out.close()
+        self.forked.close()
 
 
 def _read_and_pack(buf: Any, size: int, path: str, run: tuple[int, int, int]) -> bytes:

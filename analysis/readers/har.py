@@ -40,9 +40,12 @@ _HTTP_VERSIONS = {
 }
 
 
-def read_har(path: str | os.PathLike[str], progress: ProgressFn | None = None) -> Loaded:
+def read_har(
+    path: str | os.PathLike[str], progress: ProgressFn | None = None, *, jobs: int = 1
+) -> Loaded:
     """A HAR file, entry by entry: memory grows with the transactions kept, not with the
-    file. Bad input gets exactly the InputError `read_har_document` gives."""
+    file. Bad input gets exactly the InputError `read_har_document` gives. `jobs` > 1 lets
+    a large file be read by that many processes at once (`harsplit`), with the same result."""
     spath = os.fspath(path)
     try:
         f = open(spath, "rb")  # closed by the `with` below
@@ -53,6 +56,12 @@ def read_har(path: str | os.PathLike[str], progress: ProgressFn | None = None) -
             size = os.fstat(f.fileno()).st_size
         except OSError as e:
             raise InputError(spath, e.strerror or str(e)) from None
+        if jobs > 1:
+            from .harsplit import read_split
+
+            split = read_split(spath, size, progress, jobs)
+            if split is not None:
+                return split
         try:
             return _HarStream(f, spath, size, progress).read()
         except _Unusual:

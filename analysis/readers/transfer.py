@@ -1,5 +1,6 @@
 """Transactions sent from a forked reader back to the process that assembles them.
 
+`Forked` runs one piece of reading in a forked child and hands back the bytes it wrote.
 A `Captured` pickled as the dataclasses it is costs more to load than parsing its record,
 which would undo the point of reading in several processes. So they travel as plain tuples,
 each distinct header list once (by index), and are rebuilt here: `unpack(pack(c)) == c`.
@@ -7,7 +8,11 @@ each distinct header list once (by index), and are rebuilt here: `unpack(pack(c)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import os
+import signal
+import tempfile
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from analysis.model import Headers, Request, Response, Transaction
@@ -77,3 +82,45 @@ def unpack(packed: Packed, order_offset: int = 0) -> list[Captured]:
         else:
             captured.append(Captured(tx=tx, hints=hints, order=order, id=cid))
     return captured
+
+
+class Forked:
+    """`work()` run in a forked child, which leaves without cleanup once it has written
+    what `work` returned; `result` waits for it."""
+
+    def __init__(self, pid: int, out: Any) -> None:
+        self.pid = pid
+        self.out = out
+        self.reaped = False
+
+    @classmethod
+    def start(cls, work: Callable[[], bytes]) -> Forked:
+        out = tempfile.TemporaryFile()
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                out.write(work())
+                out.flush()
+                code = 0
+            finally:
+                os._exit(code)
+        return cls(pid, out)
+
+    def result(self) -> bytes | None:
+        """What the child wrote; None when it did not finish."""
+        _, status = os.waitpid(self.pid, 0)
+        self.reaped = True
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+            self.out.seek(0)
+            return self.out.read()
+        return None
+
+    def close(self) -> None:
+        if not self.reaped:
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.waitpid(self.pid, 0)
+            self.reaped = True
+        self.out.close()
