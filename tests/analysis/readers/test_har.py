@@ -181,7 +181,8 @@ def _sized_as_playwright(
         ((304, 0, 165, 165, "127.0.0.2"), None),  # a 304 written as one (<img>)
         ((301, 0, 295, 295, "127.0.0.2"), None),  # a cached 301 looks like a fetched one
         ((204, 0, 153, 153, "127.0.0.2"), None),  # no body at all
-        ((200, -91, 0, 91, None), None),  # a service worker's answer, as the page saw it
+        # a service worker's answer, as the page saw it: synthetic or the worker's fetch
+        ((200, -91, 0, 91, None), "service-worker"),
         ((200, 0, 70, 70, None), None),  # Playwright's own route.fulfill
         ((200, -1, -1, -1, None), None),  # aborted, or unfinished when the HAR was saved
         ((-1, -1, -1, -1, None), None),  # blocked, refused: no answer
