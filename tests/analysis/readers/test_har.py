@@ -636,3 +636,16 @@ def test_wrong_types_are_input_errors(tmp_path: Path, mutate: Any, fragments: li
 
 def test_json_without_log_is_not_a_har(tmp_path: Path) -> None:
     expect_error(write_json(tmp_path / "x.json", {"version": 1}), 'no "log" object')
+
+
+def test_playwright_never_marks_a_preflight_as_cached(tmp_path: Path) -> None:
+    # A service worker's preflight, as Playwright 1.65 recorded it: `_transferSize` 0 and
+    # the server's address, like a cached answer; but responses to OPTIONS are not stored,
+    # and the browser logged it after the request it guards, as DevTools does.
+    entry = _sized_as_playwright(204, -349, 0, 349, "127.0.0.2", method="OPTIONS")
+    entry["request"]["headers"].append({"name": "Access-Control-Request-Method", "value": "PUT"})
+    path = entries_of(tmp_path, entry, creator=PLAYWRIGHT, browser=PLAYWRIGHT_CHROMIUM)
+    for reader in (read_har, read_har_document):
+        [c] = reader(path).captured
+        assert c.hints.get("source") is None
+        assert c.hints.get("initiator_type") == "preflight"
