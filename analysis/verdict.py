@@ -437,8 +437,14 @@ def request_mode(exchange: Exchange, origin: str | None) -> str | None:
             headers, ignore=_MAY_BE_BROWSER_ADDED
         ):
             return "cors"
-        if actual.response is None and ctx.browser_error:
-            return None  # the fetch failed either way, and the headers cannot say how
+        final = exchange.last.actual
+        if ctx.browser_error and (
+            actual.response is None or final is None or final.response is None
+        ):
+            # The fetch failed either way, and the headers cannot say how: at its first
+            # request, or at a later hop whose answer the export kept no more than its
+            # request's Origin (a redirect the HTTP cache answered, then a refused hop).
+            return None
         return "no-cors"
     return None
 
