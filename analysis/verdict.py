@@ -428,6 +428,8 @@ def request_mode(exchange: Exchange, origin: str | None) -> str | None:
             return "cors"
         if origin is None or same_origin(origin, step.url):
             return None
+        if ctx.source == "service-worker":
+            return None  # never on the wire: the page's own headers, which say no mode
         # Without Origin the headers are not the wire's: a browser's export of what script
         # could see (Playwright's HAR). No-cors cannot send an unsafe method, and drops
         # unsafe headers; and no answer at all, with the browser's generic net::ERR_FAILED,

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from analysis import fetch
-from analysis.model import Headers, Request, Response, Transaction, origin_of
+from analysis.model import BrowserVerdict, Headers, Request, Response, Transaction, origin_of
 
 from .captured import Captured, Hints, Loaded
 from .errors import InputError
@@ -141,6 +141,14 @@ def _source_by_size(resp: object, server_ip: str | None, method: str) -> str | N
     if not server_ip:
         return "service-worker"
     return None if method.upper() == "OPTIONS" else "http-cache"
+
+
+_DELIVERED = BrowserVerdict(blocked=False)
+"""A service worker's answer in Playwright's Chromium HAR with a status and no
+`_failureText`: the page received it. Playwright writes every answer the browser refused
+(the worker's network error, an opaque answer to a CORS request, ...) as status -1 with
+`_failureText`, and a worker's answer is not CORS-checked again (Fetch §4.3 HTTP fetch
+step 5), so the browser's outcome is in the entry itself."""
 
 
 def _preflight_request(request: Request) -> bool:
@@ -581,6 +589,8 @@ def _quick_captured(
         source = _source_by_size(resp, server_ip, method)
         if source is not None:
             hints["source"] = source
+        if source == "service-worker" and not error and "browser" not in hints:
+            hints["browser"] = _DELIVERED
     tx = Transaction(
         request,
         response,
@@ -732,6 +742,8 @@ def _careful_captured(
         source = _source_by_size(resp.obj, tx.server_ip, method)
         if source is not None:
             hints["source"] = source
+        if source == "service-worker" and not error and "browser" not in hints:
+            hints["browser"] = _DELIVERED
     return Captured(tx=tx, hints=hints, order=order, id=_entry_id(e))
 
 

@@ -649,3 +649,20 @@ def test_playwright_never_marks_a_preflight_as_cached(tmp_path: Path) -> None:
         [c] = reader(path).captured
         assert c.hints.get("source") is None
         assert c.hints.get("initiator_type") == "preflight"
+
+
+def test_playwright_service_worker_answer_was_delivered(tmp_path: Path) -> None:
+    # Playwright writes an answer the browser refused as status -1 with `_failureText`; a
+    # worker's answer with a status and none reached the page (not CORS-checked again).
+    from analysis.model import BrowserVerdict
+
+    path = entries_of(
+        tmp_path,
+        _sized_as_playwright(200, -91, 0, 91, None),
+        creator=PLAYWRIGHT,
+        browser=PLAYWRIGHT_CHROMIUM,
+    )
+    for reader in (read_har, read_har_document):
+        [c] = reader(path).captured
+        assert c.hints.get("source") == "service-worker"
+        assert c.hints.get("browser") == BrowserVerdict(blocked=False)
