@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from analysis.model import BrowserVerdict, Exchange, Headers, Preflight, Response, Step
-from analysis.verdict import decide
+from analysis.verdict import decide, request_mode
 from tests.factories import API, PAGE, exchange, preflight_tx, preflighted, simple_get, tx
 
 ACAO = "Access-Control-Allow-Origin"
@@ -686,6 +686,20 @@ def test_blocked_either_way_is_not_conditional() -> None:
         "AllowOriginMismatch",
         "https://other.test",
     )
+
+
+def test_a_failed_later_hop_leaves_the_mode_open() -> None:
+    # A Playwright HAR (y-463): the first request as script saw it (no Origin), a 303 the
+    # export kept, then the browser's generic failure at the next hop. Without the failure
+    # that would read as an opaque no-cors load; with it, the fetch failed whatever its mode.
+    url, final = API + "/go", "https://auth.test/there"
+    hop = tx("GET", url, [("Accept", "*/*")], 303, [("Location", final)])
+    failed = tx("GET", final, [("Accept", "*/*")], None)
+    base = exchange(Step(url, None, hop), Step(final, None, failed), credentials=None)
+    assert request_mode(base, PAGE) == "no-cors"
+    failing = Exchange(base.id, base.steps, replace(base.context, browser_error="net::ERR_FAILED"))
+    assert request_mode(failing, PAGE) is None
+    assert decide(failing).blocked is not False
 
 
 def test_response_not_captured_without_browser_word_is_unknown() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from analysis.model import Exchange
+from analysis.model import BrowserVerdict, Exchange
 from analysis.readers import read
 from analysis.readers.errors import InputError
 from analysis.readers.har import read_har, read_har_document
@@ -654,8 +654,6 @@ def test_playwright_never_marks_a_preflight_as_cached(tmp_path: Path) -> None:
 def test_playwright_service_worker_answer_was_delivered(tmp_path: Path) -> None:
     # Playwright writes an answer the browser refused as status -1 with `_failureText`; a
     # worker's answer with a status and none reached the page (not CORS-checked again).
-    from analysis.model import BrowserVerdict
-
     path = entries_of(
         tmp_path,
         _sized_as_playwright(200, -91, 0, 91, None),
