@@ -9,6 +9,7 @@ reason is held to Chromium's only where the HAR kept the answer that decided.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,9 @@ IDS = [
     "sw-pass-through",
     "sw-pass-through-cors-failure",
     "sw-cache-storage-answer",
+    "sw-synthetic-answer",
+    "sw-synthetic-answer-to-preflighted-get",
+    "sw-opaque-to-cors-request",
     "null-origin-sandboxed-allowed",
     "null-origin-sandboxed-refused",  # a blocked request with neither Origin nor Referer
     "preflight-404-with-cors",
@@ -93,7 +97,21 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Any], Analy
 
 
 def _decided(analysis: Analysis, url: str) -> Any:
-    found = [d for d in analysis.decided if d.exchange.url == url]
+    # The page's own request: a service worker's fetch of the same URL (which Playwright
+    # records too, with `_serviceWorkerRef`) is an exchange of the worker's, told apart by
+    # its start (both are written to the millisecond).
+    entries = json.loads(Path(analysis.inputs[0]).read_text())["log"]["entries"]
+    by_worker = [
+        datetime.fromisoformat(e["startedDateTime"]).timestamp()
+        for e in entries
+        if "_serviceWorkerRef" in e and e["request"]["url"] == url
+    ]
+    found = [
+        d
+        for d in analysis.decided
+        if d.exchange.url == url
+        and not any(abs((d.exchange.started or 0) - t) < 1e-4 for t in by_worker)
+    ]
     assert found, f"no exchange for {url}"
     return found[-1]
 

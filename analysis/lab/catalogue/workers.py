@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from analysis.lab.catalogue.build import NGINX, REFLECT, VARY, at, blocked, ok
+from analysis.lab.catalogue.build import JSON_CT, NGINX, REFLECT, VARY, at, blocked, call, ok
 from analysis.lab.spec import ALLOWED, Expected, Route, Scenario
 
 SW_PAGE = at(kind="sw")
@@ -52,6 +52,19 @@ SCENARIOS = (
         expected=ALLOWED,
         wire_decides=False,
         notes="Would be blocked from the network (no ACAO); the worker hides that.",
+        fix_layer="service-worker",
+    ),
+    Scenario(
+        id="sw-synthetic-answer-to-preflighted-get",
+        title="Worker builds the answer to a GET that would need a preflight: neither happens",
+        cause="service-worker-response",
+        visit=at(call(headers=(JSON_CT,)), kind="sw"),
+        routes=(Route("GET", ok()),),
+        worker="synthetic",
+        expected=ALLOWED,
+        wire_decides=False,
+        notes="From the network the preflight would fail (no CORS at all); the worker answers "
+        "before any preflight, and its own answer is not CORS-checked.",
         fix_layer="service-worker",
     ),
     Scenario(
