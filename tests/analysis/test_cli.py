@@ -391,6 +391,36 @@ def test_jobs_split_flow_files_and_give_the_same_document(
     assert len(forks) == 2 and min(forks) > 1  # verdicts, then the diagnosis rows
 
 
+def test_jobs_split_hars_and_give_the_same_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--jobs 2` reads a HAR in two runs: the JSON document is the serial one, byte for
+    byte."""
+    from analysis.readers import harsplit
+
+    monkeypatch.setattr(harsplit, "MIN_SPLIT_BYTES", 0)
+    workers = []
+    start = harsplit.Forked.start
+    monkeypatch.setattr(
+        harsplit.Forked, "start", classmethod(lambda cls, work: workers.append(work) or start(work))
+    )
+    capture = Path(__file__).resolve().parents[2] / "examples" / "lab-session.capture.jsonl"
+    har = tmp_path / "session.har"
+    converted = CliRunner().invoke(main, ["har", str(capture), "-o", str(har)])
+    assert converted.exit_code == 0, converted.output
+    documents = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"jobs-{jobs}.json"
+        result = CliRunner().invoke(
+            main, ["analyze", str(har), "-q", "-j", jobs, "--json", str(out)]
+        )
+        assert result.exit_code == 1, result.output
+        documents.append(out.read_text())
+    assert documents[0] == documents[1]
+    assert len(json.loads(documents[0])["exchanges"]) > 100
+    assert len(workers) == 1  # the file was read in two runs
+
+
 def test_unless_told_it_takes_every_core_that_forks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
