@@ -585,6 +585,11 @@ def _quick_captured(
         if value:
             entry_id = value
             break
+    if not errors_are_browser_side and response is not None and proxy_error is None:
+        timings = get("timings")
+        response, proxy_error = _mitmproxy_answer(
+            response, timings.get("receive") if type(timings) is dict else None, server_ip
+        )
     if sizes_mark_cache and response is not None and "source" not in hints:
         source = _source_by_size(resp, server_ip, method)
         if source is not None:
@@ -611,6 +616,28 @@ def _proxy_answered(response: Response, proxy: Mapping[str, Any]) -> tuple[Respo
     if isinstance(failed, str) and failed:
         return response, failed
     return dataclasses.replace(response, made_by_proxy=True), None
+
+
+MITMPROXY_INCOMPLETE = "the response never completed (mitmproxy recorded no end for it)"
+"""The transaction's error for a response mitmproxy's HAR shows without an end."""
+
+
+def _mitmproxy_answer(
+    response: Response, receive: object, server_ip: str | None
+) -> tuple[Response, str | None]:
+    """A response as mitmproxy's own HAR export (its `savehar` addon) shows it, read as the
+    flow file shows the same flow, and the transaction's error.
+
+    - savehar writes `_error` only for a flow without a response. A flow with both is one
+      whose server failed after the response headers (a body cut short): mitmproxy answered
+      the browser with its own 502, and the flow file keeps the error beside the server's
+      response. Such a response has no `timestamp_end` (mitmproxy sets it only once the
+      response is complete, in `send_response`), which savehar writes as `receive` the
+      integer 0; a measured time, even 0, is a float (`1000 * (end - start)`)."""
+    error = None
+    if type(receive) is int and receive == 0 and server_ip:
+        error = MITMPROXY_INCOMPLETE
+    return response, error
 
 
 _NO_HEADERS = Headers()
@@ -729,6 +756,12 @@ def _careful_captured(
     ):
         response, proxy_error = _proxy_answered(response, cors["proxy"])
 
+    server_ip = e.text("serverIPAddress") or None
+    if not errors_are_browser_side and response is not None and proxy_error is None:
+        timings = e.obj.get("timings")
+        response, proxy_error = _mitmproxy_answer(
+            response, timings.get("receive") if isinstance(timings, dict) else None, server_ip
+        )
     duration = e.number("time")
     tx = Transaction(
         request=request,
@@ -736,7 +769,7 @@ def _careful_captured(
         error=error if response is None else proxy_error,
         started=_started(e),
         duration_ms=duration if duration is not None and duration >= 0 else None,
-        server_ip=e.text("serverIPAddress") or None,
+        server_ip=server_ip,
     )
     if sizes_mark_cache and response is not None and "source" not in hints and resp is not None:
         source = _source_by_size(resp.obj, tx.server_ip, method)

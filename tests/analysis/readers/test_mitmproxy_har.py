@@ -1,0 +1,97 @@
+"""mitmproxy's own HAR export (`savehar`, `--set hardump=PATH`) holds the flows of the
+flow file: corscope must read both alike."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analysis.readers import read
+from analysis.verdict import decide
+
+from .builders import PAGE
+
+pytest.importorskip("mitmproxy")
+
+from mitmproxy import http, io  # noqa: E402
+from mitmproxy.addons.savehar import SaveHar  # noqa: E402
+from mitmproxy.test import taddons, tflow, tutils  # noqa: E402
+
+ORIGIN = (b"Origin", PAGE.encode())
+ACAO = (b"Access-Control-Allow-Origin", PAGE.encode())
+
+
+def request(method: bytes, path: bytes, headers: list[tuple[bytes, bytes]], ts: float):
+    return tutils.treq(
+        method=method,
+        host="127.0.0.3",
+        port=8000,
+        path=path,
+        headers=http.Headers([ORIGIN, *headers]),
+        content=b"",
+        timestamp_start=ts,
+        timestamp_end=ts + 0.001,
+    )
+
+
+def response(status: int, headers: list[tuple[bytes, bytes]], body: bytes | None, ts: float):
+    return tutils.tresp(
+        status_code=status,
+        headers=http.Headers(headers),
+        content=body,
+        timestamp_start=ts,
+        timestamp_end=ts + 0.002,
+    )
+
+
+def both(tmp_path: Path, flows: list[http.HTTPFlow]):
+    """The flow file and mitmproxy's HAR of the same flows, read."""
+    flow_path, har_path = tmp_path / "s.mitm", tmp_path / "s.har"
+    with flow_path.open("wb") as f:
+        writer = io.FlowWriter(f)
+        for flow in flows:
+            writer.add(flow)
+    addon = SaveHar()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, hardump=str(har_path))
+        for flow in flows:
+            (addon.error if flow.error else addon.response)(flow)
+        addon.done()
+    return read(flow_path), read(har_path)
+
+
+def verdicts(result):
+    return [
+        (x.method, x.url, decide(x).blocked, decide(x).reason, decide(x).fault is not None)
+        for x in result.exchanges
+    ]
+
+
+def test_response_cut_short_is_the_proxys_502(tmp_path: Path) -> None:
+    # The server sent headers that allow the page, then closed the connection mid-body:
+    # mitmproxy keeps the response without an end beside the error and answers the browser
+    # with its own 502, which has no Access-Control-Allow-Origin.
+    cut = tflow.tflow(
+        req=request(b"GET", b"/cut", [], 1.0),
+        resp=response(200, [ACAO, (b"Content-Length", b"112")], None, 1.01),
+        err=tflow.terr("peer closed connection without sending complete message body"),
+    )
+    cut.response.timestamp_end = None
+    whole = tflow.tflow(
+        req=request(b"GET", b"/whole", [], 2.0), resp=response(200, [ACAO], b"{}", 2.01)
+    )
+    empty = tflow.tflow(
+        req=request(b"GET", b"/empty", [], 3.0), resp=response(200, [ACAO], b"", 3.0)
+    )
+    empty.response.timestamp_end = empty.response.timestamp_start  # measured: 0.0 ms
+    flows, har = both(tmp_path, [cut, whole, empty])
+    assert verdicts(har) == verdicts(flows)
+    cut_x, whole_x, empty_x = har.exchanges
+    assert (decide(cut_x).blocked, decide(cut_x).browser_reason) == (
+        True,
+        "MissingAllowOriginHeader",
+    )
+    assert cut_x.first.actual.error is not None
+    assert whole_x.first.actual.error is None and decide(whole_x).blocked is not True
+    assert empty_x.first.actual.error is None and decide(empty_x).blocked is not True
