@@ -104,7 +104,56 @@ def read_har_document(path: str | os.PathLike[str]) -> Loaded:
                 sizes_mark_cache=sizes_mark_cache,
             )
         )
-    return Loaded(captured=_with_page_documents(captured, pagerefs), format="har")
+    return _loaded(captured, pagerefs, errors_are_browser_side)
+
+
+def _loaded(captured: list[Captured], pagerefs: list[object], browser_side: bool) -> Loaded:
+    """The entries read, finished as the whole file tells: `browser_side` False for
+    mitmproxy's own export."""
+    captured = _with_page_documents(captured, pagerefs)
+    if not browser_side:
+        captured = _sent_methods(captured)
+    return Loaded(captured=captured, format="har")
+
+
+_NORMALIZED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"})
+"""Fetch's "normalize a method": only these are upper-cased; any other method goes on the
+wire byte for byte as the page wrote it (`fetch(u, {method: "patch"})` sends `patch`)."""
+
+
+def _sent_methods(captured: list[Captured]) -> list[Captured]:
+    """The request methods as they went on the wire, for mitmproxy's HAR export: it writes
+    `Request.method`, which mitmproxy upper-cases (the flow file keeps the bytes sent). A
+    browser announces the method of a request that needs a preflight byte for byte in the
+    preflight's Access-Control-Request-Method, and mitmproxy keeps header values as sent;
+    so a request with a method fetch does not normalize takes the spelling of the latest
+    preflight before it that announced that method in another case, for the same URL and
+    Origin (a preflight-cache hit reuses an earlier one's). Without such a preflight the
+    method stays as written."""
+    announced: dict[tuple[str, str | None, str], str] = {}
+    out = captured
+    order = sorted(range(len(captured)), key=lambda i: (captured[i].tx.started or 0.0, i))
+    for i in order:
+        c = captured[i]
+        request = c.tx.request
+        method = request.method
+        origin = request.headers.get("origin")
+        url = request.url.split("#", 1)[0]
+        if method.upper() == "OPTIONS":
+            acrm = (request.headers.get("access-control-request-method") or "").strip()
+            if acrm and acrm.upper() not in _NORMALIZED_METHODS:
+                announced[(url, origin, acrm.upper())] = acrm
+            continue
+        if method in _NORMALIZED_METHODS:
+            continue
+        sent = announced.get((url, origin, method.upper()))
+        if sent is None or sent == method:
+            continue
+        if out is captured:
+            out = list(captured)
+        tx = dataclasses.replace(c.tx, request=dataclasses.replace(request, method=sent))
+        out[i] = dataclasses.replace(c, tx=tx)
+    return out
 
 
 def _errors_are_browser_side(creator: object) -> bool:
@@ -1003,7 +1052,8 @@ class _HarStream:
                 return _HarStream(self.f, self.path, self.size, self.progress, final).read()
         if self.entry_error is not None:
             raise self.entry_error
-        return Loaded(captured=_with_page_documents(self.captured, self.pagerefs), format="har")
+        browser_side = (self.fixed or self.used or ({}, True, False))[1]
+        return _loaded(self.captured, self.pagerefs, browser_side)
 
     def _document(self) -> None:
         p = self._ws(0)

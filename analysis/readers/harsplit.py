@@ -39,10 +39,10 @@ from .har import (
     _careful_captured,
     _complete_utf8,
     _errors_are_browser_side,
+    _loaded,
     _page_urls,
     _quick_captured,
     _sizes_mark_cache,
-    _with_page_documents,
 )
 from .transfer import Forked, pack, unpack
 
@@ -114,7 +114,7 @@ def read_split(path: str, size: int, progress: ProgressFn | None, jobs: int) -> 
         return None
     if progress is not None:
         progress(size, size)
-    return Loaded(captured=_with_page_documents(captured, pagerefs), format="har")
+    return _loaded(captured, pagerefs, head.fixed[1])
 
 
 def _packing(path: str, run: tuple[int, int], fixed: _Fixed) -> Callable[[], bytes]:

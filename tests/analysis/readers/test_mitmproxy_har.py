@@ -3,6 +3,7 @@ flow file: corscope must read both alike."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,9 @@ from .builders import PAGE
 
 pytest.importorskip("mitmproxy")
 
-from mitmproxy import http, io  # noqa: E402
-from mitmproxy.addons.savehar import SaveHar  # noqa: E402
-from mitmproxy.test import taddons, tflow, tutils  # noqa: E402
+from mitmproxy import http, io
+from mitmproxy.addons.savehar import SaveHar
+from mitmproxy.test import taddons, tflow, tutils
 
 ORIGIN = (b"Origin", PAGE.encode())
 ACAO = (b"Access-Control-Allow-Origin", PAGE.encode())
@@ -95,3 +96,57 @@ def test_response_cut_short_is_the_proxys_502(tmp_path: Path) -> None:
     assert cut_x.first.actual.error is not None
     assert whole_x.first.actual.error is None and decide(whole_x).blocked is not True
     assert empty_x.first.actual.error is None and decide(empty_x).blocked is not True
+
+
+def test_method_fetch_does_not_normalize_keeps_its_case(tmp_path: Path) -> None:
+    # fetch(u, {method: "patch"}) sends "patch" and announces "patch" in its preflight;
+    # mitmproxy's HAR writes the request's method upper-cased. The preflight allowed only
+    # "patch" (methods are compared byte for byte); the answer lacks Allow-Origin.
+    def preflight(ts: float) -> http.HTTPFlow:
+        return tflow.tflow(
+            req=request(b"OPTIONS", b"/p", [(b"Access-Control-Request-Method", b"patch")], ts),
+            resp=response(
+                204,
+                [
+                    ACAO,
+                    (b"Access-Control-Allow-Methods", b"patch"),
+                    (b"Access-Control-Max-Age", b"600"),
+                ],
+                b"",
+                ts + 0.01,
+            ),
+        )
+
+    def patch(ts: float) -> http.HTTPFlow:
+        return tflow.tflow(
+            req=request(b"patch", b"/p", [], ts), resp=response(200, [], b"{}", ts + 0.01)
+        )
+
+    # The second "patch" reuses the cached preflight: none on the wire before it.
+    flows, har = both(tmp_path, [preflight(1.0), patch(1.1), patch(2.0)])
+    assert verdicts(har) == verdicts(flows)
+    assert [(x.method, decide(x).reason) for x in har.exchanges] == [
+        ("patch", "MissingAllowOriginHeader"),
+        ("patch", "MissingAllowOriginHeader"),
+    ]
+    assert (
+        json.loads((tmp_path / "s.har").read_text())["log"]["entries"][1]["request"]["method"]
+        == "PATCH"
+    )
+
+
+def test_method_case_left_alone_without_preflight_or_outside_mitmproxy(tmp_path: Path) -> None:
+    lone = tflow.tflow(req=request(b"patch", b"/q", [], 1.0), resp=response(200, [ACAO], b"", 1.01))
+    _, har = both(tmp_path, [lone])
+    assert [x.method for x in har.exchanges] == ["PATCH"]  # nothing tells the case sent
+    # A browser's HAR keeps the method as sent: "PATCH" there is what went on the wire.
+    doc = json.loads((tmp_path / "s.har").read_text())
+    doc["log"]["creator"] = {"name": "WebInspector", "version": "537.36"}
+    pre = json.loads(json.dumps(doc["log"]["entries"][0]))
+    pre["request"]["method"] = "OPTIONS"
+    pre["request"]["headers"].append({"name": "Access-Control-Request-Method", "value": "patch"})
+    pre["startedDateTime"] = "1970-01-01T00:00:00.500000+00:00"
+    doc["log"]["entries"].insert(0, pre)
+    other = tmp_path / "browser.har"
+    other.write_text(json.dumps(doc))
+    assert "PATCH" in [x.method for x in read(other).exchanges]
