@@ -682,10 +682,15 @@ def _mitmproxy_answer(
       the browser with its own 502, and the flow file keeps the error beside the server's
       response. Such a response has no `timestamp_end` (mitmproxy sets it only once the
       response is complete, in `send_response`), which savehar writes as `receive` the
-      integer 0; a measured time, even 0, is a float (`1000 * (end - start)`)."""
+      integer 0; a measured time, even 0, is a float (`1000 * (end - start)`).
+    - savehar writes `serverIPAddress` from the server connection's peer: a response without
+      one had no server behind it, so mitmproxy or an addon made it (`block_list`,
+      `map_local`, `server_replay`, a script), as the flow reader's `made_by_proxy` says."""
     error = None
     if type(receive) is int and receive == 0 and server_ip:
         error = MITMPROXY_INCOMPLETE
+    if not server_ip:
+        response = dataclasses.replace(response, made_by_proxy=True)
     return response, error
 
 

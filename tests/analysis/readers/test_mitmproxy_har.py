@@ -15,7 +15,7 @@ from .builders import PAGE
 
 pytest.importorskip("mitmproxy")
 
-from mitmproxy import http, io
+from mitmproxy import connection, http, io
 from mitmproxy.addons.savehar import SaveHar
 from mitmproxy.test import taddons, tflow, tutils
 
@@ -150,3 +150,20 @@ def test_method_case_left_alone_without_preflight_or_outside_mitmproxy(tmp_path:
     other = tmp_path / "browser.har"
     other.write_text(json.dumps(doc))
     assert "PATCH" in [x.method for x in read(other).exchanges]
+
+
+def test_answer_without_a_server_is_the_proxys_own(tmp_path: Path) -> None:
+    # block_list, map_local, server_replay or a script answered: no server connection, so
+    # no serverIPAddress in the HAR. A 403 of the proxy's own is a fault, not the API's.
+    blocked = tflow.tflow(
+        req=request(b"GET", b"/blocked", [], 1.0), resp=response(403, [], b"", 1.0)
+    )
+    blocked.server_conn = connection.Server(address=("127.0.0.3", 8000))  # never connected
+    served = tflow.tflow(req=request(b"GET", b"/served", [], 2.0), resp=response(403, [], b"", 2.0))
+    flows, har = both(tmp_path, [blocked, served])
+    assert verdicts(har) == verdicts(flows)
+    by_url = {x.url.rsplit("/", 1)[1]: x for x in har.exchanges}
+    assert by_url["blocked"].first.actual.response.made_by_proxy is True
+    assert decide(by_url["blocked"]).fault is not None
+    assert by_url["served"].first.actual.response.made_by_proxy is False
+    assert decide(by_url["served"]).fault is None
