@@ -143,7 +143,9 @@ def read(
         loaded = _load(fmt, spath, progress, jobs)
         transactions = len(loaded.captured)
         assembled = assemble_consuming(
-            loaded.captured, origin_file=spath, via_proxy=fmt in PROXY_FORMATS
+            loaded.captured,
+            origin_file=spath,
+            via_proxy=fmt in PROXY_FORMATS or loaded.via_proxy,
         )
     return ReadResult(
         exchanges=assembled.exchanges,

@@ -75,3 +75,6 @@ class Loaded:
     warnings: list[str] = field(default_factory=list)
     skipped: int = 0
     """Records that were not HTTP transactions (TCP/UDP/DNS flows, CONNECT tunnels)."""
+    via_proxy: bool = False
+    """Recorded by a proxy the browser sent every request through, whatever the format
+    (mitmproxy's own HAR export); the flow file and the capture are so by their format."""

@@ -109,11 +109,11 @@ def read_har_document(path: str | os.PathLike[str]) -> Loaded:
 
 def _loaded(captured: list[Captured], pagerefs: list[object], browser_side: bool) -> Loaded:
     """The entries read, finished as the whole file tells: `browser_side` False for
-    mitmproxy's own export."""
+    mitmproxy's own export, which is a proxy's recording of the wire like its flow file."""
     captured = _with_page_documents(captured, pagerefs)
     if not browser_side:
         captured = _sent_methods(captured)
-    return Loaded(captured=captured, format="har")
+    return Loaded(captured=captured, format="har", via_proxy=not browser_side)
 
 
 _NORMALIZED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"})

@@ -167,3 +167,31 @@ def test_answer_without_a_server_is_the_proxys_own(tmp_path: Path) -> None:
     assert decide(by_url["blocked"]).fault is not None
     assert by_url["served"].first.actual.response.made_by_proxy is False
     assert decide(by_url["served"]).fault is None
+
+
+def test_a_proxys_har_pairs_preflights_as_the_wire_does(tmp_path: Path) -> None:
+    # A fetch with Authorization: its preflight failed (a wildcard for a credentialed
+    # request), so it was never sent. A later simple fetch to the URL carries no
+    # Authorization: on the wire it cannot be the request that preflight announced. (A
+    # browser's sanitized HAR may drop Authorization; a proxy's never does.)
+    pre = tflow.tflow(
+        req=request(
+            b"OPTIONS",
+            b"/r",
+            [
+                (b"Access-Control-Request-Method", b"GET"),
+                (b"Access-Control-Request-Headers", b"authorization"),
+            ],
+            1.0,
+        ),
+        resp=response(200, [(b"Access-Control-Allow-Origin", b"*")], b"", 1.01),
+    )
+    simple = tflow.tflow(
+        req=request(b"GET", b"/r", [], 1.1),
+        resp=response(200, [ACAO, (b"Access-Control-Allow-Credentials", b"true")], b"{}", 1.11),
+    )
+    flows, har = both(tmp_path, [pre, simple])
+    assert verdicts(har) == verdicts(flows)
+    assert len(har.exchanges) == 2
+    assert all(x.context.via_proxy for x in har.exchanges)
+    assert decide(har.exchanges[1]).blocked is False
