@@ -47,6 +47,27 @@ def test_empty_parameter_equals_null() -> None:
     assert compare(_truth(True, "MissingAllowOriginHeader"), index).agrees
 
 
+def test_parameter_not_utf8_is_what_chromium_reports_empty() -> None:
+    # mitmproxy's HAR keeps a 0xE9 byte as the surrogate escape "\udce9"; DevTools
+    # reports such a value as "".
+    bad = "http://caf\udce9"
+    assert agree(
+        Verdict(True, "InvalidAllowOriginValue", None),
+        Verdict(True, "InvalidAllowOriginValue", bad),
+    )
+    assert not agree(
+        Verdict(True, "AllowOriginMismatch", None), Verdict(True, "InvalidAllowOriginValue", bad)
+    )
+    assert not agree(
+        Verdict(True, "AllowOriginMismatch", None),
+        Verdict(True, "AllowOriginMismatch", "http://café"),
+    )
+    assert not agree(
+        Verdict(True, "AllowOriginMismatch", "http://a.test"),
+        Verdict(True, "AllowOriginMismatch", bad),
+    )
+
+
 def test_wrong_reason_disagrees_and_names_both() -> None:
     index = ExchangeIndex.of([_exchange(blocked=True, reason="AllowOriginMismatch")])
     result = compare(_truth(True, "MissingAllowOriginHeader"), index)
