@@ -298,6 +298,17 @@ def _verdict_from(
             # No answer recorded, and the browser's own generic failure: it blocked the
             # fetch, and the capture does not say at which check.
             return {**common, "blocked": True, "condition": None}
+        if (
+            walk.incomplete == "response-not-captured"
+            and ctx.browser is None
+            and ctx.browser_error == _CANCELED
+            and _canceled_at_later_hop(exchange)
+        ):
+            # A redirect that passed its CORS check, then the browser's own "canceled" for
+            # the next hop, which never got an answer: the page took the redirect as it was
+            # (redirect: "manual", an opaque-redirect response) or dropped the fetch itself.
+            # Chromium fails a CORS check with net::ERR_FAILED, never with this.
+            return {**common, "blocked": False}
         if walk.incomplete is not None and ctx.browser is not None and ctx.browser.blocked:
             # The wire cannot tell; the browser's own word is the only evidence there is.
             return {
@@ -404,8 +415,27 @@ def _browser_block(exchange: Exchange) -> str | None:
 
 _GENERIC_FAILURE = "net::ERR_FAILED"
 """What Chromium reports for a fetch that failed a CORS check (and for few other things)."""
+_CANCELED = "net::ERR_ABORTED"
+"""What Chromium reports for a request it dropped rather than failed: the redirect target of
+a redirect: "manual" fetch (never sent), a fetch the page aborted, an unread opaque body."""
+
 _MAY_BE_BROWSER_ADDED = fetch.BROWSER_ADDED_HEADERS | {"authorization"}
 """Headers a no-cors request may carry without script: HTTP auth the browser added itself."""
+
+
+def _canceled_at_later_hop(exchange: Exchange) -> bool:
+    """The last step is a redirect's target with no answer (the step before it answered)."""
+    steps = exchange.steps
+    if len(steps) < 2:
+        return False
+    last, before = steps[-1].actual, steps[-2].actual
+    return (
+        last is not None
+        and last.response is None
+        and before is not None
+        and before.response is not None
+        and 300 <= before.response.status < 400
+    )
 
 
 def request_mode(exchange: Exchange, origin: str | None) -> str | None:

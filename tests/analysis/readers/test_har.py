@@ -664,3 +664,61 @@ def test_playwright_service_worker_answer_was_delivered(tmp_path: Path) -> None:
         [c] = reader(path).captured
         assert c.hints.get("source") == "service-worker"
         assert c.hints.get("browser") == BrowserVerdict(blocked=False)
+
+
+def _redirect_then_hop_as_playwright(hop_error: str) -> list[dict]:
+    # A fetch with redirect: "manual" as Playwright 1.65 recorded it from Chromium 156
+    # (lab r-00, o-196): the 302 the page got as an opaque-redirect response, then the
+    # redirect's target, never sent (only the headers script set or Blink adds, no answer)
+    # and "canceled" (net::ERR_ABORTED); Chromium fails a CORS check with net::ERR_FAILED.
+    cors = [("Access-Control-Allow-Origin", PAGE), ("Access-Control-Allow-Credentials", "true")]
+    first = har_entry(
+        url=f"{API}/go",
+        headers=[("Origin", PAGE), ("Sec-Fetch-Mode", "cors"), ("Sec-Fetch-Site", "cross-site")],
+        status=302,
+        response_headers=[("Location", f"{API}/go/final"), *cors],
+        _resourceType="fetch",
+    )
+    first["response"]["redirectURL"] = f"{API}/go/final"
+    hop = har_entry(
+        url=f"{API}/go/final",
+        headers=[("User-Agent", "x"), ("Referer", f"{PAGE}/")],
+        status=-1,
+        started="2026-11-20T09:30:00.020Z",
+        _resourceType="fetch",
+    )
+    hop["response"]["_failureText"] = hop_error
+    return [first, hop]
+
+
+@pytest.mark.parametrize(
+    ("hop_error", "blocked"),
+    [
+        ("net::ERR_ABORTED", False),  # redirect: "manual" (or the page's abort)
+        ("net::ERR_FAILED", True),  # a refused hop: blocked, the check unknown
+    ],
+)
+def test_a_canceled_redirect_target_is_not_a_cors_failure(
+    tmp_path: Path, hop_error: str, blocked: bool
+) -> None:
+    path = entries_of(
+        tmp_path,
+        *_redirect_then_hop_as_playwright(hop_error),
+        creator=PLAYWRIGHT,
+        browser=PLAYWRIGHT_CHROMIUM,
+    )
+    [x] = only_cross_origin(path)
+    assert [s.url for s in x.steps] == [f"{API}/go", f"{API}/go/final"]
+    v = decide(x)
+    assert v.blocked is blocked
+    assert v.condition is None
+
+
+def test_a_canceled_request_without_a_redirect_stays_open(tmp_path: Path) -> None:
+    # Canceled before any answer, with no redirect before it: nothing says what the page got.
+    [_, hop] = _redirect_then_hop_as_playwright("net::ERR_ABORTED")
+    [x] = only_cross_origin(
+        entries_of(tmp_path, hop, creator=PLAYWRIGHT, browser=PLAYWRIGHT_CHROMIUM)
+    )
+    v = decide(x)
+    assert (v.blocked, v.condition) == (None, "response-not-captured")
