@@ -323,6 +323,8 @@ MAX_STATUS = 999
 """HTTP status codes have three digits; browsers record 0 for a request never answered."""
 NO_ANSWER = -1
 """Playwright's `response.status` for a request that got no response (browsers write 0)."""
+NO_BODY_KEPT = -1
+"""`content.size` where the export kept no body (HAR 1.2 writes -1 for an unknown size)."""
 
 
 def finite(value: int | float) -> float | None:
@@ -838,14 +840,17 @@ def _revalidated(request: Request, response: Response | None, resp: Any) -> Resp
     """What the wire carried when a browser's export shows a revalidation as the stored
     response: Chromium's HTTP cache sent the validator, the server answered 304, and the
     page got the stored body under the 304's headers. Playwright's HAR records that as a
-    200 with those headers, no body on the wire (`bodySize` 0) and the stored body's size;
-    read as the 304 it was, which the engine checks as Chromium does (measured in the lab:
-    a 304 without CORS headers keeps the stored Allow-Origin)."""
+    200 with those headers, no body on the wire (`bodySize` 0) and the stored body's size,
+    or -1 where it kept no body (a dedicated worker's fetch); read as the 304 it was, which
+    the engine checks as Chromium does (measured in the lab: a 304 without CORS headers
+    keeps the stored Allow-Origin). An empty 200 (content size 0) stays one."""
     if response is None or response.status != 200 or not isinstance(resp, Mapping):
         return response
     content, body_size = resp.get("content"), resp.get("bodySize")
     size = content.get("size") if isinstance(content, Mapping) else None
-    if type(body_size) is not int or body_size != 0 or type(size) is not int or size <= 0:
+    if type(body_size) is not int or body_size != 0 or type(size) is not int:
+        return response
+    if size <= 0 and size != NO_BODY_KEPT:
         return response
     if not any(name in request.headers for name in fetch.REVALIDATION_HEADERS):
         return response

@@ -136,6 +136,9 @@ def test_status_zero_without_headers_is_no_response(tmp_path: Path) -> None:
         ("If-None-Match", 12, 12, 200),  # the body came over the wire
         ("If-None-Match", -1, 12, 200),  # unknown
         ("If-None-Match", 0, 0, 200),  # an empty 200
+        # a dedicated worker's fetch: Playwright kept no body (o-499, o-269, server 304s)
+        ("If-None-Match", 0, -1, 304),
+        (None, 0, -1, 200),
     ],
 )
 def test_a_revalidation_recorded_as_the_stored_response_is_the_304_it_was(
