@@ -349,6 +349,19 @@ def test_jobs_give_the_same_document(tmp_path: Path) -> None:
     assert CliRunner().invoke(main, ["analyze", str(har), "-j", "-1"]).exit_code == 2
 
 
+def _documents_by_jobs(path: Path, tmp_path: Path) -> list[str]:
+    """The JSON document `corscope analyze PATH` writes with one process and with two."""
+    documents = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"jobs-{jobs}.json"
+        result = CliRunner().invoke(
+            main, ["analyze", str(path), "-q", "-j", jobs, "--json", str(out)]
+        )
+        assert result.exit_code == 1, result.output
+        documents.append(out.read_text())
+    return documents
+
+
 def test_jobs_split_flow_files_and_give_the_same_document(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -377,14 +390,7 @@ def test_jobs_split_flow_files_and_give_the_same_document(
     packed = sorted(lab.glob("lab-*.mitm.gz"))[0]
     flows = tmp_path / packed.stem
     flows.write_bytes(gzip.decompress(packed.read_bytes()))
-    documents = []
-    for jobs in ("1", "2"):
-        out = tmp_path / f"jobs-{jobs}.json"
-        result = CliRunner().invoke(
-            main, ["analyze", str(flows), "-q", "-j", jobs, "--json", str(out)]
-        )
-        assert result.exit_code == 1, result.output
-        documents.append(out.read_text())
+    documents = _documents_by_jobs(flows, tmp_path)
     assert documents[0] == documents[1]
     assert len(json.loads(documents[0])["findings"]) > 10
     assert len(workers) == 1  # the file was read in two runs
@@ -408,14 +414,7 @@ def test_jobs_split_hars_and_give_the_same_document(
     har = tmp_path / "session.har"
     converted = CliRunner().invoke(main, ["har", str(capture), "-o", str(har)])
     assert converted.exit_code == 0, converted.output
-    documents = []
-    for jobs in ("1", "2"):
-        out = tmp_path / f"jobs-{jobs}.json"
-        result = CliRunner().invoke(
-            main, ["analyze", str(har), "-q", "-j", jobs, "--json", str(out)]
-        )
-        assert result.exit_code == 1, result.output
-        documents.append(out.read_text())
+    documents = _documents_by_jobs(har, tmp_path)
     assert documents[0] == documents[1]
     assert len(json.loads(documents[0])["exchanges"]) > 100
     assert len(workers) == 1  # the file was read in two runs

@@ -43,7 +43,9 @@ def req(method: str, path: str, headers: list[tuple[bytes, bytes]], ts: float) -
     )
 
 
-def resp(status: int, headers: list[tuple[bytes, bytes]], body: bytes, ts: float) -> http.Response:
+def resp(
+    status: int, headers: list[tuple[bytes, bytes]], body: bytes | None, ts: float
+) -> http.Response:
     return tutils.tresp(
         status_code=status,
         headers=http.Headers(headers),

@@ -17,33 +17,16 @@ pytest.importorskip("mitmproxy")
 
 from mitmproxy import connection, http, io
 from mitmproxy.addons.savehar import SaveHar
-from mitmproxy.test import taddons, tflow, tutils
+from mitmproxy.test import taddons, tflow
+
+from .test_flows import req, resp
 
 ORIGIN = (b"Origin", PAGE.encode())
 ACAO = (b"Access-Control-Allow-Origin", PAGE.encode())
 
 
 def request(method: bytes, path: bytes, headers: list[tuple[bytes, bytes]], ts: float):
-    return tutils.treq(
-        method=method,
-        host="127.0.0.3",
-        port=8000,
-        path=path,
-        headers=http.Headers([ORIGIN, *headers]),
-        content=b"",
-        timestamp_start=ts,
-        timestamp_end=ts + 0.001,
-    )
-
-
-def response(status: int, headers: list[tuple[bytes, bytes]], body: bytes | None, ts: float):
-    return tutils.tresp(
-        status_code=status,
-        headers=http.Headers(headers),
-        content=body,
-        timestamp_start=ts,
-        timestamp_end=ts + 0.002,
-    )
+    return req(method.decode(), path.decode(), [ORIGIN, *headers], ts)
 
 
 def both(tmp_path: Path, flows: list[http.HTTPFlow]):
@@ -75,16 +58,14 @@ def test_response_cut_short_is_the_proxys_502(tmp_path: Path) -> None:
     # with its own 502, which has no Access-Control-Allow-Origin.
     cut = tflow.tflow(
         req=request(b"GET", b"/cut", [], 1.0),
-        resp=response(200, [ACAO, (b"Content-Length", b"112")], None, 1.01),
+        resp=resp(200, [ACAO, (b"Content-Length", b"112")], None, 1.01),
         err=tflow.terr("peer closed connection without sending complete message body"),
     )
     cut.response.timestamp_end = None
     whole = tflow.tflow(
-        req=request(b"GET", b"/whole", [], 2.0), resp=response(200, [ACAO], b"{}", 2.01)
+        req=request(b"GET", b"/whole", [], 2.0), resp=resp(200, [ACAO], b"{}", 2.01)
     )
-    empty = tflow.tflow(
-        req=request(b"GET", b"/empty", [], 3.0), resp=response(200, [ACAO], b"", 3.0)
-    )
+    empty = tflow.tflow(req=request(b"GET", b"/empty", [], 3.0), resp=resp(200, [ACAO], b"", 3.0))
     empty.response.timestamp_end = empty.response.timestamp_start  # measured: 0.0 ms
     flows, har = both(tmp_path, [cut, whole, empty])
     assert verdicts(har) == verdicts(flows)
@@ -105,7 +86,7 @@ def test_method_fetch_does_not_normalize_keeps_its_case(tmp_path: Path) -> None:
     def preflight(ts: float) -> http.HTTPFlow:
         return tflow.tflow(
             req=request(b"OPTIONS", b"/p", [(b"Access-Control-Request-Method", b"patch")], ts),
-            resp=response(
+            resp=resp(
                 204,
                 [
                     ACAO,
@@ -119,7 +100,7 @@ def test_method_fetch_does_not_normalize_keeps_its_case(tmp_path: Path) -> None:
 
     def patch(ts: float) -> http.HTTPFlow:
         return tflow.tflow(
-            req=request(b"patch", b"/p", [], ts), resp=response(200, [], b"{}", ts + 0.01)
+            req=request(b"patch", b"/p", [], ts), resp=resp(200, [], b"{}", ts + 0.01)
         )
 
     # The second "patch" reuses the cached preflight: none on the wire before it.
@@ -136,7 +117,7 @@ def test_method_fetch_does_not_normalize_keeps_its_case(tmp_path: Path) -> None:
 
 
 def test_method_case_left_alone_without_preflight_or_outside_mitmproxy(tmp_path: Path) -> None:
-    lone = tflow.tflow(req=request(b"patch", b"/q", [], 1.0), resp=response(200, [ACAO], b"", 1.01))
+    lone = tflow.tflow(req=request(b"patch", b"/q", [], 1.0), resp=resp(200, [ACAO], b"", 1.01))
     _, har = both(tmp_path, [lone])
     assert [x.method for x in har.exchanges] == ["PATCH"]  # nothing tells the case sent
     # A browser's HAR keeps the method as sent: "PATCH" there is what went on the wire.
@@ -155,11 +136,9 @@ def test_method_case_left_alone_without_preflight_or_outside_mitmproxy(tmp_path:
 def test_answer_without_a_server_is_the_proxys_own(tmp_path: Path) -> None:
     # block_list, map_local, server_replay or a script answered: no server connection, so
     # no serverIPAddress in the HAR. A 403 of the proxy's own is a fault, not the API's.
-    blocked = tflow.tflow(
-        req=request(b"GET", b"/blocked", [], 1.0), resp=response(403, [], b"", 1.0)
-    )
+    blocked = tflow.tflow(req=request(b"GET", b"/blocked", [], 1.0), resp=resp(403, [], b"", 1.0))
     blocked.server_conn = connection.Server(address=("127.0.0.3", 8000))  # never connected
-    served = tflow.tflow(req=request(b"GET", b"/served", [], 2.0), resp=response(403, [], b"", 2.0))
+    served = tflow.tflow(req=request(b"GET", b"/served", [], 2.0), resp=resp(403, [], b"", 2.0))
     flows, har = both(tmp_path, [blocked, served])
     assert verdicts(har) == verdicts(flows)
     by_url = {x.url.rsplit("/", 1)[1]: x for x in har.exchanges}
@@ -184,11 +163,11 @@ def test_a_proxys_har_pairs_preflights_as_the_wire_does(tmp_path: Path) -> None:
             ],
             1.0,
         ),
-        resp=response(200, [(b"Access-Control-Allow-Origin", b"*")], b"", 1.01),
+        resp=resp(200, [(b"Access-Control-Allow-Origin", b"*")], b"", 1.01),
     )
     simple = tflow.tflow(
         req=request(b"GET", b"/r", [], 1.1),
-        resp=response(200, [ACAO, (b"Access-Control-Allow-Credentials", b"true")], b"{}", 1.11),
+        resp=resp(200, [ACAO, (b"Access-Control-Allow-Credentials", b"true")], b"{}", 1.11),
     )
     flows, har = both(tmp_path, [pre, simple])
     assert verdicts(har) == verdicts(flows)
