@@ -246,8 +246,9 @@ def text(value: bytes | str) -> str:
     try:
         return value.decode("utf-8")
     except UnicodeDecodeError:
-        # latin-1 maps every byte: odd header bytes survive instead of failing the entry.
-        return value.decode("latin-1")
+        # As mitmproxy's own Headers do: a byte that is not UTF-8 survives as a lone
+        # surrogate (written as a \u escape), never as another, valid character.
+        return value.decode("utf-8", "surrogateescape")
 
 
 def calendar_time(epoch: float) -> datetime | None:

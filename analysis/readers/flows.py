@@ -169,8 +169,8 @@ def _text(value: bytes | str) -> str:
     try:
         return value.decode("utf-8")
     except UnicodeDecodeError:
-        # latin-1 maps every byte, so odd header bytes survive instead of failing the file.
-        return value.decode("latin-1")
+        # As mitmproxy's own Headers do (see flowstream._text).
+        return value.decode("utf-8", "surrogateescape")
 
 
 def _metadata_hints(metadata: Any, number: int, path: str) -> tuple[Hints, str | None]:
