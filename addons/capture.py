@@ -243,12 +243,9 @@ def header_list(fields: Any, *, redact: bool = False) -> list[dict[str, str]]:
 def text(value: bytes | str) -> str:
     if isinstance(value, str):
         return value
-    try:
-        return value.decode("utf-8")
-    except UnicodeDecodeError:
-        # As mitmproxy's own Headers do: a byte that is not UTF-8 survives as a lone
-        # surrogate (written as a \u escape), never as another, valid character.
-        return value.decode("utf-8", "surrogateescape")
+    # As mitmproxy's own Headers do: a byte that is not UTF-8 survives as a lone surrogate
+    # (written as a \u escape), never as another, valid character.
+    return value.decode("utf-8", "surrogateescape")
 
 
 def calendar_time(epoch: float) -> datetime | None:

@@ -166,11 +166,7 @@ def _headers(fields: Any) -> Headers:
 def _text(value: bytes | str) -> str:
     if isinstance(value, str):
         return value
-    try:
-        return value.decode("utf-8")
-    except UnicodeDecodeError:
-        # As mitmproxy's own Headers do (see flowstream._text).
-        return value.decode("utf-8", "surrogateescape")
+    return value.decode("utf-8", "surrogateescape")  # as flowstream._text
 
 
 def _metadata_hints(metadata: Any, number: int, path: str) -> tuple[Hints, str | None]:

@@ -1103,13 +1103,10 @@ def _native(value: bytes) -> str:
 
 
 def _text(value: bytes) -> str:
-    try:
-        return value.decode("utf-8")
-    except UnicodeDecodeError:
-        # As mitmproxy's own Headers do: a byte that is not UTF-8 survives as a lone
-        # surrogate, which no URL or token takes for a character (Chromium finds such a
-        # value invalid where a latin-1 reading would make a valid one: "caf\xe9").
-        return value.decode("utf-8", "surrogateescape")
+    # As mitmproxy's own Headers do: a byte that is not UTF-8 survives as a lone surrogate,
+    # which no URL or token takes for a character (Chromium finds such a value invalid
+    # where a latin-1 reading would make a valid one: "caf\xe9").
+    return value.decode("utf-8", "surrogateescape")
 
 
 def _header(msg: _Message, name: bytes) -> str | None:

@@ -200,6 +200,18 @@ _DELIVERED = BrowserVerdict(blocked=False)
 step 5), so the browser's outcome is in the entry itself."""
 
 
+def _mark_by_size(
+    hints: Hints, resp: object, server_ip: str | None, method: str, error: object
+) -> None:
+    """Where the answer came from, for Playwright's Chromium HAR (`_source_by_size`); a
+    service worker's answer the browser did not refuse was delivered."""
+    source = _source_by_size(resp, server_ip, method)
+    if source is not None:
+        hints["source"] = source
+    if source == "service-worker" and not error and "browser" not in hints:
+        hints["browser"] = _DELIVERED
+
+
 def _preflight_request(request: Request) -> bool:
     """A preflight in a HAR Playwright recorded from Chromium: the browser's own (Playwright
     sees no other traffic), logged like DevTools logs one, after the request it guards
@@ -637,16 +649,9 @@ def _quick_captured(
             entry_id = value
             break
     if not errors_are_browser_side and response is not None and proxy_error is None:
-        timings = get("timings")
-        response, proxy_error = _mitmproxy_answer(
-            response, timings.get("receive") if type(timings) is dict else None, server_ip
-        )
+        response, proxy_error = _mitmproxy_answer(response, get("timings"), server_ip)
     if sizes_mark_cache and response is not None and "source" not in hints:
-        source = _source_by_size(resp, server_ip, method)
-        if source is not None:
-            hints["source"] = source
-        if source == "service-worker" and not error and "browser" not in hints:
-            hints["browser"] = _DELIVERED
+        _mark_by_size(hints, resp, server_ip, method, error)
     tx = Transaction(
         request,
         response,
@@ -674,7 +679,7 @@ MITMPROXY_INCOMPLETE = "the response never completed (mitmproxy recorded no end 
 
 
 def _mitmproxy_answer(
-    response: Response, receive: object, server_ip: str | None
+    response: Response, timings: object, server_ip: str | None
 ) -> tuple[Response, str | None]:
     """A response as mitmproxy's own HAR export (its `savehar` addon) shows it, read as the
     flow file shows the same flow, and the transaction's error.
@@ -689,6 +694,7 @@ def _mitmproxy_answer(
       one had no server behind it, so mitmproxy or an addon made it (`block_list`,
       `map_local`, `server_replay`, a script), as the flow reader's `made_by_proxy` says."""
     error = None
+    receive = timings.get("receive") if isinstance(timings, Mapping) else None
     if type(receive) is int and receive == 0 and server_ip:
         error = MITMPROXY_INCOMPLETE
     if not server_ip:
@@ -814,10 +820,7 @@ def _careful_captured(
 
     server_ip = e.text("serverIPAddress") or None
     if not errors_are_browser_side and response is not None and proxy_error is None:
-        timings = e.obj.get("timings")
-        response, proxy_error = _mitmproxy_answer(
-            response, timings.get("receive") if isinstance(timings, dict) else None, server_ip
-        )
+        response, proxy_error = _mitmproxy_answer(response, e.obj.get("timings"), server_ip)
     duration = e.number("time")
     tx = Transaction(
         request=request,
@@ -828,11 +831,7 @@ def _careful_captured(
         server_ip=server_ip,
     )
     if sizes_mark_cache and response is not None and "source" not in hints and resp is not None:
-        source = _source_by_size(resp.obj, tx.server_ip, method)
-        if source is not None:
-            hints["source"] = source
-        if source == "service-worker" and not error and "browser" not in hints:
-            hints["browser"] = _DELIVERED
+        _mark_by_size(hints, resp.obj, tx.server_ip, method, error)
     return Captured(tx=tx, hints=hints, order=order, id=_entry_id(e))
 
 
@@ -1062,8 +1061,9 @@ class _HarStream:
                 return _HarStream(self.f, self.path, self.size, self.progress, final).read()
         if self.entry_error is not None:
             raise self.entry_error
-        browser_side = (self.fixed or self.used or ({}, True, False))[1]
-        return _loaded(self.captured, self.pagerefs, browser_side)
+        fixed = self.fixed or self.used
+        assert fixed is not None  # `_entries` ran: it sets `used` when nothing was fixed
+        return _loaded(self.captured, self.pagerefs, fixed[1])
 
     def _document(self) -> None:
         p = self._ws(0)
