@@ -618,7 +618,13 @@ def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -
                     "CorsDisabledScheme", "redirect", location, firefox_code="CORSRequestNotHttp"
                 )
                 return walk
-            if _has_userinfo(location) and (tainted or not same_origin(origin, location)):
+            # §4.5 HTTP-redirect fetch: a Location with userinfo is a network error for a
+            # CORS request to another origin than the request's, and for any request whose
+            # response tainting is "cors" (the chain left its origin), even one sent back
+            # to the page's own origin (measured in the lab).
+            if _has_userinfo(location) and (
+                response_tainting_cors or not same_origin(origin, location)
+            ):
                 walk.failure = Failure("RedirectContainsCredentials", "redirect", url)
                 return walk
             if not same_origin(location, url) and not same_origin(origin, url):

@@ -514,6 +514,23 @@ def test_redirect_with_credentials_in_location() -> None:
     assert (v.reason, v.stage) == ("RedirectContainsCredentials", "redirect")
 
 
+def test_userinfo_back_to_the_page_origin_after_leaving_it() -> None:
+    # Measured: Chromium fails the chain once its response tainting is "cors", even though
+    # the Location's origin is the page's own.
+    first, back = API + "/old", "http://user:pw@localhost:5173/x"
+    hop1 = tx("GET", first, [("Origin", PAGE)], 302, [("Location", back), (ACAO, PAGE)])
+    v = decide(exchange(Step(first, None, hop1), Step(back, None, None)))
+    assert (v.blocked, v.reason, v.stage) == (True, "RedirectContainsCredentials", "redirect")
+
+
+def test_userinfo_on_a_same_origin_chain_is_followed() -> None:
+    first, second = PAGE + "/old", "http://user:pw@localhost:5173/new"
+    hop1 = tx("GET", first, [], 302, [("Location", second)])
+    hop2 = tx("GET", PAGE + "/new", [], 200, [])
+    v = decide(exchange(Step(first, None, hop1), Step(PAGE + "/new", None, hop2), mode="cors"))
+    assert (v.cors, v.blocked) == (False, False)
+
+
 def test_same_origin_start_then_cross_origin_redirect_is_checked() -> None:
     first, second = PAGE + "/api", API + "/data"
     hop1 = tx("GET", first, [], 302, [("Location", second)])

@@ -95,4 +95,28 @@ SCENARIOS = (
         expected=blocked("RedirectContainsCredentials"),
         fix_layer="nginx",
     ),
+    Scenario(
+        id="redirect-location-with-credentials-to-page",
+        title="nginx redirects back to the page's own origin, with user:password@ in Location",
+        cause="redirect-credentials-in-location",
+        visit=at(),
+        routes=(
+            Route(
+                "GET",
+                redirect(
+                    302,
+                    "http://lab:secret@127.0.0.1:{app_port}{path}/final",
+                    REFLECT,
+                    VARY,
+                    NGINX,
+                ),
+                on="api",
+            ),
+            Route("GET", ok((ACAO, "*")), sub="/final", on="app"),
+        ),
+        expected=blocked("RedirectContainsCredentials"),
+        notes="The Location's origin is the page's own: Chromium refuses it all the same,"
+        " since the chain already went cross-origin (response tainting is cors).",
+        fix_layer="nginx",
+    ),
 )
