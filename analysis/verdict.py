@@ -34,6 +34,8 @@ from analysis.wording import SCHEMES, chrome_message, firefox_message
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 20
+_TOO_MANY_REDIRECTS = "more than 20 redirects (net::ERR_TOO_MANY_REDIRECTS)"
+_INVALID_REDIRECT = "the redirect's Location is not a valid URL (net::ERR_INVALID_REDIRECT)"
 # Chromium `preflight_result.cc`: absent or unparsable Max-Age means 5 s, capped at 2 h.
 PREFLIGHT_DEFAULT_MAX_AGE = 5
 PREFLIGHT_MAX_AGE_CAP = 7200
@@ -146,7 +148,7 @@ def decide(exchange: Exchange) -> Verdict:
         elif mode != "no-cors" or answered["blocked"]:
             return _confirm(answered)
     if mode == "no-cors":
-        return _confirm({**base, "warnings": tuple(_no_cors_warnings(exchange, origin))})
+        return _confirm(_no_cors(exchange, base, origin))
 
     credentials = credentials_mode(exchange, origin)
     if credentials is not None:
@@ -531,7 +533,7 @@ def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -
     response_tainting_cors = False
     for index, step in enumerate(exchange.steps):
         if index > MAX_REDIRECTS:
-            walk.fault = Fault("more than 20 redirects (net::ERR_TOO_MANY_REDIRECTS)")
+            walk.fault = Fault(_TOO_MANY_REDIRECTS)
             return walk
         url = step.url
         # §4.1 main fetch step 12: CORS applies once the chain left the request's origin.
@@ -581,14 +583,12 @@ def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -
             # The 21st redirect. Chromium's network stack fails it before the CORS layer
             # sees it (`URLRequestJob::CanFollowRedirect`), whatever its headers say, and
             # never requests its target.
-            walk.fault = Fault("more than 20 redirects (net::ERR_TOO_MANY_REDIRECTS)")
+            walk.fault = Fault(_TOO_MANY_REDIRECTS)
             walk.fault_stage = "redirect"
             return walk
         if location == INVALID_LOCATION:
             # Failed the same way, in the same place.
-            walk.fault = Fault(
-                "the redirect's Location is not a valid URL (net::ERR_INVALID_REDIRECT)"
-            )
+            walk.fault = Fault(_INVALID_REDIRECT)
             walk.fault_stage = "redirect"
             return walk
         if location is not None:
@@ -1175,6 +1175,45 @@ def _preflight_warnings(preflight: Transaction, include: bool) -> list[CorsWarni
             )
         )
     return warnings
+
+
+def _no_cors(exchange: Exchange, base: _Fields, origin: str) -> _Fields:
+    """A no-cors request is never CORS-checked, but it follows its redirects as any fetch
+    does, and fails where following one is a network error."""
+    warnings = tuple(_no_cors_warnings(exchange, origin))
+    fault = _redirect_fault(exchange)
+    if fault is None:
+        return {**base, "warnings": warnings}
+    return {
+        **base,
+        "blocked": True,
+        "stage": "redirect",
+        "fault": fault.message,
+        "warnings": warnings,
+    }
+
+
+def _redirect_fault(exchange: Exchange) -> Fault | None:
+    """§4.5 HTTP-redirect fetch: the network errors of following a redirect, whatever the
+    request's mode: a 21st redirect, a Location that is no URL, one that is not HTTP(S).
+    Chromium's network stack names the scheme it refuses (measured for no-cors fetches:
+    ftp, javascript and ws fail as unknown schemes, data, about and file as unsafe)."""
+    if exchange.context.redirect_mode not in (None, "follow"):
+        return None
+    for index, step in enumerate(exchange.steps):
+        tx = step.actual
+        location = None if tx is None else _redirect_location(tx)
+        if location is None:
+            return None
+        if index >= MAX_REDIRECTS:
+            return Fault(_TOO_MANY_REDIRECTS)
+        if location == INVALID_LOCATION:
+            return Fault(_INVALID_REDIRECT)
+        scheme = scheme_of(location)
+        if scheme not in ("http", "https"):
+            error = _UNSAFE_REDIRECT_SCHEMES.get(scheme, "net::ERR_UNKNOWN_URL_SCHEME")
+            return Fault(f"redirected to a URL of scheme {scheme}: ({error})")
+    return None
 
 
 def _no_cors_warnings(exchange: Exchange, origin: str) -> list[CorsWarning]:

@@ -586,6 +586,40 @@ def test_no_cors_is_allowed_but_opaque() -> None:
     assert [w.id for w in v.warnings] == ["no-cors-opaque"]
 
 
+# Measured with `corscope lab` (Chromium 156): fetch(url, {mode: "no-cors"}) answered 302.
+@pytest.mark.parametrize(
+    ("location", "error"),
+    [
+        ("ftp://127.0.0.4/x", "net::ERR_UNKNOWN_URL_SCHEME"),
+        ("javascript:1", "net::ERR_UNKNOWN_URL_SCHEME"),
+        ("ws://127.0.0.4:1/x", "net::ERR_UNKNOWN_URL_SCHEME"),
+        ("data:text/plain,hi", "net::ERR_UNSAFE_REDIRECT"),
+        ("about:blank", "net::ERR_UNSAFE_REDIRECT"),
+        ("file:///etc/hosts", "net::ERR_UNSAFE_REDIRECT"),
+    ],
+)
+def test_no_cors_redirect_to_a_scheme_the_browser_does_not_follow(
+    location: str, error: str
+) -> None:
+    url = API + "/old"
+    hop = tx("GET", url, [("Sec-Fetch-Mode", "no-cors")], 302, [("Location", location)])
+    v = decide(exchange(Step(url, None, hop), mode="no-cors"))
+    assert (v.cors, v.blocked, v.stage, v.reason) == (False, True, "redirect", None)
+    assert v.fault is not None and error in v.fault
+    assert [w.id for w in v.warnings] == ["no-cors-opaque"]
+
+
+def test_no_cors_twenty_first_redirect_is_a_network_error() -> None:
+    steps = []
+    for n in range(21):
+        url = f"{API}/{n}"
+        hop = tx("GET", url, [("Sec-Fetch-Mode", "no-cors")], 302, [("Location", f"/{n + 1}")])
+        steps.append(Step(url, None, hop))
+    v = decide(exchange(*steps, mode="no-cors"))
+    assert v.blocked is True and v.fault is not None and "ERR_TOO_MANY_REDIRECTS" in v.fault
+    assert decide(exchange(*steps[:20], mode="no-cors")).blocked is False
+
+
 def test_navigation_is_not_cors() -> None:
     assert decide(simple_get([], mode="navigate")).cors is False
 

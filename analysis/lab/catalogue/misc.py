@@ -17,9 +17,10 @@ from analysis.lab.catalogue.build import (
     call,
     ok,
     preflight,
+    redirect,
     text,
 )
-from analysis.lab.spec import ALLOWED, Header, Reply, Route, Scenario
+from analysis.lab.spec import ALLOWED, Expected, Header, Reply, Route, Scenario
 
 TOTAL = ("X-Total-Count", "42")
 
@@ -85,6 +86,17 @@ NO_CORS = (
         ),
         routes=(Route("POST", ok()),),
         expected=ALLOWED,
+    ),
+    Scenario(
+        id="no-cors-redirect-to-ftp",
+        title="mode: 'no-cors' GET redirected (nginx 302) to an ftp:// URL: a network error",
+        notes="DevTools: net::ERR_UNKNOWN_URL_SCHEME and no CorsError; in cors mode the same"
+        " redirect is CorsDisabledScheme.",
+        cause="proxy-or-upstream-fault",
+        visit=at(call(mode="no-cors")),
+        routes=(Route("GET", redirect(302, "ftp://127.0.0.4/x", NGINX)),),
+        expected=Expected(blocked=True),
+        fix_layer="nginx",
     ),
 )
 
