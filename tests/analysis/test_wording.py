@@ -69,6 +69,14 @@ HEAD = f"from origin '{ORIGIN}' has been blocked by CORS policy: "
             f"Access to audio at '{URL}' {HEAD}No 'Access-Control-Allow-Origin' header is present"
             " on the requested resource.",
         ),
+        (
+            "CorsDisabledScheme",
+            None,
+            "fetch",
+            f"Access to fetch at '{URL}' {HEAD}Cross origin requests are only supported for"
+            " protocol schemes: chrome, chrome-experimental-site-token-provider, chrome-extension,"
+            " chrome-untrusted, data, http, https, isolated-app.",
+        ),
     ],
 )
 def test_chromium_156_console_lines(
