@@ -613,7 +613,13 @@ def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -
                 )
                 walk.fault_stage = "redirect"
                 return walk
-            if cors_flag and scheme not in _CORS_ENABLED_SCHEMES:
+            # §4.1 main fetch step 12: the next request is a CORS request when the chain
+            # already left the request's origin, or leaves it now (measured: a same-origin
+            # cors-mode fetch redirected to ftp is CorsDisabledScheme too).
+            next_is_cors = response_tainting_cors or (
+                mode == "cors" and not same_origin(origin, location)
+            )
+            if next_is_cors and scheme not in _CORS_ENABLED_SCHEMES:
                 walk.failure = Failure(
                     "CorsDisabledScheme", "redirect", location, firefox_code="CORSRequestNotHttp"
                 )

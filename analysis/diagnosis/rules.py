@@ -163,8 +163,16 @@ def assign(frame: pd.DataFrame) -> list[Assignment]:
 
 def _same_origin(r: Any) -> bool:
     """A request that never left the page's origin is not subject to CORS: whatever went
-    wrong with it (a proxy's own answer to its own script, say) has no CORS cause."""
-    return bool(r.page_origin) and r.page_origin == r.api_origin and not r.tainted
+    wrong with it (a proxy's own answer to its own script, say) has no CORS cause. One the
+    page's own server redirected to ftp: or javascript: did leave it, for a URL no server
+    answers (so the row names the redirecting server)."""
+    left_for_another_scheme = r.reason == "CorsDisabledScheme"
+    return (
+        bool(r.page_origin)
+        and r.page_origin == r.api_origin
+        and not r.tainted
+        and not left_for_another_scheme
+    )
 
 
 def _warning(cause: str, r: Any) -> dict[str, str]:

@@ -494,6 +494,17 @@ def test_redirect_to_a_scheme_the_browser_does_not_follow(
         assert f"(redirected from '{url}')" in v.chrome_message
 
 
+def test_same_origin_cors_fetch_redirected_to_a_non_cors_scheme() -> None:
+    # Measured: Chromium names the redirect CorsDisabledScheme, as for a cross-origin fetch.
+    url = PAGE + "/old"
+    hop = tx("GET", url, [("Sec-Fetch-Mode", "cors")], 302, [("Location", "ftp://cdn.test/x")])
+    v = decide(exchange(Step(url, None, hop)))
+    assert (v.cors, v.blocked, v.stage, v.reason) == (True, True, "redirect", "CorsDisabledScheme")
+    assert v.failed_url == "ftp://cdn.test/x"
+    no_cors_hop = tx("GET", url, [("Sec-Fetch-Mode", "no-cors")], 302, [("Location", "ftp://x/")])
+    assert decide(exchange(Step(url, None, no_cors_hop))).cors is False
+
+
 def test_same_origin_redirect_keeps_the_origin() -> None:
     first, second = API + "/old", API + "/new"
     hop1 = tx("GET", first, [("Origin", PAGE)], 301, [("Location", "/new"), (ACAO, PAGE)])

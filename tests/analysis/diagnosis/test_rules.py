@@ -446,6 +446,15 @@ def test_same_origin_request_has_no_cors_cause() -> None:
     assert _assigned(exchange(step)) == {}
 
 
+def test_the_pages_own_server_redirecting_to_ftp_is_a_non_http_scheme_cause() -> None:
+    # Chromium: a same-origin cors-mode fetch redirected to ftp: is CorsDisabledScheme.
+    url = PAGE + "/old"
+    sent = [("Sec-Fetch-Mode", "cors")]
+    step = Step(url, None, tx("GET", url, sent, 302, [("Location", "ftp://files.test/x")]))
+    found = _one(_assigned(exchange(step)), "x0")
+    assert (found.root_cause, found.api_origin) == ("non-http-scheme", PAGE)
+
+
 def test_preflight_refused_by_authentication_is_not_handled() -> None:
     found = _assigned(preflighted("PUT", 401, [("WWW-Authenticate", "Bearer")], url=API + "/i"))
     assert _one(found, "x0").detail == {"status": "401"}
