@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from analysis.fetch import carries_credentials
+from analysis.http_cache import not_stored_fields, plain_directives
 from analysis.model import origin_of, same_origin
 from analysis.readers.hints import resource_type_from_dest
 from analysis.verdict import sends_storage_access
@@ -227,7 +228,7 @@ class Joiner:
         response = NO_RESPONSE
         if remembered is not None:
             cors["replayOf"] = remembered[0]
-            response = remembered[1]()
+            response = as_stored(remembered[1]())
         return [self._new(record, cors, response)]
 
     # --- worker reports -------------------------------------------------------------------
@@ -458,12 +459,23 @@ def browser_may_cache(status: int, header: Callable[[str], str | None]) -> bool:
         for name in ("cache-control", "expires", "last-modified")
         if (value := header(name)) is not None
     }
-    cache_control = values.get("cache-control", "")
+    directives = plain_directives([values.get("cache-control", "")])
     # With these the browser asks the network again, and the proxy would have seen it.
-    if "no-store" in cache_control or "no-cache" in cache_control:
+    if "no-store" in directives or "no-cache" in directives:
         return False
     # Explicit freshness, or what a browser uses for heuristic freshness.
     return any(k in values for k in ("cache-control", "expires", "last-modified"))
+
+
+def as_stored(response: dict[str, Any]) -> dict[str, Any]:
+    """A response (HAR form) as the browser's HTTP cache keeps it: without the fields a
+    quoted `Cache-Control: no-cache="…"` names (see `analysis.http_cache.kept`)."""
+    headers = response.get("headers", [])
+    lines = [h["value"] for h in headers if h["name"].lower() == "cache-control"]
+    dropped = not_stored_fields(lines)
+    if not dropped:
+        return response
+    return {**response, "headers": [h for h in headers if h["name"].lower() not in dropped]}
 
 
 def _url_key(url: str) -> str:

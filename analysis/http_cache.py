@@ -72,16 +72,18 @@ def kept(response: Response) -> Response:
     """The copy the cache writes (`PERSIST_SANS_NON_CACHEABLE`): without the fields a
     quoted `Cache-Control: no-cache="…"` names (measured; unquoted, the directive is
     ignored)."""
-    dropped = _no_cache_fields(response.headers.get_all("cache-control"))
+    dropped = not_stored_fields(response.headers.get_all("cache-control"))
     if not dropped:
         return response
     fields = tuple((name, value) for name, value in response.headers if name.lower() not in dropped)
     return replace(response, headers=Headers(fields))
 
 
-def _no_cache_fields(lines: list[str]) -> frozenset[str]:
+def not_stored_fields(cache_control: list[str]) -> frozenset[str]:
+    """The lower-cased header names a quoted `no-cache="…"` in these Cache-Control lines
+    keeps out of the stored copy (`kept`)."""
     names: set[str] = set()
-    for directive in _directives(lines):
+    for directive in _directives(cache_control):
         if directive[: len(_NO_CACHE_FIELDS)].lower() != _NO_CACHE_FIELDS:
             continue
         if len(directive) <= len(_NO_CACHE_FIELDS) or not directive.endswith('"'):
@@ -89,6 +91,13 @@ def _no_cache_fields(lines: list[str]) -> frozenset[str]:
         inside = directive[len(_NO_CACHE_FIELDS) : -1]
         names.update(n.strip().lower() for n in inside.split(",") if n.strip())
     return frozenset(names)
+
+
+def plain_directives(cache_control: list[str]) -> frozenset[str]:
+    """The directives given without an argument, lower-cased. Chromium looks a directive up
+    as a whole list element (`HasHeaderValue`): `no-cache="Set-Cookie"` is not `no-cache`,
+    it only keeps that field out of the stored copy."""
+    return frozenset(d.lower() for d in _directives(cache_control) if "=" not in d)
 
 
 def _directives(lines: list[str]) -> list[str]:

@@ -186,6 +186,26 @@ def test_element_load_from_the_http_cache_is_an_entry_of_its_kind() -> None:
     assert cors["browser"] == {"blocked": True, "reason": None}
 
 
+def test_http_cache_answer_replays_the_copy_without_its_no_cache_fields() -> None:
+    """`no-cache="Access-Control-Allow-Origin"` keeps that field out of the stored copy:
+    the page answered from the cache never sees it (measured in the lab, Chromium 156)."""
+    j = joiner()
+    cached = cors_get(
+        at=T0 - 5,
+        response_headers=[
+            ("Access-Control-Allow-Origin", PAGE),
+            ("Cache-Control", 'max-age=600, no-cache="Access-Control-Allow-Origin"'),
+        ],
+    )
+    j.note(entry_for(cached, "w1"))
+    (action,) = j.page(page(failed=True, status=0, credentials="same-origin"), PAGE_URL)
+    assert isinstance(action, NewEntry)
+    valid(action.entry)
+    names = [h["name"].lower() for h in action.entry["response"]["headers"]]
+    assert "access-control-allow-origin" not in names
+    assert "cache-control" in names
+
+
 def test_uncacheable_response_is_no_evidence() -> None:
     j = joiner()
     j.note(entry_for(cors_get(at=T0 - 5, response_headers=[("Cache-Control", "no-store")]), "w1"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.http_cache import kept, updated
+from analysis.http_cache import kept, not_stored_fields, plain_directives, updated
 from analysis.model import Headers, Response
 
 
@@ -59,3 +59,10 @@ def test_the_stored_copy_leaves_out_what_no_cache_names(
     stored = kept(response(*fields, ("Access-Control-Allow-Origin", "https://a.test")))
     assert ("access-control-allow-origin" not in stored.headers) is dropped
     assert stored.headers.get_all("cache-control") == cache_control
+
+
+def test_a_quoted_no_cache_is_not_the_plain_directive() -> None:
+    lines = ['public, max-age=600, no-cache="Set-Cookie, Access-Control-Allow-Origin"']
+    assert plain_directives(lines) == {"public"}
+    assert not_stored_fields(lines) == {"set-cookie", "access-control-allow-origin"}
+    assert plain_directives(["No-Cache", "no-store"]) == {"no-cache", "no-store"}

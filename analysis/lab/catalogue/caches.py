@@ -29,6 +29,8 @@ ECHO_CACHEABLE_VARY = Route("GET", ok(REFLECT, CACHEABLE, VARY, EXPRESS))
 ETAG = ("ETag", '"v1"')
 REVALIDATE = ("Cache-Control", "no-cache")
 INCLUDE = at(call(credentials="include"))
+NO_COOKIE_CACHED = 'public, max-age=600, no-cache="Set-Cookie"'
+"""Spring Session and others: cache the response, but never the cookie it sets."""
 FONT = "font/woff2"
 
 
@@ -106,6 +108,19 @@ SCENARIOS = (
         wire_decides=False,
         notes="The image element is made by script and never attached: the probe knows its"
         " crossorigin from when its src was set.",
+        fix_layer="express",
+    ),
+    Scenario(
+        id="browser-cache-reused-despite-no-cache-field",
+        title='Cache-Control no-cache="Set-Cookie" keeps the copy fresh: reused by 127.0.0.1:P2',
+        cause="browser-cache-wrong-origin",
+        before=(at(),),
+        visit=at(page="app_port2"),
+        routes=(Route("GET", ok(REFLECT, ("Cache-Control", NO_COOKIE_CACHED), EXPRESS)),),
+        expected=blocked("AllowOriginMismatch", "{app}"),
+        wire_decides=False,
+        notes="A quoted no-cache only keeps the fields it names out of the stored copy; it"
+        " does not make the response stale, so the second origin gets the first one's copy.",
         fix_layer="express",
     ),
     Scenario(
