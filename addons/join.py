@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from analysis.fetch import carries_credentials
-from analysis.http_cache import not_stored_fields, plain_directives
+from analysis.http_cache import not_stored_fields, partition_site, plain_directives
 from analysis.model import origin_of, same_origin
 from analysis.readers.hints import resource_type_from_dest
 from analysis.verdict import sends_storage_access
@@ -110,7 +110,9 @@ class Joiner:
         self._seen: dict[tuple[str, str], list[Seen]] = {}
         self._order: deque[tuple[tuple[str, str], Seen]] = deque()
         self._max_seen = max_seen
-        self._cached: OrderedDict[str, tuple[str, Callable[[], dict[str, Any]]]] = OrderedDict()
+        self._cached: OrderedDict[
+            tuple[str, str | None], tuple[str, Callable[[], dict[str, Any]]]
+        ] = OrderedDict()
         self._max_cached = max_cached
         self._pending: list[_Pending] = []
         self._max_pending = max_pending
@@ -192,8 +194,9 @@ class Joiner:
             and "source" not in cors
             and cacheable
         ):
-            self._cached[key[0]] = (seen.entry_id, response)
-            self._cached.move_to_end(key[0])
+            stored_at = (key[0], _partition(origin))
+            self._cached[stored_at] = (seen.entry_id, response)
+            self._cached.move_to_end(stored_at)
             while len(self._cached) > self._max_cached:
                 self._cached.popitem(last=False)
 
@@ -215,10 +218,14 @@ class Joiner:
         if seen is not None:
             seen.claimed = True
             return [Annotate(seen.entry_id, facts)]
-        return self._from_http_cache(record, facts)
+        return self._from_http_cache(record, facts, page_origin)
 
-    def _from_http_cache(self, record: PageRecord, facts: dict[str, Any]) -> list[Action]:
-        remembered = self._cached.get(_url_key(record.url)) if record.method == "GET" else None
+    def _from_http_cache(
+        self, record: PageRecord, facts: dict[str, Any], page_origin: str | None
+    ) -> list[Action]:
+        remembered = (
+            self._remembered(_url_key(record.url), page_origin) if record.method == "GET" else None
+        )
         timing = record.timing
         says_cache = timing is not None and timing.delivery_type == "cache"
         if remembered is None and not says_cache:
@@ -230,6 +237,15 @@ class Joiner:
             cors["replayOf"] = remembered[0]
             response = as_stored(remembered[1]())
         return [self._new(record, cors, response)]
+
+    def _remembered(
+        self, url_key: str, page_origin: str | None
+    ) -> tuple[str, Callable[[], dict[str, Any]]] | None:
+        """The response the browser cached for this page: its own site's copy (the cache
+        is partitioned by site), else one whose requester the wire did not name."""
+        return self._cached.get((url_key, _partition(page_origin))) or self._cached.get(
+            (url_key, None)
+        )
 
     # --- worker reports -------------------------------------------------------------------
 
@@ -465,6 +481,11 @@ def browser_may_cache(status: int, header: Callable[[str], str | None]) -> bool:
         return False
     # Explicit freshness, or what a browser uses for heuristic freshness.
     return any(k in values for k in ("cache-control", "expires", "last-modified"))
+
+
+def _partition(origin: str | None) -> str | None:
+    """The HTTP cache partition of the page that asked; None when unknown (no Origin)."""
+    return None if origin in (None, "null") else partition_site(origin)
 
 
 def as_stored(response: dict[str, Any]) -> dict[str, Any]:

@@ -100,6 +100,18 @@ def plain_directives(cache_control: list[str]) -> frozenset[str]:
     return frozenset(d.lower() for d in _directives(cache_control) if "=" not in d)
 
 
+def partition_site(origin: str) -> str:
+    """The cache partition an origin's pages share (Chromium splits its HTTP cache by the
+    top-level site): scheme and registrable domain, taken as the last two labels of a name
+    (a public-suffix list would say more)."""
+    scheme, _, host = origin.partition("://")
+    host = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    labels = host.split(".")
+    if len(labels) > 2 and not host.replace(".", "").isdigit():
+        host = ".".join(labels[-2:])
+    return f"{scheme}://{host}"
+
+
 def _directives(lines: list[str]) -> list[str]:
     """Cache-Control's comma-separated directives, a quoted string kept whole."""
     found: list[str] = []

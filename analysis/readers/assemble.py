@@ -196,7 +196,7 @@ def _stored_responses(items: list[Captured]) -> dict[int, Response]:
         requester = _requester(tx)
         if requester is None:
             continue
-        key = (url, _cache_site(requester))
+        key = (url, http_cache.partition_site(requester))
         if (validator := _revalidation(tx)) is not None:
             stored = held.get(key)
             name, value = validator
@@ -233,17 +233,6 @@ def _requester(tx: Transaction) -> str | None:
     if referer:
         return _origin(referer)
     return None if origin == "null" else _origin(tx.request.url)
-
-
-def _cache_site(origin: str) -> str:
-    """The cache partition an origin's pages share: scheme and registrable domain, taken
-    as the last two labels of a name (a public-suffix list would say more)."""
-    scheme, _, host = origin.partition("://")
-    host = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-    labels = host.split(".")
-    if len(labels) > 2 and not host.replace(".", "").isdigit():
-        host = ".".join(labels[-2:])
-    return f"{scheme}://{host}"
 
 
 # --- ordering -------------------------------------------------------------------------

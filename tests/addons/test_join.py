@@ -186,6 +186,24 @@ def test_element_load_from_the_http_cache_is_an_entry_of_its_kind() -> None:
     assert cors["browser"] == {"blocked": True, "reason": None}
 
 
+def test_http_cache_answer_replays_the_copy_of_the_pages_own_site() -> None:
+    """The HTTP cache is partitioned by top-level site: another site's later copy of the
+    URL is not what answered this page (measured in the lab, Chromium 156)."""
+    j = cached_for_another_origin()
+    other_site = cors_get(
+        origin="http://127.0.0.3:5173",
+        at=T0 - 2,
+        response_headers=[
+            ("Access-Control-Allow-Origin", "http://127.0.0.3:5173"),
+            ("Cache-Control", "public, max-age=600"),
+        ],
+    )
+    j.note(entry_for(other_site, "s2"))
+    (action,) = j.page(page(failed=True, status=0), PAGE_URL)
+    assert isinstance(action, NewEntry)
+    assert action.entry["_cors"]["replayOf"] == "w1"
+
+
 def test_http_cache_answer_replays_the_copy_without_its_no_cache_fields() -> None:
     """`no-cache="Access-Control-Allow-Origin"` keeps that field out of the stored copy:
     the page answered from the cache never sees it (measured in the lab, Chromium 156)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.http_cache import kept, not_stored_fields, plain_directives, updated
+from analysis.http_cache import kept, not_stored_fields, partition_site, plain_directives, updated
 from analysis.model import Headers, Response
 
 
@@ -66,3 +66,15 @@ def test_a_quoted_no_cache_is_not_the_plain_directive() -> None:
     assert plain_directives(lines) == {"public"}
     assert not_stored_fields(lines) == {"set-cookie", "access-control-allow-origin"}
     assert plain_directives(["No-Cache", "no-store"]) == {"no-cache", "no-store"}
+
+
+@pytest.mark.parametrize(
+    ("origin", "site"),
+    [
+        ("http://127.0.0.1:5173", "http://127.0.0.1"),
+        ("https://app.example.com", "https://example.com"),
+        ("http://[::1]:8080", "http://[::1]"),
+    ],
+)
+def test_the_cache_partition_is_the_site(origin: str, site: str) -> None:
+    assert partition_site(origin) == site

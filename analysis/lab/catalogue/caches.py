@@ -124,6 +124,17 @@ SCENARIOS = (
         fix_layer="express",
     ),
     Scenario(
+        id="control-browser-cache-own-site-copy",
+        title="Another site's later copy does not answer the first site's page (partitioned)",
+        cause="none",
+        before=(at(), at(page="app_site2")),
+        visit=at(),
+        routes=(ECHO_CACHEABLE,),
+        expected=ALLOWED,
+        wire_decides=False,
+        notes="The last response on the wire is the other site's; the page reuses its own.",
+    ),
+    Scenario(
         id="control-browser-cache-varies-on-origin",
         title="With Vary: Origin the other same-site origin goes to the network",
         cause="none",
