@@ -126,8 +126,10 @@ class Joiner:
         entry: dict[str, Any],
         *,
         by_worker: bool = False,
+        claimed: bool = False,
     ) -> None:
-        """Remember a written capture entry so later reports can find it."""
+        """Remember a written capture entry so later reports can find it; `claimed` when a
+        page record already made it (an answer the proxy never saw)."""
         request = entry["request"]
         headers = {h["name"].lower(): h["value"] for h in request.get("headers", [])}
         response = entry.get("response") or {}
@@ -144,6 +146,7 @@ class Joiner:
             cacheable=_browser_may_cache(response),
             response=lambda: response,
             by_worker=by_worker,
+            claimed=claimed,
         )
 
     def remember(
@@ -161,6 +164,7 @@ class Joiner:
         response: Callable[[], dict[str, Any]],
         by_worker: bool = False,
         credentialed: bool | None = None,
+        claimed: bool = False,
     ) -> None:
         """`note` for an entry the caller holds in pieces: `acrm`, `mode` and `origin` are
         the last values of the request's Access-Control-Request-Method, Sec-Fetch-Mode
@@ -176,6 +180,7 @@ class Joiner:
             origin=origin,
             preflight=acrm is not None,
             by_worker=by_worker,
+            claimed=claimed,
             credentialed=credentialed,
         )
         self._seen.setdefault(key, []).append(seen)
@@ -365,7 +370,8 @@ class Joiner:
             response=response,
             cors=cors,
         )
-        self.note(entry, by_worker=cors.get("source") == "service-worker")
+        # Made for this record: a later call answered the same way is an entry of its own.
+        self.note(entry, by_worker=cors.get("source") == "service-worker", claimed=True)
         return NewEntry(entry)
 
     def _entry(

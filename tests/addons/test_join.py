@@ -173,6 +173,18 @@ def test_http_cache_answer_replays_the_cached_response() -> None:
     assert entry["_corscope_id"] == "n1"
 
 
+def test_each_http_cache_answer_is_an_entry_of_its_own() -> None:
+    """Two calls of one page answered from the cache, the second with credentials: the
+    second is not taken for the first one's entry (measured in the lab, Chromium 156)."""
+    j = cached_for_another_origin()
+    (first,) = j.page(page(failed=True, status=0, credentials="same-origin"), PAGE_URL)
+    (second,) = j.page(page(failed=True, status=0, t=T0 + 0.2), PAGE_URL)
+    assert isinstance(first, NewEntry) and isinstance(second, NewEntry)
+    assert first.entry["_cors"]["credentials"] == "same-origin"
+    assert second.entry["_cors"]["credentials"] == "include"
+    assert second.entry["_cors"]["replayOf"] == "w1"
+
+
 def test_element_load_from_the_http_cache_is_an_entry_of_its_kind() -> None:
     """A font another origin of the site had cached: the page's Resource Timing entry
     (status 0) is all there is, and the entry says it was a font."""

@@ -85,6 +85,18 @@ SCENARIOS = (
         fix_layer="express",
     ),
     Scenario(
+        id="browser-cache-reused-twice-by-other-port",
+        title="127.0.0.1:P2 calls twice; both answered from the copy stored for 127.0.0.1:P1",
+        cause="browser-cache-wrong-origin",
+        before=(at(), at(page="app_port2")),
+        visit=at(call(credentials="include"), page="app_port2"),
+        routes=(ECHO_CACHEABLE,),
+        expected=blocked("AllowOriginMismatch", "{app}"),
+        wire_decides=False,
+        notes="Neither call reaches the proxy: each is a cache answer of its own.",
+        fix_layer="express",
+    ),
+    Scenario(
         id="font-cached-for-other-port",
         title="A web font cached for 127.0.0.1:P1 without Vary: Origin, reused for 127.0.0.1:P2",
         cause="browser-cache-wrong-origin",
