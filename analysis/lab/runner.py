@@ -307,8 +307,13 @@ def _truth(
         ],
     }
     # A load the page itself dropped (the unread body of an opaque no-cors answer reports
-    # net::ERR_ABORTED) is not a verdict; JavaScript received its response.
-    blocked = record.failed and (cors_error is not None or not record.canceled)
+    # net::ERR_ABORTED) is not a verdict; JavaScript received its response. A load the
+    # renderer cancelled while following a redirect (one it refuses, such as to a URL with
+    # embedded credentials) is: JavaScript saw the fetch fail.
+    script_saw_failure = js_result.get("error") is not None
+    blocked = record.failed and (
+        cors_error is not None or not record.canceled or script_saw_failure
+    )
     return GroundTruth(
         scenario_id=scenario.id,
         url=url,

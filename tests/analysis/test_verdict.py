@@ -631,6 +631,52 @@ def test_no_cors_twenty_first_redirect_is_a_network_error() -> None:
     assert decide(exchange(*steps[:20], mode="no-cors")).blocked is False
 
 
+# Measured with `corscope lab` (Chromium 156): Blink cancels these redirects before the
+# target is asked (net::ERR_ABORTED, no CORS error) and the page's fetch() rejects.
+def test_no_cors_redirect_to_a_url_with_credentials_is_refused() -> None:
+    url, target = API + "/old", "http://lab:secret@cdn.test/x"
+    hop = tx("GET", url, [("Sec-Fetch-Mode", "no-cors")], 302, [("Location", target)])
+    v = decide(exchange(Step(url, None, hop), mode="no-cors"))
+    assert (v.cors, v.blocked, v.stage, v.reason) == (False, True, "redirect", None)
+    assert v.fault is not None and "net::ERR_ABORTED" in v.fault
+
+
+def test_a_redirect_to_credentials_the_capture_followed_was_not_refused() -> None:
+    # The target on the wire: the request was one Blink lets through (an XHR looks alike).
+    url, target = API + "/old", "http://lab:secret@cdn.test/x"
+    hop = tx("GET", url, [("Sec-Fetch-Mode", "no-cors")], 302, [("Location", target)])
+    then = tx("GET", "http://cdn.test/x", [("Sec-Fetch-Mode", "no-cors")], 200, [])
+    followed = exchange(Step(url, None, hop), Step("http://cdn.test/x", None, then))
+    assert (
+        decide(replace(followed, context=replace(followed.context, mode="no-cors"))).blocked
+        is False
+    )
+
+
+def test_the_pages_own_credentials_in_a_location_are_let_through() -> None:
+    page = "http://lab:secret@localhost:5173/app"
+    url, target = API + "/old", "http://lab:secret@localhost:5173/x"
+    hop = tx("GET", url, [("Sec-Fetch-Mode", "no-cors")], 302, [("Location", target)])
+    ex = exchange(Step(url, None, hop), mode="no-cors")
+    assert decide(replace(ex, context=replace(ex.context, page_url=page))).blocked is False
+    assert decide(ex).blocked is True
+
+
+def test_same_origin_mode_redirected_to_another_origin_is_not_followed() -> None:
+    url = PAGE + "/old"
+    sent = [("Sec-Fetch-Mode", "same-origin")]
+    away = tx("GET", url, sent, 302, [("Location", API + "/x")])
+    v = decide(exchange(Step(url, None, away), mode="same-origin"))
+    assert (v.cors, v.blocked, v.stage, v.reason) == (True, True, "redirect", None)
+    assert v.fault is not None and "net::ERR_ABORTED" in v.fault
+    home = tx("GET", url, sent, 302, [("Location", PAGE + "/new")])
+    then = tx("GET", PAGE + "/new", sent, 200, [])
+    stayed = decide(
+        exchange(Step(url, None, home), Step(PAGE + "/new", None, then), mode="same-origin")
+    )
+    assert (stayed.cors, stayed.blocked) == (False, False)
+
+
 def test_navigation_is_not_cors() -> None:
     assert decide(simple_get([], mode="navigate")).cors is False
 

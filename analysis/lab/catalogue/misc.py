@@ -98,6 +98,25 @@ NO_CORS = (
         expected=Expected(blocked=True),
         fix_layer="nginx",
     ),
+    Scenario(
+        id="no-cors-redirect-to-credentials",
+        title="mode: 'no-cors' GET redirected (nginx 302) to a URL with user:password@",
+        notes="Blink refuses subresource URLs with embedded credentials: it cancels the"
+        " redirect (net::ERR_ABORTED, no CorsError) and fetch() rejects; the target is never"
+        " asked.",
+        cause="proxy-or-upstream-fault",
+        visit=at(call(mode="no-cors")),
+        routes=(
+            Route(
+                "GET",
+                redirect(302, "http://lab:secret@127.0.0.4:{api2_port}{path}/final", NGINX),
+                on="api",
+            ),
+            Route("GET", ok(), sub="/final", on="api2"),
+        ),
+        expected=Expected(blocked=True),
+        fix_layer="nginx",
+    ),
 )
 
 PROXY_FAULTS = (
