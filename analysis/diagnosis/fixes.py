@@ -1965,6 +1965,16 @@ def _proxy_or_upstream_fault(c: _Ctx) -> Fix:
             " refuse the certificate too, renew or fix it on the server."
         )
         snippet = "mitmproxy --set ssl_insecure=true -s addons/cors.py"
+    elif c.detail.get("stage") == "redirect":
+        layer = c.stack.layers[0] if c.stack.layers else "server"
+        text = [
+            f"{c.api}{c.where()} answers pages on {c.origins_text()} with a redirect the"
+            f" browser does not follow{what}. No CORS setting changes that.",
+            "Point the Location at an http(s) URL without user:password@, of the page's own"
+            " origin where the request's mode is 'same-origin', in a chain of at most 20"
+            f" redirects; or let {display_name(layer)} answer without redirecting.",
+        ]
+        snippet = _reach_snippet(c)
     elif made_by in c.stack.layers:
         position = c.stack.layers.index(made_by)
         layer = c.stack.layers[position + 1] if position + 1 < len(c.stack.layers) else made_by

@@ -165,13 +165,16 @@ def _same_origin(r: Any) -> bool:
     """A request that never left the page's origin is not subject to CORS: whatever went
     wrong with it (a proxy's own answer to its own script, say) has no CORS cause. One the
     page's own server redirected to ftp: or javascript: did leave it, for a URL no server
-    answers (so the row names the redirecting server)."""
+    answers (so the row names the redirecting server), and so did a mode: 'same-origin'
+    request it redirected to another origin, which the browser would not follow."""
     left_for_another_scheme = r.reason == "CorsDisabledScheme"
+    left_its_mode = bool(r.fault) and r.stage == "redirect" and r.mode == "same-origin"
     return (
         bool(r.page_origin)
         and r.page_origin == r.api_origin
         and not r.tainted
         and not left_for_another_scheme
+        and not left_its_mode
     )
 
 
@@ -189,6 +192,8 @@ def _cause_of_failure(row: Any, api: _Api) -> tuple[str | None, dict[str, str]]:
     reason: str = r.reason or ""
     base = reason.removeprefix("Preflight") if reason.startswith("Preflight") else reason
 
+    if r.fault and r.stage == "redirect" and r.mode == "same-origin":
+        return "same-origin-mode", {}  # redirected away; the browser did not follow
     if r.fault:
         return "proxy-or-upstream-fault", _fault_detail(r)
     if r.source == "service-worker":
@@ -255,6 +260,8 @@ def _fault_detail(r: Any) -> dict[str, str]:
     detail = {"fault": str(r.fault)}
     if r.made_by_proxy or r.preflight_made_by_proxy or "proxy answered" in str(r.fault):
         detail["made_by"] = "mitmproxy"
+    elif r.stage == "redirect":
+        detail["stage"] = "redirect"  # a redirect the browser would not follow
     return detail
 
 

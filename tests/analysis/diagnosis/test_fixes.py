@@ -287,6 +287,18 @@ def test_proxy_fault_connection_refused_names_the_first_layer() -> None:
     assert fix.snippet.splitlines()[-1].startswith("curl -v")
 
 
+def test_a_redirect_the_browser_does_not_follow_is_fixed_at_the_redirect() -> None:
+    fault = "redirected to a URL of scheme ftp: (net::ERR_UNKNOWN_URL_SCHEME)"
+    fix = fix_for(
+        "proxy-or-upstream-fault",
+        stack("express", "nginx", "express"),
+        params(detail={"fault": fault, "stage": "redirect"}),
+    )
+    assert fix.layer == "nginx"
+    assert "redirect the browser does not follow" in fix.text and fault in fix.text
+    assert "certificate" not in fix.text and "connection" not in fix.text
+
+
 def test_proxy_fault_on_an_unknown_stack() -> None:
     fix = fix_for("proxy-or-upstream-fault", stack("generic"), params())
     assert fix.layer == "server"

@@ -455,6 +455,21 @@ def test_the_pages_own_server_redirecting_to_ftp_is_a_non_http_scheme_cause() ->
     assert (found.root_cause, found.api_origin) == ("non-http-scheme", PAGE)
 
 
+def test_same_origin_mode_redirected_away_is_the_modes_cause() -> None:
+    url = PAGE + "/old"
+    away = tx("GET", url, [("Sec-Fetch-Mode", "same-origin")], 302, [("Location", API + "/x")])
+    found = _one(_assigned(exchange(Step(url, None, away), mode="same-origin")), "x0")
+    assert found.root_cause == "same-origin-mode"
+
+
+def test_a_no_cors_redirect_the_browser_refused_says_where() -> None:
+    url = API + "/old"
+    hop = tx("GET", url, [("Sec-Fetch-Mode", "no-cors")], 302, [("Location", "ftp://f.test/")])
+    found = _assigned(exchange(Step(url, None, hop), mode="no-cors"))["x0"]
+    fault = next(a for a in found if a.root_cause == "proxy-or-upstream-fault")
+    assert fault.detail["stage"] == "redirect"
+
+
 def test_preflight_refused_by_authentication_is_not_handled() -> None:
     found = _assigned(preflighted("PUT", 401, [("WWW-Authenticate", "Bearer")], url=API + "/i"))
     assert _one(found, "x0").detail == {"status": "401"}
