@@ -67,7 +67,13 @@ from addons.join import Annotate, Joiner, NewEntry, credentialed  # noqa: E402
 from addons.live import Decision, LiveVerdicts  # noqa: E402
 from addons.record import Recorder  # noqa: E402
 from addons.report import ReportError, write_har, write_report  # noqa: E402
-from addons.rules import Facts, RedirectTargets, is_cors_relevant, pick  # noqa: E402
+from addons.rules import (  # noqa: E402
+    Facts,
+    RedirectTargets,
+    is_cors_relevant,
+    pick,
+    refused_as_same_origin,
+)
 from addons.session import Session, meta_line  # noqa: E402
 from addons.snapshot import rebuild, snapshot, strip_bodies  # noqa: E402
 from addons.worker import Worker, WorkerError, WorkerGone  # noqa: E402
@@ -352,8 +358,10 @@ class CorsScope:
             return  # an error after the response: recorded already
         req = flow.request
         url_of = self.recorder.url
-        relevant = is_cors_relevant(req.method, facts, lambda: url_of(req)) or (
-            len(self.redirects) > 0 and self.redirects.take(url_of(req))
+        relevant = (
+            is_cors_relevant(req.method, facts, lambda: url_of(req))
+            or (len(self.redirects) > 0 and self.redirects.take(url_of(req)))
+            or self._refused_redirect(flow, facts)
         )
         if not relevant:
             return
@@ -373,6 +381,15 @@ class CorsScope:
                     self.redirects.note(resp.status_code, text(location), url)
                 return
         self._record_as(flow, facts, url, entry_id, self._ids)
+
+    def _refused_redirect(self, flow: http.HTTPFlow, facts: Facts) -> bool:
+        resp = flow.response
+        if resp is None or not 300 <= resp.status_code < 400:
+            return False
+        location = pick(resp.headers.fields, _LOCATION).get(b"location")
+        return refused_as_same_origin(
+            facts, resp.status_code, location, self.recorder.url(flow.request)
+        )
 
     def _record_as(
         self, flow: http.HTTPFlow, facts: Facts, url: str, entry_id: str, order: int

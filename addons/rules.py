@@ -67,6 +67,21 @@ def is_cors_relevant(method: str, facts: Facts, url: Callable[[], str]) -> bool:
     return False
 
 
+def refused_as_same_origin(facts: Facts, status: int, location: bytes | None, url: str) -> bool:
+    """A mode: 'same-origin' request its server redirected to another origin: the browser
+    refuses to follow (measured: Chromium cancels it, and the page's fetch fails), so this
+    same-origin hop is where a cross-origin failure happened."""
+    if facts.get(b"sec-fetch-mode") != b"same-origin" or status not in _REDIRECT_STATUSES:
+        return False
+    if not location:
+        return False
+    try:
+        target = urljoin(url, location.decode("latin-1").strip())
+    except ValueError:
+        return False
+    return origin_of(target) != origin_of(url)
+
+
 class RedirectTargets:
     """Locations that recorded 3xx responses pointed to, so the next hop of a chain is
     recorded even when its own headers look same-origin (a hop back to the page's origin)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from addons.rules import RedirectTargets, is_cors_relevant, pick
+from addons.rules import RedirectTargets, is_cors_relevant, pick, refused_as_same_origin
 
 API = "http://api.test:8000/data"
 
@@ -68,3 +68,22 @@ def test_redirect_targets_are_bounded() -> None:
         targets.note(302, f"/t{n}", "http://a.test/")
     assert not targets.take("http://a.test/t0")
     assert targets.take("http://a.test/t1") and targets.take("http://a.test/t2")
+
+
+@pytest.mark.parametrize(
+    ("mode", "status", "location", "refused"),
+    [
+        (b"same-origin", 302, b"http://api.test/x", True),
+        (b"same-origin", 307, b"//api.test/x", True),
+        (b"same-origin", 302, b"/elsewhere", False),
+        (b"same-origin", 200, b"http://api.test/x", False),
+        (b"cors", 302, b"http://api.test/x", False),
+        (b"navigate", 302, b"http://api.test/x", False),
+        (b"same-origin", 302, None, False),
+    ],
+)
+def test_a_same_origin_request_redirected_away_is_recorded(
+    mode: bytes, status: int, location: bytes | None, refused: bool
+) -> None:
+    facts = {b"sec-fetch-mode": mode}
+    assert refused_as_same_origin(facts, status, location, "http://app.test/a") is refused
