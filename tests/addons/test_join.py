@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from mitmproxy import http
+
 from addons.beacon import PageRecord, Timing, WorkerRecord
 from addons.capture import entry_for
 from addons.join import Annotate, Joiner, NewEntry
@@ -143,18 +145,22 @@ def test_no_join_across_origins_modes_or_time() -> None:
     assert j.unseen == 2
 
 
-def cached_for_another_origin() -> Joiner:
-    """A joiner that saw origin A's response, cacheable without Vary: Origin, as "w1"."""
-    j = joiner()
-    cached = cors_get(
-        origin="http://localhost:5174",
-        at=T0 - 5,
+def cacheable_for(origin: str, at: float) -> http.HTTPFlow:
+    """A CORS GET from `origin`, answered for it alone and cacheable without Vary: Origin."""
+    return cors_get(
+        origin=origin,
+        at=at,
         response_headers=[
-            ("Access-Control-Allow-Origin", "http://localhost:5174"),
+            ("Access-Control-Allow-Origin", origin),
             ("Cache-Control", "public, max-age=600"),
         ],
     )
-    j.note(entry_for(cached, "w1"))
+
+
+def cached_for_another_origin() -> Joiner:
+    """A joiner that saw origin A's response, cacheable without Vary: Origin, as "w1"."""
+    j = joiner()
+    j.note(entry_for(cacheable_for("http://localhost:5174", T0 - 5), "w1"))
     return j
 
 
@@ -202,15 +208,7 @@ def test_http_cache_answer_replays_the_copy_of_the_pages_own_site() -> None:
     """The HTTP cache is partitioned by top-level site: another site's later copy of the
     URL is not what answered this page (measured in the lab, Chromium 156)."""
     j = cached_for_another_origin()
-    other_site = cors_get(
-        origin="http://127.0.0.3:5173",
-        at=T0 - 2,
-        response_headers=[
-            ("Access-Control-Allow-Origin", "http://127.0.0.3:5173"),
-            ("Cache-Control", "public, max-age=600"),
-        ],
-    )
-    j.note(entry_for(other_site, "s2"))
+    j.note(entry_for(cacheable_for("http://127.0.0.3:5173", T0 - 2), "s2"))
     (action,) = j.page(page(failed=True, status=0), PAGE_URL)
     assert isinstance(action, NewEntry)
     assert action.entry["_cors"]["replayOf"] == "w1"

@@ -21,6 +21,12 @@ TO_API2 = "{api2}{path}/final"
 # The first API (nginx) moved the resource to a second API origin; the second runs Express.
 HOP = Route("GET", redirect(302, TO_API2, REFLECT, VARY, NGINX), on="api")
 
+
+def _with_credentials(location: str) -> Route:
+    """The first API (nginx) redirects to a Location that carries user:password@."""
+    return Route("GET", redirect(302, location, REFLECT, VARY, NGINX), on="api")
+
+
 SCENARIOS = (
     Scenario(
         id="redirect-tainted-allowlist",
@@ -79,17 +85,7 @@ SCENARIOS = (
         cause="redirect-credentials-in-location",
         visit=at(),
         routes=(
-            Route(
-                "GET",
-                redirect(
-                    302,
-                    "http://lab:secret@127.0.0.4:{api2_port}{path}/final",
-                    REFLECT,
-                    VARY,
-                    NGINX,
-                ),
-                on="api",
-            ),
+            _with_credentials("http://lab:secret@127.0.0.4:{api2_port}{path}/final"),
             Route("GET", ok((ACAO, "*")), sub="/final"),
         ),
         expected=blocked("RedirectContainsCredentials"),
@@ -101,17 +97,7 @@ SCENARIOS = (
         cause="redirect-credentials-in-location",
         visit=at(),
         routes=(
-            Route(
-                "GET",
-                redirect(
-                    302,
-                    "http://lab:secret@127.0.0.1:{app_port}{path}/final",
-                    REFLECT,
-                    VARY,
-                    NGINX,
-                ),
-                on="api",
-            ),
+            _with_credentials("http://lab:secret@127.0.0.1:{app_port}{path}/final"),
             Route("GET", ok((ACAO, "*")), sub="/final", on="app"),
         ),
         expected=blocked("RedirectContainsCredentials"),
