@@ -1234,17 +1234,26 @@ def _redirect_fault(exchange: Exchange) -> Fault | None:
         if scheme not in ("http", "https"):
             error = _UNSAFE_REDIRECT_SCHEMES.get(scheme, "net::ERR_UNKNOWN_URL_SCHEME")
             return Fault(f"redirected to a URL of scheme {scheme}: ({error})")
-        if index + 1 == len(exchange.steps) and _blocked_as_credentialed(exchange, location):
+        if _unanswered_after(exchange, index) and _blocked_as_credentialed(exchange, location):
             return Fault(_CREDENTIALED_SUBRESOURCE)
     return None
+
+
+def _unanswered_after(exchange: Exchange, index: int) -> bool:
+    """No answer to the redirect at `index`: its target is not in the capture, or is there
+    without a response (a browser's HAR logs the request it cancelled)."""
+    if index + 1 >= len(exchange.steps):
+        return True
+    target = exchange.steps[index + 1].actual
+    return target is None or target.response is None
 
 
 def _blocked_as_credentialed(exchange: Exchange, url: str) -> bool:
     """Blink refuses a subresource URL with embedded credentials (`user:pass@`) other than
     its page's own, for every kind of request but XHR: a redirect there is cancelled before
     the target is asked (`ShouldBlockFetchAsCredentialedSubresource`; measured: a no-cors
-    fetch fails, net::ERR_ABORTED). Said only of a redirect whose target the capture lacks:
-    an XHR, which the wire cannot tell from a fetch, follows it."""
+    fetch fails, net::ERR_ABORTED). Said only of a redirect whose target got no answer: an
+    XHR, which the wire cannot tell from a fetch, follows it."""
     if not _has_userinfo(url) or exchange.context.resource_type == "xhr":
         return False
     page_url = exchange.context.page_url

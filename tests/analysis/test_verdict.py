@@ -6,7 +6,16 @@ from dataclasses import replace
 
 import pytest
 
-from analysis.model import BrowserVerdict, Exchange, Headers, Preflight, Response, Step
+from analysis.model import (
+    BrowserVerdict,
+    Exchange,
+    Headers,
+    Preflight,
+    Request,
+    Response,
+    Step,
+    Transaction,
+)
 from analysis.verdict import decide, request_mode
 from tests.factories import API, PAGE, exchange, preflight_tx, preflighted, simple_get, tx
 
@@ -639,6 +648,14 @@ def test_no_cors_redirect_to_a_url_with_credentials_is_refused() -> None:
     v = decide(exchange(Step(url, None, hop), mode="no-cors"))
     assert (v.cors, v.blocked, v.stage, v.reason) == (False, True, "redirect", None)
     assert v.fault is not None and "net::ERR_ABORTED" in v.fault
+
+
+def test_a_browsers_har_logs_the_refused_target_without_an_answer() -> None:
+    url, target = API + "/old", "http://lab:secret@cdn.test/x"
+    hop = tx("GET", url, [("Sec-Fetch-Mode", "no-cors")], 302, [("Location", target)])
+    cancelled = Transaction(Request("GET", "http://cdn.test/x"), None, "net::ERR_ABORTED")
+    ex = exchange(Step(url, None, hop), Step("http://cdn.test/x", None, cancelled), mode="no-cors")
+    assert decide(ex).blocked is True
 
 
 def test_a_redirect_to_credentials_the_capture_followed_was_not_refused() -> None:
