@@ -14,7 +14,7 @@ from analysis.lab.proxy import Proxy, ProxyConfig, ProxyError, capture_addon_arg
 from analysis.lab.responder import fill
 from analysis.lab.scenarios import SCENARIOS
 from analysis.lab.servers import LabServers, start_servers
-from analysis.lab.spec import Scenario, Visit
+from analysis.lab.spec import ELEMENT_CLIENTS, Call, Scenario, Visit
 
 # How long DevTools may lag behind the page's own promise; generous, since it only bounds
 # a failure (a request that never reports), never a normal run.
@@ -242,6 +242,18 @@ def run_scenario(browser: LabBrowser, servers: LabServers, scenario: Scenario) -
     return truth
 
 
+def _dropped_by_client(call: Call, record: NetRecord) -> bool:
+    """An element or an EventSource that received its final answer and gave up on it: a
+    script or stylesheet answered 404 or 500, a font answered 500, an event stream of
+    another type than text/event-stream. Chromium cancels the load (net::ERR_ABORTED, no
+    CORS error; measured, Chromium 156) and the client fires its error event, which says
+    nothing about CORS: the answer passed its checks. A cancel on a redirect (status 3xx)
+    is the browser refusing to follow it, and stays a failure."""
+    if call.client not in ELEMENT_CLIENTS and call.client != "eventsource":
+        return False
+    return record.canceled and record.status is not None and not 300 <= record.status < 400
+
+
 def _console(browser: LabBrowser, url: str, mark: int) -> list[str]:
     return browser.page_log.cors_lines(url, mark) + browser.worker_log.cors_lines(url, mark)
 
@@ -310,7 +322,9 @@ def _truth(
     # net::ERR_ABORTED) is not a verdict; JavaScript received its response. A load the
     # renderer cancelled while following a redirect (one it refuses, such as to a URL with
     # embedded credentials) is: JavaScript saw the fetch fail.
-    script_saw_failure = js_result.get("error") is not None
+    script_saw_failure = js_result.get("error") is not None and not _dropped_by_client(
+        scenario.call, record
+    )
     blocked = record.failed and (
         cors_error is not None or not record.canceled or script_saw_failure
     )

@@ -3,10 +3,11 @@ answer. Fast, so a broken comparison shows up even where Chromium is missing."""
 
 from __future__ import annotations
 
+from analysis.lab.browser import NetRecord
 from analysis.lab.catalogue.build import REFLECT, ok
 from analysis.lab.compare import ExchangeIndex, Verdict, agree, compare, resolve
 from analysis.lab.responder import SharedCache, pick_route, render
-from analysis.lab.runner import GroundTruth
+from analysis.lab.runner import GroundTruth, _dropped_by_client
 from analysis.lab.scenarios import SCENARIOS, by_id
 from analysis.lab.spec import ROOT_CAUSES, Call, Route
 
@@ -144,3 +145,35 @@ def test_shared_cache_replays_without_vary_and_keys_with_it() -> None:
     cache.answer(("y",), "http://a", render(varying, "http://a", VALUES))
     other = cache.answer(("y",), "http://b", render(varying, "http://b", VALUES))
     assert ("Access-Control-Allow-Origin", "http://b") in other.headers
+
+
+def _record(status: int | None, canceled: bool = True) -> NetRecord:
+    return NetRecord(
+        source="page",
+        request_id="r",
+        seq=0,
+        url="http://127.0.0.2:8000/s/x",
+        method="GET",
+        resource_type="Script",
+        initiator_type=None,
+        preflight_for=None,
+        status=status,
+        done=True,
+        failed=True,
+        canceled=canceled,
+    )
+
+
+def test_element_that_gave_up_on_its_answer_is_not_a_cors_verdict() -> None:
+    # A <script crossorigin> answered 404: Chromium cancels the load and fires `error`.
+    assert _dropped_by_client(Call(client="script", cross_origin="anonymous"), _record(404))
+    assert _dropped_by_client(Call(client="eventsource"), _record(200))
+
+
+def test_cancelled_redirect_and_fetch_failures_stay_failures() -> None:
+    # A redirect the browser refused to follow, and fetch() whose promise rejected.
+    assert not _dropped_by_client(Call(client="image"), _record(302))
+    assert not _dropped_by_client(Call(client="font"), _record(None))
+    assert not _dropped_by_client(Call(client="script"), _record(404, canceled=False))
+    assert not _dropped_by_client(Call(), _record(404))
+    assert not _dropped_by_client(Call(client="xhr"), _record(500))

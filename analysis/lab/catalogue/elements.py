@@ -100,4 +100,14 @@ SCENARIOS = (
         routes=(Route("GET", static("text/css", "body {}", (ACAO, "*"), NGINX)),),
         expected=ALLOWED,
     ),
+    Scenario(
+        id="control-module-script-404-with-cors",
+        title="<script type=module> answered 404 by a host that allows every origin",
+        notes="The answer passes CORS; the script then gives up on a 404: Chromium cancels"
+        " the load (net::ERR_ABORTED, no CORS error) and the element fires `error`.",
+        cause="none",
+        visit=at(call(client="module")),
+        routes=(Route("GET", Reply(404, ((ACAO, "*"), NGINX), "Not Found", "text/html")),),
+        expected=ALLOWED,
+    ),
 )
