@@ -40,6 +40,7 @@ WORKER_FAILURES = frozenset(
         "redirected-response",
         "not-a-response",
         "rejected",
+        "network-error",
     }
 )
 DESTINATIONS = frozenset(

@@ -48,7 +48,8 @@ NO_RESPONSE: dict[str, Any] = {
 
 
 # The agent's words for what respondWith() got -> the capture's `_cors.worker.answer`.
-_ANSWER_NAMES = {"cache": "cache-storage", "invalid": "other"}
+_ANSWER_NAMES = {"cache": "cache-storage", "invalid": "other", "rejected": None}
+"""A rejected promise answered nothing: `failure` says so."""
 
 
 @dataclass(slots=True)
@@ -256,11 +257,12 @@ class Joiner:
 
     def worker(self, record: WorkerRecord, worker_url: str) -> list[Action]:
         pending = self._take_pending(record)
-        if record.answer == "rejected" or (record.answer == "network" and not record.failure):
-            # The worker's own fetch went through the proxy and is recorded as it was; a
-            # rejected answer is a worker error, not a CORS verdict. But a network answer
-            # the browser refuses (an opaque response to a CORS request) is the page's
-            # failure, which the wire does not show.
+        if record.failure == "network-error" or (record.answer == "network" and not record.failure):
+            # The worker's own fetch went through the proxy and is recorded as it was, its
+            # failure included. But a network answer the browser refuses (an opaque
+            # response to a CORS request), or a promise the worker rejected after its fetch
+            # passed (Cache.put() of a POST), is the page's failure, which the wire does
+            # not show.
             return []
         worker_origin = origin_of(worker_url)
         if record.failure is None and same_origin(record.url, worker_origin):
@@ -285,6 +287,15 @@ class Joiner:
         if pending is not None:
             cors["pageUrl"] = pending.page_url
             cors["resourceType"] = pending.record.kind
+        if record.failure == "rejected":
+            fetched = self._find(record, worker_origin, by_worker=False)
+            if fetched is not None:
+                # The worker fetched the request itself and the proxy recorded it, then its
+                # promise rejected (Cache.put() of a POST throws): one page fetch, which the
+                # browser failed however the wire's CORS check went. The page's own record
+                # joins it as it joins any entry the worker made.
+                fetched.by_worker, fetched.claimed = True, pending is not None
+                return [Annotate(fetched.entry_id, cors)]
         request_headers = [{"name": k, "value": v} for k, v in record.request_headers]
         if record.mode == "cors" and not same_origin(record.url, worker_origin):
             request_headers.append({"name": "Origin", "value": worker_origin or "null"})
@@ -327,7 +338,9 @@ class Joiner:
 
     # --- inside -----------------------------------------------------------------------------
 
-    def _find(self, record: PageRecord, page_origin: str | None, *, by_worker: bool) -> Seen | None:
+    def _find(
+        self, record: PageRecord | WorkerRecord, page_origin: str | None, *, by_worker: bool
+    ) -> Seen | None:
         best: Seen | None = None
         low, high = record.t - self.skew, record.t + self.window
         for seen in self._seen.get((_url_key(record.url), record.method), ()):
@@ -405,7 +418,7 @@ class Joiner:
         }
 
 
-def _rank(seen: Seen, record: PageRecord) -> tuple[bool, bool, float]:
+def _rank(seen: Seen, record: PageRecord | WorkerRecord) -> tuple[bool, bool, float]:
     mismatch = (
         not seen.preflight
         and seen.credentialed is not None

@@ -48,8 +48,14 @@
   if (typeof nativeFetch === 'function') {
     G.fetch = function fetch() {
       var result = nativeFetch.apply(this, arguments);
-      try { return result.then(tag('network')); } catch (e) { return result; }
+      try { return result.then(tag('network'), failedFetch); } catch (e) { return result; }
     };
+  }
+
+  function failedFetch(error) {
+    /* The worker's own fetch failed: the proxy saw that request, and why it failed. */
+    try { if (error && typeof error === 'object') tags.set(error, 'network-error'); } catch (e) { }
+    throw error;
   }
   if (typeof Response !== 'undefined' && typeof Response.prototype.clone === 'function') {
     var nativeClone = Response.prototype.clone;
@@ -149,7 +155,7 @@
       try {
         if (accepted) {
           rec.answer = 'rejected';
-          rec.failure = 'rejected';
+          rec.failure = tags.get(error) === 'network-error' ? 'network-error' : 'rejected';
           rec.error = String(error && error.name || error);
           report(rec);
         }

@@ -211,6 +211,8 @@ _WORKER_FAILURES = {
         'a redirected response was used for a request whose redirect mode is not "follow".'
     ),
     "not-a-response": "an object that was not a Response was passed to respondWith().",
+    # A rejected respondWith() promise (Cache.put() of a POST throws after the fetch passed).
+    "rejected": "the promise was rejected.",
 }
 """§4.3 HTTP fetch step 5: worker answers the browser turns into a network error, as the
 addon's service-worker agent names them, and Blink's words after "resulted in a network

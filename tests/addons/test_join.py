@@ -292,7 +292,8 @@ def test_opaque_answer_to_a_cors_request_is_a_failure_without_a_response() -> No
 
 def test_every_worker_answer_is_one_the_readers_accept() -> None:
     for answer, failure in [("cache", None), ("synthetic", None), ("invalid", "not-a-response"),
-                            ("network", "opaque-response-for-cors-request")]:  # fmt: skip
+                            ("network", "opaque-response-for-cors-request"),
+                            ("rejected", "rejected")]:  # fmt: skip
         (action,) = joiner().worker(worker(answer=answer, failure=failure), PAGE + "/sw.js")
         assert isinstance(action, NewEntry)
         valid(action.entry)
@@ -312,7 +313,33 @@ def test_a_redirect_the_worker_answered_with_leaves_the_outcome_to_the_next_hop(
 def test_network_pass_through_adds_nothing() -> None:
     j = joiner()
     assert j.worker(worker(answer="network"), PAGE + "/sw.js") == []
-    assert j.worker(worker(answer="rejected", failure="rejected"), PAGE + "/sw.js") == []
+    # The worker's own fetch failed: the proxy recorded that request and why.
+    assert j.worker(worker(answer="rejected", failure="network-error"), PAGE + "/sw.js") == []
+
+
+def test_a_rejection_after_the_workers_fetch_fails_the_recorded_exchange() -> None:
+    # Measured: Cache.put() of a POST throws after fetch(event.request) got the API's
+    # allowing answer; the page's fetch fails though the wire shows nothing wrong.
+    j = joiner()
+    j.note(entry_for(cors_get(), "w1"))
+    rejected = worker(answer="rejected", failure="rejected", response_type=None, status=None)
+    (action,) = j.worker(rejected, PAGE + "/sw.js")
+    assert isinstance(action, Annotate) and action.entry_id == "w1"
+    assert action.cors["source"] == "service-worker"
+    assert action.cors["worker"] == {"answer": None, "type": None, "failure": "rejected"}
+    assert action.cors["browser"] == {"blocked": True, "reason": None}
+    cors_hints(action.cors, "test", "-")
+    # The page's own record then joins that exchange, as any the worker answered.
+    (join,) = j.page(page(controlled=True, failed=True, status=0), PAGE_URL)
+    assert isinstance(join, Annotate) and join.entry_id == "w1"
+
+
+def test_a_rejection_with_nothing_on_the_wire_is_an_entry_of_its_own() -> None:
+    rejected = worker(answer="rejected", failure="rejected", response_type=None, status=None)
+    (action,) = joiner().worker(rejected, PAGE + "/sw.js")
+    assert isinstance(action, NewEntry)
+    valid(action.entry)
+    assert action.entry["_cors"]["browser"]["blocked"] is True
 
 
 def test_same_origin_worker_answers_are_not_cors() -> None:

@@ -1049,6 +1049,16 @@ def test_a_worker_answer_the_browser_refused_is_blocked_in_blinks_words() -> Non
     assert v.chrome_message.endswith("the promise was resolved with an error response object.")
 
 
+def test_a_worker_promise_rejected_after_its_fetch_passed_is_blocked() -> None:
+    # The wire's answer allows the page; the worker's respondWith() promise rejected.
+    v = decide(_refused_by_the_browser("cors", "rejected"))
+    assert (v.blocked, v.reason, v.stage) == (True, None, "response")
+    assert v.chrome_message == (
+        f'The FetchEvent for "{API}/data" resulted in a network error response: the promise'
+        " was rejected."
+    )
+
+
 def test_a_no_cors_page_fetch_the_browser_saw_fail_under_a_worker_is_blocked() -> None:
     # The worker re-fetched in cors mode and the browser failed the page's no-cors fetch.
     assert decide(_refused_by_the_browser("cors", None, mode="no-cors")).blocked is True

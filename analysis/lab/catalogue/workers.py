@@ -6,6 +6,8 @@ from __future__ import annotations
 from analysis.lab.catalogue.build import JSON_CT, NGINX, REFLECT, VARY, at, blocked, call, ok
 from analysis.lab.spec import ALLOWED, Expected, Route, Scenario
 
+TEXT_CT = ("Content-Type", "text/plain")
+
 SW_PAGE = at(kind="sw")
 
 SCENARIOS = (
@@ -65,6 +67,19 @@ SCENARIOS = (
         wire_decides=False,
         notes="From the network the preflight would fail (no CORS at all); the worker answers "
         "before any preflight, and its own answer is not CORS-checked.",
+        fix_layer="service-worker",
+    ),
+    Scenario(
+        id="sw-cache-storage-put-of-post",
+        title="Worker stores every answer in Cache Storage: Cache.put() of a POST throws",
+        cause="service-worker-response",
+        visit=at(call(method="POST", headers=(TEXT_CT,), body="hi"), kind="sw"),
+        routes=(Route("POST", ok(REFLECT, VARY)),),
+        worker="cache",
+        expected=Expected(blocked=True),
+        wire_decides=False,
+        notes="The wire shows a POST the API allowed; the worker's promise then rejects (Cache "
+        "Storage keeps GETs only) and the page's fetch fails with no corsErrorStatus anywhere.",
         fix_layer="service-worker",
     ),
     Scenario(
