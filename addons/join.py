@@ -256,14 +256,14 @@ class Joiner:
     # --- worker reports -------------------------------------------------------------------
 
     def worker(self, record: WorkerRecord, worker_url: str) -> list[Action]:
-        pending = self._take_pending(record)
         if record.failure == "network-error" or (record.answer == "network" and not record.failure):
             # The worker's own fetch went through the proxy and is recorded as it was, its
-            # failure included. But a network answer the browser refuses (an opaque
-            # response to a CORS request), or a promise the worker rejected after its fetch
-            # passed (Cache.put() of a POST), is the page's failure, which the wire does
-            # not show.
+            # failure included; the page's own record stays waiting, to join that exchange
+            # (`expire`). But a network answer the browser refuses (an opaque response to a
+            # CORS request), or a promise the worker rejected after its fetch passed
+            # (Cache.put() of a POST), is the page's failure, which the wire does not show.
             return []
+        pending = self._take_pending(record)
         worker_origin = origin_of(worker_url)
         if record.failure is None and same_origin(record.url, worker_origin):
             return []

@@ -317,6 +317,19 @@ def test_network_pass_through_adds_nothing() -> None:
     assert j.worker(worker(answer="rejected", failure="network-error"), PAGE + "/sw.js") == []
 
 
+def test_a_pass_through_leaves_the_page_record_to_join_the_workers_fetch() -> None:
+    # The page's facts (its credentials mode, its outcome) belong to the exchange the
+    # proxy recorded for the worker's fetch(event.request).
+    j = joiner()
+    assert j.page(page(controlled=True), PAGE_URL) == []
+    assert j.worker(worker(answer="network"), PAGE + "/sw.js") == []
+    assert j.waiting == 1
+    j.note(entry_for(cors_get(), "w1"))
+    (action,) = j.expire(T0 + 60)
+    assert isinstance(action, Annotate) and action.entry_id == "w1"
+    assert action.cors["credentials"] == "include"
+
+
 def test_a_rejection_after_the_workers_fetch_fails_the_recorded_exchange() -> None:
     # Measured: Cache.put() of a POST throws after fetch(event.request) got the API's
     # allowing answer; the page's fetch fails though the wire shows nothing wrong.
