@@ -384,11 +384,13 @@ class CorsScope:
 
     def _refused_redirect(self, flow: http.HTTPFlow, facts: Facts) -> bool:
         resp = flow.response
-        if resp is None or not 300 <= resp.status_code < 400:
+        if resp is None:
             return False
-        location = pick(resp.headers.fields, _LOCATION).get(b"location")
         return refused_as_same_origin(
-            facts, resp.status_code, location, self.recorder.url(flow.request)
+            facts,
+            resp.status_code,
+            lambda: text(pick(resp.headers.fields, _LOCATION).get(b"location", b"")),
+            lambda: self.recorder.url(flow.request),
         )
 
     def _record_as(

@@ -67,19 +67,24 @@ def is_cors_relevant(method: str, facts: Facts, url: Callable[[], str]) -> bool:
     return False
 
 
-def refused_as_same_origin(facts: Facts, status: int, location: bytes | None, url: str) -> bool:
+def refused_as_same_origin(
+    facts: Facts, status: int, location: Callable[[], str | None], url: Callable[[], str]
+) -> bool:
     """A mode: 'same-origin' request its server redirected to another origin: the browser
     refuses to follow (measured: Chromium cancels it, and the page's fetch fails), so this
-    same-origin hop is where a cross-origin failure happened."""
+    same-origin hop is where a cross-origin failure happened. `location` and `url` are only
+    called for such a request's redirect: this runs on every flow the proxy sees."""
     if facts.get(b"sec-fetch-mode") != b"same-origin" or status not in _REDIRECT_STATUSES:
         return False
-    if not location:
+    target = location()
+    if not target:
         return False
+    here = url()
     try:
-        target = urljoin(url, location.decode("latin-1").strip())
+        target = urljoin(here, target.strip())
     except ValueError:
         return False
-    return origin_of(target) != origin_of(url)
+    return origin_of(target) != origin_of(here)
 
 
 class RedirectTargets:

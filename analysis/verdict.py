@@ -618,9 +618,7 @@ def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -
             # schemes outright, the CORS layer the rest of those it does not enable.
             scheme = scheme_of(location)
             if scheme in _UNSAFE_REDIRECT_SCHEMES:
-                walk.fault = Fault(
-                    f"redirected to a URL of scheme {scheme}: ({_UNSAFE_REDIRECT_SCHEMES[scheme]})"
-                )
+                walk.fault = _refused_scheme(scheme)
                 walk.fault_stage = "redirect"
                 return walk
             # §4.1 main fetch step 12: the next request is a CORS request when the chain
@@ -1234,11 +1232,16 @@ def _redirect_fault(exchange: Exchange) -> Fault | None:
             return Fault(_INVALID_REDIRECT)
         scheme = scheme_of(location)
         if scheme not in ("http", "https"):
-            error = _UNSAFE_REDIRECT_SCHEMES.get(scheme, "net::ERR_UNKNOWN_URL_SCHEME")
-            return Fault(f"redirected to a URL of scheme {scheme}: ({error})")
+            return _refused_scheme(scheme)
         if _unanswered_after(exchange, index) and _blocked_as_credentialed(exchange, location):
             return Fault(_CREDENTIALED_SUBRESOURCE)
     return None
+
+
+def _refused_scheme(scheme: str) -> Fault:
+    """The network stack's refusal to follow a redirect to `scheme` (measured by scheme)."""
+    error = _UNSAFE_REDIRECT_SCHEMES.get(scheme, "net::ERR_UNKNOWN_URL_SCHEME")
+    return Fault(f"redirected to a URL of scheme {scheme}: ({error})")
 
 
 def _unanswered_after(exchange: Exchange, index: int) -> bool:

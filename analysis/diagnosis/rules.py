@@ -168,14 +168,19 @@ def _same_origin(r: Any) -> bool:
     answers (so the row names the redirecting server), and so did a mode: 'same-origin'
     request it redirected to another origin, which the browser would not follow."""
     left_for_another_scheme = r.reason == "CorsDisabledScheme"
-    left_its_mode = bool(r.fault) and r.stage == "redirect" and r.mode == "same-origin"
     return (
         bool(r.page_origin)
         and r.page_origin == r.api_origin
         and not r.tainted
         and not left_for_another_scheme
-        and not left_its_mode
+        and not _left_same_origin_mode(r)
     )
+
+
+def _left_same_origin_mode(r: Any) -> bool:
+    """A mode: 'same-origin' request redirected to another origin, which the browser did
+    not follow (a fault at the redirect)."""
+    return bool(r.fault) and r.stage == "redirect" and r.mode == "same-origin"
 
 
 def _warning(cause: str, r: Any) -> dict[str, str]:
@@ -192,8 +197,8 @@ def _cause_of_failure(row: Any, api: _Api) -> tuple[str | None, dict[str, str]]:
     reason: str = r.reason or ""
     base = reason.removeprefix("Preflight") if reason.startswith("Preflight") else reason
 
-    if r.fault and r.stage == "redirect" and r.mode == "same-origin":
-        return "same-origin-mode", {}  # redirected away; the browser did not follow
+    if _left_same_origin_mode(r):
+        return "same-origin-mode", {}
     if r.fault:
         return "proxy-or-upstream-fault", _fault_detail(r)
     if r.source == "service-worker":

@@ -86,4 +86,6 @@ def test_a_same_origin_request_redirected_away_is_recorded(
     mode: bytes, status: int, location: bytes | None, refused: bool
 ) -> None:
     facts = {b"sec-fetch-mode": mode}
-    assert refused_as_same_origin(facts, status, location, "http://app.test/a") is refused
+    text = None if location is None else location.decode()
+    refusal = refused_as_same_origin(facts, status, lambda: text, lambda: "http://app.test/a")
+    assert refusal is refused

@@ -663,11 +663,8 @@ def test_a_redirect_to_credentials_the_capture_followed_was_not_refused() -> Non
     url, target = API + "/old", "http://lab:secret@cdn.test/x"
     hop = tx("GET", url, [("Sec-Fetch-Mode", "no-cors")], 302, [("Location", target)])
     then = tx("GET", "http://cdn.test/x", [("Sec-Fetch-Mode", "no-cors")], 200, [])
-    followed = exchange(Step(url, None, hop), Step("http://cdn.test/x", None, then))
-    assert (
-        decide(replace(followed, context=replace(followed.context, mode="no-cors"))).blocked
-        is False
-    )
+    followed = exchange(Step(url, None, hop), Step("http://cdn.test/x", None, then), mode="no-cors")
+    assert decide(followed).blocked is False
 
 
 def test_the_pages_own_credentials_in_a_location_are_let_through() -> None:
