@@ -49,6 +49,12 @@ def verdict_record(verdict: Verdict, exchange: Exchange, *, final: bool) -> dict
             "failed_parameter": browser.failed_parameter,
         },
         "warnings": [{"id": w.id, "message": w.message} for w in verdict.warnings],
+        "with_credentials": None
+        if verdict.with_credentials is None
+        else {
+            "reason": verdict.with_credentials.reason,
+            "failed_parameter": verdict.with_credentials.failed_parameter,
+        },
     }
 
 

@@ -187,9 +187,10 @@ def _redacted_exchange(record: dict) -> dict:
     record["final_url"] = redact_url(record["final_url"])
     record["redirects"] = [redact_url(u) for u in record["redirects"]]
     verdict = record["verdict"]
-    for key in ("chrome_message", "firefox_message", "fault", "failed_parameter"):
-        if verdict.get(key):
-            verdict[key] = redact_text(verdict[key])
+    for fields in (verdict, verdict["with_credentials"] or {}):
+        for key in ("chrome_message", "firefox_message", "fault", "failed_parameter"):
+            if fields.get(key):
+                fields[key] = redact_text(fields[key])
     return record
 
 
@@ -291,10 +292,23 @@ def exchange_record(decided: Decided, finding: str | None = None) -> dict:
                     "failed_parameter": verdict.browser.failed_parameter,
                 }
             ),
+            "with_credentials": _with_credentials(verdict),
         },
         "warnings": [{"id": w.id, "message": w.message} for w in verdict.warnings],
         "file": exchange.origin_file,
         "finding": finding,
+    }
+
+
+def _with_credentials(verdict: Verdict) -> dict | None:
+    alternative = verdict.with_credentials
+    if alternative is None:
+        return None
+    return {
+        "stage": alternative.stage,
+        "reason": alternative.reason,
+        "failed_parameter": alternative.failed_parameter,
+        "chrome_message": alternative.chrome_message,
     }
 
 

@@ -76,6 +76,18 @@ class Failure:
 
 
 @dataclass(frozen=True, slots=True)
+class CredentialedFailure:
+    """The check Chromium names instead when the request went with credentials, for a
+    verdict that blocks either way but whose credentials mode the wire does not show."""
+
+    stage: str
+    reason: str
+    failed_parameter: str | None
+    failed_url: str
+    chrome_message: str
+
+
+@dataclass(frozen=True, slots=True)
 class Verdict:
     cors: bool
     """The fetch was cross-origin in a CORS mode, so a CORS check applied."""
@@ -101,6 +113,10 @@ class Verdict:
     failed_url: str | None = None
     browser: BrowserVerdict | None = None
     warnings: tuple[CorsWarning, ...] = field(default_factory=tuple)
+    with_credentials: CredentialedFailure | None = None
+    """Set only when `credentials` is unknown and the request fails either way, but a check
+    that only credentials add fails first with them (Chromium checks Allow-Credentials
+    with Allow-Origin, before methods and headers)."""
 
     def __reduce__(self) -> tuple[type[Verdict], tuple]:
         # Pickled as its field values: `--jobs` workers send every verdict back, and the
@@ -168,7 +184,19 @@ def decide(exchange: Exchange) -> Verdict:
     # A failure without credentials is a failure with them too (they only add checks), so
     # the second pass is needed only when the first one passed.
     without = _walk(exchange, origin, mode, include=False)
-    if without.failure is not None or without.fault is not None or not without.cors:
+    if without.failure is not None:
+        # Blocked either way, but credentials add checks Chromium makes first (§4.9 CORS
+        # check, inside the preflight's): which one it names depends on the mode.
+        verdict = _verdict_from(without, base, exchange, origin, None)
+        with_ = _walk(exchange, origin, mode, include=True)
+        if with_.failure is not None and _named(with_.failure) != _named(without.failure):
+            credentialed = _verdict_from(with_, base, exchange, origin, None)
+            browser = ctx.browser
+            if browser is not None and browser.reason == credentialed["reason"]:
+                return _confirm(credentialed)  # the browser named it: credentials went
+            verdict["with_credentials"] = _credentialed_failure(credentialed)
+        return _confirm(verdict)
+    if without.fault is not None or not without.cors:
         return _confirm(_verdict_from(without, base, exchange, origin, None))
     with_ = _walk(exchange, origin, mode, include=True)
     otherwise = _verdict_from(without, base, exchange, origin, None)
@@ -185,6 +213,21 @@ def decide(exchange: Exchange) -> Verdict:
             "condition": "credentials-include",
             "warnings": tuple(without.warnings),
         }
+    )
+
+
+def _named(failure: Failure) -> tuple[str, str, str, str | None]:
+    """What Chromium reports of a failure: where, which check, and the offending value."""
+    return (failure.stage, failure.url, failure.reason, failure.hint)
+
+
+def _credentialed_failure(fields: _Fields) -> CredentialedFailure:
+    return CredentialedFailure(
+        stage=fields["stage"],
+        reason=fields["reason"],
+        failed_parameter=fields["failed_parameter"],
+        failed_url=fields["failed_url"],
+        chrome_message=fields["chrome_message"],
     )
 
 

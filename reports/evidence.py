@@ -199,6 +199,12 @@ def exchange_view(decided: Decided, root_cause: str, scrub: Scrubber) -> Exchang
         notes.append(f"Failed below CORS: {scrub.text(v.fault)}")
     if v.browser_reason:
         notes.append(f"Chromium reports this as {v.browser_reason}.")
+    if v.with_credentials is not None:
+        notes.append(
+            "Blocked either way. The capture does not show whether it was sent with credentials;"
+            f" if it was, Chromium reports {v.with_credentials.reason} first:"
+            f" {scrub.text(v.with_credentials.chrome_message)}"
+        )
     if ctx.browser_error:
         notes.append(f"The browser's network error: {scrub.text(ctx.browser_error)}")
     cache = []

@@ -13,7 +13,9 @@ Two readings of corscope's verdict follow its documented contract:
   (a proxy's 502 is a fault, not a CORS failure, yet Chromium calls it a missing ACAO);
   that name is the one compared with Chromium's `corsError`.
 - a conditional verdict ("blocked if sent with credentials") is judged against what the
-  scenario really did: the lab knows the credentials mode the wire does not show.
+  scenario really did: the lab knows the credentials mode the wire does not show. So is a
+  verdict that blocks either way but names another check with credentials
+  (`with_credentials`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class Verdict:
     failed_parameter: str | None
     condition: str | None = None
     fault: str | None = None
+    with_credentials: tuple[str | None, str | None] | None = None
+    """Blocked either way, but with credentials Chromium names this (reason, parameter)."""
 
     def __str__(self) -> str:
         if self.blocked is None:
@@ -45,6 +49,8 @@ class Verdict:
             text = f"blocked: {self.reason or '(no CORS error name)'}"
         if self.failed_parameter:
             text += f" ({self.failed_parameter!r})"
+        if self.with_credentials is not None:
+            text += f"; with credentials: {self.with_credentials[0]}"
         return text + (" [fault]" if self.fault else "")
 
 
@@ -66,7 +72,14 @@ def corscope_verdict(exchange: Mapping[str, Any]) -> Verdict:
         _blank_to_none(verdict.get("failed_parameter")),
         _blank_to_none(verdict.get("condition")),
         _blank_to_none(verdict.get("fault")),
+        _alternative(verdict.get("with_credentials")),
     )
+
+
+def _alternative(record: Mapping[str, Any] | None) -> tuple[str | None, str | None] | None:
+    if not record:
+        return None
+    return _blank_to_none(record.get("reason")), _blank_to_none(record.get("failed_parameter"))
 
 
 def condition_holds(condition: str | None, call: Call | None) -> bool | None:
@@ -87,6 +100,10 @@ def condition_holds(condition: str | None, call: Call | None) -> bool | None:
 def resolve(corscope: Verdict, call: Call | None) -> Verdict | None:
     """A definite verdict: conditional ones resolved with what the lab knows, else None."""
     if corscope.blocked is not None:
+        if corscope.with_credentials is not None:
+            if condition_holds("credentials-include", call):
+                reason, parameter = corscope.with_credentials
+                return Verdict(True, reason, parameter, fault=corscope.fault)
         return corscope
     holds = condition_holds(corscope.condition, call)
     if holds is None:
@@ -188,7 +205,9 @@ class Agreement:
 
     @property
     def conditional(self) -> bool:
-        return self.corscope is not None and self.corscope.blocked is None
+        return self.corscope is not None and (
+            self.corscope.blocked is None or self.corscope.with_credentials is not None
+        )
 
     def explain(self) -> str:
         if self.corscope is None:

@@ -86,3 +86,20 @@ def test_redaction_keeps_the_fix_configuration_and_hides_url_secrets() -> None:
     fix = document(Analysis(decided=decided), findings)["findings"][0]["fix"]
     assert fix["snippet"] == findings[0].fix.snippet
     assert "abcdefghijklmnop1234" not in json.dumps(document(Analysis(decided), findings))
+
+
+def test_check_named_with_credentials_is_in_the_document_and_redacted() -> None:
+    url = f.API + "/items?token=abcdefghijklmnop1234"
+    answer = [("Access-Control-Allow-Origin", f.PAGE), ("Access-Control-Allow-Methods", "GET")]
+    exchange = f.preflighted("PUT", 204, answer, url=url, credentials=None)
+    analysis = Analysis(decided=[Decided(exchange, decide(exchange))])
+    for redact in (True, False):
+        text = _written(analysis, [], redact)
+        verdict = json.loads(text)["exchanges"][0]["verdict"]
+        alternative = verdict["with_credentials"]
+        assert verdict["reason"] == "MethodDisallowedByPreflightResponse"
+        assert (alternative["stage"], alternative["reason"]) == (
+            "preflight",
+            "PreflightInvalidAllowCredentials",
+        )
+        assert ("abcdefghijklmnop1234" in alternative["chrome_message"]) is not redact

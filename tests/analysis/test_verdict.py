@@ -179,6 +179,46 @@ def test_same_site_request_gives_no_credentials_evidence() -> None:
 def test_unknown_credentials_blocked_either_way_is_not_conditional() -> None:
     v = decide(simple_get([], credentials=None))
     assert (v.blocked, v.condition, v.reason) == (True, None, "MissingAllowOriginHeader")
+    assert v.with_credentials is None  # the same check fails first either way
+
+
+def test_unknown_credentials_names_the_check_credentials_add_first() -> None:
+    # Measured, Chromium 156: a preflight that leaves out both Allow-Credentials and the
+    # method is PreflightInvalidAllowCredentials for a credentialed fetch, and
+    # PreflightDisallowedMethod for one without credentials.
+    answer = [(ACAO, PAGE), (ACAM, "GET")]
+    v = decide(preflighted("PUT", 204, answer, credentials=None))
+    assert (v.blocked, v.condition, v.stage) == (True, None, "preflight")
+    assert (v.reason, v.failed_parameter) == ("MethodDisallowedByPreflightResponse", "PUT")
+    alternative = v.with_credentials
+    assert alternative is not None
+    assert (alternative.stage, alternative.reason) == (
+        "preflight",
+        "PreflightInvalidAllowCredentials",
+    )
+    assert alternative.failed_parameter == ""
+    assert "'Access-Control-Allow-Credentials'" in alternative.chrome_message
+
+
+def test_known_credentials_give_no_alternative() -> None:
+    answer = [(ACAO, PAGE), (ACAM, "GET")]
+    for mode, reason in (
+        ("include", "PreflightInvalidAllowCredentials"),
+        ("same-origin", "MethodDisallowedByPreflightResponse"),
+    ):
+        v = decide(preflighted("PUT", 204, answer, credentials=mode))
+        assert (v.reason, v.with_credentials) == (reason, None)
+
+
+def test_browser_naming_the_credentialed_check_settles_the_mode() -> None:
+    answer = [(ACAO, PAGE), (ACAM, "GET")]
+    said = BrowserVerdict(blocked=True, reason="PreflightInvalidAllowCredentials")
+    v = decide(preflighted("PUT", 204, answer, credentials=None, browser=said))
+    assert (v.reason, v.with_credentials, v.confirmed) == (
+        "PreflightInvalidAllowCredentials",
+        None,
+        True,
+    )
 
 
 # --- Preflight (reference §1.5) -------------------------------------------------------------

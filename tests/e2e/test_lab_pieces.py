@@ -108,6 +108,15 @@ def test_conditional_verdict_resolved_by_the_real_call() -> None:
     assert resolve(Verdict(None, "X", None, "some-new-condition"), Call()) is None
 
 
+def test_blocked_either_way_names_the_credentialed_check_for_a_credentialed_call() -> None:
+    alternative = ("PreflightInvalidAllowCredentials", None)
+    either = Verdict(True, "MethodDisallowedByPreflightResponse", "PUT", None, None, alternative)
+    credentialed = resolve(either, Call(method="PUT", credentials="include"))
+    assert credentialed == Verdict(True, "PreflightInvalidAllowCredentials", None)
+    assert resolve(either, Call(method="PUT")) == either
+    assert resolve(either, None) == either
+
+
 def test_opaque_worker_failure_compares_decision_only() -> None:
     assert agree(Verdict(True, None, None), Verdict(True, "Anything", None))
     assert not agree(Verdict(True, None, None), Verdict(False, None, None))
