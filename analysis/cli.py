@@ -222,6 +222,8 @@ def _print_table(console: Console, title: str, rows: list[Decided]) -> None:
             if v.failed_parameter:
                 why += f" ({v.failed_parameter})"
         where = f" at {v.stage}" if v.stage and not v.fault else ""
+        if v.with_credentials is not None:
+            where += f"; if sent with credentials: {v.with_credentials.reason}"
         console.print(
             f"  [dim]{escape(d.exchange.id)}[/] {escape(d.exchange.method)}"
             f" {escape(d.exchange.url)}\n      [red]{escape(why)}[/]{escape(where)}"

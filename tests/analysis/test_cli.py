@@ -79,6 +79,18 @@ def test_blocked_request_exits_1_and_names_the_reason(tmp_path: Path) -> None:
     assert "MissingAllowOriginHeader" in result.output
 
 
+def test_check_named_with_credentials_is_on_the_console(tmp_path: Path) -> None:
+    # A HAR without the page's credentials mode: the preflight leaves out the method and
+    # Allow-Credentials, so which check Chromium names depends on the mode.
+    sent = {"Origin": PAGE, "Access-Control-Request-Method": "PUT"}
+    allowed = {"Access-Control-Allow-Origin": PAGE, "Access-Control-Allow-Methods": "GET"}
+    har = _har(tmp_path, _entry("OPTIONS", API + "/users", sent, 204, allowed))
+    result = CliRunner().invoke(main, ["analyze", str(har)])
+    assert result.exit_code == 1, result.output
+    assert "MethodDisallowedByPreflightResponse (PUT) at preflight" in result.output
+    assert "if sent with credentials: PreflightInvalidAllowCredentials" in result.output
+
+
 def test_nothing_blocked_exits_0(tmp_path: Path) -> None:
     har = _har(
         tmp_path,
