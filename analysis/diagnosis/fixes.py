@@ -2033,7 +2033,8 @@ def _non_http_scheme(c: _Ctx) -> Fix:
             " Browsers do not follow a cross-origin request there.",
             f"Point the Location at an http(s) URL, or let {c.name()} answer without redirecting.",
         ]
-        return _fix(c, text, "", layer="server")
+        # The redirect is the server's own answer: the fix goes where its stack is.
+        return _fix(c, text, "# The redirect's Location, an http(s) URL:\nLocation: https://…")
     text = [
         f"The page (origin {c.origins_text()}) calls {c.api}{c.where()} from a URL that is not"
         " http or https (file://, for instance). CORS only works between http(s) origins.",

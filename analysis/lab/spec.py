@@ -69,6 +69,8 @@ ROOT_CAUSES: frozenset[str] = frozenset(
         "preflight-not-cached",
         "proxy-or-upstream-fault",
         "regex-allowlist-lookalike",
+        "same-origin-mode",
+        "non-http-scheme",
         "none",
     }
 )

@@ -11,11 +11,12 @@ from analysis.lab.catalogue.build import (
     VARY,
     at,
     blocked,
+    call,
     ok,
     preflight,
     redirect,
 )
-from analysis.lab.spec import ALLOWED, Route, Scenario
+from analysis.lab.spec import ALLOWED, Expected, Route, Scenario
 
 TO_API2 = "{api2}{path}/final"
 # The first API (nginx) moved the resource to a second API origin; the second runs Express.
@@ -104,5 +105,28 @@ SCENARIOS = (
         notes="The Location's origin is the page's own: Chromium refuses it all the same,"
         " since the chain already went cross-origin (response tainting is cors).",
         fix_layer="nginx",
+    ),
+    Scenario(
+        id="redirect-to-ftp",
+        title="nginx redirects a CORS fetch to an ftp:// URL (the redirect itself allows *)",
+        cause="non-http-scheme",
+        visit=at(),
+        routes=(Route("GET", redirect(302, "ftp://127.0.0.4/x", NGINX, (ACAO, "*"))),),
+        expected=blocked("CorsDisabledScheme"),
+        fix_layer="nginx",
+    ),
+    Scenario(
+        id="same-origin-mode-redirected-away",
+        title="mode: 'same-origin' fetch of the page's own origin, which redirects to the API",
+        notes="Chromium cancels the redirect (net::ERR_FAILED, no CorsError) and fetch()"
+        " rejects; the API is never asked.",
+        cause="same-origin-mode",
+        visit=at(call(api="app", mode="same-origin")),
+        routes=(
+            Route("GET", redirect(302, "{api}{path}/final", NGINX), on="app"),
+            Route("GET", ok((ACAO, "*")), sub="/final"),
+        ),
+        expected=Expected(blocked=True),
+        fix_layer="page",
     ),
 )

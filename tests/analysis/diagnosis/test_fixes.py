@@ -511,3 +511,13 @@ def test_odd_origins_are_named_in_the_text() -> None:
     fix = fix_for("cors-not-enabled", stack("express"), params(origins=(PAGE, HOSTILE_ORIGIN)))
     assert "Not put into the snippet" in fix.text
     assert HOSTILE_ORIGIN in fix.text  # shown as text: the HTML renderer escapes it
+
+
+def test_redirect_to_a_non_http_scheme_is_fixed_where_the_redirect_is_made() -> None:
+    fix = fix_for(
+        "non-http-scheme",
+        stack("nginx"),
+        params(detail={"redirect_to": "ftp://files.test/x", "status": "302"}),
+    )
+    assert fix.layer == "nginx"
+    assert "ftp://files.test/x" in fix.text and "Location:" in fix.snippet

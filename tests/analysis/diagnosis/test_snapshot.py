@@ -124,4 +124,5 @@ def test_example_has_every_lab_cause_ranked() -> None:
 def test_example_is_small_enough_to_commit() -> None:
     files = [EXAMPLES / n for n in (*SOURCES, "ground-truth.json")]
     total = sum(f.stat().st_size for f in files if f.exists())
-    assert total < 2_000_000, f"{total} bytes"
+    # 2.5 MB at 134 failure modes: every lab page loads the 21 kB probe afresh (no-store).
+    assert total < 3_000_000, f"{total} bytes"
