@@ -375,6 +375,15 @@ def _verdict_from(
             }
         if walk.incomplete is not None:
             return {**common, "blocked": None, "condition": walk.incomplete}
+        if (error := _failed_after_headers(exchange)) is not None:
+            return {
+                **common,
+                "cors": True,
+                "blocked": True,
+                "stage": "response",
+                "failed_url": exchange.final_url,
+                "fault": f"the body's transfer failed after headers that passed CORS: {error}",
+            }
         return {**common, "blocked": False}
     f = walk.failure
     return {
@@ -473,6 +482,26 @@ _GENERIC_FAILURE = "net::ERR_FAILED"
 _CANCELED = "net::ERR_ABORTED"
 """What Chromium reports for a request it dropped rather than failed: the redirect target of
 a redirect: "manual" fetch (never sent), a fetch the page aborted, an unread opaque body."""
+
+
+def _failed_after_headers(exchange: Exchange) -> str | None:
+    """The browser's own network error on a final answer that passed the CORS check: the
+    body broke off (net::ERR_CONTENT_LENGTH_MISMATCH, a reset connection). §4.6
+    HTTP-network fetch: the fetch resolved with the headers, and reading the body fails
+    (measured without a proxy; through mitmproxy it answers 502 itself)."""
+    error = exchange.context.browser_error
+    if (
+        not error
+        or not error.startswith("net::ERR_")
+        or error in (_GENERIC_FAILURE, _CANCELED)
+        or error.startswith("net::ERR_BLOCKED_BY_")
+    ):
+        return None
+    final = exchange.last.actual
+    if final is None or final.response is None or final.response.status in REDIRECT_STATUSES:
+        return None
+    return error
+
 
 _MAY_BE_BROWSER_ADDED = fetch.BROWSER_ADDED_HEADERS | {"authorization"}
 """Headers a no-cors request may carry without script: HTTP auth the browser added itself."""

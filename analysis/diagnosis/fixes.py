@@ -1975,6 +1975,17 @@ def _proxy_or_upstream_fault(c: _Ctx) -> Fix:
             f" redirects; or let {display_name(layer)} answer without redirecting.",
         ]
         snippet = _reach_snippet(c)
+    elif c.detail.get("stage") == "transfer":
+        layer = c.stack.layers[0] if c.stack.layers else "server"
+        text = [
+            f"Requests from pages on {c.origins_text()} to {c.api}{c.where()} passed CORS, but"
+            f" the body broke off while the browser read it{what}. No CORS setting changes"
+            " that.",
+            f"Find what ends the response early in {display_name(layer)} or behind it: a"
+            " Content-Length that does not match the body, a timeout or a crash while the body"
+            " streams, a proxy that cuts large bodies.",
+        ]
+        snippet = _reach_snippet(c)
     elif made_by in c.stack.layers:
         position = c.stack.layers.index(made_by)
         layer = c.stack.layers[position + 1] if position + 1 < len(c.stack.layers) else made_by

@@ -267,6 +267,8 @@ def _fault_detail(r: Any) -> dict[str, str]:
         detail["made_by"] = "mitmproxy"
     elif r.stage == "redirect":
         detail["stage"] = "redirect"  # a redirect the browser would not follow
+    elif r.stage == "response" and r.status is not None:
+        detail["stage"] = "transfer"  # answered, passed CORS, then the body broke off
     return detail
 
 

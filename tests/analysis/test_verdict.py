@@ -1350,6 +1350,33 @@ def test_a_refused_connection_in_a_scripts_view_export_is_a_fault_not_a_no_cors_
     assert not v.warnings
 
 
+def _answered_then_failed(error: str | None, status: int = 200) -> Exchange:
+    base = simple_get([(ACAO, PAGE)], status=status)
+    return Exchange(base.id, base.steps, replace(base.context, browser_error=error))
+
+
+def test_a_body_cut_short_after_headers_that_passed_is_a_fault() -> None:
+    # A HAR recorded without a proxy (measured, Playwright): 200 with the page's origin, then
+    # net::ERR_CONTENT_LENGTH_MISMATCH; fetch() resolved, reading the body failed.
+    error = "net::ERR_CONTENT_LENGTH_MISMATCH"
+    v = decide(_answered_then_failed(error))
+    assert (v.blocked, v.stage, v.reason, v.chrome_message) == (True, "response", None, None)
+    assert v.fault is not None and v.fault.endswith(error)
+
+
+def test_no_transfer_fault_for_generic_canceled_or_no_error() -> None:
+    for error in (None, "net::ERR_FAILED", "net::ERR_ABORTED", "network-error"):
+        v = decide(_answered_then_failed(error))
+        assert (v.blocked, v.fault) == (False, None), error
+
+
+def test_a_cors_failure_is_named_before_a_broken_body() -> None:
+    base = simple_get([])
+    failing = replace(base.context, browser_error="net::ERR_CONTENT_LENGTH_MISMATCH")
+    v = decide(Exchange(base.id, base.steps, failing))
+    assert (v.blocked, v.reason, v.fault) == (True, "MissingAllowOriginHeader", None)
+
+
 def test_a_generic_failure_is_no_named_block() -> None:
     v = decide(_unanswered("https://api.test/x", "net::ERR_FAILED"))
     assert v.fault is None

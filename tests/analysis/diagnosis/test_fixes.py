@@ -521,3 +521,18 @@ def test_redirect_to_a_non_http_scheme_is_fixed_where_the_redirect_is_made() -> 
     )
     assert fix.layer == "nginx"
     assert "ftp://files.test/x" in fix.text and "Location:" in fix.snippet
+
+
+def test_a_body_that_broke_off_is_fixed_where_the_answer_is_made() -> None:
+    fault = (
+        "the body's transfer failed after headers that passed CORS:"
+        " net::ERR_CONTENT_LENGTH_MISMATCH"
+    )
+    fix = fix_for(
+        "proxy-or-upstream-fault",
+        stack("express", "nginx", "express"),
+        params(detail={"fault": fault, "stage": "transfer"}),
+    )
+    assert fix.layer == "nginx"
+    assert "passed CORS, but the body broke off" in fix.text and fault in fix.text
+    assert "certificate" not in fix.text and "error page" not in fix.text

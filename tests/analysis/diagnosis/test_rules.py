@@ -415,6 +415,16 @@ def test_fault_the_recording_proxy_answered_names_it() -> None:
     assert a.root_cause == "proxy-or-upstream-fault" and a.detail.get("made_by") == "mitmproxy"
 
 
+def test_a_body_that_broke_off_after_passing_is_a_transfer_fault() -> None:
+    from dataclasses import replace
+
+    answered = _get("/big", [(ACAO, PAGE), EXPRESS])
+    failed = replace(answered.context, browser_error="net::ERR_CONTENT_LENGTH_MISMATCH")
+    a = _one(_assigned(Exchange(answered.id, answered.steps, failed)), "x0")
+    assert a.root_cause == "proxy-or-upstream-fault" and a.detail.get("stage") == "transfer"
+    assert "made_by" not in a.detail
+
+
 def test_allowed_null_origin_is_a_warning() -> None:
     a = _one(_assigned(_get("/a", [(ACAO, "null")], origin="null")), "x0")
     assert (a.root_cause, a.severity) == ("null-origin", "warning")
