@@ -446,7 +446,7 @@ def page_origin(exchange: Exchange) -> str | None:
     return None
 
 
-_BROWSER_BLOCKS = {
+BROWSER_BLOCKS = {
     "mixed-content": "blocked as mixed content: a page served over https may not fetch an http URL",
     "csp": "blocked by the page's Content-Security-Policy (connect-src and friends)",
     "inspector": "blocked in DevTools (network request blocking)",
@@ -457,6 +457,12 @@ _BROWSER_BLOCKS = {
     " style or media a no-cors load may take",
     "net::ERR_BLOCKED_BY_RESPONSE": "blocked by the response's Cross-Origin-Resource-Policy",
     "net::ERR_BLOCKED_BY_CLIENT": "blocked by a browser extension or DevTools request blocking",
+    # Blink's kOrigin (measured, Playwright's HAR of Chromium 156): a mode 'same-origin'
+    # fetch redirected away, a subresource URL with user:password@. Never sent.
+    "origin": "blocked by the browser before it was sent: a mode 'same-origin' request that"
+    " left the page's origin, or a URL with user:password@ in it",
+    "other": "blocked by the browser before it was sent (it names no reason)",
+    "corp": "blocked by Cross-Origin-Resource-Policy or the page's embedder policy",
 }
 """Chromium's reasons for stopping a request that are not CORS (DevTools' `blockedReason`,
 which a Playwright HAR writes as `_failureText`), and what to tell the user."""
@@ -469,12 +475,12 @@ def _browser_block(exchange: Exchange) -> str | None:
     if error is None or exchange.last.actual is None:
         return None
     if error.startswith("net::ERR_BLOCKED_BY_"):
-        return _BROWSER_BLOCKS.get(error)
+        return BROWSER_BLOCKS.get(error)
     if exchange.last.actual.response is not None:
         return None
     if error.startswith(("corp-", "coep-")):
-        return "blocked by Cross-Origin-Resource-Policy or the page's embedder policy"
-    return _BROWSER_BLOCKS.get(error)
+        return BROWSER_BLOCKS["corp"]
+    return BROWSER_BLOCKS.get(error)
 
 
 _GENERIC_FAILURE = "net::ERR_FAILED"

@@ -1957,6 +1957,16 @@ def _proxy_or_upstream_fault(c: _Ctx) -> Fix:
         f"{what}. The error page that came back has no CORS headers, so the browser reports a"
         " CORS error, but no CORS setting can fix this.",
     ]
+    if (block := c.detail.get("block")) is not None:
+        where, remedy = _BLOCK_REMEDIES.get(block, _BLOCK_REMEDIES["other"])
+        layer = c.owner if where == "server" else where
+        text = [
+            f"The browser itself stopped requests from pages on {c.origins_text()} to"
+            f" {c.api}{c.where()}{what}. That is not a CORS failure, and no CORS setting"
+            " changes it.",
+            remedy.format(server=display_name(c.owner)),
+        ]
+        return _fix(c, text, "", layer=layer)
     if tls and recorder:
         layer = "mitmproxy"
         text.append(
@@ -2006,6 +2016,56 @@ def _proxy_or_upstream_fault(c: _Ctx) -> Fix:
         snippet = _reach_snippet(c)
     text.append(f"Leave the CORS settings in {c.name()} alone.")
     return _fix(c, text, snippet, layer=layer, leave_alone=c.owner)
+
+
+_BLOCK_REMEDIES: dict[str, tuple[str, str]] = {
+    "mixed-content": ("page", "Call the API over https from a page served over https."),
+    "csp": (
+        "page",
+        "Add the API's origin to the page's Content-Security-Policy (connect-src for fetch,"
+        " XHR and EventSource; img-src, script-src, font-src for markup).",
+    ),
+    "inspector": ("page", "Turn off the DevTools request blocking pattern that matched it."),
+    "subresource-filter": ("page", "The browser's ad filter matched the URL: rename the path."),
+    "content-type": (
+        "server",
+        "Make {server} send the Content-Type the page loads it as (a script as"
+        " text/javascript, a style as text/css): it sends X-Content-Type-Options: nosniff.",
+    ),
+    "integrity": (
+        "page",
+        "Update the integrity attribute to the file's current hash, or serve the file it"
+        " was computed for.",
+    ),
+    "net::ERR_BLOCKED_BY_ORB": (
+        "server",
+        "Opaque Response Blocking refuses a no-cors load of HTML, JSON or text. Make {server}"
+        " answer with the image, script, style or media the page asks for, or load it in"
+        " CORS mode (fetch, or the crossorigin attribute) from an API that allows the page.",
+    ),
+    "net::ERR_BLOCKED_BY_RESPONSE": (
+        "server",
+        "Make {server} send Cross-Origin-Resource-Policy: cross-origin (or same-site) on"
+        " these responses.",
+    ),
+    "corp": (
+        "server",
+        "Make {server} send Cross-Origin-Resource-Policy: cross-origin on these responses,"
+        " or load them in CORS mode where the page requires embedder policy.",
+    ),
+    "net::ERR_BLOCKED_BY_CLIENT": (
+        "page",
+        "A browser extension (an ad or privacy blocker) or DevTools request blocking stopped"
+        " it: try without extensions.",
+    ),
+    "origin": (
+        "page",
+        "Use the default mode 'cors' for a request that may leave the page's origin (also"
+        " through a redirect), and never put user:password@ in a URL the page loads.",
+    ),
+    "other": ("page", "The browser's console says why."),
+}
+"""Where a block the browser made itself is fixed, and how ({server}: the API's stack)."""
 
 
 def _reach_snippet(c: _Ctx) -> str:

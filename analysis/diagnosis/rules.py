@@ -30,6 +30,7 @@ import pandas as pd
 
 from analysis.diagnosis.stacks import LAYER_KIND, display_name
 from analysis.model import origin_of
+from analysis.verdict import BROWSER_BLOCKS
 
 BLOCKED, WARNING, SECURITY = "blocked", "warning", "security"
 
@@ -261,9 +262,15 @@ def _some(**values: object) -> dict[str, str]:
     return {k: str(v) for k, v in values.items() if v is not None and v == v and v != ""}
 
 
+_BLOCK_KINDS = {message: kind for kind, message in BROWSER_BLOCKS.items()}
+"""The engine's words for a block the browser made itself → which block it was."""
+
+
 def _fault_detail(r: Any) -> dict[str, str]:
     detail = {"fault": str(r.fault)}
-    if r.made_by_proxy or r.preflight_made_by_proxy or "proxy answered" in str(r.fault):
+    if (block := _BLOCK_KINDS.get(detail["fault"])) is not None:
+        detail["block"] = block  # the browser's own refusal, not the network's
+    elif r.made_by_proxy or r.preflight_made_by_proxy or "proxy answered" in str(r.fault):
         detail["made_by"] = "mitmproxy"
     elif r.stage == "redirect":
         detail["stage"] = "redirect"  # a redirect the browser would not follow

@@ -1326,6 +1326,17 @@ def test_mixed_content_is_the_browser_block_it_is_not_an_allowed_no_cors_load() 
     assert v.fault is not None and v.fault.startswith("blocked as mixed content")
 
 
+def test_blinks_origin_block_is_the_browsers_not_a_proxys() -> None:
+    # Playwright's HAR of a mode 'same-origin' fetch redirected to the API (measured): the
+    # target's entry has no answer and `_failureText: "origin"`, with no proxy in between.
+    url = "http://api.test/s/final"
+    step = Step(url, None, tx("GET", url, [("Referer", "https://app.test/")], None, error="origin"))
+    base = exchange(step, origin="https://app.test", credentials=None)
+    v = decide(Exchange(base.id, base.steps, replace(base.context, browser_error="origin")))
+    assert (v.blocked, v.reason, v.browser_reason) == (True, None, None)
+    assert v.fault is not None and "mode 'same-origin'" in v.fault and "proxy" not in v.fault
+
+
 def test_orb_blocks_a_response_chrome_recorded() -> None:
     url = "http://cdn.test/data.json"
     step = Step(url, None, tx("GET", url, [("Sec-Fetch-Mode", "no-cors")], 200, []))

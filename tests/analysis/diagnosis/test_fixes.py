@@ -536,3 +536,27 @@ def test_a_body_that_broke_off_is_fixed_where_the_answer_is_made() -> None:
     assert fix.layer == "nginx"
     assert "passed CORS, but the body broke off" in fix.text and fault in fix.text
     assert "certificate" not in fix.text and "error page" not in fix.text
+
+
+@pytest.mark.parametrize(
+    ("block", "layer", "needle"),
+    [
+        ("mixed-content", "page", "over https"),
+        ("csp", "page", "connect-src"),
+        ("net::ERR_BLOCKED_BY_ORB", "express", "Express answer with the image"),
+        ("net::ERR_BLOCKED_BY_RESPONSE", "express", "Cross-Origin-Resource-Policy: cross-origin"),
+        ("origin", "page", "mode 'cors'"),
+        ("not-a-known-block", "page", "console says why"),
+    ],
+)
+def test_a_block_the_browser_made_itself_is_fixed_where_it_comes_from(
+    block: str, layer: str, needle: str
+) -> None:
+    fix = fix_for(
+        "proxy-or-upstream-fault",
+        stack("express", "nginx", "express"),
+        params(detail={"fault": "blocked by …", "block": block}),
+    )
+    assert fix.layer == layer and needle in fix.text
+    assert "not a CORS failure" in fix.text
+    assert "certificate" not in fix.text and "error page" not in fix.text

@@ -425,6 +425,16 @@ def test_a_body_that_broke_off_after_passing_is_a_transfer_fault() -> None:
     assert "made_by" not in a.detail
 
 
+def test_a_block_the_browser_made_itself_names_its_kind() -> None:
+    from dataclasses import replace
+
+    answered = _get("/data.json", [EXPRESS], mode="no-cors", resource_type="image")
+    orb = replace(answered.context, browser_error="net::ERR_BLOCKED_BY_ORB")
+    a = _one(_assigned(Exchange(answered.id, answered.steps, orb)), "x0")
+    assert a.root_cause == "proxy-or-upstream-fault"
+    assert a.detail.get("block") == "net::ERR_BLOCKED_BY_ORB" and "stage" not in a.detail
+
+
 def test_allowed_null_origin_is_a_warning() -> None:
     a = _one(_assigned(_get("/a", [(ACAO, "null")], origin="null")), "x0")
     assert (a.root_cause, a.severity) == ("null-origin", "warning")
