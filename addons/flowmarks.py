@@ -160,6 +160,8 @@ def blocked_line(exchange: Exchange, verdict: Verdict, *, condition: str = "") -
         detail = "the browser reported the fetch as failed"
     if verdict.reason:
         detail += f" [{verdict.reason}]"
+    if verdict.with_credentials is not None:
+        detail += f" (if sent with credentials: [{verdict.with_credentials.reason}])"
     return f"{head}: {detail}"
 
 

@@ -279,6 +279,20 @@ def test_a_verdict_that_depends_on_credentials_is_logged_once_per_api_and_reason
     assert lines[0].endswith("[PreflightInvalidAllowCredentials]")
 
 
+def test_a_check_named_only_with_credentials_is_in_the_blocked_line(proxy: Proxy, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="corscope")
+    allow = [*ACAO, ("Access-Control-Allow-Methods", "GET")]  # neither PUT nor credentials
+    f = proxy.through(preflight(response_headers=allow))
+    [line] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert line.startswith(f"CORS blocked PUT {API}/data from {PAGE}:")
+    assert line.endswith(
+        "[MethodDisallowedByPreflightResponse]"
+        " (if sent with credentials: [PreflightInvalidAllowCredentials])"
+    )
+    alternative = metadata(f)["verdict"]["with_credentials"]
+    assert alternative == {"reason": "PreflightInvalidAllowCredentials", "failed_parameter": ""}
+
+
 def test_quiet(proxy: Proxy, caplog) -> None:
     proxy.set(cors_quiet=True)
     caplog.set_level(logging.INFO, logger="corscope")
