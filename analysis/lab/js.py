@@ -39,6 +39,8 @@ def _fetch(call: Call, url: str) -> str:
         init["credentials"] = call.credentials
     if call.body is not None:
         init["body"] = call.body
+    if call.keepalive:
+        init["keepalive"] = True
     read = (
         f"out.header = r.headers.get({json.dumps(call.read_header)});" if call.read_header else ""
     )
@@ -63,16 +65,30 @@ def _xhr(call: Call, url: str) -> str:
         f"x.setRequestHeader({json.dumps(k)}, {json.dumps(v)}); " for k, v in call.headers
     )
     read = f"x.getResponseHeader({json.dumps(call.read_header)})" if call.read_header else "null"
+    extras = ""
+    if call.upload_listener:
+        extras += "x.upload.onprogress = () => {}; "
+    if call.mime_override is not None:
+        extras += f"x.overrideMimeType({json.dumps(call.mime_override)}); "
     return f"""async () => new Promise((resolve) => {{
   const x = new XMLHttpRequest();
-  x.open({json.dumps(call.method)}, {json.dumps(url)});
-  x.withCredentials = {json.dumps(call.credentials == "include")};
-  {set_headers}
+  try {{
+    x.open({json.dumps(call.method)}, {json.dumps(url)});
+    x.withCredentials = {json.dumps(call.credentials == "include")};
+    {set_headers}{extras}
+  }} catch (e) {{
+    // A method or header value XHR refuses throws before anything is sent.
+    return resolve({{ok: false, status: null, type: "xhr", header: null, error: String(e)}});
+  }}
   x.onload = () => resolve({{ok: x.status >= 200 && x.status < 300, status: x.status,
                             type: "xhr", header: {read}, error: null}});
   x.onerror = () => resolve({{ok: false, status: x.status, type: "xhr", header: null,
                              error: "XMLHttpRequest error event"}});
-  x.send({json.dumps(call.body)});
+  try {{
+    x.send({json.dumps(call.body)});
+  }} catch (e) {{
+    resolve({{ok: false, status: null, type: "xhr", header: null, error: String(e)}});
+  }}
 }})"""
 
 

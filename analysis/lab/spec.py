@@ -147,6 +147,13 @@ class Call:
     sub: str = ""
     repeat: int = 1
     """Call the same URL this many times in a row (preflight-cache scenarios)."""
+    keepalive: bool = False
+    """fetch() with `keepalive: true`: the request may outlive the page."""
+    upload_listener: bool = False
+    """An XHR with a listener on `xhr.upload`: sets the use-CORS-preflight flag, so even a
+    safelisted request is preflighted (Fetch §4.1 main fetch, "use-CORS-preflight flag")."""
+    mime_override: str | None = None
+    """An XHR's `overrideMimeType()`: changes how the answer is read, never the request."""
 
 
 @dataclass(frozen=True)
