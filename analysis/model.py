@@ -221,6 +221,10 @@ class Context:
     via_proxy: bool = False
     """The browser sent it through a proxy (a flow file, the addon's capture). Chromium then
     cannot place the server's address and never applies Local Network Access (measured)."""
+    header_names: tuple[str, ...] | None = None
+    """The names of the headers the script set, lower-cased, in the order it set them (the
+    page probe's record): safelisted ones too, which the wire never shows when a preflight
+    fails, yet which decide the order Chromium checks the others in."""
 
 
 @dataclass(frozen=True, slots=True)

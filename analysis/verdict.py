@@ -617,6 +617,7 @@ def sends_storage_access(user_agent: str | None) -> bool:
 def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -> _Walk:
     walk = _Walk()
     xhr = exchange.context.resource_type == "xhr"
+    page_names = exchange.context.header_names
     tainted = False  # §4.4 "redirect-taint": the next request's Origin is `null`
     response_tainting_cors = False
     for index, step in enumerate(exchange.steps):
@@ -641,7 +642,9 @@ def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -
             if (failure := _local_network_failure(exchange, origin, step)) is not None:
                 walk.failure = failure
                 return walk
-            if not _check_step_preflight(walk, step, request_origin, include, xhr=xhr):
+            if not _check_step_preflight(
+                walk, step, request_origin, include, xhr=xhr, page_names=page_names
+            ):
                 return walk
 
         tx = step.actual
@@ -811,7 +814,13 @@ def _revalidation_failure(
 
 
 def _check_step_preflight(
-    walk: _Walk, step: Step, request_origin: str, include: bool, *, xhr: bool = False
+    walk: _Walk,
+    step: Step,
+    request_origin: str,
+    include: bool,
+    *,
+    xhr: bool = False,
+    page_names: tuple[str, ...] | None = None,
 ) -> bool:
     """§4.7 CORS-preflight fetch for one step. False when the walk must stop here."""
     actual = step.actual
@@ -832,7 +841,9 @@ def _check_step_preflight(
     if preflight.response is None:
         walk.incomplete = "preflight-response-not-captured"
         return False
-    failure = _check_preflight(preflight, request_origin, include, actual, xhr=xhr)
+    failure = _check_preflight(
+        preflight, request_origin, include, actual, xhr=xhr, page_names=page_names
+    )
     if failure is not None:
         walk.failure = failure
         return False
@@ -883,6 +894,7 @@ def _check_preflight(
     actual: Transaction | None,
     *,
     xhr: bool = False,
+    page_names: tuple[str, ...] | None = None,
 ) -> Failure | None:
     """Chromium `PreflightController` order: redirect, CORS check, status, parse, method,
     headers (reference §1.5)."""
@@ -959,7 +971,9 @@ def _check_preflight(
     # Chromium names the first its network service meets, in Blink's header-map order;
     # Firefox the first of its sorted list.
     client_hints = address_space.is_secure_context(url)
-    order = blink_headers.network_order(announced, xhr=xhr, client_hints=client_hints)
+    order = blink_headers.network_order(
+        _map_names(announced, page_names), xhr=xhr, client_hints=client_hints
+    )
     chromium = next(name for name in order if name in missing)
     return Failure(
         "HeaderDisallowedByPreflightResponse",
@@ -969,6 +983,16 @@ def _check_preflight(
         firefox_code="CORSMissingAllowHeaderFromPreflight",
         firefox_hint=missing[0],
     )
+
+
+def _map_names(announced: list[str], page_names: tuple[str, ...] | None) -> list[str]:
+    """Every name in Blink's header map: the script's own, safelisted ones included (the
+    map's slot order depends on all its keys, measured), where the capture recorded them;
+    else the announced ones, all the wire shows. Forbidden names never reach the map."""
+    if not page_names:
+        return announced
+    names = [n for n in page_names if not fetch.is_forbidden_request_header(n)]
+    return names + [n for n in announced if n not in names]
 
 
 def _announced_headers(preflight: Transaction, actual: Transaction | None) -> list[str]:

@@ -850,6 +850,7 @@ def _new_context(chain: _Chain, hints: Hints, via_proxy: bool, pages: dict[str, 
         worker_failure=hints.get("worker_failure"),
         page_address=pages.get(page_origin) if page_origin else None,
         via_proxy=via_proxy,
+        header_names=hints.get("header_names"),
     )
     return context
 

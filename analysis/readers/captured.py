@@ -43,6 +43,8 @@ class Hints(TypedDict, total=False):
     """`_cors.worker.type`: the Response.type the worker handed over (opaque, cors, …)."""
     worker_failure: str
     """`_cors.worker.failure`: why the browser refused the worker's answer."""
+    header_names: tuple[str, ...]
+    """`_cors.headerNames`: the header names the script set, in its order."""
 
 
 _NO_HINTS = Hints()

@@ -3,7 +3,7 @@
 Shape (every key optional, every value may be null):
 
     {"initiatorOrigin": str, "pageUrl": str, "mode": str, "credentials": str,
-     "redirect": str, "source": str, "resourceType": str,
+     "redirect": str, "source": str, "resourceType": str, "headerNames": [str],
      "browser": {"blocked": bool, "reason": str|null, "failed_parameter": str|null}}
 
 Unknown keys are ignored so that a newer addon's captures still read. Known keys with the
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from analysis.fetch import is_token
 from analysis.model import CREDENTIALS, MODES, SOURCES, BrowserVerdict
 
 from .captured import Hints
@@ -78,7 +79,27 @@ def cors_hints(obj: object, where: str, path: str) -> Hints:
     worker = obj.get("worker")
     if worker is not None:
         hints.update(_worker_answer(worker, where, path))
+    names = obj.get("headerNames")
+    if names is not None:
+        hints["header_names"] = _header_names(names, where, path)
     return hints
+
+
+MAX_HEADER_NAMES = 64
+
+
+def _header_names(obj: object, where: str, path: str) -> tuple[str, ...]:
+    """`_cors.headerNames`: header names (tokens), lower-cased, first occurrence kept."""
+    if not isinstance(obj, list) or len(obj) > MAX_HEADER_NAMES:
+        raise InputError(
+            path, f"{where}: _cors.headerNames must be a list of at most {MAX_HEADER_NAMES} names"
+        )
+    names: dict[str, None] = {}
+    for name in obj:
+        if not isinstance(name, str) or not is_token(name):
+            raise InputError(path, f"{where}: _cors.headerNames holds {name!r}, not a header name")
+        names[name.lower()] = None
+    return tuple(names)
 
 
 WORKER_ANSWERS: frozenset[str] = frozenset({"network", "cache-storage", "synthetic", "other"})

@@ -476,6 +476,12 @@ def test_resource_type_from_hint_then_sec_fetch_dest() -> None:
     assert context_of(tx("GET", "u")).resource_type is None
 
 
+def test_the_script_s_header_names_reach_the_context() -> None:
+    names = ("x-b", "accept")
+    assert context_of(tx("GET", "u"), Hints(header_names=names)).header_names == names
+    assert context_of(tx("GET", "u")).header_names is None
+
+
 def test_resource_types_chromium_words_apart() -> None:
     # An EventSource is an empty destination too; its Accept tells it from fetch().
     stream = [("Sec-Fetch-Dest", "empty"), ("Accept", "text/event-stream")]

@@ -17,6 +17,7 @@ def test_every_known_key_becomes_a_hint() -> None:
             "redirect": "manual",
             "source": "cdn-cache",
             "resourceType": "xhr",
+            "headerNames": ["X-B", "accept", "x-b"],
             "browser": {"blocked": False},
             "futureKey": {"ignored": True},
         },
@@ -31,6 +32,7 @@ def test_every_known_key_becomes_a_hint() -> None:
         "redirect_mode": "manual",
         "source": "cdn-cache",
         "resource_type": "xhr",
+        "header_names": ("x-b", "accept"),
         "browser": BrowserVerdict(blocked=False),
     }
 
@@ -58,6 +60,9 @@ def test_cdp_spelling_of_failed_parameter_is_accepted() -> None:
         ({"browser": []}, "_cors.browser must be an object"),
         ({"browser": {"blocked": True, "reason": 3}}, "_cors.browser.reason"),
         ({"browser": {"blocked": True, "failed_parameter": 3}}, "failed_parameter"),
+        ({"headerNames": "x-a"}, "_cors.headerNames must be a list"),
+        ({"headerNames": ["x a"]}, "_cors.headerNames holds 'x a'"),
+        ({"headerNames": ["x"] * 65}, "at most 64 names"),
     ],
 )
 def test_wrong_values_name_entry_and_field(obj: object, fragment: str) -> None:
