@@ -110,6 +110,9 @@ class PageRecord:
     """The page's URL when the call was made (the beacon's `page` is when it was sent)."""
     destination: str | None = None
     """An element's Fetch destination ("image", "font", "script", "style", …)."""
+    header_names: tuple[str, ...] | None = None
+    """The header names the script set (fetch, XHR), lower-case, in its order; None when
+    the probe could not read them."""
 
     @property
     def browser_blocked(self) -> bool | None:
@@ -242,6 +245,7 @@ def _page_record(raw: dict[str, Any], kind: str, offset: float, page: str) -> Pa
         timing=_timing(raw.get("timing")),
         page=at_call,
         destination=destination,
+        header_names=_header_names(raw.get("headerNames")),
     )
 
 
@@ -363,6 +367,16 @@ def _non_negative(value: object) -> float | None:
     if number is None or number < 0:
         raise Junk("timing number")
     return number
+
+
+def _header_names(value: object) -> tuple[str, ...] | None:
+    # Lenient: names that are not what the probe sends cost only this field, never the
+    # record's other facts.
+    if not isinstance(value, list) or len(value) > MAX_HEADERS:
+        return None
+    if not all(isinstance(name, str) and _TOKEN.match(name) for name in value):
+        return None
+    return tuple(dict.fromkeys(name.lower() for name in value))
 
 
 def _headers(value: object) -> tuple[tuple[str, str], ...]:

@@ -446,6 +446,7 @@ def _page_facts(record: PageRecord, page_url: str, page_origin: str | None) -> d
             resource_type_from_dest(record.destination) if record.kind == "element" else record.kind
         ),
         "redirect": record.redirect,
+        "headerNames": None if record.header_names is None else list(record.header_names),
     }
     blocked = record.browser_blocked
     if blocked is not None:

@@ -375,6 +375,39 @@
     }
   } catch (e) { /* no lifecycle events: timers still flush */ }
 
+  /* ---- the header names a call set ---- */
+
+  /* Lower-case, first occurrence kept, in the order given. Chromium's choice of which
+     header to name when a preflight allows several not is decided by every name the
+     script set, safelisted ones too, which the wire never shows when the preflight fails.
+     Names only, never values. Only arrays, Headers and plain records are read: iterating
+     any other iterable (a generator) would use it up before the real call. */
+  var MAX_NAMES = 64;
+  var TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
+
+  function addName(names, name) {
+    if (typeof name !== 'string' || !TOKEN.test(name) || names.length >= MAX_NAMES) return;
+    name = name.toLowerCase();
+    if (names.indexOf(name) < 0) names.push(name);
+  }
+
+  function headerNames(headers) {
+    var names = [];
+    if (headers === undefined || headers === null) return names;
+    if (typeof Headers !== 'undefined' && headers instanceof Headers) {
+      headers.forEach(function (value, name) { addName(names, name); });
+    } else if (Array.isArray(headers)) {
+      for (var i = 0; i < headers.length && i < MAX_NAMES; i++) {
+        if (Array.isArray(headers[i])) addName(names, headers[i][0]);
+      }
+    } else if (typeof headers === 'object' && typeof headers[Symbol.iterator] !== 'function') {
+      Object.keys(headers).forEach(function (name) { addName(names, name); });
+    } else {
+      return null;
+    }
+    return names;
+  }
+
   /* ---- fetch ---- */
 
   function describeFetch(input, init) {
@@ -390,13 +423,16 @@
       page: here.href,  /* now: a single-page app may have changed route by the beacon */
       controlled: controlled()
     };
+    var names = isRequest ? headerNames(input.headers) : [];
     if (init && typeof init === 'object') {
+      if (init.headers !== undefined) names = headerNames(init.headers);
       if (init.method !== undefined) rec.method = init.method;
       if (init.mode !== undefined) rec.mode = String(init.mode);
       if (init.credentials !== undefined) rec.credentials = String(init.credentials);
       if (init.redirect !== undefined) rec.redirect = String(init.redirect);
     }
     rec.method = upper(rec.method);
+    if (names !== null) rec.headerNames = names;
     return interesting(rec.url) ? rec : null;
   }
 
@@ -430,13 +466,25 @@
     var calls = new WeakMap();
     var nativeOpen = XHR.prototype.open;
     var nativeSend = XHR.prototype.send;
+    var nativeSetRequestHeader = XHR.prototype.setRequestHeader;
 
     XHR.prototype.open = function (method, url) {
       try {
         var href = absolute(url);
-        calls.set(this, interesting(href) ? { method: upper(method), url: href } : null);
+        var call = interesting(href) ? { method: upper(method), url: href, names: [] } : null;
+        calls.set(this, call);
       } catch (e) { /* never into the page */ }
       return nativeOpen.apply(this, arguments);
+    };
+
+    XHR.prototype.setRequestHeader = function (name) {
+      /* The real call first: a name or value it refuses throws, and then nothing was set. */
+      var result = nativeSetRequestHeader.apply(this, arguments);
+      try {
+        var call = calls.get(this);
+        if (call) addName(call.names, name);
+      } catch (e) { /* never into the page */ }
+      return result;
     };
 
     XHR.prototype.send = function () {
@@ -453,7 +501,8 @@
             redirect: 'follow',
             t: now(),
             page: here.href,
-            controlled: controlled()
+            controlled: controlled(),
+            headerNames: call.names
           };
           var done = false;
           var finish = function (event) {

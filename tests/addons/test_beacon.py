@@ -62,6 +62,24 @@ def test_the_page_when_the_call_was_made_is_kept() -> None:
     assert isinstance(older, PageRecord) and older.page is None  # a probe before this field
 
 
+@pytest.mark.parametrize(
+    ("names", "kept"),
+    [
+        (["X-B", "accept", "x-b"], ("x-b", "accept")),
+        ([], ()),
+        (None, None),
+        ("x-a", None),
+        (["x a"], None),
+        ([3], None),
+        (["x"] * 65, None),
+    ],
+)
+def test_the_header_names_a_call_set(names: object, kept: tuple[str, ...] | None) -> None:
+    # Names the probe would never send cost only this field, not the record.
+    (record,) = parse(body(fetch_record(headerNames=names)), PAGE, NOW).records
+    assert isinstance(record, PageRecord) and record.header_names == kept
+
+
 def test_clock_skew_is_taken_out() -> None:
     # The page's clock runs 3 s behind the proxy's.
     skewed = body(fetch_record(t=MS - 3500), sent=MS - 3000)

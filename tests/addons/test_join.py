@@ -87,6 +87,14 @@ def test_page_record_annotates_the_wire_entry() -> None:
     cors_hints(action.cors, "-", "-")
 
 
+def test_the_header_names_a_call_set_go_with_its_annotation() -> None:
+    j = joiner()
+    j.note(entry_for(cors_get(), "w1"))
+    (action,) = j.page(page(header_names=("x-b", "accept")), PAGE_URL)
+    assert isinstance(action, Annotate) and action.cors["headerNames"] == ["x-b", "accept"]
+    assert cors_hints(action.cors, "-", "-")["header_names"] == ("x-b", "accept")
+
+
 def test_request_beats_its_preflight_and_each_entry_is_claimed_once() -> None:
     j = joiner()
     j.note(entry_for(preflight(at=T0), "p1"))

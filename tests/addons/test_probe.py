@@ -276,6 +276,60 @@ setTimeout(() => console.log(JSON.stringify({calls, ns: self.__corscope__})), 12
     assert found["ns"]["sent"] == 2
 
 
+def test_probe_reports_the_header_names_each_call_set(assets: probe.Assets, tmp_path: Path) -> None:
+    """Names only, lower-case, in the order set; a generator of headers is left unread, as
+    reading it would use it up before the real call."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: cannot run the probe")
+    script = tmp_path / "worker.js"
+    script.write_text(
+        """
+const reports = [];
+let given = null;
+globalThis.self = globalThis;
+globalThis.location = new URL('http://127.0.0.1:9/w.js');
+globalThis.fetch = (url, init) => {
+  if (String(url).includes('__corscope__')) reports.push(JSON.parse(init.body));
+  else given = init && init.headers;
+  return Promise.resolve({status: 204, type: 'cors'});
+};
+"""
+        + ";"
+        + assets.worker_probe
+        + """;
+const api = 'http://127.0.0.2:8/';
+fetch(api + 'record', {headers: {'X-B': '1', Accept: 'a', 'x-b': '2'}});
+fetch(api + 'pairs', {headers: [['Range', 'bytes=0-'], ['X-A', '1']]});
+fetch(api + 'headers', {headers: new Headers({'X-Z': '1', 'Accept': 'a'})});
+fetch(api + 'request', new Request(api + 'request', {headers: {'X-Q': '1'}}));
+fetch(new Request(api + 'own', {headers: {'X-R': '1'}}));
+fetch(api + 'none');
+function* gen() { yield ['X-G', '1']; }
+const once = gen();
+fetch(api + 'generator', {headers: once});
+setTimeout(() => {
+  const records = reports.flatMap((r) => r.records).filter((r) => r.kind === 'fetch');
+  const names = Object.fromEntries(
+    records.map((r) => [r.url.split('/').pop(), r.headerNames ?? null]));
+  console.log(JSON.stringify({names, left: given === once && !once.next().done}));
+}, 1200);
+"""
+    )
+    out = subprocess.run([node, str(script)], check=True, capture_output=True, text=True)
+    found = json.loads(out.stdout)
+    assert found["names"] == {
+        "record": ["x-b", "accept"],
+        "pairs": ["range", "x-a"],
+        "headers": ["accept", "x-z"],  # a Headers object iterates sorted
+        "request": ["x-q"],  # a Request as the init: its headers are the init's
+        "own": ["x-r"],
+        "none": [],
+        "generator": None,
+    }
+    assert found["left"] is True
+
+
 def test_reserved_routes() -> None:
     def route(path: str) -> str | None:
         return probe.reserved_route(request("GET", PAGE + path))
