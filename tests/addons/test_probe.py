@@ -277,8 +277,9 @@ setTimeout(() => console.log(JSON.stringify({calls, ns: self.__corscope__})), 12
 
 
 def test_probe_reports_the_header_names_each_call_set(assets: probe.Assets, tmp_path: Path) -> None:
-    """Names only, lower-case, in the order set; a generator of headers is left unread, as
-    reading it would use it up before the real call."""
+    """Names only, lower-case, in the order set, with the Content-Type a typed body adds;
+    a generator of headers is left unread, as reading it would use it up before the real
+    call."""
     node = shutil.which("node")
     if node is None:
         pytest.skip("node is not installed: cannot run the probe")
@@ -305,6 +306,10 @@ fetch(api + 'headers', {headers: new Headers({'X-Z': '1', 'Accept': 'a'})});
 fetch(api + 'request', new Request(api + 'request', {headers: {'X-Q': '1'}}));
 fetch(new Request(api + 'own', {headers: {'X-R': '1'}}));
 fetch(api + 'none');
+fetch(api + 'text', {method: 'POST', body: 'hi', headers: {'X-A': '1'}});
+fetch(api + 'typed', {method: 'POST', body: 'hi', headers: {'content-type': 'text/plain'}});
+fetch(api + 'blob', {method: 'POST', body: new Blob(['{}'], {type: 'application/json'})});
+fetch(api + 'bytes', {method: 'POST', body: new ArrayBuffer(2), headers: {'X-A': '1'}});
 function* gen() { yield ['X-G', '1']; }
 const once = gen();
 fetch(api + 'generator', {headers: once});
@@ -325,6 +330,11 @@ setTimeout(() => {
         "request": ["x-q"],  # a Request as the init: its headers are the init's
         "own": ["x-r"],
         "none": [],
+        # The Content-Type fetch adds for a body that has a type of its own.
+        "text": ["x-a", "content-type"],
+        "typed": ["content-type"],
+        "blob": ["content-type"],
+        "bytes": ["x-a"],
         "generator": None,
     }
     assert found["left"] is True
