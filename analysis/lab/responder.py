@@ -22,6 +22,8 @@ class Answer:
     body: bytes
     missing: int = 0
     """Body bytes Content-Length promises beyond `body`, never sent (`Reply.cut_short`)."""
+    drop: str | None = None
+    """`close` or `reset`: send nothing and end the connection (`Reply.drop`)."""
 
 
 NO_ROUTE = Answer(404, (("Content-Type", "text/plain"),), b"no lab route")
@@ -93,7 +95,9 @@ def render(
     if route.reply.content_type is not None:
         headers.append(("Content-Type", route.reply.content_type))
     missing = 100 if route.reply.cut_short else 0
-    return Answer(route.reply.status, tuple(headers), route.reply.body.encode(), missing)
+    return Answer(
+        route.reply.status, tuple(headers), route.reply.body.encode(), missing, route.reply.drop
+    )
 
 
 class SharedCache:

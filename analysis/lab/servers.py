@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+import struct
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -153,6 +154,9 @@ class _Handler(BaseHTTPRequestHandler):
                     answer.status,
                 )
             )
+        if answer.drop is not None:
+            self._drop(answer.drop)
+            return
         self.send_response(answer.status)
         for name, value in answer.headers:
             self.send_header(name, value)
@@ -162,6 +166,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(answer.body)
         if answer.missing:
             self.close_connection = True
+
+    def _drop(self, how: str) -> None:
+        if how == "reset":
+            # SO_LINGER with a zero timeout makes close() send an RST instead of a FIN.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
+        self.connection.close()
 
     def _scenario_answer(self, path: str, reached: LabOrigin | None, origin: str | None) -> Answer:
         state = self.server.state

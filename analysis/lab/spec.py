@@ -92,6 +92,9 @@ class Reply:
     cut_short: bool = False
     """Content-Length promises 100 bytes more than the body has, and the server closes the
     connection after the body: a response cut short (a crashed worker, a proxy timeout)."""
+    drop: Literal["close", "reset"] | None = None
+    """No answer at all: the server closes the connection after reading the request
+    (`close`, a FIN) or aborts it (`reset`, an RST): a crashed or killed upstream."""
 
 
 @dataclass(frozen=True)
