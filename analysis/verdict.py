@@ -143,6 +143,8 @@ class _Walk:
     preflight_required: bool = False
     preflight_cached: bool = False
     warnings: list[CorsWarning] = field(default_factory=list)
+    via_proxy: bool = False
+    """The browser sent the requests through a proxy (see `Context.via_proxy`)."""
 
 
 # --- Entry point ------------------------------------------------------------------------
@@ -615,7 +617,7 @@ def sends_storage_access(user_agent: str | None) -> bool:
 
 
 def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -> _Walk:
-    walk = _Walk()
+    walk = _Walk(via_proxy=exchange.context.via_proxy)
     xhr = exchange.context.resource_type == "xhr"
     page_names = exchange.context.header_names
     tainted = False  # §4.4 "redirect-taint": the next request's Origin is `null`
@@ -648,7 +650,7 @@ def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -
                 return walk
 
         tx = step.actual
-        if tx is not None and (fault := _fault(tx)) is not None:
+        if tx is not None and (fault := _fault(tx, walk.via_proxy)) is not None:
             walk.fault, walk.fault_stage, walk.fault_url = fault, "response", url
             return walk
         if tx is None or tx.response is None:
@@ -660,8 +662,6 @@ def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -
                 walk.incomplete = "response-not-captured"
             return walk
         response = tx.response
-        if response.status == 407:
-            return walk  # §4.6: a proxy's authentication challenge is not CORS-checked
         if response.status == 304:
             if cors_flag and (
                 failure := _revalidation_failure(exchange, step, request_origin, include)
@@ -835,7 +835,7 @@ def _check_step_preflight(
         # Needed but not on the wire: Chromium answered it from its preflight cache.
         walk.preflight_cached = True
         return True
-    if (fault := _fault(preflight)) is not None:
+    if (fault := _fault(preflight, walk.via_proxy)) is not None:
         walk.fault, walk.fault_stage, walk.fault_url = fault, "preflight", step.url
         return False
     if preflight.response is None:
@@ -1077,8 +1077,16 @@ class Fault:
     """What Chromium reports for it, e.g. a missing ACAO on the proxy's own 502."""
 
 
-def _fault(tx: Transaction) -> Fault | None:
-    """The fault behind a transaction without a usable response; None when there is none."""
+_UNEXPECTED_PROXY_AUTH = (
+    "the server answered 407 Proxy Authentication Required, which only a proxy the browser"
+    " sends plain http requests to may answer: the browser failed the request"
+    " (net::ERR_UNEXPECTED_PROXY_AUTH)"
+)
+
+
+def _fault(tx: Transaction, via_proxy: bool = False) -> Fault | None:
+    """The fault behind a transaction without a usable response; None when there is none.
+    `via_proxy`: the browser sent the request through a proxy."""
     response = tx.response
     if response is None:
         error = tx.error or ""
@@ -1098,6 +1106,17 @@ def _fault(tx: Transaction) -> Fault | None:
             " its own 502",
             "MissingAllowOriginHeader",
         )
+    if (
+        response.status == 407
+        and not response.made_by_proxy
+        and (not via_proxy or urlsplit(tx.request.url).scheme != "http")
+    ):
+        # Fetch §4.6 leaves a 407 to proxy authentication. Chromium takes one as a proxy's
+        # challenge only from a proxy it sends the request to untunnelled (a plain http URL);
+        # any other 407 (an https URL in its tunnel, a direct request) fails in the network
+        # stack, with no CORS error. A proxy's 407 Chromium does not answer is CORS-checked
+        # like any response (measured, Chromium 156).
+        return Fault(_UNEXPECTED_PROXY_AUTH)
     # A proxy's or addon's own answer is only a fault when it is an error page: a mocked
     # 200 (map_local, server_replay) is what the browser judged, like any response.
     if response.status >= 400 and (

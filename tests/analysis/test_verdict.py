@@ -1302,8 +1302,37 @@ def test_a_304_nobody_asked_for_is_checked_as_it_is(
     assert (decide(x).blocked, decide(x).reason) == (True, reason)
 
 
-def test_a_407_is_never_checked() -> None:
-    assert decide(simple_get([], status=407)).blocked is False
+def _proxied(x: Exchange) -> Exchange:
+    return Exchange(x.id, x.steps, replace(x.context, via_proxy=True))
+
+
+def test_a_407_to_a_plain_http_request_through_a_proxy_is_cors_checked() -> None:
+    # Measured in Chromium 156: the proxy's 407 without a challenge reaches CORS as it is.
+    wildcard = _proxied(simple_get([("Access-Control-Allow-Origin", "*")], status=407))
+    allowed = _proxied(simple_get([("Access-Control-Allow-Origin", PAGE)], status=407))
+    credentialed = replace(wildcard.context, credentials="include")
+    verdict = decide(Exchange(wildcard.id, wildcard.steps, credentialed))
+    assert (verdict.blocked, verdict.reason) == (True, "WildcardOriginNotAllowed")
+    assert decide(allowed).blocked is False
+
+
+@pytest.mark.parametrize(
+    ("url", "via_proxy"),
+    [("https://api.example/data", True), (API + "/data", False)],
+)
+def test_any_other_407_is_a_network_error(url: str, via_proxy: bool) -> None:
+    # Measured in Chromium 156: a 407 inside an https tunnel is net::ERR_UNEXPECTED_PROXY_AUTH,
+    # with no CORS error, whatever CORS headers it carries.
+    x = simple_get([("Access-Control-Allow-Origin", "*")], status=407, url=url)
+    verdict = decide(_proxied(x) if via_proxy else x)
+    assert (verdict.blocked, verdict.reason, verdict.browser_reason) == (True, None, None)
+    assert verdict.fault is not None and "ERR_UNEXPECTED_PROXY_AUTH" in verdict.fault
+
+
+def test_a_407_to_a_preflight_in_a_tunnel_is_a_network_error() -> None:
+    x = preflighted("PUT", 407, [("Access-Control-Allow-Origin", PAGE)], url="https://a.test/x")
+    verdict = decide(_proxied(x))
+    assert (verdict.blocked, verdict.reason, verdict.stage) == (True, None, "preflight")
 
 
 # --- Requests not made by fetch() or XHR (measured in Chromium 156) -------------------------
