@@ -45,13 +45,14 @@ def _fetch(call: Call, url: str) -> str:
         f"out.header = r.headers.get({json.dumps(call.read_header)});" if call.read_header else ""
     )
     return f"""async () => {{
-  const out = {{ok: false, status: null, type: null, header: null, error: null}};
+  const out = {{ok: false, status: null, type: null, header: null, error: null,
+               body_error: null}};
   try {{
     for (let i = 0; i < {call.repeat}; i++) {{
       const r = await fetch({json.dumps(url)}, {json.dumps(init)});
       out.ok = r.ok; out.status = r.status; out.type = r.type;
       {read}
-      await r.text();
+      try {{ await r.text(); }} catch (e) {{ out.body_error = String(e); }}
     }}
   }} catch (e) {{
     out.error = String(e);

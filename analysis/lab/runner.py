@@ -254,6 +254,24 @@ def _dropped_by_client(call: Call, record: NetRecord) -> bool:
     return record.canceled and record.status is not None and not 300 <= record.status < 400
 
 
+# Failures of a body whose headers Chromium had received and passed through CORS.
+_BODY_ERRORS = frozenset({"net::ERR_CONTENT_DECODING_FAILED"})
+
+
+def _body_failed_after_answer(js_result: dict[str, Any], record: NetRecord) -> bool:
+    """Only reading the body failed: fetch() resolved and `text()` rejected, or (XHR, whose
+    error event cannot tell) DevTools reported the answer's status, no CORS error, and a
+    body's failure (a body that does not decode as its Content-Encoding says; measured,
+    Chromium 156). The answer passed CORS; the failure is not a verdict on the request."""
+    if js_result.get("error") is None and js_result.get("body_error") is not None:
+        return True
+    return (
+        record.status is not None
+        and record.cors_error is None
+        and record.error_text in _BODY_ERRORS
+    )
+
+
 def _console(browser: LabBrowser, url: str, mark: int) -> list[str]:
     return browser.page_log.cors_lines(url, mark) + browser.worker_log.cors_lines(url, mark)
 
@@ -325,8 +343,10 @@ def _truth(
     script_saw_failure = js_result.get("error") is not None and not _dropped_by_client(
         scenario.call, record
     )
-    blocked = record.failed and (
-        cors_error is not None or not record.canceled or script_saw_failure
+    blocked = (
+        record.failed
+        and not _body_failed_after_answer(js_result, record)
+        and (cors_error is not None or not record.canceled or script_saw_failure)
     )
     return GroundTruth(
         scenario_id=scenario.id,

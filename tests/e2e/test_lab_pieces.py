@@ -3,11 +3,13 @@ answer. Fast, so a broken comparison shows up even where Chromium is missing."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from analysis.lab.browser import NetRecord
 from analysis.lab.catalogue.build import REFLECT, ok
 from analysis.lab.compare import ExchangeIndex, Verdict, agree, compare, resolve
 from analysis.lab.responder import SharedCache, pick_route, render
-from analysis.lab.runner import GroundTruth, _dropped_by_client
+from analysis.lab.runner import GroundTruth, _body_failed_after_answer, _dropped_by_client
 from analysis.lab.scenarios import SCENARIOS, by_id
 from analysis.lab.spec import ROOT_CAUSES, Call, Route
 
@@ -186,3 +188,18 @@ def test_cancelled_redirect_and_fetch_failures_stay_failures() -> None:
     assert not _dropped_by_client(Call(client="script"), _record(404, canceled=False))
     assert not _dropped_by_client(Call(), _record(404))
     assert not _dropped_by_client(Call(client="xhr"), _record(500))
+
+
+def test_a_body_that_fails_after_the_answer_passed_cors_is_not_a_verdict() -> None:
+    fetched = {"status": 200, "error": None, "body_error": "TypeError: Failed to fetch"}
+    assert _body_failed_after_answer(fetched, _record(None, canceled=False))
+    xhr = {"status": 0, "error": "XMLHttpRequest error event"}
+    undecodable = replace(
+        _record(200, canceled=False), error_text="net::ERR_CONTENT_DECODING_FAILED"
+    )
+    assert _body_failed_after_answer(xhr, undecodable)
+    assert not _body_failed_after_answer(
+        xhr, replace(undecodable, cors_error="MissingAllowOriginHeader")
+    )
+    assert not _body_failed_after_answer(xhr, replace(undecodable, status=None))
+    assert not _body_failed_after_answer(xhr, replace(undecodable, error_text="net::ERR_FAILED"))
