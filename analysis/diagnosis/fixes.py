@@ -1952,6 +1952,21 @@ def _proxy_or_upstream_fault(c: _Ctx) -> Fix:
     tls = any(word in lowered for word in ("certificate", "tls", "ssl", "handshake"))
     recorder = "mitmproxy" in lowered or "proxy answered" in lowered or made_by == "mitmproxy"
     what = f" ({fault})" if fault else ""
+    if "ERR_UNEXPECTED_PROXY_AUTH" in fault:
+        # No error page reached CORS here: the browser failed the 407 itself, so it
+        # reports no CORS error at all.
+        layer = c.stack.layers[-1] if c.stack.layers else "server"
+        text = [
+            f"{c.api}{c.where()} answers pages on {c.origins_text()} with 407 Proxy"
+            " Authentication Required. A browser takes that status only from a proxy it sends"
+            " plain http requests to; from a server, or inside an https connection, it fails"
+            " the request before CORS (net::ERR_UNEXPECTED_PROXY_AUTH) and reports no CORS"
+            " error. No CORS setting changes that.",
+            f"Let {display_name(layer) if c.stack.layers else 'the server'} ask for"
+            " credentials with 401 and WWW-Authenticate instead of 407.",
+            f"Leave the CORS settings in {c.name()} alone.",
+        ]
+        return _fix(c, text, _reach_snippet(c), layer=layer, leave_alone=c.owner)
     text = [
         f"Requests from pages on {c.origins_text()} to {c.api}{c.where()} failed below CORS"
         f"{what}. The error page that came back has no CORS headers, so the browser reports a"

@@ -299,6 +299,20 @@ def test_a_redirect_the_browser_does_not_follow_is_fixed_at_the_redirect() -> No
     assert "certificate" not in fix.text and "connection" not in fix.text
 
 
+def test_a_407_from_the_server_is_fixed_where_it_is_sent() -> None:
+    fault = (
+        "the server answered 407 … the browser failed the request (net::ERR_UNEXPECTED_PROXY_AUTH)"
+    )
+    fix = fix_for(
+        "proxy-or-upstream-fault",
+        stack("express", "nginx", "express"),
+        params(detail={"fault": fault}),
+    )
+    assert fix.layer == "express"
+    assert "401" in fix.text and "reports no CORS error" in fix.text
+    assert "certificate" not in fix.text and "error page" not in fix.text
+
+
 def test_proxy_fault_on_an_unknown_stack() -> None:
     fix = fix_for("proxy-or-upstream-fault", stack("generic"), params())
     assert fix.layer == "server"
