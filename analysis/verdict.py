@@ -378,10 +378,11 @@ def _verdict_from(
         if walk.incomplete is not None:
             return {**common, "blocked": None, "condition": walk.incomplete}
         if (error := _failed_after_headers(exchange)) is not None:
+            # Not blocked: the fetch resolved with the answer; only reading its body fails.
             return {
                 **common,
                 "cors": True,
-                "blocked": True,
+                "blocked": False,
                 "stage": "response",
                 "failed_url": exchange.final_url,
                 "fault": f"the body's transfer failed after headers that passed CORS: {error}",

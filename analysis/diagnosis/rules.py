@@ -146,7 +146,8 @@ def assign(frame: pd.DataFrame) -> list[Assignment]:
         if _same_origin(row):
             continue
         api = apis[row.api_origin]
-        if row.blocked or row.conditional:
+        # A fault on an allowed answer: its body broke off after the headers passed.
+        if row.blocked or row.conditional or row.fault:
             cause, detail = _cause_of_failure(row, api)
             if cause is not None:
                 severity = BLOCKED if row.blocked else WARNING

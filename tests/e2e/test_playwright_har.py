@@ -74,9 +74,6 @@ IDS = [
     "font-from-cdn-without-cors",
     "image-use-credentials-wildcard",
     "control-stylesheet-crossorigin",
-    # Without a proxy the cut body reaches Chromium: 200 that passed, then
-    # net::ERR_CONTENT_LENGTH_MISMATCH.
-    "upstream-cuts-body-short",
     "redirect-to-ftp",
 ]
 

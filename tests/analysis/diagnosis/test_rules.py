@@ -422,6 +422,7 @@ def test_a_body_that_broke_off_after_passing_is_a_transfer_fault() -> None:
     failed = replace(answered.context, browser_error="net::ERR_CONTENT_LENGTH_MISMATCH")
     a = _one(_assigned(Exchange(answered.id, answered.steps, failed)), "x0")
     assert a.root_cause == "proxy-or-upstream-fault" and a.detail.get("stage") == "transfer"
+    assert a.severity == "warning"  # the answer passed: the fetch resolved
     assert "made_by" not in a.detail
 
 
