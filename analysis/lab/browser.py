@@ -4,7 +4,9 @@ The verdict lives in `Network.loadingFailed.corsErrorStatus` of the *actual* req
 Requests a service worker makes are reported only on the worker's own target, so the
 worker is attached from a browser-level session (`flatten: false`: Playwright's session
 objects cannot address flattened child sessions) and its events are read from
-`Target.receivedMessageFromTarget`.
+`Target.receivedMessageFromTarget`. Dedicated workers and out-of-process (cross-site)
+iframes report their requests only on targets of their own too: the page's session
+auto-attaches to them the same way, holding each at its start until it reports.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, BrowserContext, CDPSession, Page, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -210,6 +213,10 @@ class LabBrowser:
         self._counter = itertools.count()
         self.page_log = NetLog("page", self._counter)
         self.worker_log = NetLog("worker", self._counter)
+        self.child_log = NetLog("child", self._counter)
+        """Dedicated workers and out-of-process iframes of the page, all together."""
+        self._children: dict[str, int | None] = {}
+        """Child session → the id of its Network.enable until that is answered, then None."""
         self._pw: Any = None
         self.browser: Browser | None = None
         self.context: BrowserContext | None = None
@@ -255,6 +262,13 @@ class LabBrowser:
                 self._cdp.on(event, self._page_handler(event))
             for domain in ("Network", "Audits", "Log"):
                 self._cdp.send(f"{domain}.enable")
+            self._cdp.on("Target.attachedToTarget", self._on_child_attached)
+            self._cdp.on("Target.receivedMessageFromTarget", self._on_child_message)
+            self._cdp.on("Target.detachedFromTarget", self._on_child_detached)
+            self._cdp.send(
+                "Target.setAutoAttach",
+                {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": False},
+            )
         except Exception:
             self.close()
             raise
@@ -376,3 +390,47 @@ class LabBrowser:
         message = json.loads(params["message"])
         if "method" in message:
             self.worker_log.handle(message["method"], message.get("params", {}))
+
+    # --- dedicated workers and out-of-process iframes -------------------------------------
+
+    def _send_to_child(self, session: str, method: str) -> int:
+        assert self._cdp is not None
+        message_id = next(self._message_ids)
+        message = {"id": message_id, "method": method, "params": {}}
+        try:
+            self._cdp.send(
+                "Target.sendMessageToTarget",
+                {"sessionId": session, "message": json.dumps(message)},
+            )
+        except PlaywrightError:
+            # The child already went away (a frame removed, a worker ended): nothing to read.
+            self._children.pop(session, None)
+        return message_id
+
+    def _on_child_attached(self, params: dict[str, Any]) -> None:
+        session = params["sessionId"]
+        self._children[session] = None
+        enable = self._send_to_child(session, "Network.enable")
+        if session in self._children:  # still there: wait for its answer
+            self._children[session] = enable
+        self._send_to_child(session, "Log.enable")
+        # Resuming does not hold the child until Network answers: Playwright's own session
+        # resumes it too. Hence `children_listening`, which the runner waits on.
+        self._send_to_child(session, "Runtime.runIfWaitingForDebugger")
+
+    def _on_child_message(self, params: dict[str, Any]) -> None:
+        session = params.get("sessionId")
+        if session not in self._children:
+            return
+        message = json.loads(params["message"])
+        if "method" in message:
+            self.child_log.handle(message["method"], message.get("params", {}))
+        elif message.get("id") == self._children[session]:
+            self._children[session] = None
+
+    def _on_child_detached(self, params: dict[str, Any]) -> None:
+        self._children.pop(params.get("sessionId", ""), None)
+
+    def children_listening(self) -> bool:
+        """Has every attached worker and out-of-process frame turned its Network on?"""
+        return all(pending is None for pending in self._children.values())

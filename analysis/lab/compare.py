@@ -198,9 +198,15 @@ class Agreement:
     """None when corscope reported no exchange for the scenario's URL and method."""
     resolved: Verdict | None
     """corscope's verdict made definite for this scenario (see `resolve`)."""
+    unsent: bool = False
+    """Chromium refused the call in JavaScript before any request (`new Worker()` of a
+    cross-origin script throws a SecurityError): nothing reached the wire to judge."""
 
     @property
     def agrees(self) -> bool:
+        if self.unsent:
+            # No request, no exchange: a tool reading traffic is right to list nothing.
+            return self.corscope is None
         return self.resolved is not None and agree(self.chromium, self.resolved)
 
     @property
@@ -210,6 +216,9 @@ class Agreement:
         )
 
     def explain(self) -> str:
+        if self.unsent:
+            listed = "none" if self.corscope is None else str(self.corscope)
+            return f"{self.scenario_id}: Chromium sent no request; corscope exchange: {listed}"
         if self.corscope is None:
             theirs = "no exchange for this URL and method"
         elif self.resolved is None:
@@ -228,4 +237,15 @@ def compare(truth: GroundTruth, index: ExchangeIndex, call: Call | None = None) 
         chromium_verdict(truth),
         corscope,
         None if corscope is None else resolve(corscope, call),
+        unsent=unsent(truth),
+    )
+
+
+def unsent(truth: GroundTruth) -> bool:
+    """The script failed with no request seen by DevTools or by the lab's servers."""
+    details = truth.details
+    return (
+        details.get("observed") is False
+        and details.get("server_hits") == []
+        and truth.js_result.get("error") is not None
     )

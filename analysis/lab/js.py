@@ -22,6 +22,12 @@ def render(call: Call, url: str) -> str:
         return _beacon(call, url)
     if call.client == "font":
         return _font(url)
+    if call.client == "preload":
+        return _preload(call, url)
+    if call.client == "import":
+        return _import(url)
+    if call.client == "worker-script":
+        return _worker_script(url)
     if call.client in ELEMENT_CLIENTS:
         return _element(call, url)
     return _fetch(call, url)
@@ -145,6 +151,7 @@ _ELEMENTS = {
     "module": ("script", "src", 'el.type = "module"; '),
     "stylesheet": ("link", "href", 'el.rel = "stylesheet"; '),
     "prefetch": ("link", "href", 'el.rel = "prefetch"; '),
+    "modulepreload": ("link", "href", 'el.rel = "modulepreload"; '),
 }
 
 
@@ -164,3 +171,127 @@ def _element(call: Call, url: str) -> str:
   el.{attribute} = {json.dumps(url)};
   if ({json.dumps(tag)} !== "img") document.head.append(el);
 }})"""
+
+
+def _preload(call: Call, url: str) -> str:
+    # The fetch takes the preloaded response only if mode and credentials match; otherwise
+    # it makes a request of its own, the last one for the URL and so the decisive one.
+    cross_origin = json.dumps(call.cross_origin)
+    fetch = _fetch(call, url)
+    return f"""async () => {{
+  const el = document.createElement("link");
+  el.rel = "preload"; el.as = "fetch";
+  if ({cross_origin} !== null) el.crossOrigin = {cross_origin};
+  const loaded = new Promise((resolve) => {{ el.onload = el.onerror = resolve; }});
+  el.href = {json.dumps(url)};
+  document.head.append(el);
+  await loaded;
+  return await ({fetch})();
+}}"""
+
+
+def _import(url: str) -> str:
+    return f"""async () => {{
+  const out = {{ok: false, status: null, type: "import", header: null, error: null}};
+  try {{
+    await import({json.dumps(url)});
+    out.ok = true;
+  }} catch (e) {{
+    out.error = String(e);
+  }}
+  return out;
+}}"""
+
+
+def _worker_script(url: str) -> str:
+    # A cross-origin URL throws in the constructor: no request at all.
+    return f"""async () => new Promise((resolve) => {{
+  const done = (error) => resolve({{ok: !error, status: null, type: "worker-script",
+                                    header: null, error}});
+  try {{
+    const w = new Worker({json.dumps(url)});
+    w.onerror = () => done("worker error event");
+    setTimeout(() => {{ w.terminate(); done(null); }}, 1000);
+  }} catch (e) {{
+    done(String(e));
+  }}
+}})"""
+
+
+# The contexts' own documents (served by pages.py) say "ready", then run the call they are
+# sent and answer with its result, so that the call's script is the same text whichever
+# context runs it.
+CONTEXT_WORKER = """// corscope lab: a dedicated worker that runs the call it is sent.
+self.onmessage = async (event) => {
+  self.postMessage(await (0, eval)("(" + event.data + ")")());
+};
+self.postMessage("ready");
+"""
+CONTEXT_FRAME = """<script>
+addEventListener("message", async (event) => {
+  const call = (0, eval)("(" + event.data + ")");
+  event.source.postMessage(await call(), "*");
+});
+parent.postMessage("ready", "*");
+</script>"""
+
+_CONTEXT_FAILED = '{ok: false, status: null, type: null, header: null, error: "context: " + why}'
+
+
+def context_setup(context: str, worker_url: str, frame_url: str) -> str | None:
+    """A script that makes the worker or iframe of `context` (see spec.Context) and, once it
+    is ready, leaves `window.__lab(source)` to run a call in it; None for the page itself.
+
+    Made in a step of its own so that the runner can wait until DevTools listens to the
+    new target (its requests are reported there only) before the call is sent."""
+    if context == "page":
+        return None
+    if context in ("worker", "module-worker", "blob-worker", "data-worker"):
+        options = '{type: "module"}' if context == "module-worker" else "{}"
+        # A blob: worker has the page's origin, a data: worker an opaque one; neither
+        # script crosses the wire.
+        url = {
+            "blob-worker": "URL.createObjectURL(new Blob([source], {type: 'text/javascript'}))",
+            "data-worker": "'data:text/javascript,' + encodeURIComponent(source)",
+        }.get(context, json.dumps(worker_url))
+        # The worker ends a moment after its answer, not at once: a worker lives on after
+        # its fetch settles, and an in-page probe in it reports a little later.
+        return f"""async () => new Promise((resolve) => {{
+  const source = {json.dumps(CONTEXT_WORKER)};
+  const w = new Worker({url}, {options});
+  const failed = (why) => {{ window.__lab = async () => ({_CONTEXT_FAILED}); resolve(false); }};
+  w.onerror = (event) => failed(event.message);
+  w.onmessage = () => {{
+    window.__lab = (call) => new Promise((done) => {{
+      w.onmessage = (event) => {{ setTimeout(() => w.terminate(), 2000); done(event.data); }};
+      w.onerror = (event) => {{ const why = event.message; done({_CONTEXT_FAILED}); }};
+      w.postMessage(call);
+    }});
+    resolve(true);
+  }};
+}})"""
+    setup = {
+        "frame": f"f.src = {json.dumps(frame_url)};",
+        "sandboxed-frame": f'f.sandbox = "allow-scripts"; f.src = {json.dumps(frame_url)};',
+        "srcdoc": f"f.srcdoc = {json.dumps(CONTEXT_FRAME)};",
+    }[context]
+    return f"""async () => new Promise((resolve) => {{
+  const f = document.createElement("iframe");
+  let answered = null;
+  addEventListener("message", (event) => {{
+    if (event.source !== f.contentWindow) return;
+    if (event.data !== "ready") {{ f.remove(); answered(event.data); return; }}
+    window.__lab = (call) => new Promise((done) => {{
+      answered = done;
+      f.contentWindow.postMessage(call, "*");
+    }});
+    resolve(true);
+  }});
+  {setup}
+  document.body.append(f);
+}})"""
+
+
+def in_context(source: str) -> str:
+    """`source` (a `render` result) sent to the context `context_setup` made."""
+    return f"async () => window.__lab({json.dumps(source)})"

@@ -6,6 +6,8 @@ Paths (every app origin serves all of them):
                          origin, so its requests carry `Origin: null`
   /lab/sw/page/<id>      a page inside the worker's scope
   /lab/sw/worker.js      the worker; its scope is /lab/sw/ so it never touches other pages
+  /lab/context/worker.js a dedicated worker that runs the call it is sent (js.CONTEXT_WORKER)
+  /lab/frame/<id>        an iframe document that does the same (js.CONTEXT_FRAME)
 """
 
 from __future__ import annotations
@@ -13,18 +15,21 @@ from __future__ import annotations
 import html
 import json
 
+from analysis.lab.js import CONTEXT_FRAME, CONTEXT_WORKER
 from analysis.lab.responder import Answer
 from analysis.lab.spec import Scenario
 
 WORKER_PATH = "/lab/sw/worker.js"
 WORKER_SCOPE = "/lab/sw/"
+CONTEXT_WORKER_PATH = "/lab/context/worker.js"
+FRAME_PREFIX = "/lab/frame/"
 
 # The icon link stops Chromium's favicon request, which would otherwise add a stray
 # exchange per page to every capture.
 _HTML = """<!doctype html>
 <html><head><meta charset="utf-8"><link rel="icon" href="data:,">
 <title>corscope lab: {id}</title></head>
-<body><p>corscope lab page for <code>{id}</code></p></body></html>
+<body><p>corscope lab page for <code>{id}</code></p>{script}</body></html>
 """
 
 _WORKER = """// corscope lab service worker: answers only the scenario paths it is told about.
@@ -82,14 +87,19 @@ def serve(path: str, scenarios: tuple[Scenario, ...]) -> Answer | None:
             (("Content-Type", "text/javascript"), _NO_STORE),
             worker_script(scenarios).encode(),
         )
+    if path == CONTEXT_WORKER_PATH:
+        headers = (("Content-Type", "text/javascript"), _NO_STORE)
+        return Answer(200, headers, CONTEXT_WORKER.encode())
     for prefix, extra in (
         ("/lab/page/", ()),
         ("/lab/sw/page/", ()),
         ("/lab/sandboxed/", (("Content-Security-Policy", "sandbox allow-scripts"),)),
+        (FRAME_PREFIX, ()),
     ):
         if path.startswith(prefix):
             scenario_id = path[len(prefix) :]
-            body = _HTML.format(id=html.escape(scenario_id)).encode()
+            script = CONTEXT_FRAME if prefix == FRAME_PREFIX else ""
+            body = _HTML.format(id=html.escape(scenario_id), script=script).encode()
             headers = (("Content-Type", "text/html; charset=utf-8"), _NO_STORE, *extra)
             return Answer(200, headers, body)
     return None

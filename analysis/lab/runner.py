@@ -198,8 +198,28 @@ def _perform(
         "() => navigator.serviceWorker.controller !== null"
     ):
         raise LabError(f"{scenario.id}: the lab service worker does not control {page_url}")
-    result = browser.evaluate(js.render(visit.call, request_url(servers, scenario, visit)))
-    return page_url, result
+    setup, source = _scripts(servers, scenario, visit)
+    if setup is not None:
+        if not browser.evaluate(setup):
+            raise LabError(f"{scenario.id}: the {visit.context} context did not start")
+        # A worker or an out-of-process frame reports its requests on its own target.
+        browser.wait_until(browser.children_listening, _SETTLE_S)
+        source = js.in_context(source)
+    return page_url, browser.evaluate(source)
+
+
+def _scripts(servers: LabServers, scenario: Scenario, visit: Visit) -> tuple[str | None, str]:
+    """The script that makes the visit's context (None: the page itself) and the call's."""
+    source = js.render(visit.call, request_url(servers, scenario, visit))
+    worker_url = servers.url(visit.page, pages.CONTEXT_WORKER_PATH)
+    frame_url = servers.url(visit.frame or visit.page, pages.FRAME_PREFIX + scenario.id)
+    return js.context_setup(visit.context, worker_url, frame_url), source
+
+
+def _records(browser: LabBrowser, url: str, mark: int) -> list[NetRecord]:
+    """The page's own records of `url`; a dedicated worker's or an out-of-process frame's
+    when the page has none (their requests are reported on their own targets only)."""
+    return browser.page_log.matching(url, mark) or browser.child_log.matching(url, mark)
 
 
 def run_scenario(browser: LabBrowser, servers: LabServers, scenario: Scenario) -> GroundTruth:
@@ -208,7 +228,7 @@ def run_scenario(browser: LabBrowser, servers: LabServers, scenario: Scenario) -
         _perform(browser, servers, scenario, visit)
         url = request_url(servers, scenario, visit)
         browser.wait_until(
-            lambda url=url, mark=mark: _all_done(browser.page_log.matching(url, mark)), _SETTLE_S
+            lambda url=url, mark=mark: _all_done(_records(browser, url, mark)), _SETTLE_S
         )
 
     mark = browser.mark()
@@ -217,7 +237,7 @@ def run_scenario(browser: LabBrowser, servers: LabServers, scenario: Scenario) -
     url = request_url(servers, scenario, scenario.visit)
 
     def settled() -> bool:
-        seen = browser.page_log.matching(url, mark)
+        seen = _records(browser, url, mark)
         if not seen or not seen[-1].done:
             return False
         # A worker that fetches on the page's behalf may report its own verdict a moment
@@ -238,18 +258,20 @@ def run_scenario(browser: LabBrowser, servers: LabServers, scenario: Scenario) -
         browser.wait_until(lambda: bool(_console(browser, url, mark)), _CONSOLE_S)
     truth = replace(truth, console=_console(browser, url, mark))
     truth.details["server_hits"] = hits
-    truth.details["js"] = js.render(scenario.call, url)
+    setup, source = _scripts(servers, scenario, scenario.visit)
+    truth.details["js"] = source if setup is None else f"{setup}\n// then, in it:\n{source}"
     return truth
 
 
 def _dropped_by_client(call: Call, record: NetRecord) -> bool:
-    """An element or an EventSource that received its final answer and gave up on it: a
-    script or stylesheet answered 404 or 500, a font answered 500, an event stream of
-    another type than text/event-stream. Chromium cancels the load (net::ERR_ABORTED, no
-    CORS error; measured, Chromium 156) and the client fires its error event, which says
-    nothing about CORS: the answer passed its checks. A cancel on a redirect (status 3xx)
+    """An element, an EventSource or an `import()` that received its final answer and gave
+    up on it: a script, module (preloaded or imported) or stylesheet answered 404 or 500, a
+    font answered 500, an event stream of another type than text/event-stream. Chromium
+    cancels the load (net::ERR_ABORTED, no CORS error; measured, Chromium 156) and the
+    client fires its error event, which says nothing about CORS: the answer passed its
+    checks. A cancel on a redirect (status 3xx)
     is the browser refusing to follow it, and stays a failure."""
-    if call.client not in ELEMENT_CLIENTS and call.client != "eventsource":
+    if call.client not in ELEMENT_CLIENTS and call.client not in ("eventsource", "import"):
         return False
     return record.canceled and record.status is not None and not 300 <= record.status < 400
 
@@ -273,7 +295,8 @@ def _body_failed_after_answer(js_result: dict[str, Any], record: NetRecord) -> b
 
 
 def _console(browser: LabBrowser, url: str, mark: int) -> list[str]:
-    return browser.page_log.cors_lines(url, mark) + browser.worker_log.cors_lines(url, mark)
+    logs = (browser.page_log, browser.child_log, browser.worker_log)
+    return [line for log in logs for line in log.cors_lines(url, mark)]
 
 
 def _all_done(records: list[NetRecord], need_one: bool = False) -> bool:
@@ -288,7 +311,7 @@ def _truth(
     js_result: dict[str, Any],
     mark: int,
 ) -> GroundTruth:
-    seen = browser.page_log.matching(url, mark)
+    seen = _records(browser, url, mark)
     if not seen:
         return GroundTruth(
             scenario.id,
@@ -302,7 +325,7 @@ def _truth(
             details={"observed": False},
         )
     record = seen[-1]
-    cors_error, parameter, verdict_from = record.cors_error, record.failed_parameter, "page"
+    cors_error, parameter, verdict_from = record.cors_error, record.failed_parameter, record.source
     worker_records = browser.worker_log.matching(url, mark)
     if record.failed and cors_error is None and worker_records:
         # The page only learns net::ERR_FAILED; the worker's own fetch holds the reason.
@@ -322,7 +345,9 @@ def _truth(
         "status": record.status,
         "redirects": record.urls[1:],
         "requests": len(seen),
-        "preflights": sum(len(browser.page_log.preflights_of(r)) for r in seen),
+        "preflights": sum(
+            len(log.preflights_of(r)) for r in seen for log in (browser.page_log, browser.child_log)
+        ),
         "from_disk_cache": record.from_disk_cache,
         "from_service_worker": record.from_service_worker,
         "worker_requests": [

@@ -32,13 +32,32 @@ Client = Literal[
     "stylesheet",
     "font",
     "prefetch",
+    "preload",
+    "modulepreload",
+    "import",
+    "worker-script",
 ]
 ELEMENT_CLIENTS: frozenset[str] = frozenset(
-    {"image", "script", "module", "stylesheet", "font", "prefetch"}
+    {"image", "script", "module", "stylesheet", "font", "prefetch", "modulepreload"}
 )
 PageKind = Literal["plain", "sandboxed", "sw"]
 """plain page; a page served with `CSP: sandbox` (opaque origin, `Origin: null`); a page
 controlled by the lab's service worker."""
+Context = Literal[
+    "page",
+    "worker",
+    "module-worker",
+    "blob-worker",
+    "data-worker",
+    "frame",
+    "sandboxed-frame",
+    "srcdoc",
+]
+"""Where the call's script runs: the page itself; a dedicated (classic or module) worker of
+the page's origin, or one made from a `blob:` URL (the page's origin) or a `data:` URL
+(an opaque origin); an iframe of `Visit.frame`'s origin, the same under
+`sandbox="allow-scripts"` (opaque origin, `Origin: null`), or a `srcdoc` iframe (the
+page's own origin, a document that never crosses the wire)."""
 WorkerAction = Literal["pass", "cache", "synthetic", "opaque"]
 """What the service worker does with a scenario's request: `fetch(event.request)`; answer
 from Cache Storage (filled on first use); a `new Response()`; a `no-cors` refetch."""
@@ -140,7 +159,12 @@ class Call:
     `beacon`: `navigator.sendBeacon(url, body)`, the body a Blob of the call's Content-Type
     (CORS mode unless that type is CORS-safelisted), credentials always included. An
     element client (`image`, `script`, `module`, `stylesheet`, `font`, `prefetch`: a
-    `<link rel=prefetch>`) loads the URL as the page's markup would; see `cross_origin`."""
+    `<link rel=prefetch>`, `modulepreload`) loads the URL as the page's markup would; see
+    `cross_origin`. `preload`: `<link rel=preload as=fetch>` (its `crossorigin` is
+    `cross_origin`), then a `fetch` of the URL with the call's own mode and credentials,
+    which takes the preloaded answer only when they match. `import`: a dynamic `import()`,
+    CORS mode, credentials same-origin. `worker-script`: `new Worker(url)`, which throws a
+    SecurityError without any request when the URL is cross-origin."""
     cross_origin: Literal["anonymous", "use-credentials"] | None = None
     """The element's `crossorigin` attribute. Unset, an image, script or stylesheet loads
     in no-cors mode; a module script and a font are CORS requests either way, with
@@ -166,6 +190,9 @@ class Visit:
     page: str = "app"
     call: Call = Call()
     page_kind: PageKind = "plain"
+    context: Context = "page"
+    frame: str | None = None
+    """Origin key of the iframe's document (`frame`, `sandboxed-frame`); None = the page's."""
 
 
 @dataclass(frozen=True)

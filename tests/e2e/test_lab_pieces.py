@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from analysis.lab import js
 from analysis.lab.browser import NetRecord
 from analysis.lab.catalogue.build import REFLECT, ok
 from analysis.lab.compare import ExchangeIndex, Verdict, agree, compare, resolve
@@ -82,6 +83,29 @@ def test_wrong_reason_disagrees_and_names_both() -> None:
 def test_missing_exchange_disagrees() -> None:
     result = compare(_truth(False), ExchangeIndex.of([]))
     assert not result.agrees and "no exchange" in result.explain()
+
+
+def test_a_call_refused_before_any_request_agrees_with_no_exchange() -> None:
+    # new Worker(crossOriginURL) throws a SecurityError: no request, nothing to judge.
+    refused = GroundTruth(
+        "x",
+        "http://127.0.0.2:8000/s/x",
+        "GET",
+        True,
+        None,
+        None,
+        {"error": "SecurityError: Failed to construct 'Worker'"},
+        "http://127.0.0.1:5173/lab/page/x",
+        details={"observed": False, "server_hits": []},
+    )
+    result = compare(refused, ExchangeIndex.of([]))
+    assert result.agrees and "sent no request" in result.explain()
+    assert not compare(refused, ExchangeIndex.of([_exchange(blocked=False)])).agrees
+    # A request DevTools missed but the server saw is still judged.
+    reached = GroundTruth(
+        **{**refused.__dict__, "details": {"observed": False, "server_hits": ["GET /s/x"]}}
+    )
+    assert not compare(reached, ExchangeIndex.of([])).agrees
 
 
 def test_browser_reason_is_what_chromium_names() -> None:
@@ -179,6 +203,9 @@ def test_element_that_gave_up_on_its_answer_is_not_a_cors_verdict() -> None:
     # A <script crossorigin> answered 404: Chromium cancels the load and fires `error`.
     assert _dropped_by_client(Call(client="script", cross_origin="anonymous"), _record(404))
     assert _dropped_by_client(Call(client="eventsource"), _record(200))
+    # A dynamic import() or a <link rel=modulepreload> of a module answered 404.
+    assert _dropped_by_client(Call(client="import"), _record(404))
+    assert _dropped_by_client(Call(client="modulepreload", cross_origin="anonymous"), _record(404))
 
 
 def test_cancelled_redirect_and_fetch_failures_stay_failures() -> None:
@@ -203,3 +230,14 @@ def test_a_body_that_fails_after_the_answer_passed_cors_is_not_a_verdict() -> No
     )
     assert not _body_failed_after_answer(xhr, replace(undecodable, status=None))
     assert not _body_failed_after_answer(xhr, replace(undecodable, error_text="net::ERR_FAILED"))
+
+
+def test_contexts_are_made_first_then_sent_the_call() -> None:
+    # Made in a step of their own, so that the runner can wait for DevTools on their target.
+    assert js.context_setup("page", "w.js", "f") is None
+    frame = js.context_setup("sandboxed-frame", "w.js", "http://www.app.test:1/lab/frame/x")
+    assert frame is not None and 'f.sandbox = "allow-scripts"' in frame
+    assert "http://www.app.test:1/lab/frame/x" in frame
+    data = js.context_setup("data-worker", "w.js", "f")
+    assert data is not None and "data:text/javascript," in data and "w.js" not in data
+    assert js.in_context("async () => 1").startswith("async () => window.__lab(")
