@@ -41,6 +41,10 @@
   } catch (e) { /* a worker, or a navigator without it: reports go by fetch */ }
 
   var here = w.location;
+  /* The origin calls are made from: a sandboxed document's, and its workers', is opaque
+     (self.origin "null"), and then every request is cross-origin, to its own URL's origin
+     too (Fetch: a request's origin is its client's origin, not its URL's). */
+  var callerOrigin = typeof w.origin === 'string' ? w.origin : here.origin;
   var timeOrigin = (w.performance && w.performance.timeOrigin) || Date.now();
   var queue = [];
   var settled = [];
@@ -62,7 +66,7 @@
     try {
       var u = new URL(href);
       if (u.protocol !== 'http:' && u.protocol !== 'https:') return false;
-      return u.origin !== here.origin;
+      return u.origin !== callerOrigin;
     } catch (e) {
       return false;
     }

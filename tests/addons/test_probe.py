@@ -340,6 +340,45 @@ setTimeout(() => {
     assert found["left"] is True
 
 
+@pytest.mark.parametrize(
+    ("own_origin", "reported"),
+    [("'http://127.0.0.1:9'", False), ("'null'", True), ("undefined", False)],
+)
+def test_worker_probe_counts_calls_from_an_opaque_origin_as_cross_origin(
+    assets: probe.Assets, tmp_path: Path, own_origin: str, reported: bool
+) -> None:
+    """A sandboxed document and its workers have an opaque origin (self.origin "null"):
+    their call to their own URL's origin is a CORS request with `Origin: null`, and the
+    probe must report it; a same-origin call stays unreported."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: cannot run the probe")
+    script = tmp_path / "worker.js"
+    script.write_text(
+        f"""
+const calls = [];
+globalThis.self = globalThis;
+globalThis.origin = {own_origin};
+globalThis.location = new URL('http://127.0.0.1:9/w.js');
+globalThis.fetch = (url, init) => {{
+  calls.push(String(url));
+  return Promise.resolve({{status: 204, type: 'cors'}});
+}};
+"""
+        + ";"
+        + assets.worker_probe
+        + """;
+fetch('http://127.0.0.1:9/data');
+setTimeout(() => console.log(JSON.stringify({calls, ns: self.__corscope__})), 1200);
+"""
+    )
+    out = subprocess.run([node, str(script)], check=True, capture_output=True, text=True)
+    found = json.loads(out.stdout)
+    # The report of the worker's own load, the call, then the call's report if any.
+    assert found["ns"]["sent"] == (2 if reported else 1)
+    assert found["calls"][1] == "http://127.0.0.1:9/data"
+
+
 def test_reserved_routes() -> None:
     def route(path: str) -> str | None:
         return probe.reserved_route(request("GET", PAGE + path))
