@@ -69,9 +69,14 @@ def refusal(
     """The first enforced policy that would block a request for `url` under the first
     present directive of `directives` (the fallback chain), or None when all allow it."""
     for policy in policy_list:
-        if "sandbox" in policy:
-            # A sandboxed document either runs no script or has an opaque origin, for
-            # which the probe's same-origin report would be cross-origin.
+        if "sandbox" in policy and (
+            "allow-scripts" not in (t.lower() for t in policy["sandbox"])
+            or any(name in policy for name in directives)
+        ):
+            # Without allow-scripts nothing runs. With it the document has an opaque
+            # origin, whose reports still arrive (a text/plain beacon needs no CORS;
+            # measured in sandboxed iframes, Chromium 156); but whether 'self' and the
+            # like match it is unsure, so any source list that applies refuses.
             return Refusal("sandbox", _render(policy))
         for name in directives:
             if name in policy:

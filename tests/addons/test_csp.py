@@ -55,9 +55,22 @@ def test_refuses(policy: str, directive: str) -> None:
     assert refused(policy) == directive
 
 
-@pytest.mark.parametrize("policy", ["sandbox", "sandbox allow-scripts; script-src 'self'"])
+@pytest.mark.parametrize(
+    "policy",
+    ["sandbox", "sandbox allow-forms", "sandbox allow-scripts; script-src 'self'"],
+)
 def test_sandboxed_documents_get_no_probe(policy: str) -> None:
     assert refused(policy) == "sandbox"
+
+
+@pytest.mark.parametrize("policy", ["sandbox allow-scripts", "sandbox Allow-Scripts allow-forms"])
+def test_sandboxed_document_that_runs_scripts_under_no_source_list_gets_the_probe(
+    policy: str,
+) -> None:
+    # An opaque origin: its calls carry `Origin: null`, and only the probe can tell
+    # their credentials mode; its text/plain beacon reaches the proxy without CORS.
+    assert refused(policy) is None
+    assert refused(policy, directives=csp.CONNECT_DIRECTIVES) is None
 
 
 def test_every_policy_must_allow() -> None:
