@@ -578,16 +578,28 @@ def credentials_mode(exchange: Exchange, origin: str) -> str | None:
     """The credentials mode where the capture shows it; None when it cannot be known.
 
     Only a credentialed ("include") cross-origin request carries cookies, or HTTP auth the
-    browser added itself (an `Authorization` header the preflight did not announce).
+    browser added itself (an `Authorization` header the preflight did not announce); so does
+    a hop back at the page's own origin once a redirect chain has left it.
     Chromium sends `Sec-Fetch-Storage-Access` on exactly the credentialed cross-site requests
     (measured here with Chromium 156), so on a cross-site request its absence is evidence too.
     """
     if exchange.context.credentials in CREDENTIALS:
         return exchange.context.credentials
+    left_origin = False
     for step in exchange.steps:
-        if step.actual is None or same_origin(origin, step.url):
+        back_home = same_origin(origin, step.url)
+        if step.actual is None or (back_home and not left_origin):
+            left_origin = left_origin or not back_home
             continue
         headers = step.actual.request.headers
+        if back_home:
+            # §4.6 HTTP-network-or-cache fetch: once the chain left the origin, response
+            # tainting is "cors" and only "include" sends cookies, even back at the page's
+            # own origin (measured, Chromium 156). Its other headers say nothing here.
+            if fetch.carries_credentials(headers):
+                return "include"
+            continue
+        left_origin = True
         if fetch.carries_credentials(headers):
             return "include"
         if "authorization" in headers and step.preflight and step.preflight.transaction:

@@ -176,6 +176,41 @@ def test_same_site_request_gives_no_credentials_evidence() -> None:
     assert (v.blocked, v.condition) == (None, "credentials-include")
 
 
+def _back_home(cookie_on: str) -> Exchange:
+    """PAGE -> API (307) -> PAGE again, each hop without storage-access evidence (same-site
+    hops send none); a cookie on the hop named by `cookie_on` ("first", "back", "")."""
+    first, back = PAGE + "/start", API + "/hop"
+    home = PAGE + "/data"
+    cookie = [("Cookie", "b=1")]
+    hop0 = tx("GET", first, cookie if cookie_on == "first" else [], 307, [("Location", back)])
+    hop1 = tx(
+        "GET", back, [("Origin", PAGE)], 307, [("Location", home), (ACAO, PAGE), (ACAC, "true")]
+    )
+    hop2 = tx(
+        "GET",
+        home,
+        [("Origin", "null"), *(cookie if cookie_on == "back" else [])],
+        200,
+        [(ACAO, "*")],
+    )
+    steps = (Step(first, None, hop0), Step(back, None, hop1), Step(home, None, hop2))
+    return exchange(*steps, credentials=None)
+
+
+def test_cookie_back_at_the_page_origin_after_leaving_it_means_credentials_include() -> None:
+    # Measured, Chromium 156: a redirect back to the page's origin carries its cookies only
+    # for credentials "include" (response tainting is "cors" by then).
+    v = decide(_back_home("back"))
+    assert (v.blocked, v.reason, v.credentials) == (True, "WildcardOriginNotAllowed", "include")
+    assert v.condition is None
+
+
+def test_cookie_before_leaving_the_page_origin_says_nothing_about_credentials() -> None:
+    for cookie_on in ("first", ""):
+        v = decide(_back_home(cookie_on))
+        assert (v.blocked, v.condition) == (None, "credentials-include")
+
+
 def test_unknown_credentials_blocked_either_way_is_not_conditional() -> None:
     v = decide(simple_get([], credentials=None))
     assert (v.blocked, v.condition, v.reason) == (True, None, "MissingAllowOriginHeader")
