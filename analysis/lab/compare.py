@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from analysis.fetch import is_safelisted_request_header
 from analysis.lab.runner import GroundTruth
 from analysis.lab.spec import Call
 
@@ -183,11 +184,27 @@ class ExchangeIndex:
         return [e for e in found if e.get("mode") in (None, mode)]
 
 
+_NO_CORS_ELEMENTS = frozenset({"image", "script", "stylesheet"})
+"""Elements that load in no-cors mode unless they have a `crossorigin` attribute."""
+
+
 def call_mode(call: Call | None) -> str | None:
     """The request mode the page's call used; fetch and XHR default to `cors`."""
     if call is None:
         return None
-    return call.mode or "cors"
+    if call.mode:
+        return call.mode
+    if call.client == "beacon":
+        # Beacon §3.2 step 6: CORS mode only for a body whose type is not CORS-safelisted;
+        # a string body goes as text/plain.
+        content_type = next((v for k, v in call.headers if k.lower() == "content-type"), None)
+        unsafe = content_type is not None and not is_safelisted_request_header(
+            "Content-Type", content_type
+        )
+        return "cors" if unsafe else "no-cors"
+    if call.client in _NO_CORS_ELEMENTS and call.cross_origin is None:
+        return "no-cors"
+    return "cors"
 
 
 @dataclass(frozen=True)

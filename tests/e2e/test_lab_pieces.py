@@ -8,7 +8,7 @@ from dataclasses import replace
 from analysis.lab import js
 from analysis.lab.browser import NetRecord
 from analysis.lab.catalogue.build import REFLECT, ok
-from analysis.lab.compare import ExchangeIndex, Verdict, agree, compare, resolve
+from analysis.lab.compare import ExchangeIndex, Verdict, agree, call_mode, compare, resolve
 from analysis.lab.responder import SharedCache, pick_route, render
 from analysis.lab.runner import GroundTruth, _body_failed_after_answer, _dropped_by_client
 from analysis.lab.scenarios import SCENARIOS, by_id
@@ -132,6 +132,18 @@ def test_conditional_verdict_resolved_by_the_real_call() -> None:
     assert resolve(conditional, Call(client="image", cross_origin="anonymous")).blocked is False
     assert resolve(conditional, None) is None
     assert resolve(Verdict(None, "X", None, "some-new-condition"), Call()) is None
+
+
+def test_call_mode_of_beacons_and_elements_follows_their_request_mode() -> None:
+    text, json_ = ("Content-Type", "text/plain"), ("Content-Type", "application/json")
+    assert call_mode(Call(client="beacon", method="POST", body="hi")) == "no-cors"
+    assert call_mode(Call(client="beacon", method="POST", headers=(text,))) == "no-cors"
+    assert call_mode(Call(client="beacon", method="POST", headers=(json_,))) == "cors"
+    assert call_mode(Call(client="image")) == "no-cors"
+    assert call_mode(Call(client="image", cross_origin="anonymous")) == "cors"
+    assert call_mode(Call(client="font")) == "cors"  # CORS whatever its attribute
+    assert call_mode(Call(client="xhr")) == "cors"
+    assert call_mode(Call(mode="no-cors")) == "no-cors"
 
 
 def test_blocked_either_way_names_the_credentialed_check_for_a_credentialed_call() -> None:
