@@ -203,6 +203,7 @@ class LabBrowser:
         host_map: dict[str, str],
         executable: Path = CHROMIUM,
         record_har: Path | None = None,
+        extra_flags: tuple[str, ...] = (),
     ):
         self.proxy_url = proxy_url
         """None: straight to the lab's servers, no mitmproxy in between."""
@@ -210,6 +211,10 @@ class LabBrowser:
         self.executable = executable
         self.record_har = record_har
         """Where Playwright writes its HAR of the session, on `close`."""
+        self.extra_flags = extra_flags
+        """More Chromium switches, e.g. `--ip-address-space-overrides=127.0.0.5:80=public`:
+        on loopback every server is in the loopback space, so Local Network Access can only
+        be driven by telling Chromium otherwise."""
         self._counter = itertools.count()
         self.page_log = NetLog("page", self._counter)
         self.worker_log = NetLog("worker", self._counter)
@@ -244,7 +249,7 @@ class LabBrowser:
         # Names are mapped in Chromium too, so that a request which ever bypassed the proxy
         # would still land on loopback rather than on a real resolver.
         rules = ", ".join(f"MAP {name} {ip}" for name, ip in sorted(self.host_map.items()))
-        args = [*CHROMIUM_FLAGS]
+        args = [*CHROMIUM_FLAGS, *self.extra_flags]
         if rules:
             args.append(f"--host-resolver-rules={rules}")
         self._pw = sync_playwright().start()
