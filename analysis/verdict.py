@@ -546,6 +546,11 @@ def request_mode(exchange: Exchange, origin: str | None) -> str | None:
             return sent.lower()
         if (headers.get("upgrade") or "").lower() == "websocket":
             return "websocket"
+        if ctx.resource_type == "document":
+            # A frame's document load is a navigation (Fetch §2.2.5: destination "document",
+            # "iframe" or "frame"); to a URL that is not potentially trustworthy Chromium
+            # sends no Sec-Fetch-Mode to say so, and a form POST still carries Origin.
+            return "navigate"
         # A cross-origin GET/HEAD carries Origin only in CORS mode.
         if "origin" in headers:
             return "cors"

@@ -930,6 +930,18 @@ def test_a_failed_later_hop_leaves_the_mode_open() -> None:
     assert decide(failing).blocked is not False
 
 
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_document_load_without_fetch_metadata_is_a_navigation(method: str) -> None:
+    # A Playwright HAR of a lab page on http://www.app.test: Chromium sends no Sec-Fetch-*
+    # to a URL that is not potentially trustworthy, and Upgrade-Insecure-Requests (or a
+    # form POST's Origin) would otherwise read as a CORS request with no ACAO (measured).
+    url = "http://www.app.test:8000/lab/page/x"
+    sent = [("Upgrade-Insecure-Requests", "1")] + ([("Origin", PAGE)] if method == "POST" else [])
+    step = Step(url, None, tx(method, url, sent, 200, [("Content-Type", "text/html")]))
+    v = decide(exchange(step, resource_type="document", credentials=None))
+    assert (v.mode, v.cors, v.blocked) == ("navigate", False, False)
+
+
 def test_response_not_captured_without_browser_word_is_unknown() -> None:
     url = API + "/x"
     step = Step(url, None, tx("GET", url, [("Origin", PAGE)], None, error="net::ERR_FAILED"))
