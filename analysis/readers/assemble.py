@@ -848,11 +848,21 @@ def _new_context(chain: _Chain, hints: Hints, via_proxy: bool, pages: dict[str, 
         browser_error=hints.get("browser_error"),
         worker_response_type=hints.get("worker_response_type"),
         worker_failure=hints.get("worker_failure"),
-        page_address=pages.get(page_origin) if page_origin else None,
+        page_address=_page_address(page_origin, har_page, pages),
         via_proxy=via_proxy,
         header_names=hints.get("header_names"),
     )
     return context
+
+
+def _page_address(
+    page_origin: str | None, har_page: str | None, pages: dict[str, str]
+) -> str | None:
+    """Where the page's document came from. An opaque (sandboxed) page has no origin to
+    look it up by, but its document still has an address: its HAR page's URL names it."""
+    if page_origin == "null":
+        return pages.get(_origin(har_page)) if har_page else None
+    return pages.get(page_origin) if page_origin else None
 
 
 _CONTEXTS_LIMIT = 65_536

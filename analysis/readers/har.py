@@ -92,7 +92,7 @@ def read_har_document(path: str | os.PathLike[str]) -> Loaded:
     for index in range(len(entries)):
         entry = entries[index]
         entries[index] = None  # let each raw entry go as soon as it is converted
-        pagerefs.append(entry.get("pageref") if isinstance(entry, dict) else None)
+        pagerefs.append(page_slot(entry))
         captured.append(
             entry_to_captured(
                 entry,
@@ -279,6 +279,14 @@ def _page_urls(pages: object, path: str) -> dict[str, str]:
     return urls
 
 
+def page_slot(entry: object) -> object:
+    """Where an entry was made: its HAR page, and the frame Playwright names (`_frameref`)."""
+    if type(entry) is not dict:
+        return None
+    frame = entry.get("_frameref")
+    return (entry.get("pageref"), frame if type(frame) is str else None)
+
+
 def _with_page_documents(captured: list[Captured], pagerefs: list[object]) -> list[Captured]:
     """The page's origin for requests that carry neither Origin nor Referer, from the
     document their HAR page showed when they started: a Playwright HAR keeps a blocked
@@ -287,36 +295,57 @@ def _with_page_documents(captured: list[Captured], pagerefs: list[object]) -> li
     an opaque origin, as Chromium gives it. Entries are in the order the browser started
     them."""
     shown: dict[object, str] = {}
+    documents: dict[object, str] = {}
+    main_frames: dict[object, str | None] = {}
     out = captured
-    for i, (c, pageref) in enumerate(zip(captured, pagerefs, strict=True)):
+    for i, (c, slot) in enumerate(zip(captured, pagerefs, strict=True)):
+        pageref, frame = slot if type(slot) is tuple else (slot, None)
         if not isinstance(pageref, str) or not pageref:
             continue
         request = c.tx.request
-        if _top_level_document(c):
+        if _top_level_document(c, frame, main_frames, pageref):
+            main_frames.setdefault(pageref, frame)
             origin = "null" if _sandboxed(c.tx.response) else origin_of(request.url)
             if origin is not None:
                 shown[pageref] = origin
+                documents[pageref] = request.url
             continue
         origin = shown.get(pageref)
         headers = request.headers
-        if (
-            origin is None
-            or "origin" in headers
-            or headers.get("referer")
-            or c.hints.get("initiator_origin")
-        ):
+        if origin is None or headers.get("referer") or c.hints.get("initiator_origin"):
             continue
+        sent = headers.get("origin")
+        opaque = origin == "null" and (sent or "null").strip() == "null"
+        if sent is not None and (not opaque or "har_page_url" in c.hints):
+            continue
+        hints = c.hints.copy()
+        if sent is None:
+            hints["initiator_origin"] = origin
+        if opaque and "har_page_url" not in hints:
+            # An opaque page is still placed by the address its document came from (Local
+            # Network Access takes the document's IP address space, not its origin's).
+            hints["har_page_url"] = documents[pageref]
         if out is captured:
             out = list(captured)
-        out[i] = dataclasses.replace(c, hints={**c.hints, "initiator_origin": origin})
+        out[i] = dataclasses.replace(c, hints=hints)
     return out
 
 
-def _top_level_document(c: Captured) -> bool:
+def _top_level_document(
+    c: Captured, frame: str | None, main_frames: dict[object, str | None], pageref: str
+) -> bool:
     # The resource type first: a dict lookup that settles nearly every entry.
     if c.hints.get("resource_type", "document") != "document":
         return False
-    return (c.tx.request.headers.get("sec-fetch-dest") or "").lower() == "document"
+    dest = c.tx.request.headers.get("sec-fetch-dest")
+    if dest is None and c.hints.get("resource_type") == "document":
+        # Chromium sends no fetch metadata to a URL that is not potentially trustworthy
+        # (Fetch Metadata §2), so an http page's document says nothing of its frame: it is
+        # the top-level one if it is the page's first, or loads into the frame that did.
+        if pageref not in main_frames:
+            return True
+        return frame is not None and frame == main_frames[pageref]
+    return (dest or "").lower() == "document"
 
 
 def _sandboxed(response: Response | None) -> bool:
@@ -1154,7 +1183,7 @@ class _HarStream:
             if convert:
                 try:
                     where = f"log.entries[{index}]"
-                    self.pagerefs.append(entry.get("pageref") if type(entry) is dict else None)
+                    self.pagerefs.append(page_slot(entry))
                     captured.append(
                         _quick_captured(entry, where, path, index, pages, browser_side, sizes)
                         or _careful_captured(entry, where, path, index, pages, browser_side, sizes)

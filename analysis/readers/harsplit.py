@@ -43,6 +43,7 @@ from .har import (
     _page_urls,
     _quick_captured,
     _sizes_mark_cache,
+    page_slot,
 )
 from .transfer import Forked, pack, unpack
 
@@ -319,7 +320,7 @@ def _read_run(
                     return None
                 index = len(captured)
                 where = f"log.entries[{index}]"
-                pagerefs.append(entry.get("pageref"))
+                pagerefs.append(page_slot(entry))
                 captured.append(
                     _quick_captured(entry, where, path, index, pages, browser_side, sizes)
                     or _careful_captured(entry, where, path, index, pages, browser_side, sizes)
