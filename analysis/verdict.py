@@ -1127,7 +1127,7 @@ def _fault(tx: Transaction, via_proxy: bool = False) -> Fault | None:
     if (
         response.status == 407
         and not response.made_by_proxy
-        and (not via_proxy or urlsplit(tx.request.url).scheme != "http")
+        and (not via_proxy or scheme_of(tx.request.url) != "http")
     ):
         # Fetch §4.6 leaves a 407 to proxy authentication. Chromium takes one as a proxy's
         # challenge only from a proxy it sends the request to untunnelled (a plain http URL);

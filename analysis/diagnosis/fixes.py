@@ -1967,11 +1967,6 @@ def _proxy_or_upstream_fault(c: _Ctx) -> Fix:
             f"Leave the CORS settings in {c.name()} alone.",
         ]
         return _fix(c, text, _reach_snippet(c), layer=layer, leave_alone=c.owner)
-    text = [
-        f"Requests from pages on {c.origins_text()} to {c.api}{c.where()} failed below CORS"
-        f"{what}. The error page that came back has no CORS headers, so the browser reports a"
-        " CORS error, but no CORS setting can fix this.",
-    ]
     if (block := c.detail.get("block")) is not None:
         where, remedy = _BLOCK_REMEDIES.get(block, _BLOCK_REMEDIES["other"])
         layer = c.owner if where == "server" else where
@@ -1982,6 +1977,11 @@ def _proxy_or_upstream_fault(c: _Ctx) -> Fix:
             remedy.format(server=display_name(c.owner)),
         ]
         return _fix(c, text, "", layer=layer)
+    text = [
+        f"Requests from pages on {c.origins_text()} to {c.api}{c.where()} failed below CORS"
+        f"{what}. The error page that came back has no CORS headers, so the browser reports a"
+        " CORS error, but no CORS setting can fix this.",
+    ]
     if tls and recorder:
         layer = "mitmproxy"
         text.append(

@@ -269,8 +269,8 @@ def _dropped_by_client(call: Call, record: NetRecord) -> bool:
     font answered 500, an event stream of another type than text/event-stream. Chromium
     cancels the load (net::ERR_ABORTED, no CORS error; measured, Chromium 156) and the
     client fires its error event, which says nothing about CORS: the answer passed its
-    checks. A cancel on a redirect (status 3xx)
-    is the browser refusing to follow it, and stays a failure."""
+    checks. A cancel on a redirect (status 3xx) is the browser refusing to follow it, and
+    stays a failure."""
     if call.client not in ELEMENT_CLIENTS and call.client not in ("eventsource", "import"):
         return False
     return record.canceled and record.status is not None and not 300 <= record.status < 400

@@ -220,7 +220,7 @@ def test_unknown_credentials_blocked_either_way_is_not_conditional() -> None:
 def test_unknown_credentials_names_the_check_credentials_add_first() -> None:
     # Measured, Chromium 156: a preflight that leaves out both Allow-Credentials and the
     # method is PreflightInvalidAllowCredentials for a credentialed fetch, and
-    # PreflightDisallowedMethod for one without credentials.
+    # MethodDisallowedByPreflightResponse for one without credentials.
     answer = [(ACAO, PAGE), (ACAM, "GET")]
     v = decide(preflighted("PUT", 204, answer, credentials=None))
     assert (v.blocked, v.condition, v.stage) == (True, None, "preflight")
@@ -1468,8 +1468,8 @@ def test_a_refused_connection_in_a_scripts_view_export_is_a_fault_not_a_no_cors_
     assert not v.warnings
 
 
-def _answered_then_failed(error: str | None, status: int = 200) -> Exchange:
-    base = simple_get([(ACAO, PAGE)], status=status)
+def _answered_then_failed(error: str | None) -> Exchange:
+    base = simple_get([(ACAO, PAGE)])
     return Exchange(base.id, base.steps, replace(base.context, browser_error=error))
 
 
