@@ -275,7 +275,7 @@ def _fault_detail(r: Any) -> dict[str, str]:
         detail["made_by"] = "mitmproxy"
     elif r.stage == "redirect":
         detail["stage"] = "redirect"  # a redirect the browser would not follow
-    elif r.stage == "response" and r.status is not None:
+    elif r.blocked is False:
         detail["stage"] = "transfer"  # answered, passed CORS, then the body broke off
     return detail
 

@@ -426,6 +426,17 @@ def test_a_body_that_broke_off_after_passing_is_a_transfer_fault() -> None:
     assert "made_by" not in a.detail
 
 
+def test_a_407_the_browser_failed_is_no_transfer_fault() -> None:
+    # Answered with a status at the response stage too, but blocked: the body never mattered.
+    refused = _get("/auth", [(ACAO, PAGE)], status=407)
+    a = _one(_assigned(refused), "x0")
+    assert (
+        a.root_cause == "proxy-or-upstream-fault"
+        and "ERR_UNEXPECTED_PROXY_AUTH" in (a.detail["fault"])
+    )
+    assert "stage" not in a.detail
+
+
 def test_a_block_the_browser_made_itself_names_its_kind() -> None:
     from dataclasses import replace
 
