@@ -1284,11 +1284,17 @@ def _origin_allowlist_mismatch(c: _Ctx) -> Fix:
         "aspnet": "WithOrigins compares exactly; a trailing slash never matches.",
         "aws-api-gateway": "The gateway compares AllowOrigins exactly.",
     }
-    answered = f" answered Access-Control-Allow-Origin: {configured}," if configured else ""
-    differs = f" They differ by: {near}." if near else ""
+    if configured:
+        differs = f" They differ by: {near}." if near else ""
+        refusal = (
+            f"it answered Access-Control-Allow-Origin: {configured}, which is not byte for"
+            " byte the page's origin." + differs
+        )
+    else:
+        # Nothing echoed: an allow-list that does not hold the origin leaves the header out.
+        refusal = "it leaves Access-Control-Allow-Origin out for them."
     text = [
-        f"Pages on {c.origins_text()} are refused by {c.api}{c.where()}: it{answered} which is"
-        " not byte for byte the page's origin." + differs,
+        f"Pages on {c.origins_text()} are refused by {c.api}{c.where()}: {refusal}",
         advice,
         f"Correct the allow-list in {c.name()} to the exact origins below.",
         _note(c, notes),

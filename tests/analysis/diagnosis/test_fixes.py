@@ -395,6 +395,19 @@ def test_near_miss_from_the_rule_wins() -> None:
     assert "list every port" in fix.text
 
 
+def test_allowlist_that_echoed_nothing_reads_as_a_sentence() -> None:
+    # The allow-list left the header out (MissingAllowOriginHeader): nothing to compare.
+    fix = fix_for(
+        "origin-allowlist-mismatch",
+        stack("express"),
+        params(detail={"near_miss": "not in the allow-list"}),
+    )
+    assert "it leaves Access-Control-Allow-Origin out for them." in fix.text
+    assert "it which" not in fix.text
+    assert "differ by" not in fix.text
+    assert "The origin is not on the allow-list: add it." in fix.text
+
+
 def test_wildcard_with_credentials_never_suggests_a_wildcard() -> None:
     for stack_id in STACK_IDS:
         fix = fix_for("wildcard-with-credentials", stack(stack_id), params(credentials=False))
