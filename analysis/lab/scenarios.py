@@ -21,6 +21,7 @@ import re
 from analysis.lab.catalogue import (
     app_setup,
     caches,
+    contexts,
     elements,
     misc,
     origins,
@@ -41,6 +42,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     *misc.EXPOSE,
     *misc.EVENT_SOURCE,
     *elements.SCENARIOS,
+    *contexts.SCENARIOS,
     *misc.NO_CORS,
     *misc.PROXY_FAULTS,
 )

@@ -1,0 +1,49 @@
+"""Calls made from somewhere other than the page's own script: a dedicated worker, an
+embedded iframe of another site, a sandboxed iframe. The request's Origin is the calling
+context's, not the tab's, which is what people miss when "the page is allowed"."""
+
+from __future__ import annotations
+
+from analysis.lab.catalogue.build import EXPRESS, NGINX, REFLECT, VARY, blocked, ok
+from analysis.lab.spec import ALLOWED, Call, Route, Scenario, Visit
+
+SCENARIOS = (
+    Scenario(
+        id="worker-fetch-without-cors",
+        title="A dedicated worker fetches the API; nginx sends no CORS headers at all",
+        cause="cors-not-enabled",
+        visit=Visit(call=Call(), context="worker"),
+        routes=(Route("GET", ok(NGINX)),),
+        expected=blocked("MissingAllowOriginHeader"),
+        notes="The worker's fetch is CORS-checked exactly as the page's would be; the "
+        "verdict is on the worker's own DevTools target.",
+        fix_layer="nginx",
+    ),
+    Scenario(
+        id="embedded-widget-origin-not-listed",
+        title="An iframe from another site calls the API; Express's allow-list names the app",
+        cause="origin-allowlist-mismatch",
+        visit=Visit(call=Call(), context="frame", frame="app_site2"),
+        routes=(Route("GET", ok(REFLECT, VARY, EXPRESS), allow_origins=("{app}",)),),
+        expected=blocked("MissingAllowOriginHeader"),
+        notes="The request carries the iframe's origin, not the top page's.",
+        fix_layer="express",
+    ),
+    Scenario(
+        id="sandboxed-iframe-null-origin",
+        title="A sandboxed iframe (allow-scripts, no allow-same-origin) sends Origin: null",
+        cause="null-origin",
+        visit=Visit(call=Call(), context="sandboxed-frame", frame="app"),
+        routes=(Route("GET", ok(REFLECT, VARY, EXPRESS), allow_origins=("{app}",)),),
+        expected=blocked("MissingAllowOriginHeader"),
+        fix_layer="express",
+    ),
+    Scenario(
+        id="control-module-worker-allowed",
+        title="A module worker calls an API that echoes its origin",
+        cause="none",
+        visit=Visit(call=Call(), context="module-worker"),
+        routes=(Route("GET", ok(REFLECT, VARY)),),
+        expected=ALLOWED,
+    ),
+)
