@@ -75,6 +75,11 @@ IDS = [
     "image-use-credentials-wildcard",
     "control-stylesheet-crossorigin",
     "redirect-to-ftp",
+    # Calls from a worker and from iframes: their requests are the worker's or the frame's.
+    "worker-fetch-without-cors",
+    "control-module-worker-allowed",
+    "embedded-widget-origin-not-listed",
+    "sandboxed-iframe-null-origin",
 ]
 
 
