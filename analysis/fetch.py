@@ -16,7 +16,7 @@ from analysis.model import Headers
 SAFELISTED_METHODS = frozenset({"GET", "HEAD", "POST"})
 
 # §2.2.1 "normalize a method": only these are upper-cased; anything else keeps its case.
-_NORMALIZED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"})
+NORMALIZED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"})
 
 # §2.2.2 "forbidden request-header" names. Chromium also forbids User-Agent.
 FORBIDDEN_REQUEST_HEADERS = frozenset(
@@ -96,12 +96,6 @@ SAFELISTED_RESPONSE_HEADERS = frozenset(
         "pragma",
     }
 )
-
-
-def normalize_method(method: str) -> str:
-    """§2.2.1: byte-uppercase only the six well-known methods, keep any other case."""
-    upper = method.upper()
-    return upper if upper in _NORMALIZED_METHODS else method
 
 
 REVALIDATION_HEADERS = ("if-none-match", "if-modified-since")

@@ -65,13 +65,3 @@ def response_source(exchange: Exchange) -> str:
         if is_shared_cache_hit(final.response.headers):
             return "cdn-cache"
     return "network"
-
-
-def cache_signals(headers: Headers) -> dict[str, str]:
-    """The cache-related response headers present, for evidence in reports."""
-    signals: dict[str, str] = {}
-    for name in CACHE_SIGNAL_HEADERS:
-        value = headers.get(name)
-        if value is not None:
-            signals[name] = value
-    return signals

@@ -108,9 +108,6 @@ TEXTS: dict[str, _Text] = {
     ),
 }
 
-# Chromium CorsError names the engine can produce, for validation and docs.
-CORS_ERRORS: frozenset[str] = frozenset(TEXTS)
-
 # Blink's `{kind}` for a resource type (Chrome's `_resourceType`, or Sec-Fetch-Dest).
 _KINDS = {
     "fetch": "fetch",

@@ -72,15 +72,6 @@ def diagnose(decided: Sequence[Decided], *, jobs: int | None = 1) -> list[Findin
     return [_with_rank(f, position) for position, f in enumerate(drafts, start=1)]
 
 
-def finding_of_exchange(findings: Sequence[Finding]) -> dict[str, str]:
-    """Exchange id → the id of its most important finding (findings come ranked)."""
-    owner: dict[str, str] = {}
-    for finding in findings:
-        for exchange_id in finding.exchanges:
-            owner.setdefault(exchange_id, finding.id)
-    return owner
-
-
 # --- Grouping --------------------------------------------------------------------------------
 
 

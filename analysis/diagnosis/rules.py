@@ -74,7 +74,6 @@ class _Api:
     ok_with_header: set[str] = field(default_factory=set)
     """Endpoints whose successful responses carried it."""
     ok_without_header: set[str] = field(default_factory=set)
-    preflight_with_header: bool = False
     actual_servers: set[str] = field(default_factory=set)
     app_layers: set[str] = field(default_factory=set)
     """Application layers (Express, Django …) seen answering actual requests."""
@@ -124,8 +123,6 @@ def _profile(frame: pd.DataFrame) -> dict[str, _Api]:
                 api.ok_with_header.add(row.endpoint)
         elif row.status is not None and row.status < 300:
             api.ok_without_header.add(row.endpoint)
-        if row.preflight_acao is not None:
-            api.preflight_with_header = True
         if row.server and row.status is not None:
             api.actual_servers.add(row.server)
         if row.status is not None:

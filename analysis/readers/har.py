@@ -116,11 +116,6 @@ def _loaded(captured: list[Captured], pagerefs: list[object], browser_side: bool
     return Loaded(captured=captured, format="har", via_proxy=not browser_side)
 
 
-_NORMALIZED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"})
-"""Fetch's "normalize a method": only these are upper-cased; any other method goes on the
-wire byte for byte as the page wrote it (`fetch(u, {method: "patch"})` sends `patch`)."""
-
-
 def _sent_methods(captured: list[Captured]) -> list[Captured]:
     """The request methods as they went on the wire, for mitmproxy's HAR export: it writes
     `Request.method`, which mitmproxy upper-cases (the flow file keeps the bytes sent). A
@@ -141,10 +136,10 @@ def _sent_methods(captured: list[Captured]) -> list[Captured]:
         url = request.url.split("#", 1)[0]
         if method.upper() == "OPTIONS":
             acrm = (request.headers.get("access-control-request-method") or "").strip()
-            if acrm and acrm.upper() not in _NORMALIZED_METHODS:
+            if acrm and acrm.upper() not in fetch.NORMALIZED_METHODS:
                 announced[(url, origin, acrm.upper())] = acrm
             continue
-        if method in _NORMALIZED_METHODS:
+        if method in fetch.NORMALIZED_METHODS:
             continue
         sent = announced.get((url, origin, method.upper()))
         if sent is None or sent == method:
