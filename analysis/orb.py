@@ -1,0 +1,465 @@
+"""Opaque Response Blocking (ORB) as Chromium 156 applies it to a no-cors response.
+
+Chromium's "ORB v0.1" (`services/network/orb/orb_impl.cc`, `orb_mimetypes.cc`,
+`orb_sniffers.cc`; https://github.com/annevk/orb) differs from the draft standard: it
+fails open (anything its sniffers do not recognise as HTML, XML or JSON is allowed), it
+sniffs JavaScript-labelled bodies for JSON, and it skips the nosniff and status steps
+after sniffing. This module follows the code, not the draft.
+
+The decision needs the first 1,024 bytes of the body only where the headers alone do not
+settle it; readers keep just their `sniff` class (one short, shared string) for those
+responses, never the bytes. Standard library only: the addon imports it in mitmproxy.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from analysis.model import Headers
+
+SNIFF_BYTES = 1024
+"""`net::kMaxBytesToSniff`: how much of the body ORB waits for (`orb_impl.cc` step 5)."""
+
+Sniffed = Literal["media", "image", "html", "xml", "json", "other"]
+"""What ORB's sniffers make of the first bytes: an audio/video or image signature
+(allowed), HTML, XML or JSON / a parser breaker (blocked), or nothing decisive."""
+
+SNIFFED: tuple[Sniffed, ...] = ("media", "image", "html", "xml", "json", "other")
+
+Decision = Literal["allow", "block", "sniff"]
+"""What the headers alone decide; `sniff`: the body's first bytes decide."""
+
+EMPTY_DESTINATIONS = frozenset({"fetch", "xhr", "beacon", "ping", "prefetch", "eventsource"})
+"""Resource types whose request destination is the empty string. Chromium hands a blocked
+response to these as an empty one, not a network error (`ShouldHandleBlockedResponseAs`;
+`OpaqueResponseBlockingErrorsForAllFetches` is off by default): measured with Chromium 156,
+a no-cors fetch() resolves with its opaque response, a prefetch and a beacon load."""
+UNKNOWN_DESTINATIONS = frozenset({"other", "preflight"})
+"""Resource types that do not say the destination (Chrome's HAR writes "other" for several)."""
+
+_JAVASCRIPT_SUFFIXES = (
+    "ecmascript",
+    "javascript",
+    "x-ecmascript",
+    "x-javascript",
+    "javascript1.0",
+    "javascript1.1",
+    "javascript1.2",
+    "javascript1.3",
+    "javascript1.4",
+    "javascript1.5",
+    "jscript",
+    "livescript",
+    "js",
+    "x-js",
+)
+
+_NEVER_SNIFFED = frozenset(
+    {
+        "application/gzip",
+        "application/x-gzip",
+        "application/x-protobuf",
+        "application/zip",
+        "text/event-stream",
+        "application/msexcel",
+        "application/mspowerpoint",
+        "application/msword",
+        "application/msword-template",
+        "application/pdf",
+        "application/vnd.ces-quickpoint",
+        "application/vnd.ces-quicksheet",
+        "application/vnd.ces-quickword",
+        "application/vnd.ms-excel",
+        "application/vnd.ms-excel.sheet.macroenabled.12",
+        "application/vnd.ms-powerpoint",
+        "application/vnd.ms-powerpoint.presentation.macroenabled.12",
+        "application/vnd.ms-word",
+        "application/vnd.ms-word.document.12",
+        "application/vnd.ms-word.document.macroenabled.12",
+        "application/vnd.msword",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "application/vnd.openxmlformats-officedocument.presentationml.template",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.template",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.template",
+        "application/vnd.presentation-openxml",
+        "application/vnd.presentation-openxmlm",
+        "application/vnd.spreadsheet-openxml",
+        "application/vnd.wordprocessing-openxml",
+        "text/csv",
+        "text/pdf",
+        "multipart/signed",
+        "multipart/byteranges",
+    }
+)
+"""`orb_mimetypes.cc` GetNeverSniffedMimeTypes: blocked on the headers alone."""
+
+_AUDIO_VIDEO_TYPES = frozenset(
+    {"application/ogg", "application/dash+xml", "application/vnd.apple.mpegurl", "text/vtt"}
+)
+
+
+# --- The MIME type (net::HttpResponseHeaders::GetMimeType) -------------------------------
+
+
+def mime_type(headers: Headers) -> str:
+    """The MIME type Chromium reads from Content-Type, lower-cased; "" when there is none.
+
+    `HttpResponseHeaders` splits Content-Type on commas (outside quotes) like any header it
+    may coalesce, and `HttpUtil::ParseContentType` takes, value after value, the part up to
+    whitespace, ";" or "(" whenever it has a "/" and is not "*/*": the last such wins."""
+    found = ""
+    for field in headers.get_all("content-type"):
+        for value in _split_commas(field):
+            value = value.strip(" \t")
+            end = len(value)
+            for mark in " \t;(":
+                at = value.find(mark)
+                if at != -1 and at < end:
+                    end = at
+            essence = value[:end]
+            if essence and essence != "*/*" and "/" in essence:
+                found = essence.lower()
+    return found
+
+
+def _split_commas(value: str) -> list[str]:
+    # `HttpUtil::ValuesIterator`: a comma inside a quoted string does not split.
+    if '"' not in value:
+        return value.split(",")
+    parts, start, quoted, i = [], 0, False, 0
+    while i < len(value):
+        c = value[i]
+        if quoted and c == "\\":
+            i += 1
+        elif c == '"':
+            quoted = not quoted
+        elif c == "," and not quoted:
+            parts.append(value[start:i])
+            start = i + 1
+        i += 1
+    parts.append(value[start:])
+    return parts
+
+
+def _is_audio_or_video(mime: str) -> bool:
+    # orb_impl.cc IsAudioOrVideoMimeType (Chromium's departures from the draft included).
+    return mime.startswith(("audio/", "video/")) or mime in _AUDIO_VIDEO_TYPES
+
+
+def is_opaque_safelisted(mime: str) -> bool:
+    """orb_impl.cc IsOpaqueSafelistedMimeType: CSS, SVG, audio and video. JavaScript is
+    not: Chromium sniffs it for JSON and parser breakers first."""
+    return mime in ("text/css", "image/svg+xml") or _is_audio_or_video(mime)
+
+
+def _canonical(mime: str) -> str:
+    # orb_mimetypes.cc GetCanonicalMimeType.
+    if mime in ("image/svg+xml", "application/dash+xml"):
+        return "others"
+    if mime == "text/html":
+        return "html"
+    if mime in ("application/json", "text/json", "application/json+protobuf") or mime.endswith(
+        "+json"
+    ):
+        return "json"
+    if mime in ("application/xml", "text/xml") or mime.endswith("+xml"):
+        return "xml"
+    if mime == "text/plain":
+        return "plain"
+    if mime in _NEVER_SNIFFED:
+        return "never-sniffed"
+    return "others"
+
+
+def is_javascript(mime: str) -> bool:
+    return mime.endswith(_JAVASCRIPT_SUFFIXES)
+
+
+# --- The decision on the headers (OpaqueResponseBlockingAnalyzer::Init) ------------------
+
+
+def by_headers(status: int, headers: Headers) -> Decision:
+    """ORB's decision before any body byte: `orb_impl.cc` Init, steps 1-5."""
+    mime = mime_type(headers)
+    # Step 2: the combined value must be exactly "nosniff" (HasNoSniff).
+    nosniff = (headers.get("x-content-type-options") or "").lower() == "nosniff"
+    if mime:
+        if is_opaque_safelisted(mime):
+            return "allow"  # step 3.i
+        kind = _canonical(mime)
+        if kind == "never-sniffed":
+            return "block"  # step 3.ii
+        if kind in ("html", "json", "plain", "xml") and nosniff:
+            return "block"  # step 3.iv
+    if status == 206 and _range_starts_after_zero(headers.get("content-range")):
+        # Step 4 (Chromium's): a later range of a resource not earlier sniffed as media.
+        return "block"
+    if not mime:
+        # Step 12 comes before the HTML/XML/JSON sniffers: nothing left can block.
+        return "allow"
+    return "sniff"
+
+
+def _range_starts_after_zero(value: str | None) -> bool:
+    # HttpUtil::ParseContentRangeHeaderFor206: "bytes first-last/length", first > 0.
+    if not value:
+        return False
+    unit, _, spec = value.strip().partition(" ")
+    if unit.lower() != "bytes":
+        return False
+    span, _, length = spec.strip().partition("/")
+    first, dash, last = span.partition("-")
+    try:
+        start, end = int(first.strip()), int(last.strip())
+        total = None if length.strip() == "*" else int(length.strip())
+    except ValueError:
+        return False
+    if not dash or start < 0 or end < start or (total is not None and end >= total):
+        return False
+    return start > 0
+
+
+def decide(status: int, headers: Headers, sniffed: str | None) -> bool | None:
+    """True: ORB blocks this no-cors cross-origin answer; None: the body decides and its
+    first bytes are unknown."""
+    decision = by_headers(status, headers)
+    if decision != "sniff":
+        return decision == "block"
+    if sniffed is None:
+        return None
+    # orb_impl.cc Sniff: media and images are allowed, HTML, XML and JSON blocked, and
+    # HandleEndOfSniffableResponseBody allows whatever is left (it fails open).
+    return sniffed in ("html", "xml", "json")
+
+
+def keeps_sniff(method: str, request: Headers, status: int, response: Headers) -> bool:
+    """Whether a reader keeps the `sniff` class of this answer's body: the request may be
+    a no-cors one, and the headers leave the decision to the body. Sec-Fetch-Mode names
+    the mode where Chromium sends it; without it, a GET or HEAD in CORS mode carries Origin.
+    Whether it crossed origins is the engine's to work out."""
+    if method.upper() not in ("GET", "HEAD", "POST"):
+        return False  # Fetch's main fetch: a no-cors request has a CORS-safelisted method
+    mode = request.get("sec-fetch-mode")
+    if mode is not None:
+        if mode.lower() != "no-cors":
+            return False
+    elif "origin" in request and method.upper() in ("GET", "HEAD"):
+        return False
+    return by_headers(status, response) == "sniff"
+
+
+# --- Sniffing the first bytes (OpaqueResponseBlockingAnalyzer::Sniff) ---------------------
+
+
+def sniff(body: bytes) -> Sniffed:
+    """The class of the body's first `SNIFF_BYTES` bytes, as ORB's sniffers see them."""
+    data = body[:SNIFF_BYTES]
+    local = _sniff_local(data)
+    if local is not None:
+        # Step 7 (audio/video) and step 9 (images), net::SniffMimeTypeFromLocalData.
+        if _is_audio_or_video(local):
+            return "media"
+        if local.startswith("image/"):
+            return "image"
+    if _sniff_html(data) == _YES:
+        return "html"
+    if _sniff_xml(data) == _YES:
+        return "xml"
+    if _sniff_fetch_only(data) == _YES:
+        return "json"
+    return "other"
+
+
+# net/base/mime_sniffer.cc: kExtraMagicNumbers, then kMagicNumbers; "." matches any byte.
+_EXTRA_MAGIC: tuple[tuple[str, bytes, bytes | None], ...] = (
+    ("image/x-xbitmap", b"#define", None),
+    ("image/x-icon", b"\x00\x00\x01\x00", None),
+    ("audio/wav", b"RIFF....WAVEfmt ", None),
+    ("video/avi", b"RIFF....AVI LIST", None),
+    ("audio/ogg", b"OggS\x00", None),
+    ("video/mpeg", b"\x00\x00\x01\xb0", b"\xff\xff\xff\xf0"),
+    ("audio/mpeg", b"\xff\xe0", b"\xff\xe0"),
+    ("video/3gpp", b"....ftyp3g", None),
+    ("video/3gpp", b"....ftypavcl", None),
+    ("video/mp4", b"....ftyp", None),
+    ("video/quicktime", b"....moov", None),
+    ("application/x-shockwave-flash", b"CWS", None),
+    ("application/x-shockwave-flash", b"FWS", None),
+    ("video/x-flv", b"FLV", None),
+    ("audio/x-flac", b"fLaC", None),
+    ("audio/amr", b"#!AMR\n", None),
+    ("image/x-canon-cr2", b"II\x2a\x00\x10\x00\x00\x00CR", None),
+    ("image/x-canon-crw", b"II\x1a\x00\x00\x00HEAPCCDR", None),
+    ("image/x-minolta-mrw", b"\x00MRM", None),
+    ("image/x-olympus-orf", b"MMOR", None),
+    ("image/x-olympus-orf", b"IIRO", None),
+    ("image/x-olympus-orf", b"IIRS", None),
+    ("image/x-fuji-raf", b"FUJIFILMCCD-RAW ", None),
+    ("image/x-panasonic-raw", b"IIU\x00\x08\x00\x00\x00", None),
+    ("image/x-panasonic-raw", b"IIU\x00\x18\x00\x00\x00", None),
+    ("image/x-phaseone-raw", b"MMMMRaw", None),
+    ("image/x-x3f", b"FOVb", None),
+)
+_MAGIC: tuple[tuple[str, bytes, bytes | None], ...] = (
+    ("application/pdf", b"%PDF-", None),
+    ("application/postscript", b"%!PS-Adobe-", None),
+    ("image/gif", b"GIF87a", None),
+    ("image/gif", b"GIF89a", None),
+    ("image/png", b"\x89PNG\x0d\x0a\x1a\x0a", None),
+    ("image/jpeg", b"\xff\xd8\xff", None),
+    ("image/bmp", b"BM", None),
+    ("text/plain", b"#!", None),
+    ("text/plain", b"%!", None),
+    ("text/plain", b"From", None),
+    ("text/plain", b">From", None),
+    ("application/x-gzip", b"\x1f\x8b\x08", None),
+    ("audio/x-pn-realaudio", b"\x2e\x52\x4d\x46", None),
+    (
+        "video/x-ms-asf",
+        b"\x30\x26\xb2\x75\x8e\x66\xcf\x11\xa6\xd9\x00\xaa\x00\x62\xce\x6c",
+        None,
+    ),
+    ("image/tiff", b"I I", None),
+    ("image/tiff", b"II*", None),
+    ("image/tiff", b"MM\x00*", None),
+    ("audio/mpeg", b"ID3", None),
+    ("image/webp", b"RIFF....WEBPVP", None),
+    ("video/webm", b"\x1a\x45\xdf\xa3", None),
+    ("application/zip", b"PK\x03\x04", None),
+    ("application/x-rar-compressed", b"Rar!\x1a\x07\x00", None),
+    ("application/x-msmetafile", b"\xd7\xcd\xc6\x9a", None),
+    ("application/octet-stream", b"MZ", None),
+)
+_DOT = ord(".")
+
+
+def _sniff_local(data: bytes) -> str | None:
+    for table in (_EXTRA_MAGIC, _MAGIC):
+        for mime, magic, mask in table:
+            if len(data) < len(magic):
+                continue
+            if mask is None:
+                if all(m == _DOT or m == c for m, c in zip(magic, data, strict=False)):
+                    return mime
+            elif all(m == (k & c) for m, k, c in zip(magic, mask, data, strict=False)):
+                return mime
+    return None
+
+
+_YES, _MAYBE, _NO = "yes", "maybe", "no"
+
+_HTML_SIGNATURES = (
+    b"<!doctype html",
+    b"<script",
+    b"<html",
+    b"<head",
+    b"<iframe",
+    b"<h1",
+    b"<div",
+    b"<font",
+    b"<table",
+    b"<a",
+    b"<style",
+    b"<title",
+    b"<b",
+    b"<p",
+)
+_PARSER_BREAKERS = (
+    b")]}'",
+    b"{}&&",
+    b"{} &&",
+    b"for(;;);",
+    b"while(1);",
+    b"for (;;);",
+    b"while (1);",
+)
+_WHITESPACE = b" \t\r\n"
+
+
+def _matches(data: bytes, signatures: tuple[bytes, ...], fold: bool) -> tuple[str, int]:
+    # orb_sniffers.cc MatchesSignature: yes (and how much matched), maybe on a prefix.
+    probe = data.lower() if fold else data
+    for signature in signatures:
+        if len(signature) <= len(data):
+            if probe.startswith(signature):
+                return _YES, len(signature)
+        elif signature.startswith(probe):
+            return _MAYBE, 0
+    return _NO, 0
+
+
+def _sniff_html(data: bytes) -> str:
+    # orb_sniffers.cc SniffForHTML: tags after whitespace and whole HTML comments.
+    while data:
+        data = data.lstrip(_WHITESPACE)
+        found, _ = _matches(data, _HTML_SIGNATURES, fold=True)
+        if found != _NO:
+            return found
+        found, data = _skip_html_comment(data)
+        if found != _YES:
+            return found
+    return _MAYBE
+
+
+def _skip_html_comment(data: bytes) -> tuple[str, bytes]:
+    # orb_sniffers.cc MaybeSkipHtmlComment: a comment counts up to the next JavaScript line
+    # terminator after it (crbug.com/839945); unfinished, it may still be one.
+    if not data.startswith(b"<!--"):
+        return (_MAYBE if b"<!--".startswith(data) else _NO), data
+    end = data.find(b"-->", 4)
+    if end == -1:
+        return _MAYBE, data
+    at = end + 3
+    found = [
+        i
+        for i in (
+            data.find(b"\n", at),
+            data.find(b"\r", at),
+            data.find(b"\xe2\x80\xa8", at),
+            data.find(b"\xe2\x80\xa9", at),
+        )
+        if i != -1
+    ]
+    if not found:
+        return _MAYBE, data
+    return _YES, data[min(found) :]
+
+
+def _sniff_xml(data: bytes) -> str:
+    return _matches(data.lstrip(_WHITESPACE), (b"<?xml",), fold=False)[0]
+
+
+def _sniff_fetch_only(data: bytes) -> str:
+    # orb_sniffers.cc SniffForFetchOnlyResource: parser breakers, then a JSON object.
+    found, _ = _matches(data, _PARSER_BREAKERS, fold=False)
+    if found != _NO:
+        return found
+    return _sniff_json(data)
+
+
+def _sniff_json(data: bytes) -> str:
+    # orb_sniffers.cc SniffForJSON: `{`, a string, then `:` (a JavaScript syntax error).
+    state = "start"
+    for c in data:
+        if state not in ("quote", "escape") and c in _WHITESPACE:
+            continue
+        if state == "start":
+            if c != 0x7B:  # {
+                return _NO
+            state = "brace"
+        elif state == "brace":
+            if c != 0x22:  # "
+                return _NO
+            state = "quote"
+        elif state == "quote":
+            if c == 0x22:
+                state = "close"
+            elif c == 0x5C:  # backslash
+                state = "escape"
+        elif state == "escape":
+            state = "quote"
+        else:
+            return _YES if c == 0x3A else _NO  # :
+    return _MAYBE
