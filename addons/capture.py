@@ -21,8 +21,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from analysis.model import MODES
-from analysis.readers.flows import sent_method
+from analysis import orb
+from analysis.model import MODES, Headers
+from analysis.readers.flows import body_sniffed, sent_method
 from analysis.readers.hints import resource_type_from_dest
 from analysis.redact import redact_header
 
@@ -144,6 +145,9 @@ def _response(flow: http.HTTPFlow, redact: bool) -> dict[str, Any]:
         excerpt = body_excerpt(resp)
         if excerpt:
             content["text"] = excerpt
+    sniffed = response_sniffed(flow)
+    if sniffed is not None:
+        content["_sniffed"] = sniffed
     return {
         "status": resp.status_code,
         "statusText": resp.reason or "",
@@ -155,6 +159,20 @@ def _response(flow: http.HTTPFlow, redact: bool) -> dict[str, Any]:
         "headersSize": -1,
         "bodySize": len(raw) if raw else 0,
     }
+
+
+def response_sniffed(flow: http.HTTPFlow) -> str | None:
+    """ORB's class of the body's first KiB (`analysis.orb`), kept only for an answer whose
+    headers leave Opaque Response Blocking to the body, to a request that may be no-cors:
+    one short word instead of the bytes."""
+    req, resp = flow.request, flow.response
+    if resp is None:
+        return None
+    sent = Headers.of((text(k), text(v)) for k, v in req.headers.fields)
+    answer = Headers.of((text(k), text(v)) for k, v in resp.headers.fields)
+    if not orb.keeps_sniff(sent_method(req), sent, resp.status_code, answer):
+        return None
+    return body_sniffed(resp)
 
 
 def body_excerpt(resp: http.Response) -> str | None:

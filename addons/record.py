@@ -19,12 +19,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from analysis import orb
 from analysis.model import Headers, Request, Response, Transaction
 from analysis.readers.captured import Captured, Hints
-from analysis.readers.flows import sent_method
+from analysis.readers.flows import body_sniffed, sent_method
 from analysis.readers.har import BODY_EXCERPT_CHARS, entry_to_captured
 from analysis.readers.hints import cors_hints
 from analysis.redact import redact_header
@@ -402,6 +403,11 @@ class Recorder:
         if method.upper() == "OPTIONS" or status >= 400:
             excerpt = body_excerpt(resp)
         content = rs.mime if not excerpt else rs.mime + ',"text":' + quote(excerpt)
+        sniffed = None
+        if orb.keeps_sniff(method, rq.headers, status, rs.headers):
+            sniffed = body_sniffed(resp)
+            if sniffed is not None:
+                content += ',"_sniffed":"' + sniffed + '"'
         tail, server_ip = self._tail(flow)
         line = (
             '{"_corscope_id":%s,"startedDateTime":%s,"time":%s%s%s%s%d%s%d%s%s%d}'  # noqa: UP031
@@ -440,6 +446,8 @@ class Recorder:
             response = Response(
                 status, rs.headers, rs.reason, rs.http_version, excerpt[:BODY_EXCERPT_CHARS]
             )
+        if sniffed is not None:
+            response = replace(response, sniffed=sniffed)
         tx = Transaction(
             Request(method, url, rq.headers, rq.http_version),
             response,

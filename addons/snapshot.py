@@ -44,20 +44,20 @@ def snapshot(f: http.HTTPFlow, entry_id: str, order: int) -> Snapshot:
             req.timestamp_start,
             req.timestamp_end,
         ),
-        None if resp is None else _response(resp, f.request.method),
+        None if resp is None else _response(resp, f.request.method, req.headers.fields),
         None if error is None else (error.msg, error.timestamp),
         None if server is None else _server_state(server),
     )
 
 
-def _response(resp: http.Response, method: str) -> tuple[Any, ...]:
+def _response(resp: http.Response, method: str, sent: Any) -> tuple[Any, ...]:
     data = resp.data
     raw = data.content
     size = len(raw) if raw else 0
     kept = b""
-    if raw and (method == "OPTIONS" or data.status_code >= 400):
-        # What body_excerpt reads: a compressed body whole (when small enough to inflate),
-        # a plain one up to the excerpt's length.
+    if raw and (method == "OPTIONS" or data.status_code >= 400 or _may_be_no_cors(method, sent)):
+        # What body_excerpt and response_sniffed read: a compressed body whole (when small
+        # enough to inflate), a plain one up to the excerpt's (and ORB's sniff's) length.
         if "content-encoding" in resp.headers:
             kept = raw if size <= _MAX_INFLATE_BYTES else b""
         else:
@@ -72,6 +72,22 @@ def _response(resp: http.Response, method: str) -> tuple[Any, ...]:
         data.timestamp_start,
         data.timestamp_end,
     )
+
+
+def _may_be_no_cors(method: str, fields: Any) -> bool:
+    """`orb.keeps_sniff`'s test of the request, on the raw fields: Sec-Fetch-Mode says
+    no-cors, or (without it) a GET or HEAD carries no Origin. The response's own test is
+    the recorder's; this only spares the pipe the first KiB of every CORS answer."""
+    if method.upper() not in ("GET", "HEAD", "POST"):
+        return False
+    origin = False
+    for name, value in fields:
+        lowered = name.lower()
+        if lowered == b"sec-fetch-mode":
+            return value.strip().lower() == b"no-cors"
+        if lowered == b"origin":
+            origin = True
+    return not origin or method.upper() not in ("GET", "HEAD")
 
 
 def rebuild(snap: Snapshot) -> tuple[http.HTTPFlow, str, int]:

@@ -146,6 +146,9 @@ class Response:
     """The first KiB of small preflight and error bodies, where the capture kept it."""
     made_by_proxy: bool = False
     """True when the proxy itself produced this response (e.g. mitmproxy's 502)."""
+    sniffed: str | None = None
+    """What Opaque Response Blocking's sniffers make of the body's first KiB (`analysis.orb`
+    `Sniffed`), kept only where ORB could reach its sniffing step; None: not kept."""
 
 
 @dataclass(frozen=True, slots=True)

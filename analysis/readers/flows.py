@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from analysis import orb
 from analysis.model import Headers, Request, Response, Transaction
 
 from .captured import Captured, Hints, Loaded
@@ -83,7 +84,7 @@ def _captured(flow: http.HTTPFlow, number: int, path: str) -> Captured:
         headers=_headers(req.headers.fields),
         http_version=req.http_version or None,
     )
-    response = _response(flow)
+    response = _response(flow, request)
     # mitmproxy keeps a record's empty error state ("", {}, 0) as it is instead of an
     # `Error`: no error, as its own `if flow.error` reads it.
     failure = flow.error or None
@@ -116,7 +117,7 @@ def sent_method(req: http.Request) -> str:
     return req.data.method.decode("utf-8", "surrogateescape")
 
 
-def _response(flow: http.HTTPFlow) -> Response | None:
+def _response(flow: http.HTTPFlow, request: Request) -> Response | None:
     resp = flow.response
     if resp is None:
         return None
@@ -126,14 +127,36 @@ def _response(flow: http.HTTPFlow) -> Response | None:
     # A response with no server connection behind it came from mitmproxy or an addon.
     server = flow.server_conn
     made_by_proxy = server is None or server.timestamp_start is None
+    headers = _headers(resp.headers.fields)
+    sniffed = None
+    if orb.keeps_sniff(request.method, request.headers, resp.status_code, headers):
+        sniffed = body_sniffed(resp)
     return Response(
         status=resp.status_code,
-        headers=_headers(resp.headers.fields),
+        headers=headers,
         reason=resp.reason or "",
         http_version=resp.http_version or None,
         body_excerpt=excerpt,
         made_by_proxy=made_by_proxy,
+        sniffed=sniffed,
     )
+
+
+def body_sniffed(resp: http.Response) -> str | None:
+    """ORB's class of the decoded body's first KiB; None when the flow kept no body or a
+    compressed one too large to inflate here (the addon's capture keeps the same)."""
+    raw = resp.raw_content
+    if raw is None:
+        return None
+    if "content-encoding" not in resp.headers:
+        return orb.sniff(raw[: orb.SNIFF_BYTES])
+    if len(raw) > _MAX_DECODE_BYTES:
+        return None
+    try:
+        content = resp.get_content(strict=False)
+    except TypeError:
+        content = raw  # a text codec named as Content-Encoding, as in `_excerpt`
+    return orb.sniff((content if content is not None else raw)[: orb.SNIFF_BYTES])
 
 
 def _excerpt(resp: http.Response) -> str | None:

@@ -42,6 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from analysis import orb
 from analysis.model import Headers, Request, Response, Transaction
 
 from .captured import Captured, Loaded
@@ -904,7 +905,9 @@ class _FileReader:
             http_version=self._word("version", req.version) or None,
         )
         resp = flow.response
-        response = self._response(resp, method, flow.server) if resp is not None else None
+        response = (
+            self._response(resp, method, flow.server, request.headers) if resp is not None else None
+        )
 
         error = None
         error_at = None
@@ -1018,22 +1021,42 @@ class _FileReader:
         pair = (key, _text(value))
         return self.pairs.setdefault(pair, pair)
 
-    def _response(self, resp: _Message, method: str, server: tuple[Any, Any] | None) -> Response:
+    def _response(
+        self, resp: _Message, method: str, server: tuple[Any, Any] | None, sent: Headers
+    ) -> Response:
         status = resp.status
         if not isinstance(status, int) or not isinstance(resp.reason, bytes):
             raise _Malformed
         excerpt = None
         if method.upper() == "OPTIONS" or status >= 400:
             excerpt = self._excerpt(resp)
+        headers = self._headers(resp)
+        sniffed = None
+        if orb.keeps_sniff(method, sent, status, headers):
+            sniffed = self._sniffed(resp)
         return Response(
             status=status,
-            headers=self._headers(resp),
+            headers=headers,
             reason=self._word("reason", resp.reason),
             http_version=self._word("version", resp.version) or None,
             body_excerpt=excerpt,
             # No server connection behind it: mitmproxy or an addon made the response.
             made_by_proxy=server is None or server[1] is None,
+            sniffed=sniffed,
         )
+
+    def _sniffed(self, resp: _Message) -> str | None:
+        """ORB's class of the decoded body's first KiB; None when the flow kept no body
+        or a compressed one too large to inflate here (as `flows._sniffed`)."""
+        if resp.content is None:
+            return None
+        start, end = resp.content
+        encoding = _header(resp, b"content-encoding")
+        if encoding is None:
+            return orb.sniff(bytes(self.buf[start : min(end, start + orb.SNIFF_BYTES)]))
+        if end - start > _MAX_DECODE_BYTES:
+            return None
+        return orb.sniff(bytes(_decode(self.buf[start:end], encoding)[: orb.SNIFF_BYTES]))
 
     def _excerpt(self, resp: _Message) -> str | None:
         if resp.content is None:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from analysis import fetch
+from analysis import fetch, orb
 from analysis.model import BrowserVerdict, Headers, Request, Response, Transaction, origin_of
 
 from .captured import Captured, Hints, Loaded
@@ -758,8 +758,8 @@ def _quick_response(resp: dict[str, Any], method: str) -> Response | bool | None
     ):
         return False
     excerpt = None
+    content = resp.get("content")
     if status >= 400 or method.upper() == "OPTIONS":
-        content = resp.get("content")
         if content is not None:
             if type(content) is not dict:
                 return False
@@ -770,8 +770,16 @@ def _quick_response(resp: dict[str, Any], method: str) -> Response | bool | None
                 return False
             if text:
                 excerpt = _excerpt(_Fields(content, "", "", ""))
+    sniffed = None
+    if type(content) is dict and orb.by_headers(status, headers) == "sniff":
+        sniffed = _sniffed(content)
     return Response(
-        status, headers, reason or "", _http_version(version) if version else None, excerpt
+        status,
+        headers,
+        reason or "",
+        _http_version(version) if version else None,
+        excerpt,
+        sniffed=sniffed,
     )
 
 
@@ -897,13 +905,44 @@ def _response(resp: _Fields, method: str) -> Response | None:
         content = resp.sub("content")
         if content is not None:
             excerpt = _excerpt(content)
+    sniffed = None
+    kept = resp.obj.get("content")
+    if type(kept) is dict and orb.by_headers(status, headers) == "sniff":
+        sniffed = _sniffed(kept)
     return Response(
         status=status,
         headers=headers,
         reason=resp.text("statusText") or "",
         http_version=_http_version(resp.text("httpVersion")),
         body_excerpt=excerpt,
+        sniffed=sniffed,
     )
+
+
+_SNIFFED: dict[str, str] = {name: name for name in orb.SNIFFED}
+
+
+def _sniffed(content: dict[str, Any]) -> str | None:
+    """ORB's class of the body: as the addon's capture wrote it (`_sniffed`, the class of
+    the first KiB it saw), else from `text`, which a HAR holds decoded (base64 for bytes).
+    None: no body kept (an empty `text` is an empty body only where `size` says 0)."""
+    kept = content.get("_sniffed")
+    if type(kept) is str:
+        return _SNIFFED.get(kept)
+    text, encoding = content.get("text"), content.get("encoding")
+    if type(text) is not str or (encoding is not None and type(encoding) is not str):
+        return None
+    if not text:
+        return "other" if content.get("size") == 0 else None
+    if encoding == "base64":
+        chunk = text[: (orb.SNIFF_BYTES // 3 + 1) * 4]
+        try:
+            raw = base64.b64decode(chunk[: len(chunk) - len(chunk) % 4], validate=False)
+        except (binascii.Error, ValueError):
+            return None
+    else:
+        raw = text[: orb.SNIFF_BYTES].encode("utf-8", "surrogateescape")
+    return orb.sniff(raw)
 
 
 def _not_a_status(resp: _Fields, status: int) -> InputError:

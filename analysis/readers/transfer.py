@@ -46,6 +46,7 @@ def pack(captured: Sequence[Captured]) -> Packed:
                 r.http_version,
                 r.body_excerpt,
                 r.made_by_proxy,
+                r.sniffed,
             )
         rows.append(
             (
@@ -73,8 +74,8 @@ def unpack(packed: Packed, order_offset: int = 0) -> list[Captured]:
     captured = []
     for order, cid, hints, method, url, qh, qv, response, error, started, ms, ip in rows:
         if response is not None:
-            status, rh, reason, version, excerpt, by_proxy = response
-            response = Response(status, headers[rh], reason, version, excerpt, by_proxy)
+            status, rh, reason, version, excerpt, by_proxy, sniffed = response
+            response = Response(status, headers[rh], reason, version, excerpt, by_proxy, sniffed)
         tx = Transaction(Request(method, url, headers[qh], qv), response, error, started, ms, ip)
         order += order_offset
         if hints is None:

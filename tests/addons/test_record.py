@@ -83,7 +83,19 @@ def _cut_short() -> http.HTTPFlow:
     return f
 
 
+def _no_cors(content_type: str, body: bytes, encoding: str | None = None) -> http.HTTPFlow:
+    sent = [("Sec-Fetch-Mode", "no-cors"), ("Sec-Fetch-Dest", "image")]
+    answer = [("Content-Type", content_type)]
+    if encoding is not None:
+        answer.append(("Content-Encoding", encoding))  # Response.make compresses the body
+    return make(request("GET", API + "/img", sent, at=T0), response(200, answer, body))
+
+
 FLOWS: dict[str, Callable[[], http.HTTPFlow]] = {
+    # What Opaque Response Blocking would sniff is kept as a class of the first KiB.
+    "no-cors json": lambda: _no_cors("application/json", b'{"user": "alice"}'),
+    "no-cors gzip html": lambda: _no_cors("text/plain", b"<!DOCTYPE html>" * 200, "gzip"),
+    "no-cors css": lambda: _no_cors("text/css", b'{"a": 1}'),
     "cors get": cors_get,
     "allowed, vary": lambda: cors_get(
         response_headers=[("Access-Control-Allow-Origin", PAGE), ("Vary", "Origin")]

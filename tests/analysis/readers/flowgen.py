@@ -217,6 +217,46 @@ def flows(seed: int = 7) -> list[flow.Flow]:
     add(tflow.tflow(req=_req(headers=[ORIGIN]), resp=_resp(400, [], None)))
     add(tflow.tflow(req=_req(headers=[ORIGIN]), resp=_resp(400, [], b"")))
     add(tflow.tflow(req=_req(b"OPTIONS", headers=[ORIGIN]), resp=_resp(200, [], b"options!")))
+    # No-cors answers whose first KiB Opaque Response Blocking sniffs (analysis/orb.py):
+    # plain and compressed, too large to inflate, and answers it never sniffs.
+    no_cors = (b"Sec-Fetch-Mode", b"no-cors")
+    html = b"\n<!DOCTYPE html><html>" + b"x" * 2000
+    for n, (request_headers, response_headers, body) in enumerate(
+        (
+            ([no_cors], [(b"Content-Type", b"application/json")], b'{"a": 1}'),
+            ([no_cors], [(b"Content-Type", b"text/html")], html),
+            ([], [(b"Content-Type", b"text/plain")], b"\x89PNG\r\n\x1a\n" + b"\x00" * 40),
+            ([], [(b"Content-Type", b"text/javascript")], b""),
+            ([], [(b"Content-Type", b"application/json")], None),
+            (
+                [no_cors],
+                [(b"Content-Type", b"text/html"), (b"Content-Encoding", b"gzip")],
+                gzip.compress(html),
+            ),
+            (
+                [no_cors],
+                [(b"Content-Type", b"text/xml"), (b"Content-Encoding", b"br")],
+                _brotli(b"<?xml version='1.0'?><r/>"),
+            ),
+            (
+                [no_cors],
+                [(b"Content-Type", b"text/html"), (b"Content-Encoding", b"gzip")],
+                b"not gzip",
+            ),
+            (
+                [no_cors],
+                [(b"Content-Type", b"text/html"), (b"Content-Encoding", b"gzip")],
+                gzip.compress(rnd.randbytes(1 << 20 | 5)),
+            ),
+            ([ORIGIN], [(b"Content-Type", b"application/json")], b'{"a": 1}'),
+            ([no_cors], [(b"Content-Type", b"text/css")], b'{"a": 1}'),
+            ([no_cors, ORIGIN], [(b"Content-Type", b"application/json")], b'{"a": 1}'),
+            ([ORIGIN], [(b"Content-Type", b"text/html")], html),
+        )
+    ):
+        path = f"/orb/{n}".encode()
+        req = _req(b"POST" if n == 12 else b"GET", path, request_headers)
+        add(tflow.tflow(req=req, resp=_resp(200, response_headers, body)))
     # Large bodies that must be skipped, in requests and responses.
     add(
         tflow.tflow(

@@ -97,6 +97,23 @@ def test_generated_flows_read_exactly_as_flowreader_reads_them(generated: Path) 
     assert ways["mitmproxy"] == 0
 
 
+def test_no_cors_answers_keep_only_the_class_of_their_first_kib(generated: Path) -> None:
+    loaded = assert_same(generated)
+    assert isinstance(loaded, Loaded)
+    kept = [
+        c.tx.response.sniffed
+        for c in loaded.captured
+        if "/orb/" in c.tx.request.url and c.tx.response is not None
+    ]
+    assert kept == [
+        *("json", "html", "image", "other", None),  # plain; a body the flow did not keep
+        *("html", "xml", "other", None),  # gzip, br, broken gzip as stored, too large
+        *(None, None),  # a CORS GET; CSS, which ORB never sniffs
+        "json",  # Sec-Fetch-Mode names the mode, whatever else was sent
+        "html",  # a POST carries Origin in no-cors mode too
+    ]
+
+
 def test_flows_written_by_the_other_mitmproxy_version(tmp_path: Path) -> None:
     python = other_python()
     if python is None:

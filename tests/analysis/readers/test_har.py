@@ -786,3 +786,47 @@ def test_a_canceled_request_without_a_redirect_stays_open(tmp_path: Path) -> Non
     )
     v = decide(x)
     assert (v.blocked, v.condition) == (None, "response-not-captured")
+
+
+# --- Opaque Response Blocking: the class of the body's first KiB (analysis/orb.py) -------
+
+
+def _no_cors_entry(content: dict[str, Any], content_type: str = "application/json") -> dict:
+    entry = har_entry(
+        url=f"{API}/img",
+        headers=[("Sec-Fetch-Mode", "no-cors"), ("Sec-Fetch-Dest", "image")],
+        response_headers=[("Content-Type", content_type)],
+    )
+    entry["response"]["content"] = {"mimeType": content_type, **content}
+    return entry
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "sniffed"),
+    [
+        ({"size": 8, "text": '{"a": 1}'}, "application/json", "json"),
+        ({"size": 9, "text": "<p>hello!"}, "text/plain", "html"),
+        (
+            {
+                "size": 8,
+                "text": base64.b64encode(b"\x89PNG\r\n\x1a\n").decode(),
+                "encoding": "base64",
+            },
+            "text/html",
+            "image",
+        ),
+        ({"size": 0, "text": ""}, "text/html", "other"),
+        ({"size": 8}, "application/json", None),
+        ({"size": 8, "_sniffed": "xml"}, "application/json", "xml"),
+        ({"size": 8, "_sniffed": "nonsense"}, "application/json", None),
+        ({"size": 8, "text": '{"a": 1}'}, "text/css", None),
+    ],
+)
+def test_an_answer_orb_sniffs_keeps_the_class_of_its_body(
+    tmp_path: Path, content: dict[str, Any], content_type: str, sniffed: str | None
+) -> None:
+    path = entries_of(tmp_path, _no_cors_entry(content, content_type))
+    for reader in (read_har, read_har_document):
+        (captured,) = reader(str(path)).captured
+        assert captured.tx.response is not None
+        assert captured.tx.response.sniffed == sniffed, reader.__name__
