@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from analysis import address_space, blink_headers, fetch, http_cache
+from analysis import address_space, blink_headers, fetch, http_cache, orb
 from analysis.model import (
     CREDENTIALS,
     BrowserVerdict,
@@ -1339,11 +1339,13 @@ def _preflight_warnings(preflight: Transaction, include: bool) -> list[CorsWarni
 
 def _no_cors(exchange: Exchange, base: _Fields, origin: str) -> _Fields:
     """A no-cors request is never CORS-checked, but it follows its redirects as any fetch
-    does, and fails where following one is a network error."""
+    does, and fails where following one is a network error; its answer then passes Opaque
+    Response Blocking."""
     warnings = tuple(_no_cors_warnings(exchange, origin))
     fault = _redirect_fault(exchange)
     if fault is None:
-        return {**base, "warnings": warnings}
+        blocking = _opaque_response_blocking(exchange, origin, base["source"])
+        return {**base, **blocking, "warnings": warnings}
     return {
         **base,
         "blocked": True,
@@ -1351,6 +1353,45 @@ def _no_cors(exchange: Exchange, base: _Fields, origin: str) -> _Fields:
         "fault": fault.message,
         "warnings": warnings,
     }
+
+
+_ORB_BLOCK = BROWSER_BLOCKS["net::ERR_BLOCKED_BY_ORB"]
+
+
+def _opaque_response_blocking(exchange: Exchange, origin: str, source: str) -> _Fields:
+    """ORB on the final answer, as Chromium's network service applies it (`orb_impl.cc`
+    Init, `analysis.orb`): to an answer that is not a redirect, whose URL is not
+    of the page's origin (Chromium compares only the final URL with the initiator). A
+    blocked answer is a network error (net::ERR_BLOCKED_BY_ORB) except for an empty
+    destination (fetch(), beacons, prefetches), which get an empty response instead."""
+    if source == "service-worker":
+        # ORB looks at the worker's answer, and only at an opaque one (IsOpaqueResponse):
+        # not what the wire shows. Caches sit below the network service: ORB still runs.
+        return {}
+    final = exchange.last.actual
+    if final is None or final.response is None or _redirect_location(final) is not None:
+        return {}
+    if same_origin(origin, exchange.final_url):
+        return {}
+    response = final.response
+    blocked = orb.decide(response.status, response.headers, response.sniffed)
+    if blocked is False:
+        return {}
+    kind = exchange.context.resource_type
+    if kind in orb.EMPTY_DESTINATIONS:
+        return {}
+    block: _Fields = {
+        "cors": True,
+        "blocked": True,
+        "stage": "response",
+        "failed_url": exchange.final_url,
+        "fault": _ORB_BLOCK,
+    }
+    if blocked is None:
+        return {**block, "blocked": None, "condition": "orb-body-unknown"}
+    if kind is None or kind in orb.UNKNOWN_DESTINATIONS:
+        return {**block, "blocked": None, "condition": "orb-not-fetch"}
+    return block
 
 
 def _redirect_fault(exchange: Exchange) -> Fault | None:

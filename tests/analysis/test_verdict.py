@@ -16,7 +16,7 @@ from analysis.model import (
     Step,
     Transaction,
 )
-from analysis.verdict import decide, request_mode
+from analysis.verdict import BROWSER_BLOCKS, decide, request_mode
 from tests.factories import API, PAGE, exchange, preflight_tx, preflighted, simple_get, tx
 
 ACAO = "Access-Control-Allow-Origin"
@@ -679,6 +679,82 @@ def test_no_cors_is_allowed_but_opaque() -> None:
     v = decide(simple_get([], mode="no-cors"))
     assert (v.cors, v.blocked) == (False, False)
     assert [w.id for w in v.warnings] == ["no-cors-opaque"]
+
+
+# --- Opaque Response Blocking on a no-cors answer (analysis/orb.py) ------------------------
+# Measured with `corscope lab` (Chromium 156): <img>, <script> and <link rel=stylesheet>
+# fail with net::ERR_BLOCKED_BY_ORB; a no-cors fetch() gets an empty response instead.
+
+_ORB_FAULT = BROWSER_BLOCKS["net::ERR_BLOCKED_BY_ORB"]
+
+
+def _no_cors_answer(
+    response_headers: list[tuple[str, str]], sniffed: str | None, url: str = API + "/data"
+) -> Transaction:
+    answer = tx("GET", url, [("Sec-Fetch-Mode", "no-cors")], 200, response_headers)
+    assert answer.response is not None
+    return replace(answer, response=replace(answer.response, sniffed=sniffed))
+
+
+def test_orb_blocks_an_image_load_of_json() -> None:
+    answer = _no_cors_answer([("Content-Type", "application/json")], "json")
+    v = decide(exchange(Step(answer.request.url, None, answer), resource_type="image"))
+    assert (v.cors, v.blocked, v.reason, v.fault) == (True, True, None, _ORB_FAULT)
+    assert (v.stage, v.failed_url) == ("response", API + "/data")
+
+
+def test_orb_allows_what_its_sniffers_do_not_recognise() -> None:
+    answer = _no_cors_answer([("Content-Type", "application/json")], "other")
+    v = decide(exchange(Step(answer.request.url, None, answer), resource_type="script"))
+    assert (v.cors, v.blocked, v.fault) == (False, False, None)
+
+
+def test_orb_hands_fetch_an_empty_response_not_an_error() -> None:
+    answer = _no_cors_answer([("Content-Type", "text/html")], "html")
+    v = decide(exchange(Step(answer.request.url, None, answer), resource_type="fetch"))
+    assert (v.blocked, v.fault) == (False, None)
+    assert [w.id for w in v.warnings] == ["no-cors-opaque"]
+
+
+def test_orb_on_an_unknown_destination_depends_on_it() -> None:
+    answer = _no_cors_answer([("Content-Type", "application/pdf")], None)
+    v = decide(exchange(Step(answer.request.url, None, answer), resource_type=None))
+    assert (v.cors, v.blocked, v.condition, v.fault) == (True, None, "orb-not-fetch", _ORB_FAULT)
+
+
+def test_orb_without_the_body_it_needs_says_so() -> None:
+    answer = _no_cors_answer([("Content-Type", "text/plain")], None)
+    v = decide(exchange(Step(answer.request.url, None, answer), resource_type="image"))
+    assert (v.blocked, v.condition) == (None, "orb-body-unknown")
+
+
+def test_orb_blocks_on_the_headers_alone_without_a_body() -> None:
+    headers = [("Content-Type", "text/html"), ("X-Content-Type-Options", "nosniff")]
+    answer = _no_cors_answer(headers, None)
+    v = decide(exchange(Step(answer.request.url, None, answer), resource_type="stylesheet"))
+    assert (v.blocked, v.fault) == (True, _ORB_FAULT)
+
+
+def test_orb_looks_only_at_the_final_url_against_the_page() -> None:
+    # Chromium compares the initiator with the final URL only: back home, nothing blocks.
+    hop = tx("GET", API + "/old", [("Sec-Fetch-Mode", "no-cors")], 302, [("Location", PAGE)])
+    home = _no_cors_answer([("Content-Type", "application/json")], "json", url=PAGE + "/")
+    v = decide(exchange(Step(API + "/old", None, hop), Step(PAGE + "/", None, home)))
+    assert v.blocked is False
+    v = decide(
+        exchange(Step(API + "/old", None, hop), Step(PAGE + "/", None, home), resource_type="image")
+    )
+    assert v.blocked is False
+
+
+def test_orb_is_not_applied_to_a_service_worker_answer() -> None:
+    answer = _no_cors_answer([("Content-Type", "application/json")], "json")
+    v = decide(
+        exchange(
+            Step(answer.request.url, None, answer), resource_type="image", source="service-worker"
+        )
+    )
+    assert v.fault is None
 
 
 # Measured with `corscope lab` (Chromium 156): fetch(url, {mode: "no-cors"}) answered 302.
