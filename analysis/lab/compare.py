@@ -28,6 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 from analysis.fetch import is_safelisted_request_header
 from analysis.lab.runner import GroundTruth
 from analysis.lab.spec import Call
+from analysis.model import same_origin
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,7 @@ class ExchangeIndex:
         return [e for e in found if e.get("mode") in (None, mode)]
 
 
-_NO_CORS_ELEMENTS = frozenset({"image", "script", "stylesheet"})
+_NO_CORS_ELEMENTS = frozenset({"image", "script", "stylesheet", "prefetch"})
 """Elements that load in no-cors mode unless they have a `crossorigin` attribute."""
 
 
@@ -247,7 +248,15 @@ class Agreement:
 
 def compare(truth: GroundTruth, index: ExchangeIndex, call: Call | None = None) -> Agreement:
     """`call` is what the scenario's page really did, to settle conditional verdicts."""
-    exchange = index.find(truth.url, truth.method, call_mode(call))
+    mode = call_mode(call)
+    exchange = index.find(truth.url, truth.method, mode)
+    if exchange is None and same_origin(truth.url, truth.page_url):
+        # The capture records a chain from its first cross-origin hop on: the page's own
+        # URL that redirected away is not in it, the hop it redirected to is.
+        for hop in truth.details.get("redirects") or ():
+            exchange = index.find(hop, truth.method, mode)
+            if exchange is not None:
+                break
     corscope = None if exchange is None else corscope_verdict(exchange)
     return Agreement(
         truth.scenario_id,

@@ -95,9 +95,9 @@ def render(
     if route.reply.content_type is not None:
         headers.append(("Content-Type", route.reply.content_type))
     missing = 100 if route.reply.cut_short else 0
-    return Answer(
-        route.reply.status, tuple(headers), route.reply.body.encode(), missing, route.reply.drop
-    )
+    # Surrogate escapes carry bytes that are not UTF-8 (an image's magic number).
+    body = route.reply.body.encode("utf-8", "surrogateescape")
+    return Answer(route.reply.status, tuple(headers), body, missing, route.reply.drop)
 
 
 class SharedCache:
