@@ -96,7 +96,13 @@ def condition_holds(condition: str | None, call: Call | None) -> bool | None:
             or call.credentials == "include"
             or call.cross_origin == "use-credentials"
         )
+    if condition == "orb-not-fetch":
+        # ORB hands an empty destination (fetch, beacon, prefetch) an empty response.
+        return call.client not in _EMPTY_DESTINATION_CLIENTS
     return None
+
+
+_EMPTY_DESTINATION_CLIENTS = frozenset({"fetch", "xhr", "beacon", "prefetch", "preload"})
 
 
 def resolve(corscope: Verdict, call: Call | None) -> Verdict | None:

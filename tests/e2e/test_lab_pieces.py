@@ -12,7 +12,7 @@ from analysis.lab.compare import ExchangeIndex, Verdict, agree, call_mode, compa
 from analysis.lab.responder import SharedCache, pick_route, render
 from analysis.lab.runner import GroundTruth, _body_failed_after_answer, _dropped_by_client
 from analysis.lab.scenarios import SCENARIOS, by_id
-from analysis.lab.spec import ROOT_CAUSES, Call, Route
+from analysis.lab.spec import ROOT_CAUSES, Call, Reply, Route
 
 VALUES = {"app": "http://127.0.0.1:5173", "path": "/s/x"}
 
@@ -108,6 +108,26 @@ def test_a_call_refused_before_any_request_agrees_with_no_exchange() -> None:
     assert not compare(reached, ExchangeIndex.of([])).agrees
 
 
+def test_a_chain_from_the_pages_own_url_matches_its_first_cross_origin_hop() -> None:
+    page = "http://127.0.0.1:5173"
+    hop = {"url": "http://127.0.0.2:8000/s/x/final", "method": "GET", "verdict": {"blocked": True}}
+    truth = GroundTruth(
+        "x",
+        page + "/s/x",
+        "GET",
+        True,
+        None,
+        None,
+        {},
+        page + "/lab/page/x",
+        details={"redirects": [hop["url"]]},
+    )
+    assert compare(truth, ExchangeIndex.of([hop])).agrees
+    # Only from the page's own origin: a cross-origin first URL is in any capture.
+    away = GroundTruth(**{**truth.__dict__, "url": "http://127.0.0.4:8000/s/x"})
+    assert compare(away, ExchangeIndex.of([hop])).corscope is None
+
+
 def test_browser_reason_is_what_chromium_names() -> None:
     index = ExchangeIndex.of(
         [
@@ -132,6 +152,9 @@ def test_conditional_verdict_resolved_by_the_real_call() -> None:
     assert resolve(conditional, Call(client="image", cross_origin="anonymous")).blocked is False
     assert resolve(conditional, None) is None
     assert resolve(Verdict(None, "X", None, "some-new-condition"), Call()) is None
+    orb = Verdict(None, None, None, "orb-not-fetch")
+    assert resolve(orb, Call(client="image")) == Verdict(True, None, None)
+    assert resolve(orb, Call(mode="no-cors")) == Verdict(False, None, None)
 
 
 def test_call_mode_of_beacons_and_elements_follows_their_request_mode() -> None:
@@ -144,6 +167,8 @@ def test_call_mode_of_beacons_and_elements_follows_their_request_mode() -> None:
     assert call_mode(Call(client="font")) == "cors"  # CORS whatever its attribute
     assert call_mode(Call(client="xhr")) == "cors"
     assert call_mode(Call(mode="no-cors")) == "no-cors"
+    assert call_mode(Call(client="prefetch")) == "no-cors"
+    assert call_mode(Call(client="prefetch", cross_origin="anonymous")) == "cors"
 
 
 def test_blocked_either_way_names_the_credentialed_check_for_a_credentialed_call() -> None:
@@ -253,3 +278,9 @@ def test_contexts_are_made_first_then_sent_the_call() -> None:
     data = js.context_setup("data-worker", "w.js", "f")
     assert data is not None and "data:text/javascript," in data and "w.js" not in data
     assert js.in_context("async () => 1").startswith("async () => window.__lab(")
+
+
+def test_a_reply_body_carries_bytes_that_are_not_utf8() -> None:
+    png = b"\x89PNG\r\n\x1a\n"
+    route = Route("GET", Reply(200, (), png.decode("utf-8", "surrogateescape"), "image/png"))
+    assert render(route, None, VALUES).body == png
