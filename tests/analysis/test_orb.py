@@ -108,7 +108,18 @@ def test_decision_on_the_headers(status: int, headers: Headers, decision: str) -
         (b"<!-- generated -->\n<div>x</div>", "html"),
         # A comment runs to the end of its line (an HTML/JavaScript polyglot).
         (b"<!-- generated --><div>x</div>", "other"),
-        (b"\xef\xbb\xbf<!DOCTYPE html>", "other"),
+        # One UTF-8 BOM is passed over (measured); not a second, nor one after whitespace.
+        (b"\xef\xbb\xbf<!DOCTYPE html>", "html"),
+        (b'\xef\xbb\xbf{"a": 1}', "json"),
+        (b"\xef\xbb\xbf<?xml version='1.0'?>", "xml"),
+        (b"\xef\xbb\xbffor(;;);{}", "json"),
+        (b"\xef\xbb\xbf  \n<html>", "html"),
+        (b"\xef\xbb\xbf<!-- c -->\n<p>x", "html"),
+        (b"  \xef\xbb\xbf<html>", "other"),
+        (b"\xef\xbb\xbf\xef\xbb\xbf<html>", "other"),
+        # A UTF-16 BOM passes for an MPEG audio frame header (mask FF E0): allowed.
+        (b"\xff\xfe<\x00h\x00t\x00m\x00l\x00>\x00", "media"),
+        (b"\xef\xbb\xbf", "other"),
         (b'<?xml version="1.0"?><r/>', "xml"),
         (b'\n<?xml version="1.0"?><r/>', "xml"),
         (b"<r><a>1</a></r>", "other"),
