@@ -191,7 +191,7 @@ class ExchangeIndex:
         return [e for e in found if e.get("mode") in (None, mode)]
 
 
-_NO_CORS_ELEMENTS = frozenset({"image", "script", "stylesheet", "prefetch"})
+_NO_CORS_ELEMENTS = frozenset({"image", "audio", "video", "script", "stylesheet", "prefetch"})
 """Elements that load in no-cors mode unless they have a `crossorigin` attribute."""
 
 

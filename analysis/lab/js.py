@@ -155,7 +155,26 @@ _ELEMENTS = {
 }
 
 
+def _media(call: Call, url: str) -> str:
+    # A media element never fires load: metadata read, or an error (a network error, or a
+    # body that is no media it can play; DevTools tells them apart).
+    cross_origin = json.dumps(call.cross_origin)
+    return f"""async () => new Promise((resolve) => {{
+  const el = document.createElement({json.dumps(call.client)});
+  if ({cross_origin} !== null) el.crossOrigin = {cross_origin};
+  const done = (error) => resolve({{ok: !error, status: null, type: {json.dumps(call.client)},
+                                    header: null, error}});
+  el.onloadedmetadata = () => done(null);
+  el.onerror = () => done("{call.client} error event");
+  el.preload = "auto";
+  el.src = {json.dumps(url)};
+  setTimeout(() => done(null), 5000);
+}})"""
+
+
 def _element(call: Call, url: str) -> str:
+    if call.client in ("audio", "video"):
+        return _media(call, url)
     tag, attribute, setup = _ELEMENTS[call.client]
     cross_origin = ""
     if call.cross_origin:

@@ -27,6 +27,8 @@ Client = Literal[
     "eventsource",
     "beacon",
     "image",
+    "audio",
+    "video",
     "script",
     "module",
     "stylesheet",
@@ -38,7 +40,17 @@ Client = Literal[
     "worker-script",
 ]
 ELEMENT_CLIENTS: frozenset[str] = frozenset(
-    {"image", "script", "module", "stylesheet", "font", "prefetch", "modulepreload"}
+    {
+        "image",
+        "audio",
+        "video",
+        "script",
+        "module",
+        "stylesheet",
+        "font",
+        "prefetch",
+        "modulepreload",
+    }
 )
 PageKind = Literal["plain", "sandboxed", "sw"]
 """plain page; a page served with `CSP: sandbox` (opaque origin, `Origin: null`); a page
@@ -156,6 +168,7 @@ class Call:
     client: Client = "fetch"
     """`eventsource`: `new EventSource(url)`, `withCredentials` when credentials="include";
     `repeat` = how many times it must open (a reconnect after the server closes).
+    `audio`, `video`: a media element, which settles on `loadedmetadata` or `error`.
     `beacon`: `navigator.sendBeacon(url, body)`, the body a Blob of the call's Content-Type
     (CORS mode unless that type is CORS-safelisted), credentials always included. An
     element client (`image`, `script`, `module`, `stylesheet`, `font`, `prefetch`: a

@@ -284,3 +284,11 @@ def test_a_reply_body_carries_bytes_that_are_not_utf8() -> None:
     png = b"\x89PNG\r\n\x1a\n"
     route = Route("GET", Reply(200, (), png.decode("utf-8", "surrogateescape"), "image/png"))
     assert render(route, None, VALUES).body == png
+
+
+def test_media_elements_load_in_no_cors_mode_and_settle_on_metadata() -> None:
+    from analysis.lab.js import render as script
+
+    assert call_mode(Call(client="video")) == "no-cors"
+    assert call_mode(Call(client="audio", cross_origin="anonymous")) == "cors"
+    assert "onloadedmetadata" in script(Call(client="audio"), "http://127.0.0.2:8000/s/x")
