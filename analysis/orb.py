@@ -13,6 +13,7 @@ responses, never the bytes. Standard library only: the addon imports it in mitmp
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from analysis.model import Headers
@@ -268,11 +269,11 @@ def sniff(body: bytes) -> Sniffed:
         # hide HTML, XML, JSON or a parser breaker; a second one, or one after whitespace,
         # does.
         data = data[len(_UTF8_BOM) :]
-    if _sniff_html(data) == _YES:
+    if _is_html(data):
         return "html"
-    if _sniff_xml(data) == _YES:
+    if _is_xml(data):
         return "xml"
-    if _sniff_fetch_only(data) == _YES:
+    if _is_fetch_only(data):
         return "json"
     return "other"
 
@@ -340,23 +341,37 @@ _MAGIC: tuple[tuple[str, bytes, bytes | None], ...] = (
     ("application/x-msmetafile", b"\xd7\xcd\xc6\x9a", None),
     ("application/octet-stream", b"MZ", None),
 )
-_DOT = ord(".")
+
+
+def _pattern(magic: bytes, mask: bytes | None) -> bytes:
+    # "." matches any byte (MagicCmp); a masked byte, every byte it keeps equal (MagicMaskCmp).
+    out = []
+    for i, m in enumerate(magic):
+        k = 0xFF if mask is None else mask[i]
+        if mask is None and m == ord("."):
+            out.append(b".")
+        elif k == 0xFF:
+            out.append(re.escape(bytes([m])))
+        else:
+            matching = bytes(c for c in range(256) if c & k == m)
+            out.append(b"[" + b"".join(re.escape(bytes([c])) for c in matching) + b"]")
+    return b"".join(out)
+
+
+_MAGIC_TABLE = (*_EXTRA_MAGIC, *_MAGIC)
+# One alternation in table order: `re.match` takes the first entry that matches, as
+# CheckForMagicNumbers does.
+_MAGIC_RE = re.compile(
+    b"|".join(b"(" + _pattern(magic, mask) + b")" for _, magic, mask in _MAGIC_TABLE), re.DOTALL
+)
 
 
 def _sniff_local(data: bytes) -> str | None:
-    for table in (_EXTRA_MAGIC, _MAGIC):
-        for mime, magic, mask in table:
-            if len(data) < len(magic):
-                continue
-            if mask is None:
-                if all(m == _DOT or m == c for m, c in zip(magic, data, strict=False)):
-                    return mime
-            elif all(m == (k & c) for m, k, c in zip(magic, mask, data, strict=False)):
-                return mime
-    return None
+    found = _MAGIC_RE.match(data)
+    if found is None:
+        return None
+    return _MAGIC_TABLE[(found.lastindex or 1) - 1][0]
 
-
-_YES, _MAYBE, _NO = "yes", "maybe", "no"
 
 _HTML_SIGNATURES = (
     b"<!doctype html",
@@ -383,91 +398,42 @@ _PARSER_BREAKERS = (
     b"for (;;);",
     b"while (1);",
 )
+# orb_sniffers.cc MatchesSignature says "yes", "maybe" (a prefix of a signature) or "no";
+# only a "yes" blocks, and no signature is a prefix of an earlier one, so a match of any
+# decides (HTML's case-insensitively, ASCII only).
+_HTML_RE = re.compile(b"|".join(map(re.escape, _HTML_SIGNATURES)), re.IGNORECASE)
+_BREAKER_RE = re.compile(b"|".join(map(re.escape, _PARSER_BREAKERS)))
+# SniffForJSON: `{`, a string (any byte after a backslash), then `:`, whitespace between.
+_JSON_RE = re.compile(rb'[ \t\r\n]*\{[ \t\r\n]*"(?:[^"\\]|\\.)*"[ \t\r\n]*:', re.DOTALL)
 _WHITESPACE = b" \t\r\n"
+_LINE_END_RE = re.compile(b"[\n\r]|\xe2\x80[\xa8\xa9]")
 
 
-def _matches(data: bytes, signatures: tuple[bytes, ...], fold: bool) -> tuple[str, int]:
-    # orb_sniffers.cc MatchesSignature: yes (and how much matched), maybe on a prefix.
-    probe = data.lower() if fold else data
-    for signature in signatures:
-        if len(signature) <= len(data):
-            if probe.startswith(signature):
-                return _YES, len(signature)
-        elif signature.startswith(probe):
-            return _MAYBE, 0
-    return _NO, 0
-
-
-def _sniff_html(data: bytes) -> str:
-    # orb_sniffers.cc SniffForHTML: tags after whitespace and whole HTML comments.
+def _is_html(data: bytes) -> bool:
+    # orb_sniffers.cc SniffForHTML: a tag after whitespace and whole HTML comments.
     while data:
         data = data.lstrip(_WHITESPACE)
-        found, _ = _matches(data, _HTML_SIGNATURES, fold=True)
-        if found != _NO:
-            return found
-        found, data = _skip_html_comment(data)
-        if found != _YES:
-            return found
-    return _MAYBE
+        if _HTML_RE.match(data):
+            return True
+        # MaybeSkipHtmlComment: a comment counts up to the next JavaScript line terminator
+        # after it (crbug.com/839945); without one it may still go on.
+        if not data.startswith(b"<!--"):
+            return False
+        end = data.find(b"-->", 4)
+        if end == -1:
+            return False
+        line_end = _LINE_END_RE.search(data, end + 3)
+        if line_end is None:
+            return False
+        data = data[line_end.start() :]
+    return False
 
 
-def _skip_html_comment(data: bytes) -> tuple[str, bytes]:
-    # orb_sniffers.cc MaybeSkipHtmlComment: a comment counts up to the next JavaScript line
-    # terminator after it (crbug.com/839945); unfinished, it may still be one.
-    if not data.startswith(b"<!--"):
-        return (_MAYBE if b"<!--".startswith(data) else _NO), data
-    end = data.find(b"-->", 4)
-    if end == -1:
-        return _MAYBE, data
-    at = end + 3
-    found = [
-        i
-        for i in (
-            data.find(b"\n", at),
-            data.find(b"\r", at),
-            data.find(b"\xe2\x80\xa8", at),
-            data.find(b"\xe2\x80\xa9", at),
-        )
-        if i != -1
-    ]
-    if not found:
-        return _MAYBE, data
-    return _YES, data[min(found) :]
+def _is_xml(data: bytes) -> bool:
+    # orb_sniffers.cc SniffForXML: "<?xml" after whitespace, case-sensitively.
+    return data.lstrip(_WHITESPACE).startswith(b"<?xml")
 
 
-def _sniff_xml(data: bytes) -> str:
-    return _matches(data.lstrip(_WHITESPACE), (b"<?xml",), fold=False)[0]
-
-
-def _sniff_fetch_only(data: bytes) -> str:
-    # orb_sniffers.cc SniffForFetchOnlyResource: parser breakers, then a JSON object.
-    found, _ = _matches(data, _PARSER_BREAKERS, fold=False)
-    if found != _NO:
-        return found
-    return _sniff_json(data)
-
-
-def _sniff_json(data: bytes) -> str:
-    # orb_sniffers.cc SniffForJSON: `{`, a string, then `:` (a JavaScript syntax error).
-    state = "start"
-    for c in data:
-        if state not in ("quote", "escape") and c in _WHITESPACE:
-            continue
-        if state == "start":
-            if c != 0x7B:  # {
-                return _NO
-            state = "brace"
-        elif state == "brace":
-            if c != 0x22:  # "
-                return _NO
-            state = "quote"
-        elif state == "quote":
-            if c == 0x22:
-                state = "close"
-            elif c == 0x5C:  # backslash
-                state = "escape"
-        elif state == "escape":
-            state = "quote"
-        else:
-            return _YES if c == 0x3A else _NO  # :
-    return _MAYBE
+def _is_fetch_only(data: bytes) -> bool:
+    # orb_sniffers.cc SniffForFetchOnlyResource: a parser breaker, else a JSON object.
+    return _BREAKER_RE.match(data) is not None or _JSON_RE.match(data) is not None
