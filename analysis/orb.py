@@ -27,8 +27,10 @@ Sniffed = Literal["media", "image", "html", "xml", "json", "other"]
 
 SNIFFED: tuple[Sniffed, ...] = ("media", "image", "html", "xml", "json", "other")
 
-Decision = Literal["allow", "block", "sniff"]
-"""What the headers alone decide; `sniff`: the body's first bytes decide."""
+Decision = Literal["allow", "block", "range", "sniff"]
+"""What the headers alone decide; `sniff`: the body's first bytes decide; `range`: blocked
+as a later range of a resource, unless the same URL was sniffed as audio or video before
+(Chromium remembers that per URL loader factory, which one exchange does not show)."""
 
 EMPTY_DESTINATIONS = frozenset({"fetch", "xhr", "beacon", "ping", "prefetch", "eventsource"})
 """Resource types whose request destination is the empty string. Chromium hands a blocked
@@ -36,6 +38,8 @@ response to these as an empty one, not a network error (`ShouldHandleBlockedResp
 `OpaqueResponseBlockingErrorsForAllFetches` is off by default): measured with Chromium 156,
 a no-cors fetch() resolves with its opaque response, a prefetch and a beacon load."""
 UNKNOWN_DESTINATIONS = frozenset({"other", "preflight"})
+MEDIA_DESTINATIONS = frozenset({"audio", "video", "media"})
+"""Resource types whose later ranges follow a first one ORB sniffed as audio or video."""
 """Resource types that do not say the destination (Chrome's HAR writes "other" for several)."""
 
 _JAVASCRIPT_SUFFIXES = (
@@ -196,7 +200,7 @@ def by_headers(status: int, headers: Headers) -> Decision:
             return "block"  # step 3.iv
     if status == 206 and _range_starts_after_zero(headers.get("content-range")):
         # Step 4 (Chromium's): a later range of a resource not earlier sniffed as media.
-        return "block"
+        return "range"
     if not mime:
         # Step 12 comes before the HTML/XML/JSON sniffers: nothing left can block.
         return "allow"
@@ -227,7 +231,7 @@ def decide(status: int, headers: Headers, sniffed: str | None) -> bool | None:
     first bytes are unknown."""
     decision = by_headers(status, headers)
     if decision != "sniff":
-        return decision == "block"
+        return decision != "allow"
     if sniffed is None:
         return None
     # orb_impl.cc Sniff: media and images are allowed, HTML, XML and JSON blocked, and

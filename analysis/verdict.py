@@ -1391,6 +1391,13 @@ def _opaque_response_blocking(exchange: Exchange, origin: str, source: str) -> _
         return {**block, "blocked": None, "condition": "orb-body-unknown"}
     if kind is None or kind in orb.UNKNOWN_DESTINATIONS:
         return {**block, "blocked": None, "condition": "orb-not-fetch"}
+    if (
+        kind in orb.MEDIA_DESTINATIONS
+        and orb.by_headers(response.status, response.headers) == "range"
+    ):
+        # A media element asks for the first bytes first; ORB lets its later ranges through
+        # once those were sniffed as audio or video, which another exchange holds.
+        return {**block, "blocked": None, "condition": "orb-range-not-sniffed"}
     return block
 
 

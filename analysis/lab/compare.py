@@ -96,6 +96,8 @@ def condition_holds(condition: str | None, call: Call | None) -> bool | None:
             or call.credentials == "include"
             or call.cross_origin == "use-credentials"
         )
+    if condition == "orb-range-not-sniffed":
+        return True  # a lab page never loaded the URL as media before its decisive call
     if condition == "orb-not-fetch":
         # ORB hands an empty destination (fetch, beacon, prefetch) an empty response.
         return call.client not in _EMPTY_DESTINATION_CLIENTS

@@ -747,6 +747,17 @@ def test_orb_looks_only_at_the_final_url_against_the_page() -> None:
     assert v.blocked is False
 
 
+def test_orb_on_a_later_range_of_media_depends_on_the_first_one() -> None:
+    headers = [("Content-Type", "application/octet-stream"), ("Content-Range", "bytes 9-19/99")]
+    answer = _no_cors_answer(headers, "other")
+    assert answer.response is not None
+    answer = replace(answer, response=replace(answer.response, status=206))
+    step = Step(answer.request.url, None, answer)
+    v = decide(exchange(step, resource_type="video"))
+    assert (v.blocked, v.condition) == (None, "orb-range-not-sniffed")
+    assert decide(exchange(step, resource_type="image")).blocked is True
+
+
 def test_orb_is_not_applied_to_a_service_worker_answer() -> None:
     answer = _no_cors_answer([("Content-Type", "application/json")], "json")
     v = decide(

@@ -292,3 +292,8 @@ def test_media_elements_load_in_no_cors_mode_and_settle_on_metadata() -> None:
     assert call_mode(Call(client="video")) == "no-cors"
     assert call_mode(Call(client="audio", cross_origin="anonymous")) == "cors"
     assert "onloadedmetadata" in script(Call(client="audio"), "http://127.0.0.2:8000/s/x")
+
+
+def test_a_later_range_in_the_lab_was_never_sniffed_as_media_before() -> None:
+    later = Verdict(None, None, None, "orb-range-not-sniffed")
+    assert resolve(later, Call(client="video")) == Verdict(True, None, None)
