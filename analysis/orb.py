@@ -38,26 +38,9 @@ response to these as an empty one, not a network error (`ShouldHandleBlockedResp
 `OpaqueResponseBlockingErrorsForAllFetches` is off by default): measured with Chromium 156,
 a no-cors fetch() resolves with its opaque response, a prefetch and a beacon load."""
 UNKNOWN_DESTINATIONS = frozenset({"other", "preflight"})
+"""Resource types that do not say the destination (Chrome's HAR writes "other" for several)."""
 MEDIA_DESTINATIONS = frozenset({"audio", "video", "media"})
 """Resource types whose later ranges follow a first one ORB sniffed as audio or video."""
-"""Resource types that do not say the destination (Chrome's HAR writes "other" for several)."""
-
-_JAVASCRIPT_SUFFIXES = (
-    "ecmascript",
-    "javascript",
-    "x-ecmascript",
-    "x-javascript",
-    "javascript1.0",
-    "javascript1.1",
-    "javascript1.2",
-    "javascript1.3",
-    "javascript1.4",
-    "javascript1.5",
-    "jscript",
-    "livescript",
-    "js",
-    "x-js",
-)
 
 _NEVER_SNIFFED = frozenset(
     {
@@ -155,7 +138,8 @@ def _is_audio_or_video(mime: str) -> bool:
 
 def is_opaque_safelisted(mime: str) -> bool:
     """orb_impl.cc IsOpaqueSafelistedMimeType: CSS, SVG, audio and video. JavaScript is
-    not: Chromium sniffs it for JSON and parser breakers first."""
+    not: Chromium sniffs it for HTML, XML, JSON and parser breakers first, and lets it
+    through only once they found none (HandleEndOfSniffableResponseBody)."""
     return mime in ("text/css", "image/svg+xml") or _is_audio_or_video(mime)
 
 
@@ -176,10 +160,6 @@ def _canonical(mime: str) -> str:
     if mime in _NEVER_SNIFFED:
         return "never-sniffed"
     return "others"
-
-
-def is_javascript(mime: str) -> bool:
-    return mime.endswith(_JAVASCRIPT_SUFFIXES)
 
 
 # --- The decision on the headers (OpaqueResponseBlockingAnalyzer::Init) ------------------
