@@ -179,6 +179,14 @@ _CAUSES = [
         " setting can fix it.",
     ),
     Cause(
+        "browser-block",
+        "The browser itself blocked requests to {api}",
+        "Chromium refused these for a reason that is not CORS: Opaque Response Blocking,"
+        " mixed content, the page's Content-Security-Policy, Cross-Origin-Resource-Policy,"
+        " an extension. No CORS header changes that; the fix is in the page or in what the"
+        " server answers.",
+    ),
+    Cause(
         "local-network-access",
         "A public page reaches into a private network at {api}",
         "Chromium's Local Network Access requires a secure context and the user's permission"

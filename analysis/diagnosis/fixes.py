@@ -1951,6 +1951,20 @@ def _no_cors_opaque(c: _Ctx) -> Fix:
     return _fix(c, text, snippet, layer="page")
 
 
+def _browser_block(c: _Ctx) -> Fix:
+    fault = c.detail.get("fault") or ""
+    what = f" ({fault})" if fault else ""
+    where, remedy = _BLOCK_REMEDIES.get(c.detail.get("block", ""), _BLOCK_REMEDIES["other"])
+    layer = c.owner if where == "server" else where
+    text = [
+        f"The browser itself stopped requests from pages on {c.origins_text()} to"
+        f" {c.api}{c.where()}{what}. That is not a CORS failure, and no CORS setting"
+        " changes it.",
+        remedy.format(server=display_name(c.owner)),
+    ]
+    return _fix(c, text, "", layer=layer)
+
+
 def _proxy_or_upstream_fault(c: _Ctx) -> Fix:
     fault = c.detail.get("fault") or c.detail.get("error") or ""
     lowered = fault.lower()
@@ -1973,16 +1987,6 @@ def _proxy_or_upstream_fault(c: _Ctx) -> Fix:
             f"Leave the CORS settings in {c.name()} alone.",
         ]
         return _fix(c, text, _reach_snippet(c), layer=layer, leave_alone=c.owner)
-    if (block := c.detail.get("block")) is not None:
-        where, remedy = _BLOCK_REMEDIES.get(block, _BLOCK_REMEDIES["other"])
-        layer = c.owner if where == "server" else where
-        text = [
-            f"The browser itself stopped requests from pages on {c.origins_text()} to"
-            f" {c.api}{c.where()}{what}. That is not a CORS failure, and no CORS setting"
-            " changes it.",
-            remedy.format(server=display_name(c.owner)),
-        ]
-        return _fix(c, text, "", layer=layer)
     text = [
         f"Requests from pages on {c.origins_text()} to {c.api}{c.where()} failed below CORS"
         f"{what}. The error page that came back has no CORS headers, so the browser reports a"
@@ -2265,6 +2269,7 @@ _HANDLERS: dict[str, Callable[[_Ctx], Fix]] = {
     "authorization-covered-by-wildcard": _authorization_wildcard,
     "no-cors-opaque": _no_cors_opaque,
     "proxy-or-upstream-fault": _proxy_or_upstream_fault,
+    "browser-block": _browser_block,
     "local-network-access": _local_network_access,
     "same-origin-mode": _same_origin_mode,
     "non-http-scheme": _non_http_scheme,

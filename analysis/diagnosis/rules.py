@@ -199,7 +199,8 @@ def _cause_of_failure(row: Any, api: _Api) -> tuple[str | None, dict[str, str]]:
     if _left_same_origin_mode(r):
         return "same-origin-mode", {}
     if r.fault:
-        return "proxy-or-upstream-fault", _fault_detail(r)
+        detail = _fault_detail(r)
+        return ("browser-block" if "block" in detail else "proxy-or-upstream-fault"), detail
     if r.source == "service-worker":
         return "service-worker-response", {}
     if reason == "PreflightDisallowedRedirect":

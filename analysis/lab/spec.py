@@ -102,6 +102,7 @@ ROOT_CAUSES: frozenset[str] = frozenset(
         "regex-allowlist-lookalike",
         "same-origin-mode",
         "non-http-scheme",
+        "browser-block",
         "none",
     }
 )

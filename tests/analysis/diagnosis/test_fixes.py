@@ -45,6 +45,7 @@ BRIEF_CAUSES = (
     "expose-headers-missing",
     "preflight-not-cached",
     "proxy-or-upstream-fault",
+    "browser-block",
     "reflected-origin-with-credentials",
     "null-origin-allowed-with-credentials",
     "regex-allowlist-lookalike",
@@ -580,7 +581,7 @@ def test_a_block_the_browser_made_itself_is_fixed_where_it_comes_from(
     block: str, layer: str, needle: str
 ) -> None:
     fix = fix_for(
-        "proxy-or-upstream-fault",
+        "browser-block",
         stack("express", "nginx", "express"),
         params(detail={"fault": "blocked by …", "block": block}),
     )

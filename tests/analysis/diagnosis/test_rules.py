@@ -443,7 +443,7 @@ def test_a_block_the_browser_made_itself_names_its_kind() -> None:
     answered = _get("/data.json", [EXPRESS], mode="no-cors", resource_type="image")
     orb = replace(answered.context, browser_error="net::ERR_BLOCKED_BY_ORB")
     a = _one(_assigned(Exchange(answered.id, answered.steps, orb)), "x0")
-    assert a.root_cause == "proxy-or-upstream-fault"
+    assert a.root_cause == "browser-block"
     assert a.detail.get("block") == "net::ERR_BLOCKED_BY_ORB" and "stage" not in a.detail
 
 
