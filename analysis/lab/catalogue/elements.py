@@ -17,7 +17,7 @@ from analysis.lab.catalogue.build import (
     express_preflight,
     ok,
 )
-from analysis.lab.spec import ALLOWED, Header, Reply, Route, Scenario
+from analysis.lab.spec import ALLOWED, Expected, Header, Reply, Route, Scenario
 
 # CloudFront in front of an S3 bucket: what a static-asset CDN answers with.
 CLOUDFRONT_S3: tuple[Header, ...] = (
@@ -34,6 +34,17 @@ def static(content_type: str, body: str, *headers: Header) -> Reply:
 
 
 SCENARIOS = (
+    Scenario(
+        id="orb-image-of-json",
+        title="<img> pointed at the JSON API: Opaque Response Blocking refuses the answer",
+        notes="Not CORS: an image is a no-cors load. ORB sniffs the JSON and fails the load "
+        "with net::ERR_BLOCKED_BY_ORB; the console shows no CORS line.",
+        cause="browser-block",
+        visit=at(call(client="image")),
+        routes=(Route("GET", ok(EXPRESS, body='{"user": {"id": 7}}')),),
+        expected=Expected(blocked=True),
+        fix_layer="express",
+    ),
     Scenario(
         id="font-from-cdn-without-cors",
         title="An @font-face web font from a CDN bucket that sends no CORS headers",
