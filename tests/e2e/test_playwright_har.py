@@ -80,6 +80,7 @@ IDS = [
     "control-module-worker-allowed",
     "embedded-widget-origin-not-listed",
     "sandboxed-iframe-null-origin",
+    "orb-image-of-json",  # ORB's refusal, which Playwright keeps as _failureText
 ]
 
 
