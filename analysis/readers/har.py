@@ -188,11 +188,13 @@ def _source_by_size(resp: object, server_ip: str | None, method: str) -> str | N
 
 
 _DELIVERED = BrowserVerdict(blocked=False)
-"""A service worker's answer in Playwright's Chromium HAR with a status and no
-`_failureText`: the page received it. Playwright writes every answer the browser refused
-(the worker's network error, an opaque answer to a CORS request, ...) as status -1 with
-`_failureText`, and a worker's answer is not CORS-checked again (Fetch §4.3 HTTP fetch
-step 5), so the browser's outcome is in the entry itself."""
+"""A service worker's answer in a browser's HAR with a status and no error: the page
+received it. Playwright writes every answer the browser refused (the worker's network
+error, an opaque answer to a CORS request, ...) as status -1 with `_failureText`; Chrome
+DevTools as status 0 with `_error` and `_fetchedViaServiceWorker` false (measured, Chromium
+156's own "Export HAR"). A worker's answer is not CORS-checked again (Fetch §4.3 HTTP fetch
+step 5), so the browser's outcome is in the entry itself. DevTools also writes `_fromCache`
+"disk" for a worker's answer from Cache Storage: the worker, not the HTTP cache, answered."""
 
 
 def _mark_by_size(
@@ -568,6 +570,7 @@ def _quick_captured(
     response: Response | None = None
     error = None
     proxy_error: str | None = None
+    via_worker = None
     if resp is not None:
         if type(resp) is not dict:
             return None
@@ -608,8 +611,10 @@ def _quick_captured(
         or (pageref is not None and type(pageref) is not str)
     ):
         return None
-    if from_cache in ("disk", "memory"):
+    if from_cache in ("disk", "memory") and not via_worker:
         hints["source"] = "http-cache"
+    if via_worker and errors_are_browser_side and response is not None and not error:
+        hints["browser"] = _DELIVERED
     if resource_type:
         hints["resource_type"] = resource_type
     if initiator is not None:
@@ -810,12 +815,14 @@ def _careful_captured(
     response: Response | None = None
     error: str | None = None
     proxy_error: str | None = None
+    via_worker = False
     if resp is not None:
         response = _revalidated(request, _response(resp, method), resp.obj)
         error = resp.text("_error")
         if error is None:
             error = resp.text("_failureText")  # Playwright's name for it
-        if resp.flag("_fetchedViaServiceWorker"):
+        via_worker = bool(resp.flag("_fetchedViaServiceWorker"))
+        if via_worker:
             hints["source"] = "service-worker"
         redirect_url = resp.text("redirectURL")
         if redirect_url:
@@ -825,8 +832,10 @@ def _careful_captured(
     if error and errors_are_browser_side:
         hints["browser_error"] = error
     from_cache = e.text("_fromCache")
-    if from_cache in ("disk", "memory"):
+    if from_cache in ("disk", "memory") and not via_worker:
         hints["source"] = "http-cache"
+    if via_worker and errors_are_browser_side and response is not None and not error:
+        hints["browser"] = _DELIVERED
     resource_type = e.text("_resourceType")
     if resource_type:
         hints["resource_type"] = resource_type

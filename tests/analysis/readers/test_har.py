@@ -69,6 +69,27 @@ def test_chrome_failed_preflight_pairs_with_the_unsent_post() -> None:
     assert x.context.resource_type == "fetch"
 
 
+DEVTOOLS_156 = DATA / "chrome-devtools-156-credentials-cache-worker.har"
+"""Chromium 156's own DevTools frontend, "Export HAR (with sensitive data)", of lab
+scenarios (catalogue ids in the URLs): a credentialed PUT whose preflight answered ACAO *,
+a copy cached for one port of a site answering the next, a worker's synthetic answer and
+one from its Cache Storage."""
+
+
+def _devtools_exchange(tail: str, nth: int = -1) -> Exchange:
+    return [x for x in read(DEVTOOLS_156).exchanges if x.url.endswith(tail)][nth]
+
+
+def test_devtools_worker_answers_were_delivered_and_not_from_the_http_cache() -> None:
+    for tail in ("/s/sw-synthetic-answer", "/s/sw-cache-storage-answer"):
+        x = _devtools_exchange(tail)
+        # A Cache Storage answer comes with `_fromCache: "disk"` too: the worker answered.
+        assert x.context.source == "service-worker"
+        assert x.context.browser == BrowserVerdict(blocked=False)
+        v = decide(x)
+        assert (v.blocked, v.condition) == (False, None)
+
+
 def test_chrome_preflighted_put_and_a_disk_cache_hit() -> None:
     put, cached = only_cross_origin(DATA / "chrome-preflight-put-ok-then-cached.har")
     assert put.method == "PUT"
@@ -408,6 +429,8 @@ def test_chrome_extras_become_hints(tmp_path: Path) -> None:
         "resource_type": "xhr",
         "initiator_type": "script",
         "har_page_url": f"{PAGE}/shop",
+        # A worker's answer with a status and no error reached the page.
+        "browser": BrowserVerdict(blocked=False),
     }
     assert b.hints == {"source": "http-cache"}
 
