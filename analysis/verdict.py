@@ -201,6 +201,8 @@ def decide(exchange: Exchange) -> Verdict:
     if without.fault is not None or not without.cors:
         return _confirm(_verdict_from(without, base, exchange, origin, None))
     with_ = _walk(exchange, origin, mode, include=True)
+    if _failed_only_with_credentials(exchange, without, with_):
+        return _confirm(_verdict_from(with_, base, exchange, origin, "include"))
     otherwise = _verdict_from(without, base, exchange, origin, None)
     if with_.failure is None or otherwise["blocked"] is True:
         # Blocked without credentials too: a later step the wire did not show the answer
@@ -216,6 +218,31 @@ def decide(exchange: Exchange) -> Verdict:
             "warnings": tuple(without.warnings),
         }
     )
+
+
+def _failed_only_with_credentials(exchange: Exchange, without: _Walk, with_: _Walk) -> bool:
+    """The browser failed the fetch (its generic net::ERR_FAILED, nothing more) with no
+    answer recorded for its last request, and that request's preflight passes without
+    credentials but fails with them: so the request went with them. Without credentials
+    Chromium would have sent the request after the preflight and kept the answer, and a
+    browser's export keeps the answer of a request it sent even when it failed CORS (Chrome
+    DevTools' HAR: the status and headers beside `_error`); its other failures carry other
+    errors (§4.8 CORS-preflight fetch: a failed preflight is a network error, and the
+    request is never sent)."""
+    failure = with_.failure
+    last = exchange.last
+    if not (
+        without.failure is None
+        and without.fault is None
+        and without.incomplete == "response-not-captured"
+        and exchange.context.browser is None
+        and exchange.context.browser_error == _GENERIC_FAILURE
+        and failure is not None
+        and failure.url == last.url
+    ):
+        return False
+    preflight = last.preflight.transaction if last.preflight is not None else None
+    return failure.stage == "preflight" and preflight is not None and preflight.response is not None
 
 
 def _named(failure: Failure) -> tuple[str, str, str, str | None]:

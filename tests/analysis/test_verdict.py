@@ -1585,3 +1585,44 @@ def test_a_cors_failure_is_named_before_a_broken_body() -> None:
 def test_a_generic_failure_is_no_named_block() -> None:
     v = decide(_unanswered("https://api.test/x", "net::ERR_FAILED"))
     assert v.fault is None
+
+
+# --- A browser's generic failure with no answer recorded (Chrome DevTools' HAR) -----------
+
+
+def _failed_after(preflight_headers: list[tuple[str, str]]) -> Exchange:
+    """A PUT whose preflight answered, then no answer to the PUT and the browser's generic
+    net::ERR_FAILED, credentials mode unknown: how DevTools' HAR shows a failed preflight."""
+    x = preflighted("PUT", 204, preflight_headers, credentials=None)
+    return replace(x, context=replace(x.context, browser_error="net::ERR_FAILED"))
+
+
+@pytest.mark.parametrize(
+    ("preflight_headers", "reason", "hint"),
+    [
+        ([(ACAO, "*"), (ACAC, "true"), (ACAM, "PUT")], "PreflightWildcardOriginNotAllowed", None),
+        # Chromium names the missing Allow-Credentials value as "".
+        ([(ACAO, PAGE), (ACAM, "PUT")], "PreflightInvalidAllowCredentials", ""),
+        # `*` is no wildcard for a credentialed request: a method named only by it fails.
+        ([(ACAO, PAGE), (ACAC, "true"), (ACAM, "*")], "MethodDisallowedByPreflightResponse", "PUT"),
+    ],
+)
+def test_a_failure_only_credentials_explain_names_the_credentialed_check(
+    preflight_headers: list[tuple[str, str]], reason: str, hint: str | None
+) -> None:
+    # Measured (DevTools' own HAR export, Chromium 156): without credentials the PUT would
+    # have gone out and its answer been kept; none was, so the preflight failed.
+    v = decide(_failed_after(preflight_headers))
+    assert (v.blocked, v.stage, v.reason, v.failed_parameter) == (True, "preflight", reason, hint)
+    assert v.credentials == "include"
+
+
+def test_without_the_browsers_failure_the_credentialed_check_stays_a_condition() -> None:
+    x = preflighted("PUT", 204, [(ACAO, "*"), (ACAC, "true"), (ACAM, "PUT")], credentials=None)
+    v = decide(x)
+    assert (v.blocked, v.condition) == (None, "credentials-include")
+
+
+def test_a_preflight_that_fails_either_way_is_named_as_before() -> None:
+    v = decide(_failed_after([(ACAM, "PUT")]))
+    assert (v.blocked, v.reason) == (True, "PreflightMissingAllowOriginHeader")

@@ -80,6 +80,18 @@ def _devtools_exchange(tail: str, nth: int = -1) -> Exchange:
     return [x for x in read(DEVTOOLS_156).exchanges if x.url.endswith(tail)][nth]
 
 
+def test_devtools_failed_credentialed_preflight_is_named() -> None:
+    x = _devtools_exchange("/s/wildcard-with-credentials-preflight")
+    assert x.first.preflight is not None and x.first.actual is not None
+    assert x.first.actual.response is None
+    v = decide(x)
+    assert (v.blocked, v.reason, v.credentials) == (
+        True,
+        "PreflightWildcardOriginNotAllowed",
+        "include",
+    )
+
+
 def test_devtools_worker_answers_were_delivered_and_not_from_the_http_cache() -> None:
     for tail in ("/s/sw-synthetic-answer", "/s/sw-cache-storage-answer"):
         x = _devtools_exchange(tail)
