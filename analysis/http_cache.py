@@ -8,6 +8,7 @@ follow `net/http/http_response_headers.cc`). Standard library only: the engine u
 from __future__ import annotations
 
 from dataclasses import replace
+from email.utils import parsedate_to_datetime
 
 from analysis.model import Headers, Response
 
@@ -98,6 +99,44 @@ def plain_directives(cache_control: list[str]) -> frozenset[str]:
     as a whole list element (`HasHeaderValue`): `no-cache="Set-Cookie"` is not `no-cache`,
     it only keeps that field out of the stored copy."""
     return frozenset(d.lower() for d in _directives(cache_control) if "=" not in d)
+
+
+def freshness_lifetime(response: Response) -> float | None:
+    """RFC 9111 §4.2.1 for a private cache, in seconds: `max-age`, else `Expires` minus
+    `Date`. None when the response must be revalidated before each use (`no-cache`,
+    `no-store`) or gives no explicit lifetime: a heuristic one (§4.2.2) is the cache's own
+    guess, not something a capture can show."""
+    cache_control = response.headers.get_all("cache-control")
+    plain = plain_directives(cache_control)
+    if "no-cache" in plain or "no-store" in plain:
+        return None
+    for directive in _directives(cache_control):
+        name, _, value = directive.partition("=")
+        if name.strip().lower() == "max-age":
+            try:
+                return float(int(value.strip().strip('"')))
+            except ValueError:
+                return None
+    expires, date = response.headers.get("expires"), response.headers.get("date")
+    if expires is None or date is None:
+        return None
+    try:
+        return (parsedate_to_datetime(expires) - parsedate_to_datetime(date)).total_seconds()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def fresh_after(response: Response, elapsed_s: float) -> bool:
+    """Whether a copy received `elapsed_s` seconds ago is still fresh (RFC 9111 §4.2:
+    its lifetime is more than its current age, the `Age` it came with plus the time since)."""
+    lifetime = freshness_lifetime(response)
+    if lifetime is None:
+        return False
+    try:
+        age = float(int((response.headers.get("age") or "0").strip()))
+    except ValueError:
+        return False
+    return lifetime > age + max(elapsed_s, 0.0)
 
 
 def partition_site(origin: str) -> str:

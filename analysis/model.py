@@ -186,7 +186,9 @@ class Step:
     stored: Response | None = None
     """When `actual` is a 304 to the browser's HTTP cache revalidating: the stored response
     it revalidated, where the capture saw it arrive (same URL, validator and cache
-    partition). The browser checks that response with the 304's headers put in."""
+    partition). The browser checks that response with the 304's headers put in. When
+    `actual` is a GET the browser failed with no answer (a browser's HAR): the fresh copy
+    its HTTP cache held for it, which is what the browser checked."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,4 +64,6 @@ def response_source(exchange: Exchange) -> str:
     if final is not None and final.response is not None:
         if is_shared_cache_hit(final.response.headers):
             return "cdn-cache"
+    if final is not None and final.response is None and exchange.last.stored is not None:
+        return "http-cache"  # failed without an answer: the browser cache's copy (Step.stored)
     return "network"

@@ -222,13 +222,14 @@ def decide(exchange: Exchange) -> Verdict:
 
 def _failed_only_with_credentials(exchange: Exchange, without: _Walk, with_: _Walk) -> bool:
     """The browser failed the fetch (its generic net::ERR_FAILED, nothing more) with no
-    answer recorded for its last request, and that request's preflight passes without
-    credentials but fails with them: so the request went with them. Without credentials
-    Chromium would have sent the request after the preflight and kept the answer, and a
-    browser's export keeps the answer of a request it sent even when it failed CORS (Chrome
-    DevTools' HAR: the status and headers beside `_error`); its other failures carry other
-    errors (§4.8 CORS-preflight fetch: a failed preflight is a network error, and the
-    request is never sent)."""
+    answer recorded for its last request, and what it checked there passes without
+    credentials but fails with them: so the request went with them. What it checked is the
+    preflight's answer, or the fresh copy its HTTP cache answered with (`Step.stored`).
+    Without credentials Chromium would have sent the request after the preflight and kept
+    the answer, and a browser's export keeps the answer of a request it sent even when it
+    failed CORS (Chrome DevTools' HAR: the status and headers beside `_error`); its other
+    failures carry other errors (§4.8 CORS-preflight fetch: a failed preflight is a network
+    error, and the request is never sent)."""
     failure = with_.failure
     last = exchange.last
     if not (
@@ -241,6 +242,8 @@ def _failed_only_with_credentials(exchange: Exchange, without: _Walk, with_: _Wa
         and failure.url == last.url
     ):
         return False
+    if failure.stage == "response":
+        return last.stored is not None and last.actual is not None and last.actual.response is None
     preflight = last.preflight.transaction if last.preflight is not None else None
     return failure.stage == "preflight" and preflight is not None and preflight.response is not None
 
@@ -704,7 +707,15 @@ def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -
                     "blocked as mixed content: a page served over https may not fetch an http URL"
                 )
             elif cors_flag:
-                walk.incomplete = "response-not-captured"
+                # The browser failed it with no answer recorded, while its HTTP cache held a
+                # fresh copy (`Step.stored`): that copy is what it checked, and a failure
+                # there is the one it reported. A copy that passes says nothing more.
+                if step.stored is not None and (
+                    failure := _check_access(step.stored, request_origin, include)
+                ):
+                    walk.failure = _at(failure, "response", url)
+                else:
+                    walk.incomplete = "response-not-captured"
             return walk
         response = tx.response
         if response.status == 304:

@@ -151,6 +151,8 @@ def _assemble(items: list[Captured], origin_file: str | None, via_proxy: bool) -
     items = _in_time_order(items)
     pages = {} if via_proxy else _page_addresses(items)
     stored = _stored_responses(items)
+    if not via_proxy:
+        stored.update(_unrecorded_cache_answers(items))
     _contexts.clear()  # those made for another file may carry its page addresses
     units = _pair(items, wire=via_proxy)
     del items
@@ -209,6 +211,60 @@ def _stored_responses(items: list[Captured]) -> dict[int, Response]:
         elif response.status == 200 and http_cache.storable(response):
             held[key] = http_cache.kept(response)
     return found
+
+
+_FAILED_WITHOUT_ANSWER = "net::ERR_FAILED"
+_VARY_KNOWN = frozenset({"origin", "accept-encoding"})
+"""Vary fields whose stored request value a capture can match: the Origin (from the
+requester) and Accept-Encoding (the browser's own, the same on every request)."""
+
+
+def _unrecorded_cache_answers(items: list[Captured]) -> dict[int, Response]:
+    """For each GET a browser failed (net::ERR_FAILED) with no answer recorded and no server
+    reached: the fresh copy its HTTP cache held for that URL and partition, seen arriving
+    earlier. Chrome DevTools' HAR keeps a cache hit that passed CORS (`_fromCache`), but
+    writes one that failed CORS as status 0 with nothing from the cache (measured, Chromium
+    156): a copy stored for one page of a site, without `Vary: Origin`, answers the next page
+    of the same site, and its Allow-Origin names the first. Keyed by `id()` of the failed
+    request's transaction. A browser's HAR only: a proxy sees nothing the cache answers."""
+    held: dict[tuple[str, str], tuple[Response, float, str]] = {}
+    found: dict[int, Response] = {}
+    for c in items:
+        tx = c.tx
+        if tx.request.method != "GET":
+            continue
+        requester = _requester(tx)
+        if requester is None or tx.started is None:
+            continue
+        key = (tx.request.url, http_cache.partition_site(requester))
+        response = tx.response
+        if response is None:
+            copy = held.get(key)
+            if (
+                copy is not None
+                and tx.server_ip is None
+                and c.hints.get("browser_error") == _FAILED_WITHOUT_ANSWER
+                and _vary_matches(copy[0], copy[2], requester)
+                and http_cache.fresh_after(copy[0], tx.started - copy[1])
+            ):
+                found[id(tx)] = copy[0]
+            continue
+        if response.status == 200 and tx.server_ip is not None and "source" not in c.hints:
+            if http_cache.forbids_storing(response):
+                held.pop(key, None)
+            else:
+                arrived = tx.started + (tx.duration_ms or 0.0) / 1000
+                held[key] = (http_cache.kept(response), arrived, requester)
+    return found
+
+
+def _vary_matches(stored: Response, stored_for: str, requester: str) -> bool:
+    """RFC 9111 §4.1: the stored copy answers only a request whose Vary fields match."""
+    fields = {f.strip().lower() for line in stored.headers.get_all("vary") for f in line.split(",")}
+    fields.discard("")
+    if not fields <= _VARY_KNOWN:
+        return False  # `*`, or a field the capture cannot compare
+    return "origin" not in fields or stored_for == requester
 
 
 def _revalidation(tx: Transaction) -> tuple[str, str] | None:

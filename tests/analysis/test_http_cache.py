@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.http_cache import kept, not_stored_fields, partition_site, plain_directives, updated
+from analysis.http_cache import (
+    fresh_after,
+    freshness_lifetime,
+    kept,
+    not_stored_fields,
+    partition_site,
+    plain_directives,
+    updated,
+)
 from analysis.model import Headers, Response
 
 
@@ -78,3 +86,32 @@ def test_a_quoted_no_cache_is_not_the_plain_directive() -> None:
 )
 def test_the_cache_partition_is_the_site(origin: str, site: str) -> None:
     assert partition_site(origin) == site
+
+
+DATE = "Sat, 28 Nov 2026 05:39:18 GMT"
+LATER = "Sat, 28 Nov 2026 05:49:18 GMT"
+
+
+@pytest.mark.parametrize(
+    ("fields", "lifetime"),
+    [
+        ([("Cache-Control", "public, max-age=600")], 600.0),
+        ([("Cache-Control", 'max-age=600, no-cache="Set-Cookie"')], 600.0),  # not no-cache
+        ([("Cache-Control", "max-age=600, no-cache")], None),
+        ([("Cache-Control", "no-store, max-age=600")], None),
+        ([("Cache-Control", "max-age=soon")], None),
+        ([("Date", DATE), ("Expires", LATER)], 600.0),
+        ([("Expires", LATER)], None),  # no Date to measure from
+        ([("ETag", '"v1"')], None),  # a heuristic lifetime is the cache's own guess
+    ],
+)
+def test_the_freshness_lifetime_is_the_explicit_one(
+    fields: list[tuple[str, str]], lifetime: float | None
+) -> None:
+    assert freshness_lifetime(response(*fields)) == lifetime
+
+
+def test_the_current_age_counts_the_age_it_came_with() -> None:
+    copy = response(("Cache-Control", "max-age=600"), ("Age", "590"))
+    assert fresh_after(copy, 5.0)
+    assert not fresh_after(copy, 11.0)

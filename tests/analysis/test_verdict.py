@@ -1626,3 +1626,36 @@ def test_without_the_browsers_failure_the_credentialed_check_stays_a_condition()
 def test_a_preflight_that_fails_either_way_is_named_as_before() -> None:
     v = decide(_failed_after([(ACAM, "PUT")]))
     assert (v.blocked, v.reason) == (True, "PreflightMissingAllowOriginHeader")
+
+
+def _failed_cache_hit(stored: list[tuple[str, str]], credentials: str | None) -> Exchange:
+    # DevTools' HAR of a GET answered by the HTTP cache that failed CORS: status 0, no
+    # headers, net::ERR_FAILED; the copy is the one the capture saw arrive (`Step.stored`).
+    url = API + "/data"
+    step = Step(url, None, tx("GET", url, [("Referer", PAGE + "/")], None))
+    x = exchange(replace(step, stored=Response(200, Headers.of(stored))), credentials=credentials)
+    return replace(x, context=replace(x.context, browser_error="net::ERR_FAILED"))
+
+
+@pytest.mark.parametrize(
+    ("stored", "credentials", "reason", "hint"),
+    [
+        # A copy stored for another origin of the page's site (catalogue
+        # browser-cache-reused-by-other-port, measured with DevTools' own HAR export).
+        ([(ACAO, "http://localhost:5174")], None, "AllowOriginMismatch", "http://localhost:5174"),
+        ([(ACAO, "*")], "include", "WildcardOriginNotAllowed", None),
+        # Passes without credentials, fails with them, and the browser failed it.
+        ([(ACAO, "*")], None, "WildcardOriginNotAllowed", None),
+    ],
+)
+def test_a_failed_cache_hit_is_checked_on_the_copy_the_cache_held(
+    stored: list[tuple[str, str]], credentials: str | None, reason: str, hint: str | None
+) -> None:
+    v = decide(_failed_cache_hit(stored, credentials))
+    assert (v.blocked, v.stage, v.reason, v.failed_parameter) == (True, "response", reason, hint)
+    assert v.source == "http-cache"
+
+
+def test_a_cache_copy_that_passes_leaves_the_failure_unnamed() -> None:
+    v = decide(_failed_cache_hit([(ACAO, PAGE), (ACAC, "true")], None))
+    assert (v.blocked, v.reason, v.condition) == (True, None, None)

@@ -921,3 +921,69 @@ def test_the_cache_does_not_keep_fields_no_cache_names() -> None:
     then = _fetched(PAGE, 304, [], [("If-None-Match", '"v1"')], started=1.0)
     [_, x] = assemble(caps(first, then)).exchanges
     assert decide(x).reason == "MissingAllowOriginHeader"
+
+
+# --- a cache hit the browser failed, which its HAR shows without the copy -----------------
+
+FRESH = [("Cache-Control", "public, max-age=600")]
+
+
+def _arrived(page: str, answered: list[tuple[str, str]], started: float = 0.0) -> Captured:
+    t = _fetched(page, answered=answered, started=started)
+    return cap(replace(t, server_ip="127.0.0.3"), 0)
+
+
+def _failed_hit(page: str = PAGE, started: float = 5.0, error: str = "net::ERR_FAILED") -> Captured:
+    # As Chrome DevTools' HAR writes it (measured, Chromium 156): the Referer alone, no
+    # answer, no address, the browser's generic failure.
+    t = tx("GET", f"{API}/data", [("Referer", page + "/")], status=None, started=started)
+    return cap(t, 1, Hints(browser_error=error))
+
+
+def _copy_for(first: Captured, then: Captured, *, via_proxy: bool = False) -> object:
+    [_, failed] = assemble([first, then], via_proxy=via_proxy).exchanges
+    return failed.steps[0].stored
+
+
+def test_a_failed_cache_hit_takes_the_fresh_copy_stored_for_another_origin_of_the_site() -> None:
+    # Measured (catalogue browser-cache-reused-by-other-port, DevTools' own HAR export).
+    first = _arrived(PORT2, [("Access-Control-Allow-Origin", PORT2), *FRESH])
+    assert _copy_for(first, _failed_hit()) is first.tx.response
+    [_, x] = assemble([first, _failed_hit()]).exchanges
+    v = decide(x)
+    assert (v.blocked, v.reason, v.failed_parameter, v.source) == (
+        True,
+        "AllowOriginMismatch",
+        PORT2,
+        "http-cache",
+    )
+
+
+@pytest.mark.parametrize(
+    ("answered", "then"),
+    [
+        ([("Cache-Control", "max-age=3")], _failed_hit()),  # stale by then
+        ([("Cache-Control", "max-age=600, no-cache")], _failed_hit()),  # revalidated first
+        ([("Cache-Control", "max-age=600"), ("Age", "598")], _failed_hit()),
+        ([*FRESH, ("Vary", "Origin")], _failed_hit()),  # keyed by the other Origin
+        ([*FRESH, ("Vary", "Cookie")], _failed_hit()),  # a field the capture cannot match
+        ([("ETag", '"v1"')], _failed_hit()),  # no explicit lifetime
+        (FRESH, _failed_hit(SITE2)),  # another site: another partition
+        (FRESH, _failed_hit(error="net::ERR_ABORTED")),  # canceled, not failed
+    ],
+)
+def test_a_failed_request_without_a_copy_the_cache_could_have_used(
+    answered: list[tuple[str, str]], then: Captured
+) -> None:
+    first = _arrived(PORT2, [("Access-Control-Allow-Origin", PORT2), *answered])
+    assert _copy_for(first, then) is None
+
+
+def test_a_proxy_never_sees_the_cache_answer() -> None:
+    first = _arrived(PORT2, [("Access-Control-Allow-Origin", PORT2), *FRESH])
+    assert _copy_for(first, _failed_hit(), via_proxy=True) is None
+
+
+def test_a_copy_with_vary_origin_answers_its_own_origin() -> None:
+    first = _arrived(PAGE, [("Access-Control-Allow-Origin", "*"), ("Vary", "Origin"), *FRESH])
+    assert _copy_for(first, _failed_hit()) is first.tx.response

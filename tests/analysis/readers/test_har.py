@@ -92,6 +92,19 @@ def test_devtools_failed_credentialed_preflight_is_named() -> None:
     )
 
 
+def test_devtools_failed_cache_hit_is_checked_on_the_copy_stored_for_another_port() -> None:
+    stored, reused = [x for x in read(DEVTOOLS_156).exchanges if "/s/browser-cache" in x.url]
+    assert decide(stored).blocked is False
+    assert reused.first.stored is not None
+    v = decide(reused)
+    assert (v.blocked, v.reason, v.failed_parameter, v.source) == (
+        True,
+        "AllowOriginMismatch",
+        "http://127.0.0.1:37159",
+        "http-cache",
+    )
+
+
 def test_devtools_worker_answers_were_delivered_and_not_from_the_http_cache() -> None:
     for tail in ("/s/sw-synthetic-answer", "/s/sw-cache-storage-answer"):
         x = _devtools_exchange(tail)
