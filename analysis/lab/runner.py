@@ -276,15 +276,17 @@ def _dropped_by_client(call: Call, record: NetRecord) -> bool:
     return record.canceled and record.status is not None and not 300 <= record.status < 400
 
 
-# Failures of a body whose headers Chromium had received and passed through CORS.
-_BODY_ERRORS = frozenset({"net::ERR_CONTENT_DECODING_FAILED"})
+# Failures of a body whose headers Chromium had received and passed through CORS. A body
+# cut short reaches the browser as such only without a proxy (mitmproxy answers 502 itself).
+_BODY_ERRORS = frozenset({"net::ERR_CONTENT_DECODING_FAILED", "net::ERR_CONTENT_LENGTH_MISMATCH"})
 
 
 def _body_failed_after_answer(js_result: dict[str, Any], record: NetRecord) -> bool:
     """Only reading the body failed: fetch() resolved and `text()` rejected, or (XHR, whose
     error event cannot tell) DevTools reported the answer's status, no CORS error, and a
-    body's failure (a body that does not decode as its Content-Encoding says; measured,
-    Chromium 156). The answer passed CORS; the failure is not a verdict on the request."""
+    body's failure (a body that does not decode as its Content-Encoding says, or is shorter
+    than its Content-Length; measured, Chromium 156). The answer passed CORS; the failure is
+    not a verdict on the request."""
     if js_result.get("error") is None and js_result.get("body_error") is not None:
         return True
     return (

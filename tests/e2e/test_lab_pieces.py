@@ -262,6 +262,10 @@ def test_a_body_that_fails_after_the_answer_passed_cors_is_not_a_verdict() -> No
         _record(200, canceled=False), error_text="net::ERR_CONTENT_DECODING_FAILED"
     )
     assert _body_failed_after_answer(xhr, undecodable)
+    # Measured without a proxy (dh15-fa-0105): an XHR whose body was cut short.
+    assert _body_failed_after_answer(
+        xhr, replace(undecodable, error_text="net::ERR_CONTENT_LENGTH_MISMATCH")
+    )
     assert not _body_failed_after_answer(
         xhr, replace(undecodable, cors_error="MissingAllowOriginHeader")
     )
