@@ -614,7 +614,8 @@ def _quick_captured(
     if from_cache in ("disk", "memory") and not via_worker:
         hints["source"] = "http-cache"
     if via_worker and errors_are_browser_side and response is not None and not error:
-        hints["browser"] = _DELIVERED
+        if "redirect_url" not in hints:  # a redirect the page then follows itself
+            hints["browser"] = _DELIVERED
     if resource_type:
         hints["resource_type"] = resource_type
     if initiator is not None:
@@ -835,7 +836,8 @@ def _careful_captured(
     if from_cache in ("disk", "memory") and not via_worker:
         hints["source"] = "http-cache"
     if via_worker and errors_are_browser_side and response is not None and not error:
-        hints["browser"] = _DELIVERED
+        if "redirect_url" not in hints:  # a redirect the page then follows itself
+            hints["browser"] = _DELIVERED
     resource_type = e.text("_resourceType")
     if resource_type:
         hints["resource_type"] = resource_type

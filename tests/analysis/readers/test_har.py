@@ -115,6 +115,15 @@ def test_devtools_worker_answers_were_delivered_and_not_from_the_http_cache() ->
         assert (v.blocked, v.condition) == (False, None)
 
 
+def test_a_worker_redirect_is_not_the_pages_outcome(tmp_path: Path) -> None:
+    # The page follows a worker's redirect itself: what it got there decides, not the 302.
+    sw = har_entry(status=302, response_headers=[("Location", f"{API}/next")])
+    sw["response"].update(_fetchedViaServiceWorker=True, redirectURL=f"{API}/next")
+    [c] = read_har(entries_of(tmp_path, sw)).captured
+    assert c.hints.get("source") == "service-worker"
+    assert "browser" not in c.hints
+
+
 def test_chrome_preflighted_put_and_a_disk_cache_hit() -> None:
     put, cached = only_cross_origin(DATA / "chrome-preflight-put-ok-then-cached.har")
     assert put.method == "PUT"
