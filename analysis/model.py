@@ -230,6 +230,10 @@ class Context:
     """The names of the headers the script set, lower-cased, in the order it set them (the
     page probe's record): safelisted ones too, which the wire never shows when a preflight
     fails, yet which decide the order Chromium checks the others in."""
+    never_sent: bool = False
+    """The capture shows the browser failed the last request before sending it: an export
+    that keeps the answer of every request it logged with its preflight (Chrome DevTools'
+    HAR, for a page's or a frame's or a service worker's own) has none."""
 
 
 @dataclass(frozen=True, slots=True)

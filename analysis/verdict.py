@@ -224,12 +224,10 @@ def _failed_only_with_credentials(exchange: Exchange, without: _Walk, with_: _Wa
     """The browser failed the fetch (its generic net::ERR_FAILED, nothing more) with no
     answer recorded for its last request, and what it checked there passes without
     credentials but fails with them: so the request went with them. What it checked is the
-    preflight's answer, or the fresh copy its HTTP cache answered with (`Step.stored`).
-    Without credentials Chromium would have sent the request after the preflight and kept
-    the answer, and a browser's export keeps the answer of a request it sent even when it
-    failed CORS (Chrome DevTools' HAR: the status and headers beside `_error`); its other
-    failures carry other errors (§4.8 CORS-preflight fetch: a failed preflight is a network
-    error, and the request is never sent)."""
+    fresh copy its HTTP cache answered with (`Step.stored`), or the preflight's answer when
+    the request was never sent (`Context.never_sent`): without credentials Chromium would
+    have sent it after the preflight (§4.8 CORS-preflight fetch: a failed preflight is a
+    network error, and the request is never sent)."""
     failure = with_.failure
     last = exchange.last
     if not (
@@ -245,7 +243,12 @@ def _failed_only_with_credentials(exchange: Exchange, without: _Walk, with_: _Wa
     if failure.stage == "response":
         return last.stored is not None and last.actual is not None and last.actual.response is None
     preflight = last.preflight.transaction if last.preflight is not None else None
-    return failure.stage == "preflight" and preflight is not None and preflight.response is not None
+    return (
+        failure.stage == "preflight"
+        and exchange.context.never_sent
+        and preflight is not None
+        and preflight.response is not None
+    )
 
 
 def _named(failure: Failure) -> tuple[str, str, str, str | None]:

@@ -810,6 +810,7 @@ def _merge_hints(chain: _Chain) -> Hints:
         "worker_answer",
         "worker_response_type",
         "worker_failure",
+        "never_sent",
     ):
         for unit in reversed(chain.units):
             value = unit.actual.hints.get(key) if unit.actual else None
@@ -907,6 +908,7 @@ def _new_context(chain: _Chain, hints: Hints, via_proxy: bool, pages: dict[str, 
         page_address=_page_address(page_origin, har_page, pages),
         via_proxy=via_proxy,
         header_names=hints.get("header_names"),
+        never_sent=hints.get("never_sent", False),
     )
     return context
 

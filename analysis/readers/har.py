@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import codecs
 import dataclasses
 import json
@@ -104,16 +105,56 @@ def read_har_document(path: str | os.PathLike[str]) -> Loaded:
                 sizes_mark_cache=sizes_mark_cache,
             )
         )
-    return _loaded(captured, pagerefs, errors_are_browser_side)
+    return _loaded(captured, pagerefs, errors_are_browser_side, creator)
 
 
-def _loaded(captured: list[Captured], pagerefs: list[object], browser_side: bool) -> Loaded:
+def _loaded(
+    captured: list[Captured], pagerefs: list[object], browser_side: bool, creator: object = None
+) -> Loaded:
     """The entries read, finished as the whole file tells: `browser_side` False for
     mitmproxy's own export, which is a proxy's recording of the wire like its flow file."""
     captured = _with_page_documents(captured, pagerefs)
+    if _keeps_page_answers(creator):
+        captured = _never_sent(captured, pagerefs)
     if not browser_side:
         captured = _sent_methods(captured)
     return Loaded(captured=captured, format="har", via_proxy=not browser_side)
+
+
+def _keeps_page_answers(creator: object) -> bool:
+    """Chrome DevTools' export ("WebInspector"): it keeps the answer of every request a page
+    or frame sent, even one the browser then failed (the raw status and headers beside
+    `_error`; measured, Chromium 156)."""
+    return isinstance(creator, dict) and creator.get("name") == "WebInspector"
+
+
+def _never_sent(captured: list[Captured], pagerefs: list[object]) -> list[Captured]:
+    """Mark a request the browser failed with no answer as never sent, where its preflight
+    was logged on the same page (or both on no page). DevTools logs each request on the
+    target that made it, and a dedicated worker's without the raw answer: such a request
+    shows no answer though it had one, and its preflight is logged on the page (measured,
+    Chromium 156). The preflight taken is the first logged after the request for its URL
+    (DevTools orders entries by start, and a preflight starts after its request)."""
+    preflights: dict[str, list[int]] = {}
+    for i, c in enumerate(captured):
+        if _preflight_request(c.tx.request):
+            preflights.setdefault(c.tx.request.url, []).append(i)
+    out = captured
+    for i, c in enumerate(captured):
+        if c.tx.response is not None or "browser_error" not in c.hints:
+            continue
+        logged = preflights.get(c.tx.request.url, [])
+        at = bisect.bisect_right(logged, i)
+        if at == len(logged) or _pageref(pagerefs[logged[at]]) != _pageref(pagerefs[i]):
+            continue
+        if out is captured:
+            out = list(captured)
+        out[i] = dataclasses.replace(c, hints={**c.hints, "never_sent": True})
+    return out
+
+
+def _pageref(slot: object) -> object:
+    return slot[0] if type(slot) is tuple else slot
 
 
 def _sent_methods(captured: list[Captured]) -> list[Captured]:
@@ -1137,7 +1178,7 @@ class _HarStream:
             raise self.entry_error
         fixed = self.fixed or self.used
         assert fixed is not None  # `_entries` ran: it sets `used` when nothing was fixed
-        return _loaded(self.captured, self.pagerefs, fixed[1])
+        return _loaded(self.captured, self.pagerefs, fixed[1], self.log_fields.get("creator"))
 
     def _document(self) -> None:
         p = self._ws(0)

@@ -69,6 +69,8 @@ class _Head(NamedTuple):
     fixed: _Fixed
     seam: re.Pattern[bytes]
     """"}", ",", "{" and the first entry's first key, whitespace allowed between them."""
+    creator: object = None
+    """`log.creator`, for what `har._loaded` makes of the whole file."""
 
 
 class _Run(NamedTuple):
@@ -115,7 +117,7 @@ def read_split(path: str, size: int, progress: ProgressFn | None, jobs: int) -> 
         return None
     if progress is not None:
         progress(size, size)
-    return _loaded(captured, pagerefs, head.fixed[1])
+    return _loaded(captured, pagerefs, head.fixed[1], head.creator)
 
 
 def _packing(path: str, run: tuple[int, int], fixed: _Fixed) -> Callable[[], bytes]:
@@ -197,7 +199,7 @@ def _parse_log(text: str, p: int, path: str) -> _Head | None:
     ws = rb"[ \t\n\r]*"
     key = re.escape(text[key_at:key_end].encode("utf-8"))
     seam = re.compile(rb"\}" + ws + rb"," + ws + rb"\{" + ws + key + ws + rb":")
-    return _Head(len(text[:p].encode("utf-8")), fixed, seam)
+    return _Head(len(text[:p].encode("utf-8")), fixed, seam, creator)
 
 
 def _key(text: str, p: int) -> tuple[str, int]:

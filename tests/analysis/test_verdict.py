@@ -1594,7 +1594,8 @@ def _failed_after(preflight_headers: list[tuple[str, str]]) -> Exchange:
     """A PUT whose preflight answered, then no answer to the PUT and the browser's generic
     net::ERR_FAILED, credentials mode unknown: how DevTools' HAR shows a failed preflight."""
     x = preflighted("PUT", 204, preflight_headers, credentials=None)
-    return replace(x, context=replace(x.context, browser_error="net::ERR_FAILED"))
+    failed = replace(x.context, browser_error="net::ERR_FAILED", never_sent=True)
+    return replace(x, context=failed)
 
 
 @pytest.mark.parametrize(
@@ -1621,6 +1622,13 @@ def test_without_the_browsers_failure_the_credentialed_check_stays_a_condition()
     x = preflighted("PUT", 204, [(ACAO, "*"), (ACAC, "true"), (ACAM, "PUT")], credentials=None)
     v = decide(x)
     assert (v.blocked, v.condition) == (None, "credentials-include")
+
+
+def test_a_request_that_may_have_been_sent_leaves_the_failure_unnamed() -> None:
+    # A dedicated worker's request in DevTools' HAR: failed, no answer logged, yet sent.
+    x = _failed_after([(ACAO, "*"), (ACAC, "true"), (ACAM, "PUT")])
+    v = decide(replace(x, context=replace(x.context, never_sent=False)))
+    assert (v.blocked, v.reason, v.condition) == (True, None, None)
 
 
 def test_a_preflight_that_fails_either_way_is_named_as_before() -> None:

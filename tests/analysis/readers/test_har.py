@@ -73,7 +73,9 @@ DEVTOOLS_156 = DATA / "chrome-devtools-156-credentials-cache-worker.har"
 """Chromium 156's own DevTools frontend, "Export HAR (with sensitive data)", of lab
 scenarios (catalogue ids in the URLs): a credentialed PUT whose preflight answered ACAO *,
 a copy cached for one port of a site answering the next, a worker's synthetic answer and
-one from its Cache Storage."""
+one from its Cache Storage; then, from a second export, a dedicated worker's GET (logged
+on the worker, without a page) whose preflight the page logged, and whose answer failed
+CORS (Allow-Origin `null`) and is not in the export."""
 
 
 def _devtools_exchange(tail: str, nth: int = -1) -> Exchange:
@@ -83,13 +85,34 @@ def _devtools_exchange(tail: str, nth: int = -1) -> Exchange:
 def test_devtools_failed_credentialed_preflight_is_named() -> None:
     x = _devtools_exchange("/s/wildcard-with-credentials-preflight")
     assert x.first.preflight is not None and x.first.actual is not None
-    assert x.first.actual.response is None
+    assert x.first.actual.response is None and x.context.never_sent
     v = decide(x)
     assert (v.blocked, v.reason, v.credentials) == (
         True,
         "PreflightWildcardOriginNotAllowed",
         "include",
     )
+
+
+def test_devtools_page_request_failed_with_no_answer_was_never_sent() -> None:
+    for reader in (read_har, read_har_document):
+        sent = {
+            (c.tx.request.method, c.tx.request.url.rsplit("/", 1)[1]): c.hints.get("never_sent")
+            for c in reader(DEVTOOLS_156).captured
+        }
+        assert sent[("PUT", "wildcard-with-credentials-preflight")] is True
+        assert sent[("OPTIONS", "wildcard-with-credentials-preflight")] is None
+        # A dedicated worker's: logged without a page, its preflight with one.
+        assert sent[("GET", "cw-0053")] is None
+
+
+def test_devtools_worker_request_failed_with_no_answer_may_have_had_one() -> None:
+    x = _devtools_exchange("/s/cw-0053")
+    assert x.first.preflight is not None and x.first.actual is not None
+    assert x.first.actual.response is None and not x.context.never_sent
+    v = decide(x)
+    # Not the credentialed preflight check: the GET went without credentials, and failed.
+    assert (v.blocked, v.reason) == (True, None)
 
 
 def test_devtools_failed_cache_hit_is_checked_on_the_copy_stored_for_another_port() -> None:
