@@ -587,6 +587,11 @@ def request_mode(exchange: Exchange, origin: str | None) -> str | None:
         # A cross-origin GET/HEAD carries Origin only in CORS mode.
         if "origin" in headers:
             return "cors"
+        if ctx.resource_type in _CORS_MODE_ONLY:
+            # XMLHttpRequest's send() and EventSource's constructor always fetch in mode
+            # "cors": said where the headers are not the wire's (a dedicated worker's request
+            # in Chrome DevTools' HAR carries neither Origin nor Sec-Fetch-Mode).
+            return "cors"
         if origin is None or same_origin(origin, step.url):
             return None
         if ctx.source == "service-worker":
@@ -610,6 +615,10 @@ def request_mode(exchange: Exchange, origin: str | None) -> str | None:
             return None
         return "no-cors"
     return None
+
+
+_CORS_MODE_ONLY = frozenset({"xhr", "eventsource"})
+"""Chrome's resource types whose requests are CORS-mode whatever the page asked."""
 
 
 def credentials_mode(exchange: Exchange, origin: str) -> str | None:

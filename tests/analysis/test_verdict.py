@@ -1017,6 +1017,23 @@ def test_a_failed_later_hop_leaves_the_mode_open() -> None:
     assert decide(failing).blocked is not False
 
 
+@pytest.mark.parametrize(("resource_type", "mode"), [("xhr", "cors"), ("eventsource", "cors")])
+def test_xhr_and_eventsource_are_cors_mode_without_the_wires_headers(
+    resource_type: str, mode: str
+) -> None:
+    # A dedicated worker's XHR in Chrome DevTools' HAR (lab cw-0018): the script's own
+    # headers only, no Origin, and the answer the browser let through.
+    url = API + "/data"
+    answer = [(ACAO, PAGE), (ACAC, "true")]
+    sent = tx("GET", url, [("User-Agent", "x"), ("Referer", PAGE + "/")], 200, answer)
+    x = exchange(Step(url, None, sent), credentials=None, resource_type=resource_type)
+    assert request_mode(x, PAGE) == mode
+    v = decide(x)
+    assert (v.cors, v.blocked, v.mode) == (True, False, mode)
+    fetched = exchange(Step(url, None, sent), credentials=None, resource_type="fetch")
+    assert request_mode(fetched, PAGE) == "no-cors"  # a fetch() may have asked for it
+
+
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_a_document_load_without_fetch_metadata_is_a_navigation(method: str) -> None:
     # A Playwright HAR of a lab page on http://www.app.test: Chromium sends no Sec-Fetch-*
