@@ -387,7 +387,9 @@ def _in_flight(actual: Captured, preflight: Captured) -> bool:
         return True
     if a.started > p.started:
         return False
-    if a.duration_ms is None:
+    if a.duration_ms is None or a.response is None:
+        # A request that failed unanswered: DevTools' time for it can end before the
+        # preflight that failed it even started (measured, Chromium 156's export).
         return True
     return a.started + a.duration_ms / 1000.0 + 0.001 >= p.started
 

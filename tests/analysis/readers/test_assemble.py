@@ -148,6 +148,22 @@ def test_browser_logged_preflight_after_its_request_pairs_backwards() -> None:
     assert x.context.resource_type == "fetch"
 
 
+def test_browser_logged_preflight_pairs_with_a_failed_request_whose_time_ended_first() -> None:
+    # DevTools' export (Chromium 156): a redirect's next hop that its preflight failed is
+    # logged with 5.8 ms of queueing, and the preflight starts 27 ms after the hop did.
+    url = f"{API}/final"
+    actual = tx(
+        "PUT", url, [], status=None, error="net::ERR_FAILED", started=10.169, duration_ms=5.8
+    )
+    pre = preflight_tx(url, "PUT", origin="null", started=10.196, duration_ms=2.5)
+    captured = [
+        cap(actual, 0, Hints(resource_type="fetch", browser_error="net::ERR_FAILED")),
+        cap(pre, 1, Hints(resource_type="preflight", initiator_type="preflight")),
+    ]
+    [x] = assemble(captured).exchanges
+    assert x.first.preflight is not None and x.first.preflight.transaction is pre
+
+
 def test_browser_logged_preflight_skips_a_request_that_already_ended() -> None:
     url = f"{API}/orders"
     old = tx("POST", url, ORIGIN, started=10.0, duration_ms=5.0)
