@@ -391,7 +391,13 @@ def _in_flight(actual: Captured, preflight: Captured) -> bool:
         # A request that failed unanswered: DevTools' time for it can end before the
         # preflight that failed it even started (measured, Chromium 156's export).
         return True
-    return a.started + a.duration_ms / 1000.0 + 0.001 >= p.started
+    return a.started + a.duration_ms / 1000.0 + _LOG_SKEW_S >= p.started
+
+
+_LOG_SKEW_S = 1.0
+"""How much later than the end of the request it guarded a browser's log may place a
+preflight: DevTools' export of a busy Chromium 156 put one 0.12 s after the request's 307
+had arrived. A request that ended long before is another fetch."""
 
 
 def _pair(items: list[Captured], *, wire: bool = False) -> list[_Unit]:

@@ -164,6 +164,17 @@ def test_browser_logged_preflight_pairs_with_a_failed_request_whose_time_ended_f
     assert x.first.preflight is not None and x.first.preflight.transaction is pre
 
 
+def test_browser_logged_preflight_pairs_despite_the_log_placing_it_after_the_answer() -> None:
+    # DevTools' export of a busy Chromium 156: the preflight of a PUT answered 307 at
+    # 21.7406 s is logged as started at 21.859 s.
+    url = f"{API}/start"
+    actual = tx("PUT", url, ORIGIN, status=307, started=21.733, duration_ms=7.59)
+    pre = preflight_tx(url, "PUT", started=21.859, duration_ms=3.06)
+    captured = [cap(actual, 0), cap(pre, 1, Hints(initiator_type="preflight"))]
+    [x] = assemble(captured).exchanges
+    assert x.first.preflight is not None and x.first.preflight.transaction is pre
+
+
 def test_browser_logged_preflight_skips_a_request_that_already_ended() -> None:
     url = f"{API}/orders"
     old = tx("POST", url, ORIGIN, started=10.0, duration_ms=5.0)
