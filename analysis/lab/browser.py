@@ -295,6 +295,13 @@ class LabBrowser:
                 self._pw = None
 
     @property
+    def page_target_id(self) -> str:
+        """The DevTools target id of the lab's page, for a frontend that inspects it."""
+        if self._cdp is None:
+            raise BrowserError("browser not started")
+        return str(self._cdp.send("Target.getTargetInfo")["targetInfo"]["targetId"])
+
+    @property
     def page(self) -> Page:
         if self._page is None:
             raise BrowserError("browser not started")
