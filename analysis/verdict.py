@@ -502,6 +502,7 @@ BROWSER_BLOCKS = {
 }
 """Chromium's reasons for stopping a request that are not CORS (DevTools' `blockedReason`,
 which a Playwright HAR writes as `_failureText`), and what to tell the user."""
+_BLOCK_FAULTS = frozenset(BROWSER_BLOCKS.values())
 
 
 def _browser_block(exchange: Exchange) -> str | None:
@@ -714,10 +715,8 @@ def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -
             walk.fault, walk.fault_stage, walk.fault_url = fault, "response", url
             return walk
         if tx is None or tx.response is None:
-            if cors_flag and _is_mixed_content(origin, url):
-                walk.fault = Fault(
-                    "blocked as mixed content: a page served over https may not fetch an http URL"
-                )
+            if cors_flag and is_mixed_content(origin, url):
+                walk.fault = Fault(BROWSER_BLOCKS["mixed-content"])
             elif cors_flag:
                 # The browser failed it with no answer recorded, while its HTTP cache held a
                 # fresh copy (`Step.stored`): that copy is what it checked, and a failure
@@ -796,6 +795,11 @@ def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -
                 response_tainting_cors or not same_origin(origin, location)
             ):
                 walk.failure = Failure("RedirectContainsCredentials", "redirect", url)
+                return walk
+            if _mixed_content_redirect(exchange, origin, index, location):
+                walk.cors = True
+                walk.fault = Fault(BROWSER_BLOCKS["mixed-content"])
+                walk.fault_stage = "redirect"
                 return walk
             if not same_origin(location, url) and not same_origin(origin, url):
                 tainted = True
@@ -1392,12 +1396,19 @@ def _no_cors(exchange: Exchange, base: _Fields, origin: str) -> _Fields:
     does, and fails where following one is a network error; its answer then passes Opaque
     Response Blocking."""
     warnings = tuple(_no_cors_warnings(exchange, origin))
-    fault = _redirect_fault(exchange)
+    fault = _redirect_fault(exchange, origin)
     if fault is None:
         blocking = _opaque_response_blocking(exchange, origin, base["source"])
         return {**base, **blocking, "warnings": warnings}
+    # A block of the browser's own (mixed content) is listed as `_browser_block` lists ORB
+    # and CORP on no-cors loads, once the load left the page's origin: a script or
+    # stylesheet whose redirect Blink refused failed for the page, though no CORS check ran.
+    listed = fault.message in _BLOCK_FAULTS and not all(
+        same_origin(origin, step.url) for step in exchange.steps
+    )
     return {
         **base,
+        "cors": listed,
         "blocked": True,
         "stage": "redirect",
         "fault": fault.message,
@@ -1451,7 +1462,7 @@ def _opaque_response_blocking(exchange: Exchange, origin: str, source: str) -> _
     return block
 
 
-def _redirect_fault(exchange: Exchange) -> Fault | None:
+def _redirect_fault(exchange: Exchange, origin: str) -> Fault | None:
     """§4.5 HTTP-redirect fetch: the network errors of following a redirect, whatever the
     request's mode: a 21st redirect, a Location that is no URL, one that is not HTTP(S).
     Chromium's network stack names the scheme it refuses (measured for no-cors fetches:
@@ -1472,7 +1483,26 @@ def _redirect_fault(exchange: Exchange) -> Fault | None:
             return _refused_scheme(scheme)
         if _unanswered_after(exchange, index) and _blocked_as_credentialed(exchange, location):
             return Fault(_CREDENTIALED_SUBRESOURCE)
+        if _mixed_content_redirect(exchange, origin, index, location):
+            return Fault(BROWSER_BLOCKS["mixed-content"])
     return None
+
+
+_AUTOUPGRADED = frozenset({"image", "audio", "video"})
+"""Loads Chromium upgrades to https rather than blocking as mixed content
+(`MixedContentChecker::ShouldAutoupgrade`): their https request is not the Location's URL."""
+
+
+def _mixed_content_redirect(exchange: Exchange, origin: str, index: int, location: str) -> bool:
+    """A redirect from an https page's request to a plain http URL that is not potentially
+    trustworthy, with no answer after it: Blink checks mixed content again on every redirect
+    it follows and cancels this one (Mixed Content §4.3; measured, Chromium 156: the redirect
+    ends net::ERR_ABORTED, the target is never sent, Playwright's HAR names it mixed-content)."""
+    return (
+        exchange.context.resource_type not in _AUTOUPGRADED
+        and is_mixed_content(origin, location)
+        and _unanswered_after(exchange, index)
+    )
 
 
 def _refused_scheme(scheme: str) -> Fault:
@@ -1561,7 +1591,7 @@ INVALID_LOCATION = ""
 fetch step 3), in Chromium before any CORS check of the redirect."""
 
 
-def _is_mixed_content(origin: str, url: str) -> bool:
+def is_mixed_content(origin: str, url: str) -> bool:
     """An https page fetching plain http: blocked before it is sent, unless the target is
     potentially trustworthy (loopback)."""
     return (

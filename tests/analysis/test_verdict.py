@@ -1331,6 +1331,42 @@ def test_https_page_fetching_http_is_mixed_content() -> None:
     assert decide(exchange(step, origin="https://app.test")).condition == "response-not-captured"
 
 
+def test_redirect_from_an_https_page_to_plain_http_is_mixed_content() -> None:
+    """Blink checks mixed content on every redirect it follows: an https API redirecting an
+    https page's fetch to a plain http name is cancelled before the target is asked
+    (measured, Chromium 156: net::ERR_ABORTED, Playwright's HAR says mixed-content)."""
+    page = "https://app.test"
+    first, target = "https://api.test/old", "http://api.test/new"
+    hop = tx("GET", first, [("Origin", page)], 301, [("Location", target), (ACAO, page)])
+    v = decide(exchange(Step(first, None, hop), origin=page))
+    assert (v.blocked, v.reason, v.stage) == (True, None, "redirect")
+    assert v.fault is not None and v.fault.startswith("blocked as mixed content")
+    # The redirect itself fails CORS first (the network service checks it before Blink).
+    bare = tx("GET", first, [("Origin", page)], 301, [("Location", target)])
+    assert decide(exchange(Step(first, None, bare), origin=page)).reason == (
+        "MissingAllowOriginHeader"
+    )
+    # No-cors (a script element) is blocked the same way, and listed: it left the page.
+    plain = tx("GET", first, [], 302, [("Location", target)])
+    v = decide(exchange(Step(first, None, plain), origin=page, mode="no-cors"))
+    assert (v.cors, v.blocked) == (True, True)
+    assert v.fault is not None and "mixed content" in v.fault
+
+
+def test_redirect_to_plain_http_that_is_not_mixed_content_waits_for_its_target() -> None:
+    """Loopback is potentially trustworthy, an http page restricts nothing, and an image
+    is upgraded to https rather than blocked: the target's absence proves nothing."""
+    first = "https://api.test/old"
+    for page, target, kind in (
+        ("https://app.test", "http://127.0.0.1:8000/new", "fetch"),
+        ("http://app.test", "http://api.test/new", "fetch"),
+        ("https://app.test", "http://api.test/new", "image"),
+    ):
+        hop = tx("GET", first, [("Origin", page)], 301, [("Location", target), (ACAO, page)])
+        v = decide(exchange(Step(first, None, hop), origin=page, resource_type=kind, mode="cors"))
+        assert (v.blocked, v.condition) == (None, "redirect-target-not-captured"), (page, kind)
+
+
 def test_a_mocked_answer_from_the_proxy_is_judged_like_any_response() -> None:
     url = API + "/mocked"
     step = Step(url, None, tx("GET", url, [("Origin", PAGE)], 200, [], made_by_proxy=True))
