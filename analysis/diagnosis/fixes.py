@@ -1954,7 +1954,10 @@ def _no_cors_opaque(c: _Ctx) -> Fix:
 def _browser_block(c: _Ctx) -> Fix:
     fault = c.detail.get("fault") or ""
     what = f" ({fault})" if fault else ""
-    where, remedy = _BLOCK_REMEDIES.get(c.detail.get("block", ""), _BLOCK_REMEDIES["other"])
+    block = c.detail.get("block", "")
+    where, remedy = _BLOCK_REMEDIES.get(block, _BLOCK_REMEDIES["other"])
+    if c.detail.get("stage") == "redirect" and block in _REDIRECT_REMEDIES:
+        where, remedy = _REDIRECT_REMEDIES[block]
     layer = c.owner if where == "server" else where
     text = [
         f"The browser itself stopped requests from pages on {c.origins_text()} to"
@@ -2042,6 +2045,16 @@ def _proxy_or_upstream_fault(c: _Ctx) -> Fix:
     text.append(f"Leave the CORS settings in {c.name()} alone.")
     return _fix(c, text, snippet, layer=layer, leave_alone=c.owner)
 
+
+_REDIRECT_REMEDIES: dict[str, tuple[str, str]] = {
+    # The page asked for an https URL; the server's Location sent it to plain http.
+    "mixed-content": (
+        "server",
+        "Make {server} redirect to https URLs: its Location points the page's https request"
+        " at plain http, which the browser refuses to follow from an https page.",
+    ),
+}
+"""Blocks met on a redirect, where the fix is the redirect's, not the page's call."""
 
 _BLOCK_REMEDIES: dict[str, tuple[str, str]] = {
     "mixed-content": ("page", "Call the API over https from a page served over https."),

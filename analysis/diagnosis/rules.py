@@ -269,6 +269,8 @@ def _fault_detail(r: Any) -> dict[str, str]:
     detail = {"fault": str(r.fault)}
     if (block := _BLOCK_KINDS.get(detail["fault"])) is not None:
         detail["block"] = block  # the browser's own refusal, not the network's
+        if r.stage == "redirect":
+            detail["stage"] = "redirect"  # refused where a redirect pointed, not the call
     elif r.made_by_proxy or r.preflight_made_by_proxy or "proxy answered" in str(r.fault):
         detail["made_by"] = "mitmproxy"
     elif r.stage == "redirect":

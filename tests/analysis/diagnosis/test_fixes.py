@@ -566,6 +566,17 @@ def test_a_body_that_broke_off_is_fixed_where_the_answer_is_made() -> None:
     assert "certificate" not in fix.text and "error page" not in fix.text
 
 
+def test_mixed_content_on_a_redirect_is_fixed_in_the_server_that_redirects() -> None:
+    """The page called https; the API's Location sent it to plain http."""
+    fix = fix_for(
+        "browser-block",
+        stack("express", "nginx", "express"),
+        params(detail={"fault": "blocked as …", "block": "mixed-content", "stage": "redirect"}),
+    )
+    assert fix.layer == "express" and "redirect to https URLs" in fix.text
+    assert "not a CORS failure" in fix.text
+
+
 @pytest.mark.parametrize(
     ("block", "layer", "needle"),
     [

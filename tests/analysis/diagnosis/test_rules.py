@@ -447,6 +447,16 @@ def test_a_block_the_browser_made_itself_names_its_kind() -> None:
     assert a.detail.get("block") == "net::ERR_BLOCKED_BY_ORB" and "stage" not in a.detail
 
 
+def test_mixed_content_on_a_redirect_says_it_was_the_redirect() -> None:
+    page, first = "https://app.test", "https://api.test/old"
+    hop = tx(
+        "GET", first, [("Origin", page)], 301, [("Location", "http://api.test/new"), (ACAO, page)]
+    )
+    a = _one(_assigned(exchange(Step(first, None, hop), origin=page)), "x0")
+    assert a.root_cause == "browser-block"
+    assert a.detail.get("block") == "mixed-content" and a.detail.get("stage") == "redirect"
+
+
 def test_allowed_null_origin_is_a_warning() -> None:
     a = _one(_assigned(_get("/a", [(ACAO, "null")], origin="null")), "x0")
     assert (a.root_cause, a.severity) == ("null-origin", "warning")
