@@ -113,6 +113,9 @@ class PageRecord:
     header_names: tuple[str, ...] | None = None
     """The header names the script set (fetch, XHR), lower-case, in its order; None when
     the probe could not read them."""
+    refused_by_csp: str | None = None
+    """The CSP directive a `securitypolicyviolation` event named for the failed call's URL
+    (e.g. "connect-src"): the page's policy refused it before it was sent."""
 
     @property
     def browser_blocked(self) -> bool | None:
@@ -246,6 +249,7 @@ def _page_record(raw: dict[str, Any], kind: str, offset: float, page: str) -> Pa
         page=at_call,
         destination=destination,
         header_names=_header_names(raw.get("headerNames")),
+        refused_by_csp=_directive(raw.get("csp")),
     )
 
 
@@ -311,6 +315,18 @@ def _method(value: object) -> str:
 def _choice(value: object, allowed: frozenset[str]) -> str:
     if not isinstance(value, str) or value not in allowed:
         raise Junk("enumerated value")
+    return value
+
+
+_DIRECTIVE = re.compile(r"^[a-z][a-z-]{0,63}$")
+
+
+def _directive(value: object) -> str | None:
+    """A CSP directive name, as `SecurityPolicyViolationEvent.effectiveDirective` gives it."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _DIRECTIVE.match(value):
+        raise Junk("csp")
     return value
 
 

@@ -24,12 +24,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from analysis.fetch import carries_credentials
 from analysis.http_cache import not_stored_fields, partition_site, plain_directives
 from analysis.model import origin_of, same_origin
 from analysis.readers.hints import resource_type_from_dest
-from analysis.verdict import sends_storage_access
+from analysis.verdict import is_mixed_content, sends_storage_access
 
 from .beacon import PageRecord, WorkerRecord
 from .capture import iso_time
@@ -234,6 +235,10 @@ class Joiner:
         )
         timing = record.timing
         says_cache = timing is not None and timing.delivery_type == "cache"
+        if (blocked := _blocked_before_sending(record, page_origin)) is not None:
+            # Never sent, so never cached either: the browser's block comes first.
+            cors = {**facts, "browser": {"blocked": True, "reason": None}}
+            return [self._new(record, cors, {**NO_RESPONSE, "_error": blocked})]
         if remembered is None and not says_cache:
             self.unseen += 1
             return []
@@ -341,9 +346,25 @@ class Joiner:
     def _find(
         self, record: PageRecord | WorkerRecord, page_origin: str | None, *, by_worker: bool
     ) -> Seen | None:
+        best = self._find_at(record, _url_key(record.url), page_origin, by_worker=by_worker)
+        if best is None and (twin := _upgraded(record.url)) is not None:
+            # The browser may have sent it over https instead: the page's CSP
+            # upgrade-insecure-requests, or HSTS for the host (CSP UIR §4.1, RFC 6797 §8.3:
+            # the scheme changes, a port other than 80 stays).
+            best = self._find_at(record, _url_key(twin), page_origin, by_worker=by_worker)
+        return best
+
+    def _find_at(
+        self,
+        record: PageRecord | WorkerRecord,
+        key: str,
+        page_origin: str | None,
+        *,
+        by_worker: bool,
+    ) -> Seen | None:
         best: Seen | None = None
         low, high = record.t - self.skew, record.t + self.window
-        for seen in self._seen.get((_url_key(record.url), record.method), ()):
+        for seen in self._seen.get((key, record.method), ()):
             if seen.claimed or seen.by_worker != by_worker or not low <= seen.started <= high:
                 continue
             if seen.mode is not None and seen.mode != record.mode:
@@ -416,6 +437,28 @@ class Joiner:
             "timings": {"send": 0, "wait": 0, "receive": 0},
             "_cors": {k: v for k, v in cors.items() if v is not None},
         }
+
+
+_BLOCKABLE_KINDS = frozenset({"fetch", "xhr", "eventsource", "beacon"})
+"""Calls Chromium blocks as mixed content rather than upgrading them (Blink's
+MixedContentChecker: only images, audio and video are upgraded)."""
+
+
+def _blocked_before_sending(record: PageRecord, page_origin: str | None) -> str | None:
+    """A call that never reached the proxy because the browser refused to send it, when the
+    page's record shows why: the page's CSP refused it (the probe saw the violation event),
+    or an https page called a plain http URL that is not potentially trustworthy (Mixed
+    Content §4.3; Chromium's MixedContentChecker). No response and no cache answered it."""
+    if record.refused_by_csp is not None:
+        return "csp"
+    if (
+        record.kind in _BLOCKABLE_KINDS
+        and record.browser_blocked is not False
+        and page_origin
+        and is_mixed_content(page_origin, record.url)
+    ):
+        return "mixed-content"
+    return None
 
 
 def _rank(seen: Seen, record: PageRecord | WorkerRecord) -> tuple[bool, bool, float]:
@@ -517,6 +560,20 @@ def as_stored(response: dict[str, Any]) -> dict[str, Any]:
     if not dropped:
         return response
     return {**response, "headers": [h for h in headers if h["name"].lower() not in dropped]}
+
+
+def _upgraded(url: str) -> str | None:
+    """The https URL an http URL is upgraded to (port 80 becomes 443); None for others."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme != "http" or parts.hostname is None:
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    netloc = host if port in (None, 80) else f"{host}:{port}"
+    return urlunsplit(("https", netloc, parts.path, parts.query, parts.fragment))
 
 
 def _url_key(url: str) -> str:

@@ -300,6 +300,68 @@
     };
   }
 
+  /* ---- Content Security Policy: a call the policy refused never leaves the browser ---- */
+
+  var violations = [];
+  try {
+    w.addEventListener('securitypolicyviolation', function (event) {
+      try {
+        if (event.disposition === 'report') return;
+        var uri = String(event.blockedURI || '');
+        var directive = String(event.effectiveDirective || '');
+        if (refusedElement(uri, directive)) return;
+        violations.push({ uri: uri, directive: directive });
+        if (violations.length > 50) violations.shift();
+      } catch (e) { /* never into the page */ }
+    });
+  } catch (e) { /* no events here: records go without it */ }
+
+  /* Resource Timing never hears of an element load the policy refused: its violation is
+     all there is. Recorded as noteElement would have (CORS-mode loads only). */
+  var REFUSED_AS = { 'img-src': 'img', 'script-src': 'script', 'script-src-elem': 'script',
+    'style-src': 'link', 'style-src-elem': 'link', 'font-src': 'css' };
+  function refusedElement(uri, directive) {
+    var type = REFUSED_AS[directive];
+    if (!type || !interesting(uri)) return false;
+    var asked = elementRequest({ name: uri, initiatorType: type });
+    if (!asked) return true;
+    queue.push({
+      kind: 'element',
+      url: uri,
+      method: 'GET',
+      mode: 'cors',
+      credentials: asked.credentials,
+      destination: asked.destination,
+      redirect: 'follow',
+      t: now(),
+      page: here.href,
+      controlled: controlled(),
+      failed: true,
+      aborted: false,
+      status: 0,
+      type: null,
+      csp: directive
+    });
+    sendSoon();
+    return true;
+  }
+
+  function refusedBy(rec) {
+    /* The violation names the URL, or only its origin once a redirect left the page's. An
+       event stream learns no failure, so any call without an answer is asked about. */
+    if ((rec.status || 0) > 0 || rec.type === 'opaque' || rec.aborted) return null;
+    var origin = null;
+    try { origin = new URL(rec.url).origin; } catch (e) { origin = null; }
+    for (var i = violations.length - 1; i >= 0; i--) {
+      var v = violations[i];
+      if (v.uri === rec.url || v.uri === origin) {
+        violations.splice(i, 1);
+        return v.directive;
+      }
+    }
+    return null;
+  }
+
   /* ---- Reporting ---- */
 
   function send(records) {
@@ -342,6 +404,8 @@
       /* A service worker saw the call: how a worker, which has no controller to ask,
          knows it is controlled (its owner's worker handles its fetches too). */
       if (timing && timing.workerStart > 0) ready[i].controlled = true;
+      var refused = refusedBy(ready[i]);
+      if (refused) ready[i].csp = refused;
       queue.push(ready[i]);
     }
     sendSoon();
@@ -605,8 +669,9 @@
       var queued = nativeBeacon.apply(null, arguments);
       try {
         var href = absolute(url);
-        if (queued && interesting(href)) {
-          /* The page never learns how a beacon ended: no outcome, only what was asked. */
+        if (interesting(href)) {
+          /* The page never learns how a beacon ended: no outcome, only what was asked, and
+             whether the browser refused to queue it (mixed content, a full quota). */
           settle({
             kind: 'beacon',
             url: href,
@@ -617,7 +682,7 @@
             t: now(),
             page: here.href,
             controlled: controlled()
-          }, { failed: false, aborted: false, status: null, type: null });
+          }, { failed: !queued, aborted: false, status: null, type: null });
         }
       } catch (e) { /* never into the page */ }
       return queued;

@@ -80,6 +80,13 @@ def test_the_header_names_a_call_set(names: object, kept: tuple[str, ...] | None
     assert isinstance(record, PageRecord) and record.header_names == kept
 
 
+def test_the_csp_directive_that_refused_a_call_is_kept() -> None:
+    (record,) = parse(body(fetch_record(csp="connect-src")), PAGE, NOW).records
+    assert isinstance(record, PageRecord) and record.refused_by_csp == "connect-src"
+    (older,) = parse(body(fetch_record()), PAGE, NOW).records
+    assert isinstance(older, PageRecord) and older.refused_by_csp is None
+
+
 def test_clock_skew_is_taken_out() -> None:
     # The page's clock runs 3 s behind the proxy's.
     skewed = body(fetch_record(t=MS - 3500), sent=MS - 3000)
@@ -212,6 +219,8 @@ def test_junk(payload: bytes) -> None:
         {"page": "http://evil.test/"},
         {"page": "not a url"},
         {"page": None},
+        {"csp": "Connect Src"},
+        {"csp": 3},
     ],
 )
 def test_bad_records_are_dropped_one_by_one(change: dict[str, Any]) -> None:

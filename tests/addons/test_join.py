@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import pytest
 from mitmproxy import http
 
 from addons.beacon import PageRecord, Timing, WorkerRecord
@@ -400,3 +401,65 @@ def test_waiting_page_records_are_bounded() -> None:
     for n in range(5):
         j.page(page(controlled=True, t=T0 + n), PAGE_URL)
     assert j.waiting == 3
+
+
+@pytest.mark.parametrize("kind", ["fetch", "xhr", "eventsource", "beacon"])
+def test_mixed_content_call_the_proxy_never_saw_becomes_a_blocked_entry(kind: str) -> None:
+    """An https page's fetch of a plain http name: Chromium blocks it before sending
+    (measured, Chromium 156: DevTools blockedReason mixed-content, nothing on the wire;
+    sendBeacon() returns false); the entry says so, with no response."""
+    j = joiner()
+    url = "http://api.example.test:8080/data"
+    record = page(kind=kind, url=url, failed=True, status=0)
+    (action,) = j.page(record, "https://app.example.test/orders")
+    assert isinstance(action, NewEntry)
+    valid(action.entry)
+    captured = entry_to_captured(action.entry, where="-", path="-", order=0)
+    assert captured.hints["browser_error"] == "mixed-content"
+    assert action.entry["_cors"]["browser"] == {"blocked": True, "reason": None}
+    assert "source" not in action.entry["_cors"]
+
+
+def test_loopback_http_from_an_https_page_is_not_mixed_content() -> None:
+    """http://127.0.0.1 is potentially trustworthy: not mixed content, so a call the proxy
+    never saw is no evidence of a block."""
+    j = joiner()
+    record = page(url="http://127.0.0.2:8080/data", failed=True, status=0)
+    assert j.page(record, "https://app.example.test/orders") == []
+
+
+def test_call_the_page_csp_refused_becomes_a_blocked_entry() -> None:
+    """The probe saw a securitypolicyviolation for the failed call's URL: Chromium refused
+    it before sending (measured, Chromium 156: blockedReason csp, nothing on the wire)."""
+    j = joiner()
+    record = page(failed=True, status=0, refused_by_csp="connect-src")
+    (action,) = j.page(record, PAGE_URL)
+    assert isinstance(action, NewEntry)
+    valid(action.entry)
+    captured = entry_to_captured(action.entry, where="-", path="-", order=0)
+    assert captured.hints["browser_error"] == "csp"
+
+
+def test_call_upgraded_to_https_joins_the_https_entry() -> None:
+    """upgrade-insecure-requests (or HSTS) sent the page's http call over https: the page
+    record joins the https request the proxy saw (same port unless 80)."""
+    j = joiner()
+    https_twin = cors_get("https://api.example.test:8080/data", origin="https://app.example.test")
+    j.note(entry_for(https_twin, "w1"))
+    record = page(url="http://api.example.test:8080/data", failed=True, status=0)
+    (action,) = j.page(record, "https://app.example.test/orders")
+    assert isinstance(action, Annotate) and action.entry_id == "w1"
+
+
+def test_an_image_the_proxy_never_saw_is_no_mixed_content_evidence() -> None:
+    """Chromium upgrades an https page's http image to https instead of blocking it."""
+    j = joiner()
+    record = page(
+        kind="element",
+        destination="image",
+        url="http://api.example.test/a.png",
+        failed=True,
+        status=0,
+        response_type=None,
+    )
+    assert j.page(record, "https://app.example.test/orders") == []
