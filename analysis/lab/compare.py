@@ -29,6 +29,7 @@ from analysis.fetch import is_safelisted_request_header
 from analysis.lab.runner import GroundTruth
 from analysis.lab.spec import Call
 from analysis.model import same_origin
+from analysis.verdict import BROWSER_BLOCKS
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,10 @@ class Verdict:
         if self.with_credentials is not None:
             text += f"; with credentials: {self.with_credentials[0]}"
         return text + (" [fault]" if self.fault else "")
+
+
+_BROWSER_BLOCK_FAULTS = frozenset(BROWSER_BLOCKS.values())
+"""corscope's words for a request the browser itself refused before sending it."""
 
 
 def _blank_to_none(value: object) -> str | None:
@@ -231,8 +236,15 @@ class Agreement:
     @property
     def agrees(self) -> bool:
         if self.unsent:
-            # No request, no exchange: a tool reading traffic is right to list nothing.
-            return self.corscope is None
+            # No request, no exchange: a tool reading traffic is right to list nothing. The
+            # page probe may still have seen the call refused (a fetch() the page's CSP
+            # refused never reaches DevTools; measured, Chromium 156): naming that block,
+            # and no CORS error, is right too.
+            return self.corscope is None or (
+                self.corscope.blocked is True
+                and self.corscope.reason is None
+                and self.corscope.fault in _BROWSER_BLOCK_FAULTS
+            )
         return self.resolved is not None and agree(self.chromium, self.resolved)
 
     @property

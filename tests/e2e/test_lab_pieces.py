@@ -10,7 +10,12 @@ from analysis.lab.browser import NetRecord
 from analysis.lab.catalogue.build import REFLECT, ok
 from analysis.lab.compare import ExchangeIndex, Verdict, agree, call_mode, compare, resolve
 from analysis.lab.responder import SharedCache, pick_route, render
-from analysis.lab.runner import GroundTruth, _body_failed_after_answer, _dropped_by_client
+from analysis.lab.runner import (
+    GroundTruth,
+    _beacon_redirect_refused,
+    _body_failed_after_answer,
+    _dropped_by_client,
+)
 from analysis.lab.scenarios import SCENARIOS, by_id
 from analysis.lab.spec import ROOT_CAUSES, Call, Reply, Route
 
@@ -126,6 +131,30 @@ def test_a_chain_from_the_pages_own_url_matches_its_first_cross_origin_hop() -> 
     # Only from the page's own origin: a cross-origin first URL is in any capture.
     away = GroundTruth(**{**truth.__dict__, "url": "http://127.0.0.4:8000/s/x"})
     assert compare(away, ExchangeIndex.of([hop])).corscope is None
+
+
+def test_a_call_refused_before_any_request_agrees_with_the_block_the_probe_saw() -> None:
+    # fetch() refused by the page's CSP: DevTools reports no request, the probe saw the
+    # violation. Naming the browser's block agrees; naming a CORS error does not.
+    from analysis.verdict import BROWSER_BLOCKS
+
+    refused = GroundTruth(
+        "x",
+        "http://127.0.0.2:8000/s/x",
+        "GET",
+        True,
+        None,
+        None,
+        {"error": "TypeError: Failed to fetch"},
+        "http://127.0.0.1:5173/lab/page/x",
+        details={"observed": False, "server_hits": []},
+    )
+    csp = _exchange(blocked=True, fault=BROWSER_BLOCKS["csp"])
+    assert compare(refused, ExchangeIndex.of([csp])).agrees
+    cors = _exchange(blocked=True, reason="MissingAllowOriginHeader")
+    assert not compare(refused, ExchangeIndex.of([cors])).agrees
+    other = _exchange(blocked=True, fault="the proxy answered 502")
+    assert not compare(refused, ExchangeIndex.of([other])).agrees
 
 
 def test_browser_reason_is_what_chromium_names() -> None:
@@ -252,6 +281,14 @@ def test_cancelled_redirect_and_fetch_failures_stay_failures() -> None:
     assert not _dropped_by_client(Call(client="script"), _record(404, canceled=False))
     assert not _dropped_by_client(Call(), _record(404))
     assert not _dropped_by_client(Call(client="xhr"), _record(500))
+
+
+def test_a_beacon_cancelled_on_a_redirect_was_refused() -> None:
+    # sendBeacon() learns nothing; the cancel at the 301 is the browser's refusal.
+    assert _beacon_redirect_refused(Call(client="beacon"), _record(301))
+    assert not _beacon_redirect_refused(Call(client="beacon"), _record(200))
+    assert not _beacon_redirect_refused(Call(client="beacon"), _record(301, canceled=False))
+    assert not _beacon_redirect_refused(Call(client="image"), _record(302))
 
 
 def test_a_body_that_fails_after_the_answer_passed_cors_is_not_a_verdict() -> None:
