@@ -20,6 +20,8 @@ class Answer:
     status: int
     headers: tuple[Header, ...]
     body: bytes
+    delay_ms: int = 0
+    """Wait this long before answering (`Reply.delay_ms`)."""
     missing: int = 0
     """Body bytes Content-Length promises beyond `body`, never sent (`Reply.cut_short`)."""
     drop: str | None = None
@@ -45,9 +47,14 @@ def pick_route(
     sub: str,
     origin_key: str | None,
     conditional: bool = False,
+    header_names: frozenset[str] = frozenset(),
 ) -> Route | None:
+    """`header_names`: the request's header names and, for a preflight, the names its
+    Access-Control-Request-Headers lists; all lower case."""
     for route in scenario.routes:
         if route.method not in ("*", method) or (route.conditional and not conditional):
+            continue
+        if route.carries is not None and route.carries.lower() not in header_names:
             continue
         if route.sub != sub:
             continue
@@ -97,7 +104,14 @@ def render(
     missing = 100 if route.reply.cut_short else 0
     # Surrogate escapes carry bytes that are not UTF-8 (an image's magic number).
     body = route.reply.body.encode("utf-8", "surrogateescape")
-    return Answer(route.reply.status, tuple(headers), body, missing, route.reply.drop)
+    return Answer(
+        route.reply.status,
+        tuple(headers),
+        body,
+        delay_ms=route.reply.delay_ms,
+        missing=missing,
+        drop=route.reply.drop,
+    )
 
 
 class SharedCache:
@@ -142,4 +156,5 @@ class SharedCache:
             make.status,
             (*make.headers, ("X-Varnish", str(xid)), ("Age", "0"), self.VIA, ("X-Cache", "MISS")),
             make.body,
+            delay_ms=make.delay_ms,  # a stored answer (a hit, above) is replayed at once
         )

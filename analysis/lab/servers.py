@@ -13,6 +13,7 @@ import socket
 import ssl
 import struct
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -154,6 +155,8 @@ class _Handler(BaseHTTPRequestHandler):
                     answer.status,
                 )
             )
+        if answer.delay_ms:
+            time.sleep(answer.delay_ms / 1000)
         if answer.drop is not None:
             self._drop(answer.drop)
             return
@@ -161,9 +164,14 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in answer.headers:
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(answer.body) + answer.missing))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(answer.body)
+        try:
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(answer.body)
+        except (BrokenPipeError, ConnectionResetError):
+            # The page aborted the request (AbortController) while the answer was slow.
+            self.close_connection = True
+            return
         if answer.missing:
             self.close_connection = True
 
@@ -187,7 +195,14 @@ class _Handler(BaseHTTPRequestHandler):
             return NO_ROUTE
         sub = slash + rest
         validated = any(self.headers.get(n) for n in ("If-None-Match", "If-Modified-Since"))
-        route = pick_route(scenario, self.command, sub, reached.key if reached else None, validated)
+        route = pick_route(
+            scenario,
+            self.command,
+            sub,
+            reached.key if reached else None,
+            validated,
+            self._header_names(),
+        )
         if route is None:
             return NO_ROUTE
         values = dict(state.values(scenario.deployment_id), path=scenario.path)
@@ -195,6 +210,12 @@ class _Handler(BaseHTTPRequestHandler):
         if route.shared_cache:
             answer = state.cache.answer((scenario.id, self.command, sub), origin, answer)
         return answer
+
+    def _header_names(self) -> frozenset[str]:
+        names = {name.lower() for name in self.headers}
+        announced = self.headers.get("Access-Control-Request-Headers") or ""
+        names.update(n.strip().lower() for n in announced.split(",") if n.strip())
+        return frozenset(names)
 
     def log_message(self, format: str, *args: Any) -> None:
         # The hit list is the log; stderr noise would bury pytest output.

@@ -124,6 +124,9 @@ class Reply:
     cut_short: bool = False
     """Content-Length promises 100 bytes more than the body has, and the server closes the
     connection after the body: a response cut short (a crashed worker, a proxy timeout)."""
+    delay_ms: int = 0
+    """How long the server waits before answering: a slow backend, so that answers to
+    requests sent at once come back in another order."""
     drop: Literal["close", "reset"] | None = None
     """No answer at all: the server closes the connection after reading the request
     (`close`, a FIN) or aborts it (`reset`, an RST): a crashed or killed upstream."""
@@ -153,6 +156,10 @@ class Route:
     """Answers only requests that carry a validator (`If-None-Match`, `If-Modified-Since`):
     how the server answers the browser's revalidation of a stored response. List it
     before the route that answers the plain request."""
+    carries: str | None = None
+    """Answers only requests that carry this header (a preflight: that name it in
+    Access-Control-Request-Headers): an API that answers per header, such as a version
+    or tenant header. List it before the route that answers the others."""
 
 
 @dataclass(frozen=True)

@@ -338,3 +338,19 @@ def test_media_elements_load_in_no_cors_mode_and_settle_on_metadata() -> None:
 def test_a_later_range_in_the_lab_was_never_sniffed_as_media_before() -> None:
     later = Verdict(None, None, None, "orb-range-not-sniffed")
     assert resolve(later, Call(client="video")) == Verdict(True, None, None)
+
+
+def test_a_route_for_one_header_answers_only_requests_that_carry_or_announce_it() -> None:
+    slow = Route("OPTIONS", replace(ok(REFLECT), delay_ms=300), carries="X-Slow")
+    scenario = replace(by_id("allow-methods-patch-lower-case"), routes=(slow, Route("*", ok())))
+    assert pick_route(scenario, "OPTIONS", "", "api", header_names=frozenset({"x-slow"})) is slow
+    assert pick_route(scenario, "OPTIONS", "", "api") is not slow
+    assert render(slow, "http://a", VALUES).delay_ms == 300
+
+
+def test_shared_cache_replays_a_slow_answer_at_once() -> None:
+    route = Route("GET", replace(ok(REFLECT), delay_ms=300), shared_cache=True)
+    cache = SharedCache()
+    first = cache.answer(("x",), "http://a", render(route, "http://a", VALUES))
+    second = cache.answer(("x",), "http://a", render(route, "http://a", VALUES))
+    assert (first.delay_ms, second.delay_ms) == (300, 0)
