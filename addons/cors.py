@@ -419,6 +419,7 @@ class CorsScope:
             cacheable=recorded.cacheable,
             response=recorded.response,
             credentialed=credentialed(req.headers),
+            request_headers=tx.request.headers,
         )
         self.redirects.note(recorded.status, recorded.location, url)
         self._show(self.live.add(recorded.captured, entry_id, recorded.cors, flow))

@@ -19,14 +19,21 @@ in that worker), a failure still becomes an entry of its own.
 
 from __future__ import annotations
 
+import ipaddress
 from collections import OrderedDict, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from analysis.fetch import carries_credentials
+from analysis.fetch import (
+    BROWSER_ADDED_HEADERS,
+    announced_header_names,
+    carries_credentials,
+    cors_unsafe_header_names,
+    is_forbidden_request_header,
+)
 from analysis.http_cache import not_stored_fields, partition_site, plain_directives
 from analysis.model import origin_of, same_origin
 from analysis.readers.hints import resource_type_from_dest
@@ -69,6 +76,12 @@ class Seen:
     credentialed: bool | None = None
     """Sent with credentials, as the wire shows it (Cookie, or Chromium's
     Sec-Fetch-Storage-Access since version 133); None where absence proves nothing."""
+    unsafe_names: frozenset[str] | None = None
+    """The CORS-unsafe header names script set, as the wire shows them: a preflight's
+    Access-Control-Request-Headers, a request's own unsafe names; None when not known."""
+    surely_without: bool = False
+    """Certainly sent without credentials: a cross-site request to a potentially
+    trustworthy URL from a Chromium that marks those (Sec-Fetch-Storage-Access), unmarked."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +150,7 @@ class Joiner:
         response = entry.get("response") or {}
         self.remember(
             credentialed=credentialed(headers),
+            request_headers=[(h["name"], h["value"]) for h in request.get("headers", [])],
             entry_id=entry["_corscope_id"],
             url=request["url"],
             method=request["method"],
@@ -167,11 +181,13 @@ class Joiner:
         by_worker: bool = False,
         credentialed: bool | None = None,
         claimed: bool = False,
+        request_headers: Iterable[tuple[str, str]] | None = None,
     ) -> None:
         """`note` for an entry the caller holds in pieces: `acrm`, `mode` and `origin` are
         the last values of the request's Access-Control-Request-Method, Sec-Fetch-Mode
         and Origin headers; `cacheable` whether the browser may keep the response;
-        `response()` the entry's `response` object."""
+        `response()` the entry's `response` object; `request_headers` its request's
+        header fields, where known."""
         if method != "OPTIONS":
             acrm = None
         key = (_url_key(url), acrm.strip() if acrm else method)
@@ -184,6 +200,10 @@ class Joiner:
             by_worker=by_worker,
             claimed=claimed,
             credentialed=credentialed,
+            unsafe_names=_unsafe_names(request_headers, acrm is not None),
+            surely_without=credentialed is False
+            and acrm is None
+            and _marked_if_credentialed(url, request_headers),
         )
         self._seen.setdefault(key, []).append(seen)
         self._order.append((key, seen))
@@ -371,6 +391,8 @@ class Joiner:
                 continue
             if seen.origin not in (None, "null", page_origin):
                 continue
+            if _certainly_another_call(seen, record):
+                continue
             # A request sent with the credentials the call asked for beats one without
             # (two fetches to one URL at once, one with credentials); then the request
             # itself beats its preflight; then the earliest after the call.
@@ -459,6 +481,76 @@ def _blocked_before_sending(record: PageRecord, page_origin: str | None) -> str 
     ):
         return "mixed-content"
     return None
+
+
+def _unsafe_names(
+    headers: Iterable[tuple[str, str]] | None, preflight: bool
+) -> frozenset[str] | None:
+    if headers is None:
+        return None
+    if preflight:
+        announced = [v for k, v in headers if k.lower() == "access-control-request-headers"]
+        return frozenset(announced_header_names(", ".join(announced)))
+    return frozenset(cors_unsafe_header_names(headers, ignore=BROWSER_ADDED_HEADERS))
+
+
+def _marked_if_credentialed(url: str, headers: Iterable[tuple[str, str]] | None) -> bool:
+    """Would this request carry Sec-Fetch-Storage-Access had it gone with credentials? A
+    browser that sends it does so on every cross-site request with credentials mode
+    `include` to a potentially trustworthy URL (Storage Access Headers §3; MDN)."""
+    if headers is None:
+        return False
+    site = [v for k, v in headers if k.lower() == "sec-fetch-site"]
+    if site != ["cross-site"]:
+        return False
+    parts = urlsplit(url)
+    if parts.scheme in ("https", "wss"):
+        return True
+    host = (parts.hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+_VALUE_SAFELISTED = frozenset(
+    {"accept", "accept-language", "content-language", "content-type", "range"}
+)
+"""Names script may set without the request showing them as unsafe (Fetch §2.2.2)."""
+
+
+def _certainly_another_call(seen: Seen, record: PageRecord | WorkerRecord) -> bool:
+    """Is this entry certainly not the call's request (nor its preflight)? Many calls to
+    one URL and method are in flight at once in a busy page, and their reports arrive in
+    any order. A request carries, and its preflight announces, exactly the CORS-unsafe
+    headers script set (Fetch §4.8 step 3, §2.2.2): a name script set that the entry
+    lacks, unless its value may have been safelisted, or a name the entry shows that
+    script never set, unless the browser set it from the body (a Blob's Content-Type),
+    is another call's. So is a request sent with credentials for a call that asked
+    for none (`omit`; `same-origin` to another origin)."""
+    names = getattr(record, "header_names", None)
+    if names is not None and seen.unsafe_names is not None:
+        set_by_script = {n for n in names if not is_forbidden_request_header(n)}
+        if not (seen.unsafe_names - {"content-type"}) <= set_by_script:
+            return True
+        if not (set_by_script - seen.unsafe_names) <= _VALUE_SAFELISTED:
+            return True
+    if seen.surely_without and record.credentials == "include":
+        return True
+    return (
+        seen.credentialed is True
+        and not seen.preflight
+        and (
+            record.credentials == "omit"
+            or (
+                record.credentials == "same-origin"
+                and seen.origin not in (None, "null")
+                and not same_origin(record.url, seen.origin)
+            )
+        )
+    )
 
 
 def _rank(seen: Seen, record: PageRecord | WorkerRecord) -> tuple[bool, bool, float]:

@@ -90,7 +90,7 @@ def test_page_record_annotates_the_wire_entry() -> None:
 
 def test_the_header_names_a_call_set_go_with_its_annotation() -> None:
     j = joiner()
-    j.note(entry_for(cors_get(), "w1"))
+    j.note(entry_for(cors_get(extra=[("X-B", "1")]), "w1"))
     (action,) = j.page(page(header_names=("x-b", "accept")), PAGE_URL)
     assert isinstance(action, Annotate) and action.cors["headerNames"] == ["x-b", "accept"]
     assert cors_hints(action.cors, "-", "-")["header_names"] == ("x-b", "accept")
@@ -105,6 +105,32 @@ def test_request_beats_its_preflight_and_each_entry_is_claimed_once() -> None:
     (second,) = j.page(page(method="PUT"), PAGE_URL)
     assert isinstance(second, Annotate) and second.entry_id == "p1"
     assert j.page(page(method="PUT"), PAGE_URL) == []
+
+
+def test_concurrent_calls_join_the_entries_that_carry_their_headers() -> None:
+    # Measured (Chromium 156, one page): GETs to one URL at once, with X-B+X-Slow, with
+    # X-Trace, with none; both preflights refused, so no request follows them. Reports
+    # arrive in any order; each joins the preflight announcing its own header names, or
+    # the request showing none, whatever the start times say.
+    j = joiner()
+    j.note(entry_for(preflight(method="GET", request_headers="x-b,x-slow", at=T0), "p-b"))
+    j.note(entry_for(preflight(method="GET", request_headers="x-trace", at=T0 + 0.01), "p-t"))
+    j.note(entry_for(cors_get(at=T0 + 0.02, extra=[("Accept", "*/*")]), "a"))
+    joined = {}
+    for names in (("accept",), ("x-trace",), ("x-slow", "x-b")):
+        (action,) = j.page(page(header_names=names, failed=True, status=0), PAGE_URL)
+        assert isinstance(action, Annotate)
+        joined[names] = action.entry_id
+    assert joined == {("accept",): "a", ("x-trace",): "p-t", ("x-slow", "x-b"): "p-b"}
+
+
+def test_a_request_with_a_content_type_from_its_body_is_still_the_calls() -> None:
+    # A Blob body sets Content-Type without script naming it; a safelisted header script
+    # set does not show as unsafe.
+    j = joiner()
+    j.note(entry_for(preflight(request_headers="content-type,x-a", at=T0), "p"))
+    (action,) = j.page(page(method="PUT", header_names=("x-a", "accept")), PAGE_URL)
+    assert isinstance(action, Annotate) and action.entry_id == "p"
 
 
 CHROMIUM_156 = ("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/156.0.0.0")
@@ -124,6 +150,35 @@ def test_the_request_sent_with_the_calls_credentials_is_its_own() -> None:
     (include,) = j.page(page(credentials="include", failed=True, status=0), PAGE_URL)
     assert isinstance(omit, Annotate) and omit.entry_id == "a-omit"
     assert isinstance(include, Annotate) and include.entry_id == "a-include"
+
+
+def test_a_call_without_credentials_never_takes_a_credentialed_request() -> None:
+    # Measured (Chromium 156): an `omit` GET aborted before it went out reported first;
+    # the only request to the URL is the credentialed call's, reported later.
+    j = joiner()
+    marked = [CHROMIUM_156, ("Sec-Fetch-Storage-Access", "none")]
+    j.note(entry_for(cors_get(at=T0, extra=marked), "a-include"))
+    assert j.page(page(credentials="omit", failed=True, aborted=True, status=0), PAGE_URL) == []
+    (include,) = j.page(page(credentials="include"), PAGE_URL)
+    assert isinstance(include, Annotate) and include.entry_id == "a-include"
+
+
+def test_a_credentialed_call_never_takes_a_cross_site_request_sent_without() -> None:
+    # Measured (Chromium 156): a credentialed GET answered from the HTTP cache reported
+    # before the `omit` GET whose request (unmarked) is the only one on the wire. Chromium
+    # marks every credentialed cross-site request to a trustworthy URL.
+    url = "https://api.test/data"
+    j = joiner()
+    j.note(entry_for(cors_get(url, at=T0, extra=[CHROMIUM_156]), "a-omit"))
+    include = j.page(page(url=url, credentials="include", failed=True, status=0), PAGE_URL)
+    assert not any(isinstance(a, Annotate) for a in include)
+    (omit,) = j.page(page(url=url, credentials="omit"), PAGE_URL)
+    assert isinstance(omit, Annotate) and omit.entry_id == "a-omit"
+    # Not where the mark would be missing anyway: a plain http URL.
+    j = joiner()
+    j.note(entry_for(cors_get(at=T0, extra=[CHROMIUM_156]), "a-http"))
+    (taken,) = j.page(page(credentials="include"), PAGE_URL)
+    assert isinstance(taken, Annotate) and taken.entry_id == "a-http"
 
 
 def test_a_credentialed_call_refused_at_its_preflight_leaves_the_other_request() -> None:
