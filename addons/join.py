@@ -20,6 +20,7 @@ in that worker), a failure still becomes an entry of its own.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -623,6 +624,8 @@ def _browser_may_cache(response: dict[str, Any]) -> bool:
 def browser_may_cache(status: int, header: Callable[[str], str | None]) -> bool:
     """Whether the browser may answer this response again from its HTTP cache.
     `header(name)`: the last value of a response header (lower-case name)."""
+    if status in _REDIRECTS:
+        return _redirect_kept(status, header)
     if not 200 <= status < 300:
         return False
     values = {
@@ -636,6 +639,25 @@ def browser_may_cache(status: int, header: Callable[[str], str | None]) -> bool:
         return False
     # Explicit freshness, or what a browser uses for heuristic freshness.
     return any(k in values for k in ("cache-control", "expires", "last-modified"))
+
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_MAX_AGE = re.compile(r"\bmax-age\s*=\s*\"?(\d+)")
+
+
+def _redirect_kept(status: int, header: Callable[[str], str | None]) -> bool:
+    """A redirect the cache stores and replays without asking the network: a permanent one
+    unless told otherwise (Chromium's HttpResponseHeaders::GetFreshnessLifetimes keeps 301
+    and 308 for good), any other only with explicit freshness. Concurrent fetches of one URL
+    wait for the first one's answer and take it from the cache (measured, Chromium 156)."""
+    control = (header("cache-control") or "").lower()
+    directives = plain_directives([control])
+    if "no-store" in directives or "no-cache" in directives:
+        return False
+    age = _MAX_AGE.search(control)
+    if age is not None:
+        return int(age.group(1)) > 0
+    return status in (301, 308) or header("expires") is not None
 
 
 def _partition(origin: str | None) -> str | None:

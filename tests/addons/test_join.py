@@ -10,7 +10,7 @@ from mitmproxy import http
 
 from addons.beacon import PageRecord, Timing, WorkerRecord
 from addons.capture import entry_for
-from addons.join import Annotate, Joiner, NewEntry
+from addons.join import Annotate, Joiner, NewEntry, browser_may_cache
 from analysis.readers.har import entry_to_captured
 from analysis.readers.hints import cors_hints
 
@@ -253,6 +253,38 @@ def test_each_http_cache_answer_is_an_entry_of_its_own() -> None:
     assert first.entry["_cors"]["credentials"] == "same-origin"
     assert second.entry["_cors"]["credentials"] == "include"
     assert second.entry["_cors"]["replayOf"] == "w1"
+
+
+def test_concurrent_fetches_take_a_permanent_redirect_from_the_http_cache() -> None:
+    # Measured (Chromium 156): three credentialed GETs of one URL at once, answered 308
+    # without Cache-Control: one reaches the wire, the others wait for it and replay the
+    # stored redirect (and fail on it as it did).
+    j = joiner()
+    marked = [CHROMIUM_156, ("Sec-Fetch-Storage-Access", "none")]
+    moved = [("Location", API + "/final"), ("Access-Control-Allow-Origin", PAGE)]
+    j.note(entry_for(cors_get(at=T0, status=308, response_headers=moved, extra=marked), "r1"))
+    (first,) = j.page(page(failed=True, status=0), PAGE_URL)
+    (second,) = j.page(page(failed=True, status=0, t=T0 + 0.02), PAGE_URL)
+    assert isinstance(first, Annotate) and first.entry_id == "r1"
+    assert isinstance(second, NewEntry)
+    valid(second.entry)
+    assert (second.entry["_cors"]["source"], second.entry["_cors"]["replayOf"]) == (
+        "http-cache",
+        "r1",
+    )
+    assert second.entry["response"]["status"] == 308
+
+
+def test_only_a_redirect_the_cache_may_keep_is_replayed() -> None:
+    def kept(status: int, **fields: str) -> bool:
+        return browser_may_cache(status, fields.get)
+
+    assert kept(301) and kept(308)
+    assert not kept(308, **{"cache-control": "no-store"})
+    assert not kept(302) and not kept(307)
+    assert kept(302, **{"cache-control": "max-age=60"})
+    assert not kept(301, **{"cache-control": "max-age=0"})
+    assert kept(307, expires="Thu, 01 Jan 2099 00:00:00 GMT")
 
 
 def test_element_load_from_the_http_cache_is_an_entry_of_its_kind() -> None:
