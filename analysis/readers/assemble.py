@@ -717,13 +717,25 @@ def _join_waiting(stack: list[_Chain] | None, unit: _Unit) -> _Chain | None:
     # this request started, the one that waited longest (first in, first out). Without
     # timings, the newest.
     start = unit.started
+    fitting = [
+        pos
+        for pos in range(len(stack) - 1, max(-1, len(stack) - 1 - _REDIRECT_SCAN), -1)
+        if stack[pos].waiting_for == url and _fits(stack[pos], unit)
+    ]
+    if len(fitting) > 1:
+        # Many fetches redirected to one URL at once: the request keeps the headers script
+        # set across a redirect (Fetch §4.4 HTTP-redirect fetch reuses the request), so a
+        # chain whose last request carried other values (a request id, a trace header) is
+        # another fetch's.
+        carried = _carried(unit)
+        if carried is not None:
+            same = [pos for pos in fitting if _carried(stack[pos].units[-1]) == carried]
+            fitting = same or fitting
     newest: int | None = None
     first: int | None = None
     first_at = float("inf")
-    for pos in range(len(stack) - 1, max(-1, len(stack) - 1 - _REDIRECT_SCAN), -1):
+    for pos in fitting:
         chain = stack[pos]
-        if chain.waiting_for != url or not _fits(chain, unit):
-            continue
         if newest is None:
             newest = pos
         at = chain.redirected_at
@@ -735,6 +747,25 @@ def _join_waiting(stack: list[_Chain] | None, unit: _Unit) -> _Chain | None:
     chain = stack[best]
     del stack[best]
     return chain
+
+
+_DROPPED_ON_REDIRECT = frozenset(
+    {"authorization", "content-encoding", "content-language", "content-location", "content-type"}
+)
+"""Removed by a redirect that changes the origin (Authorization) or turns the method into
+GET (the request-body-header names): Fetch §4.4 HTTP-redirect fetch steps 12-13."""
+
+
+def _carried(unit: _Unit) -> tuple[tuple[str, str], ...] | None:
+    """The header fields script set that a redirect carries to the next request
+    unchanged: its CORS-unsafe ones and Accept, by lower-case name, sorted."""
+    if unit.actual is None:
+        return None
+    headers = unit.actual.tx.request.headers
+    kept = set(fetch.cors_unsafe_header_names(headers, ignore=fetch.BROWSER_ADDED_HEADERS))
+    kept.add("accept")
+    kept -= _DROPPED_ON_REDIRECT
+    return tuple(sorted((n.lower(), v) for n, v in headers.fields if n.lower() in kept))
 
 
 _same_origin = functools.lru_cache(maxsize=8192)(same_origin)

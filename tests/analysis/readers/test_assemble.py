@@ -803,6 +803,50 @@ def test_a_direct_request_is_not_taken_for_a_tainted_redirects_next_hop() -> Non
     assert _chains(txs) == [["t1", "t1"], ["t2"]]
 
 
+def _traced(url: str, at: float, rid: str, origin: str, status: int = 200) -> Transaction:
+    sent = [("Origin", origin), ("Accept", "*/*"), ("X-Request-Id", rid)]
+    answer = [("Access-Control-Allow-Origin", PAGE)]
+    if status == 307:
+        answer.append(("Location", "http://127.0.0.4:9000/t"))
+    return tx("GET", url, sent, status=status, response_headers=answer, started=at, duration_ms=5.0)
+
+
+def _traced_chains(txs: list[Transaction]) -> list[list[str | None]]:
+    xs = assemble([cap(t, i) for i, t in enumerate(txs)]).exchanges
+    ids = [
+        [s.actual.request.headers.get("x-request-id") if s.actual else None for s in x.steps]
+        for x in xs
+    ]
+    return sorted(ids)
+
+
+def test_a_redirect_hop_joins_the_fetch_whose_headers_it_carries() -> None:
+    # Measured (Chromium 156): fetches redirected to one URL at once; the first was aborted
+    # before its next hop went out, and the second one's hop, which carries the same
+    # headers its first request did, arrives after both redirects.
+    txs = [
+        _traced(f"{API}/r", 0.000, "t1", PAGE, 307),
+        _traced(f"{API}/r", 0.010, "t2", PAGE, 307),
+        _traced("http://127.0.0.4:9000/t", 0.300, "t2", "null"),
+    ]
+    assert _traced_chains(txs) == [["t1"], ["t2", "t2"]]
+    # Without a header that tells them apart, the one that waited longest still goes first.
+    same = [
+        replace(
+            t,
+            request=replace(
+                t.request,
+                headers=Headers.of(
+                    [(k, "t" if k == "X-Request-Id" else v) for k, v in t.request.headers.fields]
+                ),
+            ),
+        )
+        for t in txs
+    ]
+    xs = assemble([cap(t, i) for i, t in enumerate(same)]).exchanges
+    assert [len(x.steps) for x in xs] == [2, 1]
+
+
 def test_a_request_takes_the_preflight_that_announced_exactly_its_headers() -> None:
     # A PUT with X-A and a plain PUT at once: the plain one's preflight announced nothing,
     # which a subset check would let the X-A request take (Express reflects ACRH, so that
