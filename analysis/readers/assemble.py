@@ -608,7 +608,8 @@ def _fits(chain: _Chain, unit: _Unit) -> bool:
         return False
     start = unit.started
     if chain.redirected_at is not None and start is not None:
-        return start - chain.redirected_at <= REDIRECT_WINDOW_S
+        # Not before the redirect arrived: the browser follows it only once it has it.
+        return -_SAME_MOMENT_S <= start - chain.redirected_at <= REDIRECT_WINDOW_S
     return True
 
 
@@ -728,9 +729,8 @@ def _join_waiting(stack: list[_Chain] | None, unit: _Unit) -> _Chain | None:
         # chain whose last request carried other values (a request id, a trace header) is
         # another fetch's.
         carried = _carried(unit)
-        if carried is not None:
-            same = [pos for pos in fitting if _carried(stack[pos].units[-1]) == carried]
-            fitting = same or fitting
+        same = [pos for pos in fitting if _same_fetch(_carried(stack[pos].units[-1]), carried)]
+        fitting = same or fitting
     newest: int | None = None
     first: int | None = None
     first_at = float("inf")
@@ -756,16 +756,33 @@ _DROPPED_ON_REDIRECT = frozenset(
 GET (the request-body-header names): Fetch §4.4 HTTP-redirect fetch steps 12-13."""
 
 
-def _carried(unit: _Unit) -> tuple[tuple[str, str], ...] | None:
-    """The header fields script set that a redirect carries to the next request
-    unchanged: its CORS-unsafe ones and Accept, by lower-case name, sorted."""
+class _Carried(NamedTuple):
+    names: frozenset[str]
+    """The CORS-unsafe header names: a request's own, or those its preflight announced."""
+    fields: tuple[tuple[str, str], ...] | None
+    """Those fields and Accept with their values, by lower-case name, sorted; None for a
+    preflight alone, which shows no values."""
+
+
+def _carried(unit: _Unit) -> _Carried:
+    """The headers script set that a redirect carries to the next request unchanged."""
     if unit.actual is None:
-        return None
+        assert unit.preflight_facts is not None and unit.preflight is not None
+        announced = unit.preflight.tx.request.headers.get("access-control-request-headers")
+        names = frozenset(fetch.announced_header_names(announced)) - _DROPPED_ON_REDIRECT
+        return _Carried(names, None)
     headers = unit.actual.tx.request.headers
-    kept = set(fetch.cors_unsafe_header_names(headers, ignore=fetch.BROWSER_ADDED_HEADERS))
-    kept.add("accept")
-    kept -= _DROPPED_ON_REDIRECT
-    return tuple(sorted((n.lower(), v) for n, v in headers.fields if n.lower() in kept))
+    unsafe = fetch.cors_unsafe_header_names(headers, ignore=fetch.BROWSER_ADDED_HEADERS)
+    names = frozenset(unsafe) - _DROPPED_ON_REDIRECT
+    kept = names | {"accept"}
+    fields = tuple(sorted((n.lower(), v) for n, v in headers.fields if n.lower() in kept))
+    return _Carried(names, fields)
+
+
+def _same_fetch(before: _Carried, after: _Carried) -> bool:
+    if before.names != after.names:
+        return False
+    return before.fields is None or after.fields is None or before.fields == after.fields
 
 
 _same_origin = functools.lru_cache(maxsize=8192)(same_origin)

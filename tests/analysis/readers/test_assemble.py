@@ -847,6 +847,69 @@ def test_a_redirect_hop_joins_the_fetch_whose_headers_it_carries() -> None:
     assert [len(x.steps) for x in xs] == [2, 1]
 
 
+def _refused_hop(at: float, announced: str) -> Transaction:
+    sent = [
+        ("Origin", PAGE),
+        ("Access-Control-Request-Method", "GET"),
+        ("Access-Control-Request-Headers", announced),
+    ]
+    return tx("OPTIONS", f"{API}/final", sent, status=204, started=at, duration_ms=5.0)
+
+
+def _moved(at: float, name: str, duration_ms: float = 5.0) -> Transaction:
+    sent = [("Origin", PAGE), ("Accept", "*/*"), (name, "1")]
+    answer = [("Location", "/final"), ("Access-Control-Allow-Origin", PAGE)]
+    return tx(
+        "GET",
+        f"{API}/r",
+        sent,
+        status=308,
+        response_headers=answer,
+        started=at,
+        duration_ms=duration_ms,
+    )
+
+
+def _hops(txs: list[Transaction]) -> list[list[str]]:
+    out = []
+    for x in assemble([cap(t, i) for i, t in enumerate(txs)]).exchanges:
+        hop = []
+        for s in x.steps:
+            if s.actual is not None:
+                custom = [n for n, _ in s.actual.request.headers.fields if n.startswith("X-")]
+                hop.append(f"{s.actual.request.method} {s.url.rsplit('/', 1)[1]} {custom[0]}")
+            else:
+                assert s.preflight is not None and s.preflight.transaction is not None
+                names = s.preflight.transaction.request.headers.get(
+                    "access-control-request-headers"
+                )
+                hop.append(f"OPTIONS {s.url.rsplit('/', 1)[1]} {names}")
+        out.append(hop)
+    return sorted(out)
+
+
+def test_a_refused_preflight_at_the_target_joins_the_fetch_whose_headers_it_announced() -> None:
+    # Measured (Chromium 156): GETs with X-A and with X-B redirected to one URL at once; each
+    # needs a preflight there, and both are refused.
+    txs = [
+        _moved(0.000, "X-A"),
+        _moved(0.001, "X-B"),
+        _refused_hop(0.010, "x-b"),
+        _refused_hop(0.012, "x-a"),
+    ]
+    assert _hops(txs) == [
+        ["GET r X-A", "OPTIONS final x-a"],
+        ["GET r X-B", "OPTIONS final x-b"],
+    ]
+
+
+def test_a_hop_that_started_before_the_redirect_arrived_is_another_fetch() -> None:
+    # Measured (Chromium 156): a GET whose redirect was answered from the HTTP cache went on
+    # to the target's preflight before a slow redirect of another fetch arrived.
+    txs = [_moved(0.000, "X-A", duration_ms=500.0), _refused_hop(0.100, "x-a")]
+    assert _hops(txs) == [["GET r X-A"], ["OPTIONS final x-a"]]
+
+
 def test_a_request_takes_the_preflight_that_announced_exactly_its_headers() -> None:
     # A PUT with X-A and a plain PUT at once: the plain one's preflight announced nothing,
     # which a subset check would let the X-A request take (Express reflects ACRH, so that
