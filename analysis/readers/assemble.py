@@ -602,15 +602,23 @@ def _fits(chain: _Chain, unit: _Unit) -> bool:
     expected = "null" if chain.tainted else chain.origin
     if expected is not None and origin is not None and origin != expected:
         return False
-    # 301/302 turn POST into GET and 303 turns anything but HEAD into GET.
+    # 301/302 turn POST into GET and 303 turns anything but HEAD into GET; 307 and 308
+    # never change the method (Fetch §4.4 HTTP-redirect fetch step 12).
     last = chain.units[-1].method
-    if unit.method not in (last, "GET"):
+    if unit.method not in (last, "GET") or (
+        unit.method != last and _redirect_status(chain.units[-1]) in (307, 308)
+    ):
         return False
     start = unit.started
     if chain.redirected_at is not None and start is not None:
         # Not before the redirect arrived: the browser follows it only once it has it.
         return -_SAME_MOMENT_S <= start - chain.redirected_at <= REDIRECT_WINDOW_S
     return True
+
+
+def _redirect_status(unit: _Unit) -> int | None:
+    response = unit.actual.tx.response if unit.actual is not None else None
+    return response.status if response is not None else None
 
 
 def _chain(units: list[_Unit]) -> list[_Chain]:

@@ -910,6 +910,27 @@ def test_a_hop_that_started_before_the_redirect_arrived_is_another_fetch() -> No
     assert _hops(txs) == [["GET r X-A"], ["OPTIONS final x-a"]]
 
 
+def test_a_307_or_308_is_followed_with_the_same_method() -> None:
+    # Measured (Chromium 156): a POST answered 308, and a GET whose own redirect came from
+    # the HTTP cache reaching the target first: the GET is not the POST's next hop.
+    answer = [("Location", "/final"), ("Access-Control-Allow-Origin", "*")]
+    sent = [("Origin", PAGE)]
+    post = tx(
+        "POST", f"{API}/r", sent, status=308, response_headers=answer, started=0.0, duration_ms=5.0
+    )
+    get = tx("GET", f"{API}/final", sent, started=0.010, duration_ms=5.0)
+    post_on = tx("POST", f"{API}/final", sent, started=0.012, duration_ms=5.0)
+    xs = assemble([cap(t, i) for i, t in enumerate([post, get, post_on])]).exchanges
+    assert sorted([s.actual.request.method for s in x.steps if s.actual] for x in xs) == [
+        ["GET"],
+        ["POST", "POST"],
+    ]
+    # A 302 does turn the POST into a GET.
+    moved = replace(post, response=replace(post.response, status=302))
+    xs = assemble([cap(t, i) for i, t in enumerate([moved, get])]).exchanges
+    assert [len(x.steps) for x in xs] == [2]
+
+
 def test_a_request_takes_the_preflight_that_announced_exactly_its_headers() -> None:
     # A PUT with X-A and a plain PUT at once: the plain one's preflight announced nothing,
     # which a subset check would let the X-A request take (Express reflects ACRH, so that
