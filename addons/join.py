@@ -251,6 +251,11 @@ class Joiner:
     def _from_http_cache(
         self, record: PageRecord, facts: dict[str, Any], page_origin: str | None
     ) -> list[Action]:
+        if record.aborted:
+            # The page gave up on the call (AbortController, xhr.abort()) before any answer
+            # it could see: nothing on the wire was its, and no cache answered it either.
+            self.unseen += 1
+            return []
         remembered = (
             self._remembered(_url_key(record.url), page_origin) if record.method == "GET" else None
         )

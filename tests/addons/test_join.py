@@ -287,6 +287,15 @@ def test_only_a_redirect_the_cache_may_keep_is_replayed() -> None:
     assert kept(307, expires="Thu, 01 Jan 2099 00:00:00 GMT")
 
 
+def test_a_call_aborted_before_any_request_is_no_http_cache_answer() -> None:
+    # Measured (Chromium 156): a fetch aborted 50 ms in, before its request left, beside
+    # others to the same URL; its report must not replay the URL's stored answer, which
+    # would then take the next hop another call made.
+    j = cached_for_another_origin()
+    assert j.page(page(failed=True, aborted=True, status=0), PAGE_URL) == []
+    assert j.unseen == 1
+
+
 def test_element_load_from_the_http_cache_is_an_entry_of_its_kind() -> None:
     """A font another origin of the site had cached: the page's Resource Timing entry
     (status 0) is all there is, and the entry says it was a font."""
