@@ -7,10 +7,11 @@ engine filters. Everything is indexed by dicts, so the work grows linearly with 
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 from urllib.parse import urljoin, urlsplit
 
@@ -21,6 +22,7 @@ from analysis.model import (
     Exchange,
     Headers,
     Preflight,
+    Request,
     Response,
     Step,
     Transaction,
@@ -649,7 +651,104 @@ def _chain(units: list[_Unit]) -> list[_Chain]:
     for chain in chains:
         if chain.waiting_for is not None and chain.waiting_for in stored:
             _from_the_cache(chain, stored[chain.waiting_for])
-    return chains
+    return _followed_from_the_cache(chains, stored) if stored else chains
+
+
+def _followed_from_the_cache(chains: list[_Chain], stored: dict[str, list[_Unit]]) -> list[_Chain]:
+    """A preflight that passed with no request after it on the wire, for a URL whose GET
+    redirect the HTTP cache held: the cache answered the request (concurrent fetches of
+    one URL wait for the first one's answer and take it from the cache; measured,
+    Chromium 156), and the browser went on to the redirect's target. The chain that starts
+    there with what the redirect left the request (its Origin, method and announced
+    headers), soon after the preflight's answer, is the rest of that fetch."""
+    # Chains by the URL they start at, in start order (units come in time order).
+    starting: dict[str, list[int]] = {}
+    starts: dict[str, list[float]] = {}
+    for n, chain in enumerate(chains):
+        url = _url_key(chain.units[0].url)
+        starting.setdefault(url, []).append(n)
+        starts.setdefault(url, []).append(chain.units[0].started or float("-inf"))
+    taken: set[int] = set()
+    gets: dict[str, tuple[list[_Unit], list[float]]] = {}
+    for n, chain in enumerate(chains):
+        unit = chain.units[0]
+        if n in taken or len(chain.units) != 1 or unit.actual is not None:
+            continue
+        preflight = unit.preflight
+        answered = _ended_at(preflight.tx) if preflight is not None else None
+        if preflight is None or answered is None or unit.method != "GET":
+            continue
+        if not _may_pass(preflight.tx):
+            continue
+        url = _url_key(unit.url)
+        if url not in gets:
+            gets[url] = _get_redirects(stored.get(url, []))
+        cached = _stored_redirect(*gets[url], answered)
+        target = _redirect_target(cached) if cached is not None else None
+        if cached is None or target is None:
+            continue
+        response = cached.actual.tx.response if cached.actual is not None else None
+        allowed = response.headers.get("access-control-allow-origin") if response else None
+        if chain.origin is not None and allowed not in ("*", chain.origin):
+            continue  # refused for this page whatever the credentials: not followed
+        assert cached.actual is not None
+        # The cache answered with another fetch's response; this fetch's own request never
+        # showed its headers or credentials, so the step keeps only what both share.
+        sent = [("Origin", chain.origin)] if chain.origin is not None else []
+        request = Request(method="GET", url=unit.url, headers=Headers.of(sent))
+        copy = Captured(
+            tx=replace(cached.actual.tx, request=request, started=answered, duration_ms=0.0),
+            order=cached.actual.order,
+        )
+        trial = _Chain(
+            units=[_Unit(preflight, copy, unit.preflight_facts, _facts(copy.tx))],
+            origin=chain.origin,
+            waiting_for=target,
+            redirected_at=max(answered, _ended_at(cached.actual.tx) or answered),
+            tainted=chain.origin is not None
+            and not _same_origin(target, unit.url)
+            and not _same_origin(unit.url, chain.origin),
+        )
+        announced = _carried(unit)
+        best: int | None = None
+        since = bisect.bisect_left(starts.get(target, []), answered - _SAME_MOMENT_S)
+        for m in starting.get(target, [])[since : since + _REDIRECT_SCAN]:
+            if m in taken or m == n:
+                continue
+            first = chains[m].units[0]
+            if not _fits(trial, first) or not _same_fetch(announced, _carried(first)):
+                continue
+            if best is None or (first.started or 0.0) < (chains[best].units[0].started or 0.0):
+                best = m
+        if best is not None:
+            taken.add(best)
+            chain.units = [*trial.units, *chains[best].units]
+            chain.tainted, chain.waiting_for = trial.tainted, chains[best].waiting_for
+    return [chain for n, chain in enumerate(chains) if n not in taken]
+
+
+def _get_redirects(stored: list[_Unit]) -> tuple[list[_Unit], list[float]]:
+    kept: list[_Unit] = []
+    starts: list[float] = []
+    for unit in stored:
+        tx = unit.actual.tx if unit.actual is not None else None
+        if tx is not None and tx.request.method == "GET" and tx.started is not None:
+            kept.append(unit)
+            starts.append(tx.started)
+    return kept, starts
+
+
+def _stored_redirect(stored: list[_Unit], starts: list[float], answered: float) -> _Unit | None:
+    """The GET redirect the cache gave the request sent when the preflight was answered:
+    the latest asked for before then, else the first asked for after (a fetch of the URL
+    already waiting for a connection holds the cache entry, and the request waits for it).
+    `stored` are the URL's stored GET redirects in start order, `starts` their starts."""
+    at = bisect.bisect_right(starts, answered)
+    if at:
+        return stored[at - 1]
+    if stored and starts[0] - answered <= REDIRECT_WINDOW_S:
+        return stored[0]
+    return None
 
 
 _NOT_STORED = re.compile(r"\b(no-store|no-cache|private|max-age\s*=\s*0+\b)", re.IGNORECASE)
@@ -731,14 +830,17 @@ def _join_waiting(stack: list[_Chain] | None, unit: _Unit) -> _Chain | None:
         for pos in range(len(stack) - 1, max(-1, len(stack) - 1 - _REDIRECT_SCAN), -1)
         if stack[pos].waiting_for == url and _fits(stack[pos], unit)
     ]
-    if len(fitting) > 1:
-        # Many fetches redirected to one URL at once: the request keeps the headers script
-        # set across a redirect (Fetch §4.4 HTTP-redirect fetch reuses the request), so a
-        # chain whose last request carried other values (a request id, a trace header) is
-        # another fetch's.
+    if fitting:
+        # The request keeps the headers script set across a redirect (Fetch §4.4
+        # HTTP-redirect fetch reuses the request): a chain whose last request carried
+        # other unsafe names is another fetch's, and of many fetches redirected to one
+        # URL at once, one whose request carried other values (a request id, a trace
+        # header) is less likely this one's.
         carried = _carried(unit)
-        same = [pos for pos in fitting if _same_fetch(_carried(stack[pos].units[-1]), carried)]
-        fitting = same or fitting
+        fitting = [pos for pos in fitting if _carried(stack[pos].units[-1]).names == carried.names]
+        if len(fitting) > 1:
+            same = [pos for pos in fitting if _same_fetch(_carried(stack[pos].units[-1]), carried)]
+            fitting = same or fitting
     newest: int | None = None
     first: int | None = None
     first_at = float("inf")

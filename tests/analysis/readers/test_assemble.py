@@ -639,6 +639,29 @@ def test_browser_logged_preflights_after_many_requests() -> None:
     assert all(x.first.preflight is not None for x in xs)
 
 
+def test_many_cached_redirects_and_lone_preflights_for_one_url_stay_linear() -> None:
+    # Every lone preflight looks up the stored redirects by time, never walks them all.
+    half = N // 2
+    moved = [("Location", "/target"), ("Access-Control-Allow-Origin", PAGE)]
+    captured = [
+        cap(
+            tx(
+                "GET",
+                f"{API}/r",
+                ORIGIN,
+                status=308,
+                response_headers=moved,
+                started=float(i),
+                duration_ms=1.0,
+            ),
+            i,
+        )
+        for i in range(half)
+    ]
+    captured += [cap(_passed(f"{API}/r", half + i + 0.5, "x-a"), half + i) for i in range(half)]
+    assert len(assemble(captured).exchanges) == N
+
+
 def test_many_redirects_to_one_target_nobody_followed() -> None:
     captured = [
         cap(
@@ -929,6 +952,40 @@ def test_a_307_or_308_is_followed_with_the_same_method() -> None:
     moved = replace(post, response=replace(post.response, status=302))
     xs = assemble([cap(t, i) for i, t in enumerate([moved, get])]).exchanges
     assert [len(x.steps) for x in xs] == [2]
+
+
+def _passed(url: str, at: float, announced: str) -> Transaction:
+    sent = [
+        ("Origin", PAGE),
+        ("Access-Control-Request-Method", "GET"),
+        ("Access-Control-Request-Headers", announced),
+    ]
+    allowed = [("Access-Control-Allow-Origin", PAGE), ("Access-Control-Allow-Headers", "*")]
+    return tx(
+        "OPTIONS", url, sent, status=204, response_headers=allowed, started=at, duration_ms=5.0
+    )
+
+
+def test_a_fetch_whose_redirect_came_from_the_http_cache_goes_on_to_the_target() -> None:
+    # Measured (Chromium 156): a GET answered 308 and, at once, a GET with X-Slow to the
+    # same URL; its preflight passed, its request took the stored 308 from the cache
+    # (nothing on the wire), and its preflight at the target was refused.
+    txs = [
+        _moved(0.000, "X-A", duration_ms=20.0),
+        _passed(f"{API}/r", 0.001, "x-slow"),
+        _refused_hop(0.030, "x-slow"),
+    ]
+    xs = assemble([cap(t, i) for i, t in enumerate(txs)]).exchanges
+    assert len(xs) == 2
+    (followed,) = [x for x in xs if x.steps[0].preflight is not None]
+    assert [s.url.rsplit("/", 1)[1] for s in followed.steps] == ["r", "final"]
+    first = followed.steps[0].actual
+    assert first is not None and first.response is not None and first.response.status == 308
+    # The stored answer is another fetch's: its request's headers are not this one's.
+    assert first.request.headers.fields == (("Origin", PAGE),)
+    # A hop announcing other headers is another fetch's: the preflight stays alone.
+    other = [*txs[:2], _refused_hop(0.030, "x-b")]
+    assert len(assemble([cap(t, i) for i, t in enumerate(other)]).exchanges) == 3
 
 
 def test_a_request_takes_the_preflight_that_announced_exactly_its_headers() -> None:
