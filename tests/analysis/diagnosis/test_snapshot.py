@@ -124,5 +124,6 @@ def test_example_has_every_lab_cause_ranked() -> None:
 def test_example_is_small_enough_to_commit() -> None:
     files = [EXAMPLES / n for n in (*SOURCES, "ground-truth.json")]
     total = sum(f.stat().st_size for f in files if f.exists())
-    # 2.5 MB at 134 failure modes: every lab page loads the 21 kB probe afresh (no-store).
-    assert total < 3_000_000, f"{total} bytes"
+    # 3.0 MB at 139 failure modes: every lab page, iframe and worker script loads the
+    # 27 kB probe afresh (no-store).
+    assert total < 3_500_000, f"{total} bytes"
