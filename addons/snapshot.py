@@ -17,6 +17,8 @@ from typing import Any
 
 from mitmproxy import connection, flow, http
 
+from analysis import orb
+
 from .capture import _MAX_INFLATE_BYTES, BODY_EXCERPT_BYTES
 
 Snapshot = tuple[Any, ...]
@@ -75,19 +77,18 @@ def _response(resp: http.Response, method: str, sent: Any) -> tuple[Any, ...]:
 
 
 def _may_be_no_cors(method: str, fields: Any) -> bool:
-    """`orb.keeps_sniff`'s test of the request, on the raw fields: Sec-Fetch-Mode says
-    no-cors, or (without it) a GET or HEAD carries no Origin. The response's own test is
-    the recorder's; this only spares the pipe the first KiB of every CORS answer."""
-    if method.upper() not in ("GET", "HEAD", "POST"):
-        return False
+    """`orb.keeps_sniff`'s test of the request, on the raw fields without decoding them
+    all. The response's own test is the recorder's; this only spares the pipe the first
+    KiB of every CORS answer."""
+    mode: str | None = None
     origin = False
     for name, value in fields:
         lowered = name.lower()
-        if lowered == b"sec-fetch-mode":
-            return value.strip().lower() == b"no-cors"
-        if lowered == b"origin":
+        if lowered == b"sec-fetch-mode" and mode is None:
+            mode = value.decode("latin-1")
+        elif lowered == b"origin":
             origin = True
-    return not origin or method.upper() not in ("GET", "HEAD")
+    return orb.may_be_no_cors(method, mode, origin)
 
 
 def rebuild(snap: Snapshot) -> tuple[http.HTTPFlow, str, int]:

@@ -224,15 +224,19 @@ def keeps_sniff(method: str, request: Headers, status: int, response: Headers) -
     a no-cors one, and the headers leave the decision to the body. Sec-Fetch-Mode names
     the mode where Chromium sends it; without it, a GET or HEAD in CORS mode carries Origin.
     Whether it crossed origins is the engine's to work out."""
+    mode = request.get("sec-fetch-mode")
+    return may_be_no_cors(method, mode, "origin" in request) and (
+        by_headers(status, response) == "sniff"
+    )
+
+
+def may_be_no_cors(method: str, mode: str | None, has_origin: bool) -> bool:
+    """Could this request have gone in mode no-cors? `mode`: its Sec-Fetch-Mode, where sent."""
     if method.upper() not in ("GET", "HEAD", "POST"):
         return False  # Fetch's main fetch: a no-cors request has a CORS-safelisted method
-    mode = request.get("sec-fetch-mode")
     if mode is not None:
-        if mode.lower() != "no-cors":
-            return False
-    elif "origin" in request and method.upper() in ("GET", "HEAD"):
-        return False
-    return by_headers(status, response) == "sniff"
+        return mode.strip().lower() == "no-cors"
+    return not has_origin or method.upper() not in ("GET", "HEAD")
 
 
 # --- Sniffing the first bytes (OpaqueResponseBlockingAnalyzer::Sniff) ---------------------
