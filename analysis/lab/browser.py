@@ -80,6 +80,17 @@ class NetRecord:
 CORS_LINE_MARK = "has been blocked by CORS policy"
 
 
+MIME_REFUSAL_MARKS = (
+    "because its MIME type",  # AllowedByNosniff, ResourceLoader::CheckResponseNosniff
+    "responded with a MIME type of",  # ModuleScriptFetcher::WasModuleLoadSuccessful
+)
+
+
+def _is_mime_refusal(text: str) -> bool:
+    # "Deprecated: Future versions will refuse" is a warning about a script that ran.
+    return any(mark in text for mark in MIME_REFUSAL_MARKS) and not text.startswith("Deprecated")
+
+
 @dataclass(frozen=True)
 class ConsoleLine:
     """One `Log.entryAdded` entry; `seq` orders it among the requests, as `mark` does."""
@@ -177,6 +188,13 @@ class NetLog:
             for c in self.console
             if c.seq > after and CORS_LINE_MARK in c.text and f"'{url}'" in c.text
         ]
+
+    def mime_lines(self, after: int = -1) -> list[str]:
+        """Console errors of Blink refusing a response for its MIME type, oldest first: a
+        script or stylesheet under `X-Content-Type-Options: nosniff`, a classic script
+        served as an image, audio, video or CSV, a module script of a type that is not
+        JavaScript. Module script errors name no URL; the decisive visit's mark scopes them."""
+        return [c.text for c in self.console if c.seq > after and _is_mime_refusal(c.text)]
 
     def preflights_of(self, record: NetRecord) -> list[NetRecord]:
         return [r for r in self.records.values() if r.preflight_for == record.request_id]

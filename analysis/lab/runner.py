@@ -258,6 +258,14 @@ def run_scenario(browser: LabBrowser, servers: LabServers, scenario: Scenario) -
         browser.wait_until(lambda: bool(_console(browser, url, mark)), _CONSOLE_S)
     truth = replace(truth, console=_console(browser, url, mark))
     truth.details["server_hits"] = hits
+    refusals = _mime_refusals(browser, scenario.call, truth.js_result, mark)
+    if refusals and truth.cors_error is None:
+        # Blink read the answer and refused it for its Content-Type: the element fails as
+        # surely as on a network error, though DevTools shows the load finished (a script)
+        # or cancelled (a stylesheet, net::ERR_ABORTED), with no blockedReason.
+        truth = replace(truth, blocked=True)
+        truth.details["blocked_reason"] = "content-type"
+        truth.details["mime_refused"] = refusals
     if scenario.call.client == "beacon" and truth.details.get("observed") is False and not hits:
         # sendBeacon() queued it and learns nothing more, yet no request reached DevTools
         # or a server: the browser refused it before sending (the page's CSP connect-src;
@@ -312,6 +320,24 @@ def _body_failed_after_answer(js_result: dict[str, Any], record: NetRecord) -> b
         and record.cors_error is None
         and record.error_text in _BODY_ERRORS
     )
+
+
+def _mime_refusals(
+    browser: LabBrowser, call: Call, js_result: dict[str, Any], mark: int
+) -> list[str]:
+    """Blink's console errors refusing the decisive answer for its MIME type (see
+    `NetLog.mime_lines`); looked for only when the page saw its element or import fail."""
+    if js_result.get("error") is None:
+        return []
+    if call.client not in ELEMENT_CLIENTS and call.client != "import":
+        return []
+    logs = (browser.page_log, browser.child_log)
+
+    def found() -> list[str]:
+        return [line for log in logs for line in log.mime_lines(mark)]
+
+    browser.wait_until(lambda: bool(found()), _CONSOLE_S)
+    return found()
 
 
 def _console(browser: LabBrowser, url: str, mark: int) -> list[str]:
