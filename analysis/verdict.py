@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from analysis import address_space, blink_headers, fetch, http_cache, orb
+from analysis import address_space, blink_headers, fetch, http_cache, mime_block, orb
 from analysis.model import (
     CREDENTIALS,
     BrowserVerdict,
@@ -152,6 +152,10 @@ class _Walk:
 
 def decide(exchange: Exchange) -> Verdict:
     """The verdict the browser reached for this exchange, predicted from the capture."""
+    return _refused_for_content_type(exchange, _decide(exchange))
+
+
+def _decide(exchange: Exchange) -> Verdict:
     ctx = exchange.context
     origin = page_origin(exchange)
     mode = request_mode(exchange, origin)
@@ -488,6 +492,8 @@ BROWSER_BLOCKS = {
     "inspector": "blocked in DevTools (network request blocking)",
     "subresource-filter": "blocked by the browser's ad filter",
     "content-type": "blocked: its Content-Type does not fit (X-Content-Type-Options: nosniff)",
+    "mime-type": "blocked: its Content-Type is not JavaScript, which a module script needs"
+    " (and a script served as an image, audio, video or CSV never runs)",
     "integrity": "blocked: the body failed its Subresource Integrity check",
     "net::ERR_BLOCKED_BY_ORB": "blocked by Opaque Response Blocking (ORB): not an image, script,"
     " style or media a no-cors load may take",
@@ -1460,6 +1466,47 @@ def _opaque_response_blocking(exchange: Exchange, origin: str, source: str) -> _
         # once those were sniffed as audio or video, which another exchange holds.
         return {**block, "blocked": None, "condition": "orb-range-not-sniffed"}
     return block
+
+
+_MIME_FAULTS: dict[str, str] = {
+    "nosniff": BROWSER_BLOCKS["content-type"],
+    "mime-type": BROWSER_BLOCKS["mime-type"],
+}
+
+
+def _refused_for_content_type(exchange: Exchange, verdict: Verdict) -> Verdict:
+    """Blink's own checks of a script's or stylesheet's Content-Type (`analysis.mime_block`),
+    made in the renderer after CORS, and after ORB, which the network service applies first
+    (measured, Chromium 156: a text/csv stylesheet under nosniff fails as ORB's). A passed
+    load the renderer then refuses failed for the page all the same."""
+    orb_undecided = verdict.blocked is None and verdict.fault == _ORB_BLOCK
+    if not (verdict.blocked is False or orb_undecided) or verdict.source == "service-worker":
+        return verdict
+    origin = page_origin(exchange)
+    final = exchange.last.actual
+    if origin is None or final is None or final.response is None:
+        return verdict
+    if _redirect_location(final) is not None:
+        return verdict
+    module = False if verdict.mode == "no-cors" else None  # no-cors: a classic script
+    refusal, condition = mime_block.refusal(
+        exchange.context.resource_type, module, final.response.status, final.response.headers
+    )
+    certain = condition is None
+    if refusal is None or (orb_undecided and not certain):
+        return verdict
+    listed = not all(same_origin(origin, step.url) for step in exchange.steps)
+    browser = verdict.browser
+    return replace(
+        verdict,
+        cors=verdict.cors or listed,
+        blocked=True if certain else None,
+        condition=condition,
+        stage="response",
+        failed_url=exchange.final_url,
+        fault=_MIME_FAULTS[refusal],
+        confirmed=certain and browser is not None and browser.blocked,
+    )
 
 
 def _redirect_fault(exchange: Exchange, origin: str) -> Fault | None:

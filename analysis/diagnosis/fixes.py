@@ -2070,6 +2070,11 @@ _BLOCK_REMEDIES: dict[str, tuple[str, str]] = {
         "Make {server} send the Content-Type the page loads it as (a script as"
         " text/javascript, a style as text/css): it sends X-Content-Type-Options: nosniff.",
     ),
+    "mime-type": (
+        "server",
+        "Make {server} send a JavaScript Content-Type (text/javascript) for scripts: a module"
+        " script, or one served as an image, audio, video or CSV, never runs otherwise.",
+    ),
     "integrity": (
         "page",
         "Update the integrity attribute to the file's current hash, or serve the file it"

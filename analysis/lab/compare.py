@@ -103,6 +103,10 @@ def condition_holds(condition: str | None, call: Call | None) -> bool | None:
         )
     if condition == "orb-range-not-sniffed":
         return True  # a lab page never loaded the URL as media before its decisive call
+    if condition in ("module-script", "classic-script"):
+        # A CORS-mode script: a module script, or a classic one with `crossorigin`.
+        module = call.client in ("module", "modulepreload", "import")
+        return module == (condition == "module-script")
     if condition == "orb-not-fetch":
         # ORB hands an empty destination (fetch, beacon, prefetch) an empty response.
         return call.client not in _EMPTY_DESTINATION_CLIENTS

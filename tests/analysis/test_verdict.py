@@ -1547,7 +1547,9 @@ def test_last_event_id_from_script_still_needs_a_preflight() -> None:
 
 @pytest.mark.parametrize("resource_type", ["image", "script", "font", "eventsource", "audio"])
 def test_no_expose_headers_warning_where_script_cannot_read_headers(resource_type: str) -> None:
-    v = decide(simple_get([(ACAO, "*"), ("X-Request-Id", "7")], resource_type=resource_type))
+    # A JavaScript type: a CORS-mode script may be a module script, which needs one.
+    answer = [(ACAO, "*"), ("X-Request-Id", "7"), ("Content-Type", "text/javascript")]
+    v = decide(simple_get(answer, resource_type=resource_type))
     assert (v.blocked, [w.id for w in v.warnings]) == (False, [])
 
 
@@ -1720,3 +1722,64 @@ def test_a_failed_cache_hit_is_checked_on_the_copy_the_cache_held(
 def test_a_cache_copy_that_passes_leaves_the_failure_unnamed() -> None:
     v = decide(_failed_cache_hit([(ACAO, PAGE), (ACAC, "true")], None))
     assert (v.blocked, v.reason, v.condition) == (True, None, None)
+
+
+# --- Blink's Content-Type checks of scripts and stylesheets (analysis/mime_block.py) ------
+# Measured with the lab (Chromium 156): made after CORS and after ORB; the page's element
+# fails though DevTools shows the load finished (a script) or cancelled (a stylesheet).
+
+_NOSNIFF_FAULT = BROWSER_BLOCKS["content-type"]
+_MIME_FAULT = BROWSER_BLOCKS["mime-type"]
+_NOSNIFF = ("X-Content-Type-Options", "nosniff")
+
+
+def test_a_stylesheet_under_nosniff_must_be_css() -> None:
+    answer = _no_cors_answer([("Content-Type", "text/javascript"), _NOSNIFF], "other")
+    v = decide(exchange(Step(answer.request.url, None, answer), resource_type="stylesheet"))
+    assert (v.cors, v.blocked, v.reason, v.fault) == (True, True, None, _NOSNIFF_FAULT)
+    assert (v.stage, v.failed_url) == ("response", API + "/data")
+    answer = _no_cors_answer([("Content-Type", "text/css"), _NOSNIFF], "other")
+    v = decide(exchange(Step(answer.request.url, None, answer), resource_type="stylesheet"))
+    assert (v.blocked, v.fault) == (False, None)
+
+
+def test_orb_blocks_before_blink_looks_at_the_type() -> None:
+    answer = _no_cors_answer([("Content-Type", "text/csv"), _NOSNIFF], None)
+    v = decide(exchange(Step(answer.request.url, None, answer), resource_type="stylesheet"))
+    assert (v.blocked, v.fault) == (True, _ORB_FAULT)
+
+
+def test_a_script_served_as_an_image_never_runs() -> None:
+    answer = _no_cors_answer([("Content-Type", "image/png")], "other")
+    v = decide(exchange(Step(answer.request.url, None, answer), resource_type="script"))
+    assert (v.cors, v.blocked, v.fault) == (True, True, _MIME_FAULT)
+    image = decide(exchange(Step(answer.request.url, None, answer), resource_type="image"))
+    assert image.blocked is False
+
+
+def test_a_cors_mode_script_of_another_type_fails_if_it_is_a_module() -> None:
+    v = decide(
+        simple_get(
+            [("Access-Control-Allow-Origin", "*"), ("Content-Type", "text/plain")],
+            resource_type="script",
+        )
+    )
+    assert (v.cors, v.blocked, v.condition, v.fault) == (True, None, "module-script", _MIME_FAULT)
+    v = decide(
+        simple_get(
+            [("Access-Control-Allow-Origin", "*"), ("Content-Type", "text/plain"), _NOSNIFF],
+            resource_type="script",
+        )
+    )
+    assert (v.blocked, v.condition, v.fault) == (True, None, _NOSNIFF_FAULT)
+
+
+def test_a_cors_failure_comes_before_the_type() -> None:
+    v = decide(simple_get([("Content-Type", "text/plain"), _NOSNIFF], resource_type="script"))
+    assert (v.blocked, v.reason, v.fault) == (True, "MissingAllowOriginHeader", None)
+
+
+def test_a_same_origin_stylesheet_refused_for_its_type_is_not_listed() -> None:
+    answer = _no_cors_answer([("Content-Type", "text/plain"), _NOSNIFF], "other", PAGE + "/a.css")
+    v = decide(exchange(Step(answer.request.url, None, answer), resource_type="stylesheet"))
+    assert (v.cors, v.blocked, v.fault) == (False, True, _NOSNIFF_FAULT)
