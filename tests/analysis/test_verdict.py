@@ -1783,3 +1783,26 @@ def test_a_same_origin_stylesheet_refused_for_its_type_is_not_listed() -> None:
     answer = _no_cors_answer([("Content-Type", "text/plain"), _NOSNIFF], "other", PAGE + "/a.css")
     v = decide(exchange(Step(answer.request.url, None, answer), resource_type="stylesheet"))
     assert (v.cors, v.blocked, v.fault) == (False, True, _NOSNIFF_FAULT)
+
+
+def _redirect_then_canceled(resource_type: str) -> Exchange:
+    # As a Playwright HAR of Chromium 156 holds it: a redirect that passed its CORS check,
+    # then its target "canceled" (net::ERR_ABORTED) with no answer recorded.
+    sent = [("Origin", PAGE), ("Sec-Fetch-Mode", "cors")]
+    hop = tx("GET", API + "/go", sent, 302, [("Location", API + "/go/final"), (ACAO, "*")])
+    canceled = Transaction(Request("GET", API + "/go/final"), None, "net::ERR_ABORTED")
+    ex = exchange(
+        Step(API + "/go", None, hop),
+        Step(API + "/go/final", None, canceled),
+        mode="cors",
+        resource_type=resource_type,
+    )
+    return replace(ex, context=replace(ex.context, browser_error="net::ERR_ABORTED"))
+
+
+def test_a_canceled_redirect_target_of_a_stylesheet_stays_open() -> None:
+    # A fetch the page took the redirect of (redirect: "manual") or dropped: not blocked.
+    assert decide(_redirect_then_canceled("fetch")).blocked is False
+    # A stylesheet Blink refused for its type is cancelled before DevTools sees the answer.
+    v = decide(_redirect_then_canceled("stylesheet"))
+    assert (v.blocked, v.condition) == (None, "response-not-captured")
