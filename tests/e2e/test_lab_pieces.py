@@ -3,10 +3,11 @@ answer. Fast, so a broken comparison shows up even where Chromium is missing."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 from analysis.lab import js
-from analysis.lab.browser import NetRecord
+from analysis.lab.browser import NetLog, NetRecord
 from analysis.lab.catalogue.build import REFLECT, ok
 from analysis.lab.compare import ExchangeIndex, Verdict, agree, call_mode, compare, resolve
 from analysis.lab.responder import SharedCache, pick_route, render
@@ -184,6 +185,14 @@ def test_conditional_verdict_resolved_by_the_real_call() -> None:
     orb = Verdict(None, None, None, "orb-not-fetch")
     assert resolve(orb, Call(client="image")) == Verdict(True, None, None)
     assert resolve(orb, Call(mode="no-cors")) == Verdict(False, None, None)
+    # A CORS-mode script: the wire does not tell a module script from <script crossorigin>.
+    module = Verdict(None, None, None, "module-script")
+    assert resolve(module, Call(client="module")) == Verdict(True, None, None)
+    assert resolve(module, Call(client="import")) == Verdict(True, None, None)
+    assert resolve(module, Call(client="script", cross_origin="anonymous")).blocked is False
+    classic = Verdict(None, None, None, "classic-script")
+    assert resolve(classic, Call(client="script", cross_origin="anonymous")).blocked is True
+    assert resolve(classic, Call(client="modulepreload")).blocked is False
 
 
 def test_call_mode_of_beacons_and_elements_follows_their_request_mode() -> None:
@@ -354,3 +363,25 @@ def test_shared_cache_replays_a_slow_answer_at_once() -> None:
     first = cache.answer(("x",), "http://a", render(route, "http://a", VALUES))
     second = cache.answer(("x",), "http://a", render(route, "http://a", VALUES))
     assert (first.delay_ms, second.delay_ms) == (300, 0)
+
+
+def test_console_refusals_for_a_mime_type_are_read_as_such() -> None:
+    log = NetLog("page", itertools.count())
+    lines = [
+        "Refused to apply style from 'http://127.0.0.2:8000/s/x' because its MIME type"
+        " ('text/plain') is not a supported stylesheet MIME type, and strict MIME checking"
+        " is enabled.",
+        "Refused to execute script from 'http://127.0.0.2:8000/s/x' because its MIME type"
+        " ('image/png') is not executable.",
+        "Failed to load module script: Expected a JavaScript-or-Wasm module script but the"
+        ' server responded with a MIME type of "text/css". Strict MIME type checking is'
+        " enforced for module scripts per HTML spec.",
+        # A warning about a script that ran, and a CORS failure: not refusals for the type.
+        "Deprecated: Future versions will refuse to execute script from 'x' because its MIME"
+        " type ('text/plain') is not executable.",
+        "Access to script at 'x' from origin 'y' has been blocked by CORS policy: ...",
+    ]
+    for text in lines:
+        log.handle("Log.entryAdded", {"entry": {"level": "error", "text": text}})
+    assert log.mime_lines() == lines[:3]
+    assert log.mime_lines(after=1) == lines[2:3]
