@@ -256,6 +256,12 @@ class Joiner:
             # it could see: nothing on the wire was its, and no cache answered it either.
             self.unseen += 1
             return []
+        if record.mode == "same-origin" and not same_origin(page_origin or "", record.url):
+            # Fetch §4.1 main fetch: a network error before any cache is asked (Blink's
+            # FetchManager refuses it up front, with no request DevTools could show), so no
+            # stored answer of that URL was this call's.
+            self.unseen += 1
+            return []
         remembered = (
             self._remembered(_url_key(record.url), page_origin) if record.method == "GET" else None
         )

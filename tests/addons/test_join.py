@@ -296,6 +296,16 @@ def test_a_call_aborted_before_any_request_is_no_http_cache_answer() -> None:
     assert j.unseen == 1
 
 
+def test_a_same_origin_mode_call_to_another_origin_is_no_http_cache_answer() -> None:
+    # Measured (Chromium 156): fetch(url, {mode: "same-origin"}) after a fetch of the same
+    # cross-origin URL had stored its 301. Blink refuses the call before any cache is asked;
+    # replaying the stored 301 made an exchange blamed on CORS (DisallowedByMode).
+    j = cached_for_another_origin()
+    refused = page(mode="same-origin", failed=True, status=0, response_type=None)
+    assert j.page(refused, PAGE_URL) == []
+    assert j.unseen == 1
+
+
 def test_element_load_from_the_http_cache_is_an_entry_of_its_kind() -> None:
     """A font another origin of the site had cached: the page's Resource Timing entry
     (status 0) is all there is, and the entry says it was a font."""
