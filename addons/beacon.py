@@ -116,6 +116,8 @@ class PageRecord:
     refused_by_csp: str | None = None
     """The CSP directive a `securitypolicyviolation` event named for the failed call's URL
     (e.g. "connect-src"): the page's policy refused it before it was sent."""
+    integrity: bool = False
+    """A fetch() with integrity metadata (`init.integrity`, `Request.integrity`)."""
 
     @property
     def browser_blocked(self) -> bool | None:
@@ -250,6 +252,7 @@ def _page_record(raw: dict[str, Any], kind: str, offset: float, page: str) -> Pa
         destination=destination,
         header_names=_header_names(raw.get("headerNames")),
         refused_by_csp=_directive(raw.get("csp")),
+        integrity=_flag(raw.get("integrity")),
     )
 
 

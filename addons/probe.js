@@ -506,6 +506,8 @@
       mode: isRequest ? input.mode : 'cors',
       credentials: isRequest ? input.credentials : 'same-origin',
       redirect: isRequest ? input.redirect : 'follow',
+      /* Integrity metadata fails an opaque-redirect answer the wire shows as passing. */
+      integrity: isRequest ? input.integrity !== '' : false,
       t: now(),
       page: here.href,  /* now: a single-page app may have changed route by the beacon */
       controlled: controlled()
@@ -518,6 +520,7 @@
       if (init.mode !== undefined) rec.mode = String(init.mode);
       if (init.credentials !== undefined) rec.credentials = String(init.credentials);
       if (init.redirect !== undefined) rec.redirect = String(init.redirect);
+      if (init.integrity !== undefined) rec.integrity = String(init.integrity) !== '';
     }
     rec.method = upper(rec.method);
     if (names !== null) rec.headerNames = names;

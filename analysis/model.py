@@ -230,6 +230,9 @@ class Context:
     """The names of the headers the script set, lower-cased, in the order it set them (the
     page probe's record): safelisted ones too, which the wire never shows when a preflight
     fails, yet which decide the order Chromium checks the others in."""
+    integrity: bool = False
+    """The fetch carried integrity metadata (the page probe's record): the wire never shows
+    it, yet Fetch fails an answer with no body to hash (an opaque redirect) because of it."""
     never_sent: bool = False
     """The capture shows the browser failed the last request before sending it: an export
     that keeps the answer of every request it logged with its preflight (Chrome DevTools'

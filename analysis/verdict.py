@@ -20,6 +20,7 @@ from analysis import address_space, blink_headers, fetch, http_cache, mime_block
 from analysis.model import (
     CREDENTIALS,
     BrowserVerdict,
+    Context,
     Exchange,
     Headers,
     Response,
@@ -765,7 +766,10 @@ def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -
                 return walk
             redirect_mode = exchange.context.redirect_mode
             if redirect_mode == "manual":
-                return walk  # the page gets an opaque-redirect response: nothing more to check
+                # The page gets an opaque-redirect response, unless integrity fails it.
+                walk.fault = _opaque_redirect_integrity_fault(exchange.context)
+                walk.fault_stage = "redirect" if walk.fault is not None else None
+                return walk
             if redirect_mode == "error":
                 walk.fault = Fault("the request was made with redirect: 'error' and got a redirect")
                 walk.fault_stage = "redirect"
@@ -1510,6 +1514,20 @@ def _refused_for_content_type(exchange: Exchange, verdict: Verdict) -> Verdict:
         fault=_MIME_FAULTS[refusal],
         confirmed=certain and browser is not None and browser.blocked,
     )
+
+
+_INTEGRITY_ON_OPAQUE_REDIRECT = (
+    "the request was made with redirect: 'manual' and integrity metadata: an opaque-redirect"
+    " response has no body to check it against, so the fetch fails (not a CORS failure)"
+)
+
+
+def _opaque_redirect_integrity_fault(context: Context) -> Fault | None:
+    """Fetch §4.1 main fetch, the integrity step: a request with integrity metadata whose
+    response's body is null (an opaque redirect, `redirect: 'manual'`) gets a network error.
+    Chromium fails it after the redirect passed its CORS check, naming no CORS error
+    (measured, Chromium 156: net::ERR_ABORTED, the page's fetch rejects)."""
+    return Fault(_INTEGRITY_ON_OPAQUE_REDIRECT) if context.integrity else None
 
 
 def _redirect_fault(exchange: Exchange, origin: str) -> Fault | None:

@@ -1081,6 +1081,7 @@ def _new_context(chain: _Chain, hints: Hints, via_proxy: bool, pages: dict[str, 
         via_proxy=via_proxy,
         header_names=hints.get("header_names"),
         never_sent=hints.get("never_sent", False),
+        integrity=hints.get("integrity", False),
     )
     return context
 

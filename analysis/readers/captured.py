@@ -45,6 +45,8 @@ class Hints(TypedDict, total=False):
     """`_cors.worker.failure`: why the browser refused the worker's answer."""
     header_names: tuple[str, ...]
     """`_cors.headerNames`: the header names the script set, in its order."""
+    integrity: bool
+    """`_cors.integrity`: the fetch carried integrity metadata (Subresource Integrity)."""
     never_sent: bool
     """A request the browser failed with no answer, in an export that keeps the answer of
     every request it logged the preflight of with it (Chrome DevTools' HAR): it never left

@@ -4,6 +4,7 @@ Shape (every key optional, every value may be null):
 
     {"initiatorOrigin": str, "pageUrl": str, "mode": str, "credentials": str,
      "redirect": str, "source": str, "resourceType": str, "headerNames": [str],
+     "integrity": bool,
      "browser": {"blocked": bool, "reason": str|null, "failed_parameter": str|null}}
 
 Unknown keys are ignored so that a newer addon's captures still read. Known keys with the
@@ -82,6 +83,12 @@ def cors_hints(obj: object, where: str, path: str) -> Hints:
     names = obj.get("headerNames")
     if names is not None:
         hints["header_names"] = _header_names(names, where, path)
+    integrity = obj.get("integrity")
+    if integrity is not None:
+        if not isinstance(integrity, bool):
+            got = describe_type(integrity)
+            raise InputError(path, f"{where}: _cors.integrity must be a boolean, not {got}")
+        hints["integrity"] = integrity
     return hints
 
 

@@ -87,6 +87,13 @@ def test_the_csp_directive_that_refused_a_call_is_kept() -> None:
     assert isinstance(older, PageRecord) and older.refused_by_csp is None
 
 
+def test_integrity_metadata_is_a_flag() -> None:
+    (record,) = parse(body(fetch_record(integrity=True)), PAGE, NOW).records
+    assert isinstance(record, PageRecord) and record.integrity is True
+    (older,) = parse(body(fetch_record()), PAGE, NOW).records
+    assert isinstance(older, PageRecord) and older.integrity is False
+
+
 def test_clock_skew_is_taken_out() -> None:
     # The page's clock runs 3 s behind the proxy's.
     skewed = body(fetch_record(t=MS - 3500), sent=MS - 3000)
@@ -221,6 +228,7 @@ def test_junk(payload: bytes) -> None:
         {"page": None},
         {"csp": "Connect Src"},
         {"csp": 3},
+        {"integrity": "sha256-x"},
     ],
 )
 def test_bad_records_are_dropped_one_by_one(change: dict[str, Any]) -> None:

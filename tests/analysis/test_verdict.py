@@ -1320,6 +1320,26 @@ def test_manual_redirect_mode_stops_at_the_checked_redirect() -> None:
     assert (v.blocked, v.reason) == (True, None) and v.fault is not None
 
 
+def test_integrity_metadata_fails_an_opaque_redirect() -> None:
+    # Measured (Chromium 156): fetch(url, {redirect: "manual", integrity}) whose redirect
+    # passes CORS rejects with a TypeError (net::ERR_ABORTED) and no CORS error; without
+    # integrity the page gets its opaque-redirect response.
+    from dataclasses import replace
+
+    first = API + "/old"
+    hop1 = tx("GET", first, [("Origin", PAGE)], 307, [("Location", API + "/new"), (ACAO, PAGE)])
+    ex = exchange(Step(first, None, hop1))
+    manual = replace(ex, context=replace(ex.context, redirect_mode="manual", integrity=True))
+    v = decide(manual)
+    assert (v.blocked, v.reason, v.stage) == (True, None, "redirect")
+    assert v.fault is not None and "integrity" in v.fault
+    followed = replace(manual, context=replace(manual.context, redirect_mode=None))
+    assert decide(followed).condition == "redirect-target-not-captured"
+    refused = tx("GET", first, [("Origin", PAGE)], 307, [("Location", API + "/new")])
+    cors_first = replace(manual, steps=(Step(first, None, refused),))
+    assert decide(cors_first).reason == "MissingAllowOriginHeader"
+
+
 def test_https_page_fetching_http_is_mixed_content() -> None:
     url = "http://api.test/data"
     step = Step(url, None, tx("GET", url, [("Origin", "https://app.test")], None))

@@ -18,6 +18,7 @@ def test_every_known_key_becomes_a_hint() -> None:
             "source": "cdn-cache",
             "resourceType": "xhr",
             "headerNames": ["X-B", "accept", "x-b"],
+            "integrity": True,
             "browser": {"blocked": False},
             "futureKey": {"ignored": True},
         },
@@ -33,6 +34,7 @@ def test_every_known_key_becomes_a_hint() -> None:
         "source": "cdn-cache",
         "resource_type": "xhr",
         "header_names": ("x-b", "accept"),
+        "integrity": True,
         "browser": BrowserVerdict(blocked=False),
     }
 
@@ -63,6 +65,7 @@ def test_cdp_spelling_of_failed_parameter_is_accepted() -> None:
         ({"headerNames": "x-a"}, "_cors.headerNames must be a list"),
         ({"headerNames": ["x a"]}, "_cors.headerNames holds 'x a'"),
         ({"headerNames": ["x"] * 65}, "at most 64 names"),
+        ({"integrity": "sha256-x"}, "_cors.integrity must be a boolean, not a string"),
     ],
 )
 def test_wrong_values_name_entry_and_field(obj: object, fragment: str) -> None:
