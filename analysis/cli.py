@@ -257,6 +257,7 @@ def _condition_text(condition: str | None) -> str:
         "credentials-include": "sent with credentials",
         "response-not-captured": "(response not in the capture)",
         "redirect-target-not-captured": "(redirect target not in the capture)",
+        "redirect-error": "the fetch used redirect: 'error' (it did not follow the redirect)",
         "preflight-response-not-captured": "(preflight response not in the capture)",
     }.get(condition or "", condition or "unknown")
 

@@ -791,6 +791,24 @@ def test_no_cors_redirect_to_a_scheme_the_browser_does_not_follow(
     assert [w.id for w in v.warnings] == ["no-cors-opaque"]
 
 
+def test_no_cors_redirect_with_redirect_mode_error_is_a_network_error() -> None:
+    # Measured (Chromium 156): fetch(url, {mode: "no-cors", redirect: "error"}) answered
+    # with a 301 rejects with a TypeError and no CORS error; "manual" resolves.
+    from dataclasses import replace
+
+    url = API + "/old"
+    hop = tx("GET", url, [("Sec-Fetch-Mode", "no-cors")], 301, [("Location", API + "/new")])
+    ex = exchange(Step(url, None, hop), mode="no-cors")
+    erroring = replace(ex, context=replace(ex.context, redirect_mode="error"))
+    v = decide(erroring)
+    assert (v.blocked, v.reason, v.stage) == (True, None, "redirect")
+    assert v.fault is not None and "redirect: 'error'" in v.fault
+    manual = replace(ex, context=replace(ex.context, redirect_mode="manual"))
+    assert decide(manual).blocked is False
+    answered = replace(erroring, steps=(Step(url, None, tx("GET", url, [], 200, [])),))
+    assert decide(answered).blocked is False
+
+
 def test_no_cors_twenty_first_redirect_is_a_network_error() -> None:
     steps = []
     for n in range(21):
@@ -1338,6 +1356,25 @@ def test_integrity_metadata_fails_an_opaque_redirect() -> None:
     refused = tx("GET", first, [("Origin", PAGE)], 307, [("Location", API + "/new")])
     cors_first = replace(manual, steps=(Step(first, None, refused),))
     assert decide(cors_first).reason == "MissingAllowOriginHeader"
+
+
+def test_a_redirect_the_browser_did_not_follow_through_a_proxy_is_the_fetch_redirect_mode() -> None:
+    # Measured (Chromium 156, through mitmdump): a fetch with redirect: "error" fails on a
+    # redirect that passed CORS (net::ERR_FAILED, no CORS error) and "manual" resolves with
+    # it; neither asks for the target, which a proxy would otherwise have recorded.
+    from dataclasses import replace
+
+    first = API + "/old"
+    hop1 = tx("GET", first, [("Origin", PAGE)], 302, [("Location", API + "/new"), (ACAO, PAGE)])
+    ex = exchange(Step(first, None, hop1))
+    proxied = replace(ex, context=replace(ex.context, via_proxy=True))
+    v = decide(proxied)
+    assert (v.blocked, v.condition, v.reason, v.fault) == (None, "redirect-error", None, None)
+    known = replace(proxied, context=replace(proxied.context, redirect_mode="follow"))
+    assert decide(known).condition == "redirect-target-not-captured"
+    element = replace(proxied, context=replace(proxied.context, resource_type="image"))
+    assert decide(element).condition == "redirect-target-not-captured"
+    assert decide(ex).condition == "redirect-target-not-captured"  # a HAR may miss hops
 
 
 def test_https_page_fetching_http_is_mixed_content() -> None:
