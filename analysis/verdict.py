@@ -1153,6 +1153,15 @@ _PROXY_SERVER = re.compile(r"^mitmproxy\b", re.IGNORECASE)
 _BROWSER_SIDE_ERRORS = ("net::ERR_FAILED", "net::ERR_ABORTED", "net::ERR_BLOCKED_BY_CLIENT")
 
 
+def _client_hung_up(error: str) -> bool:
+    """mitmproxy's words for the browser closing the connection itself ("Client
+    disconnected." mid-request, "client disconnected" on cancel): the page aborted the fetch
+    (AbortSignal) or the browser dropped a body it refused. The proxy then answered no one,
+    so no 502 of its own reached the browser (measured, Chromium 156: an abort is an
+    AbortError, net::ERR_ABORTED, no CORS error)."""
+    return error.strip().rstrip(".").lower() == "client disconnected"
+
+
 @dataclass(frozen=True, slots=True)
 class Fault:
     """A proxy, upstream or network failure: not a CORS failure, though the fetch failed."""
@@ -1173,6 +1182,8 @@ def _fault(tx: Transaction, via_proxy: bool = False) -> Fault | None:
     """The fault behind a transaction without a usable response; None when there is none.
     `via_proxy`: the browser sent the request through a proxy."""
     response = tx.response
+    if tx.error is not None and _client_hung_up(tx.error):
+        return None
     if response is None:
         error = tx.error or ""
         if not error or error.startswith(_BROWSER_SIDE_ERRORS):

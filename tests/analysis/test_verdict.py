@@ -951,6 +951,25 @@ def test_upstream_failure_is_a_fault_not_a_missing_header() -> None:
     )
 
 
+def test_a_request_the_browser_hung_up_on_is_no_proxy_502() -> None:
+    # Measured (Chromium 156 through mitmdump): fetch() aborted by its AbortSignal before an
+    # answer; mitmproxy records "Client disconnected." and answers no one. The page got an
+    # AbortError (net::ERR_ABORTED), no CORS error.
+    url = API + "/slow"
+    for error in ("Client disconnected.", "client disconnected"):
+        step = Step(url, None, tx("GET", url, [("Origin", PAGE)], None, error=error))
+        v = decide(exchange(step))
+        assert (v.blocked, v.fault, v.browser_reason) == (None, None, None), error
+        assert v.condition == "response-not-captured"
+        early = replace(preflight_tx(url, "DELETE", None), error=error)
+        v = decide(exchange(Step(url, Preflight(early), None)))
+        assert (v.blocked, v.fault, v.condition) == (None, None, "preflight-response-not-captured")
+    # Headers that arrived before the browser went away are what it judged.
+    late = Step(url, None, tx("GET", url, [("Origin", PAGE)], 200, [], error="client disconnected"))
+    v = decide(exchange(late))
+    assert (v.blocked, v.reason, v.fault) == (True, "MissingAllowOriginHeader", None)
+
+
 def test_a_preflight_the_proxy_answered_itself_is_worded_as_chromium_words_it() -> None:
     url = API + "/down"
     refused = preflight_tx(url, "DELETE", None)
