@@ -85,6 +85,11 @@ CONDITIONS = {
     "response-not-captured": "Undecided: the response was not captured.",
     "preflight-response-not-captured": "Undecided: the preflight's response was not captured.",
     "redirect-target-not-captured": "Undecided: the redirect's target was not captured.",
+    "redirect-error": (
+        "The redirect passed CORS but the browser never requested its target: blocked (not by"
+        " CORS) if the fetch used redirect: 'error', or 'manual' with integrity metadata;"
+        " with 'manual' alone the page got an opaque-redirect response."
+    ),
 }
 
 
@@ -153,6 +158,8 @@ def verdict_label(v: Verdict) -> tuple[str, str]:
     if v.blocked is None:
         if v.condition == "credentials-include":
             return "Blocked if sent with credentials", "conditional"
+        if v.condition == "redirect-error":
+            return "Blocked if redirect: 'error'", "conditional"
         return "Undecided", "conditional"
     if v.warnings:
         return "Allowed, with warnings", "warning"

@@ -124,6 +124,12 @@ def test_verdict_labels_never_claim_certainty_for_conditions() -> None:
         Verdict(cors=True, blocked=None, condition="response-not-captured")
     )
     assert label == "Undecided"
+    # A redirect a proxy saw unfollowed: the fetch's redirect mode decided, not the capture.
+    label, css = evidence.verdict_label(
+        Verdict(cors=True, blocked=None, condition="redirect-error")
+    )
+    assert (label, css) == ("Blocked if redirect: 'error'", "conditional")
+    assert "redirect: 'error'" in evidence.CONDITIONS["redirect-error"]
 
 
 def test_samples_show_variety_first() -> None:
