@@ -1420,6 +1420,12 @@ def _no_cors(exchange: Exchange, base: _Fields, origin: str) -> _Fields:
     does, and fails where following one is a network error; its answer then passes Opaque
     Response Blocking."""
     warnings = tuple(_no_cors_warnings(exchange, origin))
+    if exchange.context.redirect_mode in ("manual", "error") and not same_origin(
+        origin, exchange.url
+    ):
+        # §4.1 main fetch step 12, "no-cors": a redirect mode other than "follow" is a
+        # network error before anything is fetched (Blink's FetchManager; measured).
+        return {**base, "blocked": True, "fault": _NO_CORS_REDIRECT_MODE, "warnings": warnings}
     fault = _redirect_fault(exchange, origin)
     if fault is None:
         blocking = _opaque_response_blocking(exchange, origin, base["source"])
@@ -1528,6 +1534,10 @@ def _refused_for_content_type(exchange: Exchange, verdict: Verdict) -> Verdict:
 
 
 _REDIRECT_MODE_ERROR = "the request was made with redirect: 'error' and got a redirect"
+_NO_CORS_REDIRECT_MODE = (
+    "a mode: 'no-cors' request to another origin must follow redirects: with redirect:"
+    " 'manual' or 'error' the browser refuses it before sending it (not a CORS failure)"
+)
 
 
 def _unfollowed_redirect(context: Context) -> str:
@@ -1569,7 +1579,8 @@ def _redirect_fault(exchange: Exchange, origin: str) -> Fault | None:
     redirect_mode = exchange.context.redirect_mode
     if redirect_mode == "error":
         # §4.3 HTTP fetch: redirect mode "error" makes the first redirect a network error,
-        # in no-cors mode too (measured, Chromium 156: the fetch rejects, no CORS error).
+        # in no-cors mode too (a fetch of the page's own origin; to another origin it is
+        # refused before it is sent, see `_no_cors`).
         first = exchange.steps[0].actual
         redirected = first is not None and _redirect_location(first) is not None
         return Fault(_REDIRECT_MODE_ERROR) if redirected else None

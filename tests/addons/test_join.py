@@ -306,6 +306,20 @@ def test_a_same_origin_mode_call_to_another_origin_is_no_http_cache_answer() -> 
     assert j.unseen == 1
 
 
+def test_a_no_cors_call_that_would_not_follow_redirects_is_no_http_cache_answer() -> None:
+    # Measured (Chromium 156): fetch(url, {mode: "no-cors", redirect: "manual"}) (or
+    # "error") to another origin rejects before any request, though the URL's 301 was
+    # stored; the replayed 301 made an allowed exchange of it.
+    for redirect in ("manual", "error"):
+        j = cached_for_another_origin()
+        refused = page(mode="no-cors", redirect=redirect, failed=True, status=0)
+        assert j.page(refused, PAGE_URL) == []
+        assert j.unseen == 1
+    followed = page(mode="no-cors", failed=False, status=0, response_type="opaque")
+    (replayed,) = cached_for_another_origin().page(followed, PAGE_URL)
+    assert isinstance(replayed, NewEntry)
+
+
 def test_integrity_metadata_goes_with_the_annotation() -> None:
     j = joiner()
     j.note(entry_for(cors_get(), "w1"))
