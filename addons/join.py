@@ -649,7 +649,7 @@ def browser_may_cache(status: int, header: Callable[[str], str | None]) -> bool:
     if status in _REDIRECTS:
         return _redirect_kept(status, header)
     if not 200 <= status < 300:
-        return False
+        return _explicitly_fresh(status, header)
     values = {
         name: value.lower()
         for name in ("cache-control", "expires", "last-modified")
@@ -661,6 +661,21 @@ def browser_may_cache(status: int, header: Callable[[str], str | None]) -> bool:
         return False
     # Explicit freshness, or what a browser uses for heuristic freshness.
     return any(k in values for k in ("cache-control", "expires", "last-modified"))
+
+
+def _explicitly_fresh(status: int, header: Callable[[str], str | None]) -> bool:
+    """An error answer is stored and replayed only with explicit freshness (Chromium's
+    HttpResponseHeaders::GetFreshnessLifetimes: max-age or Expires, whatever the status;
+    measured, Chromium 156: a 500 with max-age=600 answered a later fetch of the URL)."""
+    if status < 200:
+        return False
+    control = (header("cache-control") or "").lower()
+    if "no-store" in plain_directives([control]) or "no-cache" in plain_directives([control]):
+        return False
+    age = _MAX_AGE.search(control)
+    if age is not None:
+        return int(age.group(1)) > 0
+    return header("expires") is not None
 
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})

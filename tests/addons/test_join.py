@@ -287,6 +287,17 @@ def test_only_a_redirect_the_cache_may_keep_is_replayed() -> None:
     assert kept(307, expires="Thu, 01 Jan 2099 00:00:00 GMT")
 
 
+def test_an_error_answer_with_explicit_freshness_is_kept() -> None:
+    def kept(status: int, **fields: str) -> bool:
+        return browser_may_cache(status, fields.get)
+
+    assert kept(500, **{"cache-control": "max-age=600"}) and kept(404, expires="Thu, 01 Jan 2099")
+    assert not kept(500) and not kept(404, **{"last-modified": "Thu, 01 Jan 2020"})
+    assert not kept(500, **{"cache-control": "max-age=0"})
+    assert not kept(500, **{"cache-control": "no-store, max-age=600"})
+    assert kept(200, **{"last-modified": "Thu, 01 Jan 2020"})
+
+
 def test_a_call_aborted_before_any_request_is_no_http_cache_answer() -> None:
     # Measured (Chromium 156): a fetch aborted 50 ms in, before its request left, beside
     # others to the same URL; its report must not replay the URL's stored answer, which
