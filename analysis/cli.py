@@ -216,7 +216,9 @@ def _print_table(console: Console, title: str, rows: list[Decided]) -> None:
         if v.fault:
             why = f"not a CORS failure: {v.fault}"
         elif v.blocked is None:
-            why = f"blocked if {_condition_text(v.condition)}: {v.reason or 'unknown'}"
+            # A redirect mode's failure is a network error of its own, never a CORS check.
+            fallback = "not a CORS failure" if v.condition == "redirect-error" else "unknown"
+            why = f"blocked if {_condition_text(v.condition)}: {v.reason or fallback}"
         else:
             why = v.reason or "blocked by the browser; the capture does not say at which check"
             if v.failed_parameter:

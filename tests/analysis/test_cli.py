@@ -515,3 +515,16 @@ def test_a_playwright_har_is_read_and_its_failures_are_the_browsers(tmp_path: Pa
     assert blocked == {API + "/users", API + "/users/1", API + "/me"}
     assert verdicts[API + "/ok"]["blocked"] is False
     assert {verdicts[API + u]["reason"] for u in ("/users", "/users/1", "/me")} == {None}
+
+
+def test_a_redirect_a_proxy_saw_unfollowed_names_the_redirect_mode(tmp_path: Path) -> None:
+    # Through the proxy, a CORS-passing redirect whose target the browser never asked for:
+    # the fetch's redirect mode decided, which is no CORS check.
+    moved = {"Location": API + "/new", "Access-Control-Allow-Origin": PAGE}
+    line = _entry("GET", API + "/old", {"Origin": PAGE}, 302, moved, **_cors(credentials="omit"))
+    path = tmp_path / "capture.jsonl"
+    meta = {"_corscope": {"format": "capture", "version": 1}}
+    path.write_text(json.dumps(meta) + "\n" + json.dumps(line) + "\n")
+    result = CliRunner().invoke(main, ["analyze", str(path)])
+    assert "blocked if the fetch used redirect: 'error'" in result.output, result.output
+    assert "not a CORS failure" in result.output
