@@ -233,6 +233,11 @@ class Context:
     integrity: bool = False
     """The fetch carried integrity metadata (the page probe's record): the wire never shows
     it, yet Fetch fails an answer with no body to hash (an opaque redirect) because of it."""
+
+    embedder_policy: str | None = None
+    """The Cross-Origin-Embedder-Policy (`require-corp`, `credentialless`) of the page's
+    document, where the capture holds the document of the page's origin loaded last before
+    the request and the page is a secure context (Chromium ignores it elsewhere)."""
     never_sent: bool = False
     """The capture shows the browser failed the last request before sending it: an export
     that keeps the answer of every request it logged with its preflight (Chrome DevTools'

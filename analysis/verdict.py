@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from analysis import address_space, blink_headers, fetch, http_cache, mime_block, orb
+from analysis import address_space, blink_headers, corp, fetch, http_cache, mime_block, orb
 from analysis.model import (
     CREDENTIALS,
     BrowserVerdict,
@@ -506,6 +506,15 @@ BROWSER_BLOCKS = {
     " left the page's origin, or a URL with user:password@ in it",
     "other": "blocked by the browser before it was sent (it names no reason)",
     "corp": "blocked by Cross-Origin-Resource-Policy or the page's embedder policy",
+    # DevTools' blockedReason for a CORP block (`corp.blocked` predicts them from the wire).
+    "corp-not-same-origin": "blocked by the response's Cross-Origin-Resource-Policy: same-origin,"
+    " which lets only pages of the resource's own origin load it without CORS",
+    "corp-not-same-site": "blocked by the response's Cross-Origin-Resource-Policy: same-site,"
+    " which lets only pages of the resource's own site load it without CORS (and no http page"
+    " an https resource)",
+    "corp-not-same-origin-after-defaulted-to-same-origin-by-coep": "blocked by the page's"
+    " Cross-Origin-Embedder-Policy: the response has no Cross-Origin-Resource-Policy, so only"
+    " pages of its own origin may load it without CORS",
 }
 """Chromium's reasons for stopping a request that are not CORS (DevTools' `blockedReason`,
 which a Playwright HAR writes as `_failureText`), and what to tell the user."""
@@ -523,7 +532,7 @@ def _browser_block(exchange: Exchange) -> str | None:
     if exchange.last.actual.response is not None:
         return None
     if error.startswith(("corp-", "coep-")):
-        return BROWSER_BLOCKS["corp"]
+        return BROWSER_BLOCKS.get(error, BROWSER_BLOCKS["corp"])
     return BROWSER_BLOCKS.get(error)
 
 
@@ -1427,6 +1436,9 @@ def _no_cors(exchange: Exchange, base: _Fields, origin: str) -> _Fields:
         # network error before anything is fetched (Blink's FetchManager; measured).
         return {**base, "blocked": True, "fault": _NO_CORS_REDIRECT_MODE, "warnings": warnings}
     fault = _redirect_fault(exchange, origin)
+    refused = _resource_policy_block(exchange, origin, base["source"])
+    if refused is not None and (fault is None or fault.message in _RENDERER_REDIRECT_FAULTS):
+        return {**base, **refused, "warnings": warnings}
     if fault is None:
         blocking = _opaque_response_blocking(exchange, origin, base["source"])
         return {**base, **blocking, "warnings": warnings}
@@ -1447,6 +1459,38 @@ def _no_cors(exchange: Exchange, base: _Fields, origin: str) -> _Fields:
 
 
 _ORB_BLOCK = BROWSER_BLOCKS["net::ERR_BLOCKED_BY_ORB"]
+
+
+def _resource_policy_block(exchange: Exchange, origin: str, source: str) -> _Fields | None:
+    """Cross-Origin-Resource-Policy on each answer of a no-cors request, a redirect's too
+    (Fetch §4.3 HTTP fetch, the cross-origin resource policy check; Chromium's
+    `URLLoader::OnReceivedRedirect` and `OnResponseStarted`), one without it refused under
+    the page's `require-corp` embedder policy, redirects too: the first one that fails ends
+    the fetch in net::ERR_BLOCKED_BY_RESPONSE, before ORB looks at the body (measured,
+    Chromium 156: CORP names the block of a JSON image with `same-origin`)."""
+    if source == "service-worker":
+        return None  # Chromium checks the worker's answer, which the wire does not show
+    # `credentialless` asks for a policy only where credentials went, which a no-cors
+    # request under it never sends across origins (measured: no block without CORP).
+    embedder = "require-corp" if exchange.context.embedder_policy == "require-corp" else None
+    for step in exchange.steps:
+        tx = step.actual
+        if tx is None or tx.response is None:
+            return None
+        headers = tx.response.headers
+        reason = corp.blocked(origin, tx.request.url, headers, embedder or "unsafe-none")
+        redirected = _redirect_location(tx) is not None
+        if reason is not None:
+            return {
+                "cors": True,
+                "blocked": True,
+                "stage": "redirect" if redirected else "response",
+                "failed_url": tx.request.url,
+                "fault": BROWSER_BLOCKS[reason],
+            }
+        if not redirected:
+            return None
+    return None
 
 
 def _opaque_response_blocking(exchange: Exchange, origin: str, source: str) -> _Fields:
@@ -1603,6 +1647,11 @@ def _redirect_fault(exchange: Exchange, origin: str) -> Fault | None:
         if _mixed_content_redirect(exchange, origin, index, location):
             return Fault(BROWSER_BLOCKS["mixed-content"])
     return None
+
+
+_RENDERER_REDIRECT_FAULTS = frozenset({BROWSER_BLOCKS["mixed-content"], _CREDENTIALED_SUBRESOURCE})
+"""Redirects Blink refuses once the network service handed it the redirect, which it does
+only after the redirect's answer passed Cross-Origin-Resource-Policy."""
 
 
 _AUTOUPGRADED = frozenset({"image", "audio", "video"})

@@ -2096,6 +2096,24 @@ _BLOCK_REMEDIES: dict[str, tuple[str, str]] = {
         "Make {server} send Cross-Origin-Resource-Policy: cross-origin on these responses,"
         " or load them in CORS mode where the page requires embedder policy.",
     ),
+    "corp-not-same-origin": (
+        "server",
+        "Make {server} answer with Cross-Origin-Resource-Policy: cross-origin (same-site where"
+        " only the site's own pages embed it) instead of same-origin, or load it in CORS mode"
+        " (fetch, or the crossorigin attribute) from an API that allows the page.",
+    ),
+    "corp-not-same-site": (
+        "server",
+        "Make {server} answer with Cross-Origin-Resource-Policy: cross-origin instead of"
+        " same-site (the page is of another site, or an http page loads an https resource),"
+        " or load it in CORS mode from an API that allows the page.",
+    ),
+    "corp-not-same-origin-after-defaulted-to-same-origin-by-coep": (
+        "server",
+        "The page sends Cross-Origin-Embedder-Policy, so every resource it loads without CORS"
+        " must allow it: make {server} send Cross-Origin-Resource-Policy: cross-origin (or"
+        " same-site), or load it in CORS mode (the crossorigin attribute).",
+    ),
     "net::ERR_BLOCKED_BY_CLIENT": (
         "page",
         "A browser extension (an ad or privacy blocker) or DevTools request blocking stopped"

@@ -1885,3 +1885,128 @@ def test_a_canceled_redirect_target_of_a_stylesheet_stays_open() -> None:
     # A stylesheet Blink refused for its type is cancelled before DevTools sees the answer.
     v = decide(_redirect_then_canceled("stylesheet"))
     assert (v.blocked, v.condition) == (None, "response-not-captured")
+
+
+# --- Cross-Origin-Resource-Policy on a no-cors answer (analysis/corp.py) -------------------
+# Measured with the lab (Chromium 156): net::ERR_BLOCKED_BY_RESPONSE on every no-cors
+# client (img, script, style, media, no-cors fetch, prefetch, beacon), a redirect's answer
+# checked too; never on a CORS request.
+
+
+def _corp_answer(value: str, url: str = API + "/data", status: int = 200) -> Transaction:
+    headers = [("Content-Type", "image/png"), ("Cross-Origin-Resource-Policy", value)]
+    answer = tx("GET", url, [("Sec-Fetch-Mode", "no-cors")], status, headers)
+    assert answer.response is not None
+    return replace(answer, response=replace(answer.response, sniffed="image"))
+
+
+@pytest.mark.parametrize("kind", ["image", "fetch", "script", "video", None])
+def test_corp_same_origin_blocks_every_no_cors_load_from_another_origin(kind: str | None) -> None:
+    answer = _corp_answer("same-origin")
+    v = decide(exchange(Step(answer.request.url, None, answer), resource_type=kind))
+    assert (v.cors, v.blocked, v.reason) == (True, True, None)
+    assert v.fault == BROWSER_BLOCKS["corp-not-same-origin"]
+    assert (v.stage, v.failed_url) == ("response", API + "/data")
+
+
+def test_corp_values_chromium_does_not_parse_are_no_policy() -> None:
+    for value in ("Same-Origin", "same-origin, same-origin", "same-origin;", "none"):
+        answer = _corp_answer(value)
+        v = decide(exchange(Step(answer.request.url, None, answer), resource_type="image"))
+        assert v.blocked is False, value
+
+
+def test_corp_same_site_blocks_another_site() -> None:
+    # localhost and api.test are two sites.
+    answer = _corp_answer("same-site")
+    v = decide(exchange(Step(answer.request.url, None, answer), resource_type="image"))
+    assert (v.blocked, v.fault) == (True, BROWSER_BLOCKS["corp-not-same-site"])
+
+
+def test_corp_is_not_checked_on_a_cors_request() -> None:
+    answer = tx(
+        "GET",
+        API + "/data",
+        [("Origin", PAGE), ("Sec-Fetch-Mode", "cors")],
+        200,
+        [("Access-Control-Allow-Origin", "*"), ("Cross-Origin-Resource-Policy", "same-origin")],
+    )
+    v = decide(exchange(Step(answer.request.url, None, answer)))
+    assert (v.blocked, v.fault) == (False, None)
+
+
+def test_corp_on_a_redirect_stops_the_chain_there() -> None:
+    hop = tx(
+        "GET",
+        API + "/old",
+        [("Sec-Fetch-Mode", "no-cors")],
+        302,
+        [("Location", PAGE + "/img"), ("Cross-Origin-Resource-Policy", "same-origin")],
+    )
+    v = decide(exchange(Step(API + "/old", None, hop), resource_type="image"))
+    assert (v.blocked, v.stage, v.failed_url) == (True, "redirect", API + "/old")
+    assert v.fault == BROWSER_BLOCKS["corp-not-same-origin"]
+
+
+def test_corp_of_the_page_s_own_origin_passes_after_a_redirect_home() -> None:
+    hop = tx("GET", API + "/old", [("Sec-Fetch-Mode", "no-cors")], 302, [("Location", PAGE + "/")])
+    home = _corp_answer("same-origin", url=PAGE + "/")
+    v = decide(exchange(Step(API + "/old", None, hop), Step(PAGE + "/", None, home)))
+    assert v.blocked is False
+
+
+def test_corp_names_the_block_before_orb_does() -> None:
+    # Chromium checks CORP when the headers arrive, ORB later on the body (measured: a JSON
+    # answer to <img> with `same-origin` is blocked as corp-not-same-origin).
+    answer = _no_cors_answer(
+        [("Content-Type", "application/json"), ("Cross-Origin-Resource-Policy", "same-origin")],
+        "json",
+    )
+    v = decide(exchange(Step(answer.request.url, None, answer), resource_type="image"))
+    assert (v.blocked, v.fault) == (True, BROWSER_BLOCKS["corp-not-same-origin"])
+
+
+def test_corp_is_not_applied_to_a_service_worker_answer() -> None:
+    answer = _corp_answer("same-origin")
+    v = decide(
+        exchange(
+            Step(answer.request.url, None, answer), resource_type="image", source="service-worker"
+        )
+    )
+    assert v.fault is None
+
+
+def test_a_recorded_corp_reason_is_named_as_devtools_names_it() -> None:
+    answer = _corp_answer("same-site")
+    base = exchange(Step(answer.request.url, None, answer), resource_type="image")
+    recorded = replace(base.context, browser_error="corp-not-same-site")
+    v = decide(Exchange(base.id, base.steps, recorded))
+    assert (v.blocked, v.fault) == (True, BROWSER_BLOCKS["corp-not-same-site"])
+
+
+def _under_embedder_policy(value: str, *steps: Step) -> Exchange:
+    base = exchange(*steps, resource_type="image")
+    return Exchange(base.id, base.steps, replace(base.context, embedder_policy=value))
+
+
+def test_require_corp_refuses_a_no_cors_answer_without_corp() -> None:
+    answer = tx("GET", API + "/img", [("Sec-Fetch-Mode", "no-cors")], 200, [])
+    v = decide(_under_embedder_policy("require-corp", Step(answer.request.url, None, answer)))
+    fault = BROWSER_BLOCKS["corp-not-same-origin-after-defaulted-to-same-origin-by-coep"]
+    assert (v.blocked, v.fault, v.stage) == (True, fault, "response")
+    # A redirect's answer needs it too (measured: a 307 without CORP, then one with it).
+    hop = tx("GET", API + "/a", [("Sec-Fetch-Mode", "no-cors")], 307, [("Location", "/b")])
+    v = decide(_under_embedder_policy("require-corp", Step(API + "/a", None, hop)))
+    assert (v.blocked, v.fault, v.stage) == (True, fault, "redirect")
+    # credentialless sends a no-cors request across origins without credentials: no demand.
+    v = decide(_under_embedder_policy("credentialless", Step(answer.request.url, None, answer)))
+    assert v.blocked is False
+
+
+def test_require_corp_is_met_by_cross_origin_and_by_the_page_s_own_origin() -> None:
+    answer = _corp_answer("cross-origin")
+    v = decide(_under_embedder_policy("require-corp", Step(answer.request.url, None, answer)))
+    assert v.blocked is False
+    home = tx("GET", PAGE + "/img", [("Sec-Fetch-Mode", "no-cors")], 200, [])
+    v = decide(_under_embedder_policy("require-corp", Step(home.request.url, None, home)))
+    assert v.blocked is False

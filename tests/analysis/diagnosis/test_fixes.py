@@ -584,6 +584,14 @@ def test_mixed_content_on_a_redirect_is_fixed_in_the_server_that_redirects() -> 
         ("csp", "page", "connect-src"),
         ("net::ERR_BLOCKED_BY_ORB", "express", "Express answer with the image"),
         ("net::ERR_BLOCKED_BY_RESPONSE", "express", "Cross-Origin-Resource-Policy: cross-origin"),
+        # CORP blocks predicted from the wire name the value to change.
+        ("corp-not-same-origin", "express", "cross-origin (same-site where"),
+        ("corp-not-same-site", "express", "cross-origin instead of same-site"),
+        (
+            "corp-not-same-origin-after-defaulted-to-same-origin-by-coep",
+            "express",
+            "sends Cross-Origin-Embedder-Policy",
+        ),
         ("origin", "page", "mode 'cors'"),
         ("not-a-known-block", "page", "console says why"),
     ],

@@ -1,0 +1,135 @@
+"""Cross-Origin-Resource-Policy: the check a no-cors response passes before the page gets it.
+
+Fetch §3.7 "Cross-Origin-Resource-Policy header" and its "cross-origin resource policy
+internal check", as Chromium's network service runs it on every response of a no-cors
+request, redirects included (`services/network/public/cpp/cross_origin_resource_policy.cc`,
+called from `URLLoader::OnReceivedRedirect` and `OnResponseStarted`). A blocked response is
+`net::ERR_BLOCKED_BY_RESPONSE`, with DevTools' reason `corp-not-same-origin`,
+`corp-not-same-site` or, where the page's embedder policy demanded a header the response
+lacks, `corp-not-same-origin-after-defaulted-to-same-origin-by-coep`. Standard library only.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Literal
+from urllib.parse import urlsplit
+
+from analysis.model import Headers, origin_of
+
+Policy = Literal["same-origin", "same-site", "cross-origin"]
+EmbedderPolicy = Literal["unsafe-none", "require-corp", "credentialless"]
+Reason = Literal[
+    "corp-not-same-origin",
+    "corp-not-same-site",
+    "corp-not-same-origin-after-defaulted-to-same-origin-by-coep",
+]
+
+HEADER = "cross-origin-resource-policy"
+_POLICIES: frozenset[str] = frozenset({"same-origin", "same-site", "cross-origin"})
+
+
+def policy(headers: Headers) -> Policy | None:
+    """The policy a response states; None for none at all or one Chromium does not parse.
+    The value is compared case-sensitively, after the field's whitespace is trimmed and
+    repeated fields are joined with ", " (Chromium's `GetNormalizedHeader`: two
+    `same-origin` fields are no policy; measured, Chromium 156)."""
+    value = headers.get(HEADER)
+    if value is None or value not in _POLICIES:
+        return None
+    return value  # type: ignore[return-value]
+
+
+def blocked(
+    initiator: str,
+    url: str,
+    headers: Headers,
+    embedder: EmbedderPolicy = "unsafe-none",
+    with_credentials: bool = False,
+) -> Reason | None:
+    """Why a no-cors request's response at `url` is refused for a page of origin
+    `initiator` ("null" for an opaque one), or None when it passes. `embedder` is the
+    page's Cross-Origin-Embedder-Policy; `credentialless` demands a policy only of a
+    response to a request that carried credentials."""
+    stated = policy(headers)
+    required = embedder == "require-corp" or (embedder == "credentialless" and with_credentials)
+    defaulted = stated is None and required
+    effective = "same-origin" if defaulted else stated
+    if effective in (None, "cross-origin"):
+        return None
+    target = origin_of(url)
+    if initiator != "null" and target is not None and origin_of(initiator) == target:
+        return None
+    if effective == "same-origin":
+        if defaulted:
+            return "corp-not-same-origin-after-defaulted-to-same-origin-by-coep"
+        return "corp-not-same-origin"
+    if _same_site(initiator, url):
+        return None
+    return "corp-not-same-site"
+
+
+def _same_site(initiator: str, url: str) -> bool:
+    """Chromium's `ShouldAllowSameSite`: both hosts names (an IP address is never same
+    site, not even with itself) of one registrable domain, and not an http page reaching
+    an https resource."""
+    if initiator == "null":
+        return False
+    try:
+        page, target = urlsplit(initiator), urlsplit(url)
+    except ValueError:
+        return False
+    page_host, target_host = page.hostname or "", target.hostname or ""
+    if _is_ip(page_host) or _is_ip(target_host):
+        return False
+    if registrable_domain(page_host) != registrable_domain(target_host):
+        return False
+    return page.scheme == "https" or target.scheme != "https"
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def registrable_domain(host: str) -> str:
+    """The host's registrable domain, taken as its last two labels, or three under a
+    second-level public suffix this module knows (`co.uk`, `github.io`…): the standard
+    library has no public-suffix list. A name under an unlisted TLD (`app.test`) keeps
+    two labels, as Chromium's does (measured: `www.app.test` and `app.test` are same site,
+    `evilapp.test` is not)."""
+    labels = host.lower().rstrip(".").split(".")
+    if len(labels) <= 2:
+        return ".".join(labels)
+    suffix = ".".join(labels[-2:])
+    if suffix in _SECOND_LEVEL_SUFFIXES or (
+        len(labels[-1]) == 2 and labels[-2] in _GENERIC_SECOND_LEVELS
+    ):
+        return ".".join(labels[-3:])
+    return suffix
+
+
+_GENERIC_SECOND_LEVELS = frozenset({"co", "com", "net", "org", "gov", "edu", "ac", "ne", "or"})
+"""Second levels many country TLDs register under (`co.uk`, `com.au`, `ne.jp`)."""
+_SECOND_LEVEL_SUFFIXES = frozenset(
+    {
+        "github.io",
+        "gitlab.io",
+        "herokuapp.com",
+        "vercel.app",
+        "netlify.app",
+        "pages.dev",
+        "workers.dev",
+        "web.app",
+        "firebaseapp.com",
+        "appspot.com",
+        "azurewebsites.net",
+        "cloudfront.net",
+        "blogspot.com",
+    }
+)
+"""Private registries of the public-suffix list that pages are often served under: each
+of their subdomains is a site of its own."""
