@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 from urllib.parse import urljoin, urlsplit
 
-from analysis import fetch, http_cache
+from analysis import address_space, fetch, http_cache
 from analysis.model import (
     MODES,
     Context,
@@ -138,6 +138,7 @@ def assemble_consuming(
 
 
 def _assemble(items: list[Captured], origin_file: str | None, via_proxy: bool) -> Assembled:
+    _documents.clear()
     if len(items) == 1:
         # What the addon's live display asks for each new transaction: one unit, one chain.
         (only,) = items
@@ -152,6 +153,7 @@ def _assemble(items: list[Captured], origin_file: str | None, via_proxy: bool) -
         )
     items = _in_time_order(items)
     pages = {} if via_proxy else _page_addresses(items)
+    _documents.update(_embedder_policies(items))
     stored = _stored_responses(items)
     if not via_proxy:
         stored.update(_unrecorded_cache_answers(items))
@@ -176,6 +178,49 @@ def _page_addresses(items: list[Captured]) -> dict[str, str]:
         ):
             pages.setdefault(_origin(tx.request.url), tx.server_ip)
     return pages
+
+
+_documents: dict[str, list[tuple[float, str | None]]] = {}
+"""Page origin -> (when, embedder policy) of each of its documents, in time order: the
+capture being assembled (one at a time, as `_contexts`)."""
+
+
+def _embedder_policies(items: list[Captured]) -> dict[str, list[tuple[float, str | None]]]:
+    """The documents (pages, frames) of secure origins, with the embedder policy each
+    answered with: a page's no-cors loads must then carry Cross-Origin-Resource-Policy."""
+    found: dict[str, list[tuple[float, str | None]]] = {}
+    for c in items:
+        tx = c.tx
+        if tx.response is None or tx.started is None:
+            continue
+        if c.hints.get("resource_type") != "document" and _facts(tx).sec_fetch_dest not in (
+            "document",
+            "iframe",
+        ):
+            continue
+        origin = _origin(tx.request.url)
+        if origin is None or not address_space.is_secure_context(origin):
+            continue  # HTML: a document's embedder policy counts in a secure context only
+        policy = embedder_policy(tx.response.headers.get("cross-origin-embedder-policy"))
+        if policy is not None or origin in found:
+            found.setdefault(origin, []).append((tx.started, policy))
+    return found
+
+
+def embedder_policy(value: str | None) -> str | None:
+    """`require-corp` or `credentialless` from the header, a structured-field token whose
+    parameters (`report-to`) do not matter; anything else, a list included, is none."""
+    token = (value or "").split(";", 1)[0].strip()
+    return token if token in ("require-corp", "credentialless") else None
+
+
+def _page_embedder_policy(page_origin: str | None, started: float | None) -> str | None:
+    """The policy of the page origin's document loaded last before the request started."""
+    loads = _documents.get(page_origin or "")
+    if not loads or started is None:
+        return None
+    at = bisect.bisect_right(loads, started, key=lambda load: load[0])
+    return loads[at - 1][1] if at else None
 
 
 # --- the browser's HTTP cache -------------------------------------------------------------
@@ -1006,7 +1051,13 @@ def _context(chain: _Chain, hints: Hints, via_proxy: bool, pages: dict[str, str]
     """The exchange's `Context`, one object per distinct one: it follows from the first
     step's request facts and the hints, and a page's fetches share those."""
     lead = chain.units[0]
+    embedder = (
+        _page_embedder_policy(_page_origin_of(lead, hints), lead.lead.tx.started)
+        if _documents
+        else None
+    )
     key = (
+        embedder,
         lead.lead_facts,
         lead.origin_header,
         _origin(lead.lead.tx.request.url),
@@ -1018,8 +1069,20 @@ def _context(chain: _Chain, hints: Hints, via_proxy: bool, pages: dict[str, str]
     if context is None:
         if len(_contexts) > _CONTEXTS_LIMIT:
             _contexts.clear()
-        context = _contexts[key] = _new_context(chain, hints, via_proxy, pages)
+        context = _new_context(chain, hints, via_proxy, pages)
+        if embedder is not None:
+            context = replace(context, embedder_policy=embedder)
+        _contexts[key] = context
     return context
+
+
+def _page_origin_of(lead: _Unit, hints: Hints) -> str | None:
+    """The page origin `_new_context` finds, cheaply: its documents are what is looked up."""
+    for value in (hints.get("initiator_origin"), lead.origin_header, hints.get("har_page_url")):
+        if value and value != "null":
+            return _origin(value)
+    referer = lead.lead_facts.get("referer")
+    return _origin(referer) if referer else None
 
 
 def _new_context(chain: _Chain, hints: Hints, via_proxy: bool, pages: dict[str, str]) -> Context:

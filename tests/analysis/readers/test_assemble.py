@@ -724,6 +724,60 @@ def test_the_page_is_placed_by_the_address_its_document_came_from() -> None:
     assert _page_and_fetch(via_proxy=True).page_address is None
 
 
+def _image_after_pages(*policies: str | None, page: str = PAGE) -> Context:
+    """Documents of the page's origin answered with these embedder policies, one a second,
+    then an image the page loads from the API, a second after the last one."""
+    documents = [
+        tx(
+            "GET",
+            f"{page}/p{n}",
+            [("Sec-Fetch-Dest", "document")],
+            response_headers=[] if value is None else [("Cross-Origin-Embedder-Policy", value)],
+        )
+        for n, value in enumerate(policies)
+    ]
+    image = tx(
+        "GET",
+        f"{API}/logo.png",
+        [("Sec-Fetch-Mode", "no-cors"), ("Sec-Fetch-Dest", "image"), ("Referer", f"{page}/")],
+    )
+    exchanges = assemble(caps(*documents, image)).exchanges
+    return next(x for x in exchanges if x.url.startswith(API)).context
+
+
+def test_the_page_s_embedder_policy_is_its_last_document_s() -> None:
+    assert _image_after_pages('require-corp; report-to="r"').embedder_policy == "require-corp"
+    assert _image_after_pages("credentialless").embedder_policy == "credentialless"
+    # The page the request came from is the one loaded last before it.
+    assert _image_after_pages("require-corp", None).embedder_policy is None
+    assert _image_after_pages(None, "require-corp").embedder_policy == "require-corp"
+    # A token, case-sensitive, one of them: anything else is no policy.
+    for value in ("Require-Corp", "require-corp, credentialless", "unsafe-none"):
+        assert _image_after_pages(value).embedder_policy is None, value
+    # Chromium ignores it on a page that is not a secure context (measured, Chromium 156).
+    insecure = _image_after_pages("require-corp", page="http://www.app.test:5173")
+    assert insecure.embedder_policy is None
+
+
+def test_an_embedder_policy_makes_a_no_cors_answer_without_corp_blocked() -> None:
+    documents = tx(
+        "GET",
+        f"{PAGE}/",
+        [("Sec-Fetch-Dest", "document")],
+        response_headers=[("Cross-Origin-Embedder-Policy", "require-corp")],
+    )
+    image = tx(
+        "GET",
+        f"{API}/logo.png",
+        [("Sec-Fetch-Mode", "no-cors"), ("Sec-Fetch-Dest", "image"), ("Referer", f"{PAGE}/")],
+        response_headers=[("Content-Type", "image/png")],
+    )
+    (exchange,) = [x for x in assemble(caps(documents, image)).exchanges if x.url.startswith(API)]
+    verdict = decide(exchange)
+    assert verdict.blocked is True
+    assert verdict.fault is not None and "Cross-Origin-Embedder-Policy" in verdict.fault
+
+
 # --- Concurrent fetches to one URL (measured in Chromium 156 through mitmproxy) -----------
 
 OK_PREFLIGHT = [("Access-Control-Allow-Origin", PAGE), ("Access-Control-Allow-Headers", "X-A")]
