@@ -68,6 +68,7 @@ from addons.live import Decision, LiveVerdicts  # noqa: E402
 from addons.record import Recorder  # noqa: E402
 from addons.report import ReportError, write_har, write_report  # noqa: E402
 from addons.rules import (  # noqa: E402
+    EmbedderPolicies,
     Facts,
     RedirectTargets,
     is_cors_relevant,
@@ -94,6 +95,7 @@ class CorsScope:
         self.session = Session()
         self.live = LiveVerdicts()
         self.redirects = RedirectTargets()
+        self.documents = EmbedderPolicies()
         self.token = secrets.token_hex(3)
         self.joiner = Joiner(self._new_id)
         self.recorder = Recorder()
@@ -362,6 +364,11 @@ class CorsScope:
             is_cors_relevant(req.method, facts, lambda: url_of(req))
             or (len(self.redirects) > 0 and self.redirects.take(url_of(req)))
             or self._refused_redirect(flow, facts)
+            or self.documents.needed(
+                facts,
+                flow.response.headers.fields if flow.response is not None else None,
+                lambda: url_of(req),
+            )
         )
         if not relevant:
             return

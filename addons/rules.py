@@ -32,6 +32,8 @@ WATCHED = frozenset(
         b"content-length",
         b"content-disposition",
         b"content-security-policy",
+        b"referer",
+        b"sec-purpose",
     }
 )
 
@@ -64,7 +66,47 @@ def is_cors_relevant(method: str, facts: Facts, url: Callable[[], str]) -> bool:
     if origin is not None:
         text = origin.decode("latin-1").strip()
         return text == "null" or origin_of(url()) != origin_of(text)
+    referer = facts.get(b"referer")
+    if site is None and referer is not None and not _asks_for_a_document(facts):
+        # Chromium sends Fetch Metadata only to potentially trustworthy URLs, and no Origin
+        # with a no-cors GET: an image or script an http page loads from a named http host
+        # says where it came from only in its Referer, the page's URL or origin.
+        return origin_of(url()) != origin_of(referer.decode("latin-1").strip())
     return False
+
+
+def _asks_for_a_document(facts: Facts) -> bool:
+    """A navigation (a link, a frame) names the page it left in its Referer too; it asks
+    for HTML first, which no subresource does but a `<link rel=prefetch>`, which says it
+    is one (`Sec-Purpose: prefetch`, measured: Chromium 156 sends a navigation's Accept)."""
+    if b"sec-purpose" in facts:
+        return False
+    return facts.get(b"accept", b"").lstrip().lower().startswith(b"text/html")
+
+
+_EMBEDDER_POLICY = frozenset({b"cross-origin-embedder-policy"})
+
+
+class EmbedderPolicies:
+    """Which documents (pages, frames) the analysis needs: one that answered with
+    Cross-Origin-Embedder-Policy, whose no-cors loads then need Cross-Origin-Resource-Policy,
+    and every later document of an origin that did, which may have dropped it (the
+    analysis takes the policy of the origin's document loaded last). Only documents with
+    Fetch Metadata: the policy counts in secure contexts alone, which are the URLs Chromium
+    sends it to."""
+
+    def __init__(self) -> None:
+        self._origins: set[str | None] = set()
+
+    def needed(
+        self, facts: Facts, response: Iterable[tuple[bytes, bytes]] | None, url: Callable[[], str]
+    ) -> bool:
+        if response is None or facts.get(b"sec-fetch-dest") not in (b"document", b"iframe"):
+            return False
+        if pick(response, _EMBEDDER_POLICY):
+            self._origins.add(origin_of(url()))
+            return True
+        return bool(self._origins) and origin_of(url()) in self._origins
 
 
 def refused_as_same_origin(

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from addons.rules import RedirectTargets, is_cors_relevant, pick, refused_as_same_origin
+from addons.rules import (
+    EmbedderPolicies,
+    RedirectTargets,
+    is_cors_relevant,
+    pick,
+    refused_as_same_origin,
+)
 
 API = "http://api.test:8000/data"
 
@@ -33,6 +39,21 @@ def relevant(method: str, url: str, *pairs: tuple[str, str]) -> bool:
         ("OPTIONS", API, [], False),
         ("GET", API, [], False),
         ("GET", "http://api.test/x", [("Origin", "http://api.test:80")], False),
+        # An http page's no-cors load of a named http host: no Fetch Metadata, no Origin;
+        # its Referer names the page (measured, Chromium 156: <img> from www.app.test).
+        ("GET", API, [("Referer", "http://www.app.test:8000/page"), ("Accept", "image/*")], True),
+        ("GET", API, [("Referer", "http://api.test:8000/page")], False),
+        # A navigation away from the page names it too: a document, not a subresource.
+        ("GET", API, [("Referer", "http://www.app.test/"), ("Accept", "text/html,*/*")], False),
+        # A <link rel=prefetch> asks for HTML first too, and says what it is.
+        (
+            "GET",
+            API,
+            [("Referer", "http://a.test/"), ("Accept", "text/html"), ("Sec-Purpose", "prefetch")],
+            True,
+        ),
+        # With Fetch Metadata, Sec-Fetch-Site already said same-origin.
+        ("GET", API, [("Sec-Fetch-Site", "same-origin"), ("Referer", "http://a.test/")], False),
     ],
 )
 def test_recording_rule(method: str, url: str, headers: list, expected: bool) -> None:
@@ -89,3 +110,19 @@ def test_a_same_origin_request_redirected_away_is_recorded(
     text = None if location is None else location.decode()
     refusal = refused_as_same_origin(facts, status, lambda: text, lambda: "http://app.test/a")
     assert refusal is refused
+
+
+def test_documents_are_recorded_once_their_origin_declared_an_embedder_policy() -> None:
+    documents = EmbedderPolicies()
+    page = pick([(b"Sec-Fetch-Dest", b"document"), (b"Sec-Fetch-Mode", b"navigate")])
+    html = [(b"Content-Type", b"text/html")]
+    policy = [*html, (b"Cross-Origin-Embedder-Policy", b"require-corp")]
+    here, there = (lambda: "https://app.test/a"), (lambda: "https://other.test/")
+    assert not documents.needed(page, html, here)  # no policy seen yet: nothing to say
+    assert documents.needed(page, policy, here)
+    assert documents.needed(pick([(b"Sec-Fetch-Dest", b"iframe")]), policy, there)
+    # A later document of that origin without it: the policy it no longer has.
+    assert documents.needed(page, html, lambda: "https://app.test/b")
+    assert not documents.needed(page, None, here)
+    # A subresource's own header says nothing about the page.
+    assert not documents.needed(pick([(b"Sec-Fetch-Dest", b"image")]), policy, here)
