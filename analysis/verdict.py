@@ -528,6 +528,10 @@ def _browser_block(exchange: Exchange) -> str | None:
     if error is None or exchange.last.actual is None:
         return None
     if error.startswith("net::ERR_BLOCKED_BY_"):
+        name, _, reason = error.partition(".")
+        if reason and name == "net::ERR_BLOCKED_BY_RESPONSE":
+            # DevTools' error text names the reason after a dot (Playwright's HAR keeps it).
+            return BROWSER_BLOCKS.get(_RESPONSE_BLOCK_REASONS.get(reason, ""), BROWSER_BLOCKS[name])
         return BROWSER_BLOCKS.get(error)
     if exchange.last.actual.response is not None:
         return None
@@ -535,6 +539,16 @@ def _browser_block(exchange: Exchange) -> str | None:
         return BROWSER_BLOCKS.get(error, BROWSER_BLOCKS["corp"])
     return BROWSER_BLOCKS.get(error)
 
+
+_RESPONSE_BLOCK_REASONS = {
+    "NotSameOrigin": "corp-not-same-origin",
+    "NotSameSite": "corp-not-same-site",
+    "NotSameOriginAfterDefaultedToSameOriginByCoep": (
+        "corp-not-same-origin-after-defaulted-to-same-origin-by-coep"
+    ),
+}
+"""net::ERR_BLOCKED_BY_RESPONSE.<reason> (Chromium 156's loadingFailed errorText, measured)
+-> DevTools' blockedReason for it; others (COEP on frames, COOP) stay the generic block."""
 
 _GENERIC_FAILURE = "net::ERR_FAILED"
 """What Chromium reports for a fetch that failed a CORS check (and for few other things)."""

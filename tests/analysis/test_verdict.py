@@ -2010,3 +2010,27 @@ def test_require_corp_is_met_by_cross_origin_and_by_the_page_s_own_origin() -> N
     home = tx("GET", PAGE + "/img", [("Sec-Fetch-Mode", "no-cors")], 200, [])
     v = decide(_under_embedder_policy("require-corp", Step(home.request.url, None, home)))
     assert v.blocked is False
+
+
+@pytest.mark.parametrize(
+    ("error", "block"),
+    [
+        ("net::ERR_BLOCKED_BY_RESPONSE.NotSameSite", "corp-not-same-site"),
+        ("net::ERR_BLOCKED_BY_RESPONSE.NotSameOrigin", "corp-not-same-origin"),
+        (
+            "net::ERR_BLOCKED_BY_RESPONSE.NotSameOriginAfterDefaultedToSameOriginByCoep",
+            "corp-not-same-origin-after-defaulted-to-same-origin-by-coep",
+        ),
+        (
+            "net::ERR_BLOCKED_BY_RESPONSE.CoepFrameResourceNeedsCoepHeader",
+            "net::ERR_BLOCKED_BY_RESPONSE",
+        ),
+        ("net::ERR_BLOCKED_BY_RESPONSE", "net::ERR_BLOCKED_BY_RESPONSE"),
+    ],
+)
+def test_playwright_s_error_text_names_the_corp_block(error: str, block: str) -> None:
+    # Playwright's HAR keeps no answer for it (status -1): the error text is all there is.
+    request = tx("GET", API + "/img", [("Sec-Fetch-Mode", "no-cors")], None, [])
+    base = exchange(Step(request.request.url, None, request), resource_type="image")
+    v = decide(Exchange(base.id, base.steps, replace(base.context, browser_error=error)))
+    assert (v.blocked, v.fault) == (True, BROWSER_BLOCKS[block])
