@@ -233,7 +233,6 @@ class Context:
     integrity: bool = False
     """The fetch carried integrity metadata (the page probe's record): the wire never shows
     it, yet Fetch fails an answer with no body to hash (an opaque redirect) because of it."""
-
     embedder_policy: str | None = None
     """The Cross-Origin-Embedder-Policy (`require-corp`, `credentialless`) of the page's
     document, where the capture holds the document of the page's origin loaded last before
