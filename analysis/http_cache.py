@@ -7,9 +7,11 @@ follow `net/http/http_response_headers.cc`). Standard library only: the engine u
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from email.utils import parsedate_to_datetime
 
+from analysis import sites
 from analysis.model import Headers, Response
 
 VALIDATED_BY = {"if-none-match": "etag", "if-modified-since": "last-modified"}
@@ -139,15 +141,14 @@ def fresh_after(response: Response, elapsed_s: float) -> bool:
     return lifetime > age + max(elapsed_s, 0.0)
 
 
+@functools.lru_cache(maxsize=4096)
 def partition_site(origin: str) -> str:
     """The cache partition an origin's pages share (Chromium splits its HTTP cache by the
-    top-level site): scheme and registrable domain, taken as the last two labels of a name
-    (a public-suffix list would say more)."""
+    top-level site): scheme and registrable domain."""
     scheme, _, host = origin.partition("://")
     host = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-    labels = host.split(".")
-    if len(labels) > 2 and not host.replace(".", "").isdigit():
-        host = ".".join(labels[-2:])
+    if not sites.is_ip(host):
+        host = sites.registrable_domain(host)
     return f"{scheme}://{host}"
 
 
