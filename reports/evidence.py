@@ -86,9 +86,10 @@ CONDITIONS = {
     "preflight-response-not-captured": "Undecided: the preflight's response was not captured.",
     "redirect-target-not-captured": "Undecided: the redirect's target was not captured.",
     "redirect-error": (
-        "The redirect passed CORS but the browser never requested its target: blocked (not by"
-        " CORS) if the fetch used redirect: 'error', or 'manual' with integrity metadata;"
-        " with 'manual' alone the page got an opaque-redirect response."
+        "The redirect passed CORS but the proxy never saw its target requested: blocked (not"
+        " by CORS) if the fetch used redirect: 'error', or 'manual' with integrity metadata;"
+        " with 'manual' alone the page got an opaque-redirect response. A target the"
+        " browser's HTTP cache answered is not on the wire either."
     ),
 }
 
