@@ -515,6 +515,15 @@ BROWSER_BLOCKS = {
     "corp-not-same-origin-after-defaulted-to-same-origin-by-coep": "blocked by the page's"
     " Cross-Origin-Embedder-Policy: the response has no Cross-Origin-Resource-Policy, so only"
     " pages of its own origin may load it without CORS",
+    # The page's own fetch options that stop at a redirect (Fetch §4.1 main fetch, §4.3
+    # HTTP fetch): Chromium fails them with no CORS error and no blockedReason.
+    "redirect-mode-error": "the request was made with redirect: 'error' and got a redirect",
+    "no-cors-redirect-mode": "a mode: 'no-cors' request to another origin must follow"
+    " redirects: with redirect: 'manual' or 'error' the browser refuses it before sending it"
+    " (not a CORS failure)",
+    "opaque-redirect-integrity": "the request was made with redirect: 'manual' and integrity"
+    " metadata: an opaque-redirect response has no body to check it against, so the fetch"
+    " fails (not a CORS failure)",
 }
 """Chromium's reasons for stopping a request that are not CORS (DevTools' `blockedReason`,
 which a Playwright HAR writes as `_failureText`), and what to tell the user."""
@@ -1591,11 +1600,8 @@ def _refused_for_content_type(exchange: Exchange, verdict: Verdict) -> Verdict:
     )
 
 
-_REDIRECT_MODE_ERROR = "the request was made with redirect: 'error' and got a redirect"
-_NO_CORS_REDIRECT_MODE = (
-    "a mode: 'no-cors' request to another origin must follow redirects: with redirect:"
-    " 'manual' or 'error' the browser refuses it before sending it (not a CORS failure)"
-)
+_REDIRECT_MODE_ERROR = BROWSER_BLOCKS["redirect-mode-error"]
+_NO_CORS_REDIRECT_MODE = BROWSER_BLOCKS["no-cors-redirect-mode"]
 
 
 def _unfollowed_redirect(context: Context) -> str:
@@ -1615,10 +1621,7 @@ def _unfollowed_redirect(context: Context) -> str:
     return "redirect-target-not-captured"
 
 
-_INTEGRITY_ON_OPAQUE_REDIRECT = (
-    "the request was made with redirect: 'manual' and integrity metadata: an opaque-redirect"
-    " response has no body to check it against, so the fetch fails (not a CORS failure)"
-)
+_INTEGRITY_ON_OPAQUE_REDIRECT = BROWSER_BLOCKS["opaque-redirect-integrity"]
 
 
 def _opaque_redirect_integrity_fault(context: Context) -> Fault | None:

@@ -50,7 +50,8 @@ class Finding:
     fix: Fix
     reproduce: str
     conditional: bool = False
-    """Every exchange behind it is blocked only if sent with credentials."""
+    """Every exchange behind it is blocked only on one condition the input cannot show
+    (`detail["condition"]`: sent with credentials, loaded as a module script, …)."""
     reasons: dict[str, int] = field(default_factory=dict)
     detail: dict[str, str] = field(default_factory=dict)
 
@@ -112,10 +113,12 @@ def _group(frame: pd.DataFrame, assignments: list[rules.Assignment]) -> list[_Gr
         chosen = sorted(members[(cause, api)], key=by_time)
         severity = min((a.severity for _, a in chosen), key=_SEVERITY_ORDER.__getitem__)
         details = [a.detail for _, a in chosen]
+        conditions = {d.get("condition") for d in details}
         is_conditional = (
             severity == "warning"
             and all(conditional[at] for at, _ in chosen)
-            and all(d.get("condition") == "credentials" for d in details)
+            and len(conditions) == 1
+            and None not in conditions
         )
         rows = {name: [values[at] for at, _ in chosen] for name, values in columns.items()}
         groups.append(_Group(cause, api, severity, is_conditional, rows, details))
@@ -123,6 +126,18 @@ def _group(frame: pd.DataFrame, assignments: list[rules.Assignment]) -> list[_Gr
 
 
 # --- One finding -------------------------------------------------------------------------------
+
+
+_CONDITION_TITLES = {
+    "credentials": " (if sent with credentials)",
+    "module-script": " (if loaded as a module script)",
+    "classic-script": " (if loaded as a classic script)",
+    "redirect-error": " (if fetched with redirect: 'error')",
+}
+
+
+def _condition_title(condition: str | None) -> str:
+    return _CONDITION_TITLES.get(condition or "", f" (if {condition})")
 
 
 def _draft(group: _Group, by_id: dict[str, Decided], stacks: dict[str, Stack]) -> Finding:
@@ -144,7 +159,7 @@ def _draft(group: _Group, by_id: dict[str, Decided], stacks: dict[str, Stack]) -
         rank=0,
         score=rank.score(severity_for_score, len(ids), len(endpoints), len(origins), len(pages)),
         title=catalogue.title(group.root_cause, group.api_origin)
-        + (" (if sent with credentials)" if group.conditional else ""),
+        + (_condition_title(group.details[0].get("condition")) if group.conditional else ""),
         why=catalogue.why(group.root_cause),
         api_origin=group.api_origin,
         exchanges=ids,

@@ -2124,6 +2124,21 @@ _BLOCK_REMEDIES: dict[str, tuple[str, str]] = {
         "Use the default mode 'cors' for a request that may leave the page's origin (also"
         " through a redirect), and never put user:password@ in a URL the page loads.",
     ),
+    "redirect-mode-error": (
+        "page",
+        "The page's fetch() passed redirect: 'error', and the API answered with a redirect:"
+        " let the fetch follow redirects (the default), or call the URL the redirect points to.",
+    ),
+    "no-cors-redirect-mode": (
+        "page",
+        "A mode: 'no-cors' fetch of another origin must follow redirects: drop its redirect:"
+        " 'manual' or 'error' option, or make it a CORS request.",
+    ),
+    "opaque-redirect-integrity": (
+        "page",
+        "A redirect: 'manual' fetch gets an opaque-redirect response, which has no body for"
+        " its integrity option to check: drop the integrity option, or let it follow.",
+    ),
     "other": ("page", "The browser's console says why."),
 }
 """Where a block the browser made itself is fixed, and how ({server}: the API's stack)."""

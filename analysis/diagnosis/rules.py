@@ -149,7 +149,7 @@ def assign(frame: pd.DataFrame) -> list[Assignment]:
             if cause is not None:
                 severity = BLOCKED if row.blocked else WARNING
                 if row.conditional:
-                    detail = {**detail, "condition": "credentials"}
+                    detail = {**detail, "condition": _condition(row.condition)}
                 out.append(Assignment(row.id, cause, severity, row.api_origin, detail))
         for warning in dict.fromkeys(row.warnings):
             cause = _WARNING_CAUSES.get(warning)
@@ -158,6 +158,12 @@ def assign(frame: pd.DataFrame) -> list[Assignment]:
         out.extend(_worker_answers(row))
         out.extend(_smells(row, api))
     return out
+
+
+def _condition(condition: str | None) -> str:
+    """What a conditional verdict depends on: credentials unless it names another thing the
+    wire cannot show (a module script, the fetch's redirect mode)."""
+    return "credentials" if condition in (None, "credentials-include") else condition
 
 
 def _same_origin(r: Any) -> bool:
@@ -198,6 +204,11 @@ def _cause_of_failure(row: Any, api: _Api) -> tuple[str | None, dict[str, str]]:
 
     if _left_same_origin_mode(r):
         return "same-origin-mode", {}
+    if r.conditional and r.condition == "redirect-error":
+        # A redirect that passed CORS with no next hop on a proxy's wire: the fetch's own
+        # redirect mode stopped it, a page option the flow file cannot show (Fetch §4.3).
+        kind = "redirect-mode-error"
+        return "browser-block", {"fault": BROWSER_BLOCKS[kind], "block": kind, "stage": "redirect"}
     if r.fault:
         detail = _fault_detail(r)
         return ("browser-block" if "block" in detail else "proxy-or-upstream-fault"), detail

@@ -71,6 +71,7 @@ COLUMNS = [
     "preflight_made_by_proxy",
     "worker_type",
     "origin_sent",
+    "condition",
 ]
 
 _STARTED = COLUMNS.index("started")
@@ -358,6 +359,7 @@ def _row(d: Decided, answers: _Answers, strings: dict[str, str]) -> tuple:
         bool(pf_response is not None and pf_response.made_by_proxy),
         ex.context.worker_response_type,
         _origin_sent(ex),
+        v.condition,
     )
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from analysis.api import Decided
 from analysis.diagnosis import findings
+from analysis.model import Exchange, Step
 from analysis.verdict import decide
+from tests import factories
 from tests.factories import preflighted
 
 
@@ -20,3 +24,15 @@ def test_fix_lists_each_announced_header_once_in_order_however_many() -> None:
     params = findings._fix_params(group, decided, finding.endpoints, finding.origins, {})
     assert params.headers == tuple(names)
     assert params.methods == ("PUT",)
+
+
+def test_a_conditional_finding_names_its_condition_and_the_page_fixes_a_redirect_mode() -> None:
+    url = factories.API + "/old"
+    sent = [("Origin", factories.PAGE), ("Sec-Fetch-Mode", "cors")]
+    answer = [("Location", factories.API + "/new"), ("Access-Control-Allow-Origin", "*")]
+    base = factories.exchange(Step(url, None, factories.tx("GET", url, sent, 302, answer)))
+    flow = Exchange("x", base.steps, replace(base.context, via_proxy=True))
+    (found,) = findings.diagnose([Decided(flow, decide(flow))])
+    assert found.root_cause == "browser-block" and found.conditional
+    assert found.title.endswith("(if fetched with redirect: 'error')")
+    assert found.fix.layer == "page"

@@ -533,3 +533,28 @@ def test_redirect_to_a_non_http_scheme_is_the_redirecting_apis_cause() -> None:
     found = _one(_assigned(redirected), "x0")
     assert (found.root_cause, found.api_origin) == ("non-http-scheme", API)
     assert found.detail == {"redirect_to": "ftp://files.test/x", "status": "302"}
+
+
+def _redirect_passing_cors(**context: object) -> Exchange:
+    url = API + "/old"
+    sent = [("Origin", PAGE), ("Sec-Fetch-Mode", "cors")]
+    hop = tx("GET", url, sent, 302, [("Location", API + "/new"), (ACAO, "*")])
+    made = exchange(Step(url, None, hop))
+    return Exchange(made.id, made.steps, replace(made.context, **context))
+
+
+def test_a_redirect_the_pages_redirect_mode_refused_is_a_browser_block() -> None:
+    # The capture's probe knew the fetch said redirect: 'error': blocked, not an upstream's.
+    a = _one(_assigned(_redirect_passing_cors(redirect_mode="error")), "x0")
+    assert (a.root_cause, a.severity) == ("browser-block", "blocked")
+    assert (a.detail["block"], a.detail["stage"]) == ("redirect-mode-error", "redirect")
+    # A flow file cannot show the mode: blocked only if it was 'error', and that condition.
+    a = _one(_assigned(_redirect_passing_cors(via_proxy=True)), "x0")
+    assert (a.root_cause, a.severity) == ("browser-block", "warning")
+    assert (a.detail["block"], a.detail["condition"]) == ("redirect-mode-error", "redirect-error")
+
+
+def test_a_credentials_condition_is_named_credentials() -> None:
+    wildcard = _get("/c", [(ACAO, "*")], credentials=None)
+    a = _one(_assigned(wildcard), "x0")
+    assert (a.root_cause, a.detail["condition"]) == ("wildcard-with-credentials", "credentials")
