@@ -107,6 +107,10 @@ def condition_holds(condition: str | None, call: Call | None) -> bool | None:
         # A CORS-mode script: a module script, or a classic one with `crossorigin`.
         module = call.client in ("module", "modulepreload", "import")
         return module == (condition == "module-script")
+    if condition == "redirect-error":
+        # Fetch §4.3 HTTP fetch: "error" fails the first redirect; "manual" hands over an
+        # opaque-redirect response, which integrity metadata then fails (§4.1 main fetch).
+        return call.redirect == "error" or (call.redirect == "manual" and bool(call.integrity))
     if condition == "orb-not-fetch":
         # ORB hands an empty destination (fetch, beacon, prefetch) an empty response.
         return call.client not in _EMPTY_DESTINATION_CLIENTS

@@ -47,15 +47,27 @@ def _fetch(call: Call, url: str) -> str:
         init["body"] = call.body
     if call.keepalive:
         init["keepalive"] = True
+    if call.redirect:
+        init["redirect"] = call.redirect
+    if call.integrity:
+        init["integrity"] = call.integrity
+    abort = ""
+    if call.abort_after_ms is not None:
+        abort = (
+            "const ac = new AbortController(); init.signal = ac.signal;"
+            f" setTimeout(() => ac.abort(), {call.abort_after_ms});"
+        )
     read = (
         f"out.header = r.headers.get({json.dumps(call.read_header)});" if call.read_header else ""
     )
     return f"""async () => {{
   const out = {{ok: false, status: null, type: null, header: null, error: null,
                body_error: null}};
+  const init = {json.dumps(init)};
+  {abort}
   try {{
     for (let i = 0; i < {call.repeat}; i++) {{
-      const r = await fetch({json.dumps(url)}, {json.dumps(init)});
+      const r = await fetch({json.dumps(url)}, init);
       out.ok = r.ok; out.status = r.status; out.type = r.type;
       {read}
       try {{ await r.text(); }} catch (e) {{ out.body_error = String(e); }}

@@ -5,6 +5,9 @@ Paths (every app origin serves all of them):
   /lab/sandboxed/<id>    the same page under `CSP: sandbox allow-scripts`: an opaque
                          origin, so its requests carry `Origin: null`
   /lab/sw/page/<id>      a page inside the worker's scope
+  /lab/coep/<id>         a plain page served with `Cross-Origin-Embedder-Policy:
+                         require-corp`: a path of its own, so that moving between it and a
+                         plain page is a real navigation (a document's policy is fixed)
   /lab/sw/worker.js      the worker; its scope is /lab/sw/ so it never touches other pages
   /lab/context/worker.js a dedicated worker that runs the call it is sent (js.CONTEXT_WORKER)
   /lab/frame/<id>        an iframe document that does the same (js.CONTEXT_FRAME)
@@ -67,6 +70,8 @@ _NO_STORE = ("Cache-Control", "no-store")
 
 
 def page_path(kind: str, scenario_id: str) -> str:
+    if kind == "require-corp":
+        return f"/lab/coep/{scenario_id}"
     if kind == "sandboxed":
         return f"/lab/sandboxed/{scenario_id}"
     if kind == "sw":
@@ -94,6 +99,7 @@ def serve(path: str, scenarios: tuple[Scenario, ...]) -> Answer | None:
         ("/lab/page/", ()),
         ("/lab/sw/page/", ()),
         ("/lab/sandboxed/", (("Content-Security-Policy", "sandbox allow-scripts"),)),
+        ("/lab/coep/", (("Cross-Origin-Embedder-Policy", "require-corp"),)),
         (FRAME_PREFIX, ()),
     ):
         if path.startswith(prefix):

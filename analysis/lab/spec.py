@@ -52,9 +52,10 @@ ELEMENT_CLIENTS: frozenset[str] = frozenset(
         "modulepreload",
     }
 )
-PageKind = Literal["plain", "sandboxed", "sw"]
+PageKind = Literal["plain", "sandboxed", "sw", "require-corp"]
 """plain page; a page served with `CSP: sandbox` (opaque origin, `Origin: null`); a page
-controlled by the lab's service worker."""
+controlled by the lab's service worker; a page served with `Cross-Origin-Embedder-Policy:
+require-corp` (its no-cors loads need the answer's CORP, Fetch §3.8)."""
 Context = Literal[
     "page",
     "worker",
@@ -202,6 +203,16 @@ class Call:
     safelisted request is preflighted (Fetch §4.1 main fetch, "use-CORS-preflight flag")."""
     mime_override: str | None = None
     """An XHR's `overrideMimeType()`: changes how the answer is read, never the request."""
+    redirect: Literal["follow", "manual", "error"] | None = None
+    """fetch()'s redirect mode: `error` fails the fetch on the first redirect, `manual`
+    hands the page an opaque-redirect response (Fetch §4.3 HTTP fetch). The flow file
+    cannot show it; the lab settles corscope's "redirect-error" condition from it."""
+    integrity: str | None = None
+    """fetch()'s integrity metadata (`sha256-…`): an answer with no body to check (an
+    opaque redirect) fails it (Fetch §4.1 main fetch)."""
+    abort_after_ms: int | None = None
+    """fetch() with an AbortSignal the page aborts this long after the call: the page
+    hangs up on a slow answer; the proxy sees its client disconnect."""
 
 
 @dataclass(frozen=True)

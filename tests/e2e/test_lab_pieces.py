@@ -156,6 +156,9 @@ def test_a_call_refused_before_any_request_agrees_with_the_block_the_probe_saw()
     assert not compare(refused, ExchangeIndex.of([cors])).agrees
     other = _exchange(blocked=True, fault="the proxy answered 502")
     assert not compare(refused, ExchangeIndex.of([other])).agrees
+    # {mode: 'no-cors', redirect: 'manual'} to another origin: refused before sending too.
+    mode = _exchange(blocked=True, fault=BROWSER_BLOCKS["no-cors-redirect-mode"])
+    assert compare(refused, ExchangeIndex.of([mode])).agrees
 
 
 def test_browser_reason_is_what_chromium_names() -> None:
@@ -385,3 +388,36 @@ def test_console_refusals_for_a_mime_type_are_read_as_such() -> None:
         log.handle("Log.entryAdded", {"entry": {"level": "error", "text": text}})
     assert log.mime_lines() == lines[:3]
     assert log.mime_lines(after=1) == lines[2:3]
+
+
+def test_a_redirect_error_verdict_holds_for_the_redirect_modes_that_fail_a_redirect() -> None:
+    # Fetch §4.3: "error" fails the first redirect; "manual" hands over an opaque redirect,
+    # which integrity metadata then fails (§4.1). The flow file shows neither option.
+    conditional = Verdict(None, None, None, "redirect-error")
+    held = Verdict(True, None, None)
+    assert resolve(conditional, Call(redirect="error")) == held
+    assert resolve(conditional, Call(redirect="manual", integrity="sha256-x")) == held
+    assert resolve(conditional, Call(redirect="manual")) == Verdict(False, None, None)
+    assert resolve(conditional, Call()).blocked is False
+
+
+def test_fetch_options_reach_the_page_script() -> None:
+    source = js.render(
+        Call(redirect="manual", integrity="sha256-x", abort_after_ms=300), "http://a/s/x"
+    )
+    assert '"redirect": "manual"' in source and '"integrity": "sha256-x"' in source
+    assert "ac.abort(), 300" in source and "init.signal = ac.signal" in source
+    assert "signal" not in js.render(Call(), "http://a/s/x")
+
+
+def test_a_require_corp_page_is_a_document_of_its_own_with_the_policy() -> None:
+    from analysis.lab import pages
+
+    path = pages.page_path("require-corp", "x")
+    assert path == "/lab/coep/x" and not path.startswith(pages.page_path("plain", ""))
+    answer = pages.serve(path, ())
+    assert answer is not None
+    assert ("Cross-Origin-Embedder-Policy", "require-corp") in answer.headers
+    plain = pages.serve(pages.page_path("plain", "x"), ())
+    assert plain is not None
+    assert all(name != "Cross-Origin-Embedder-Policy" for name, _ in plain.headers)
