@@ -25,6 +25,7 @@ from analysis.lab.catalogue import (
     elements,
     misc,
     origins,
+    policies,
     preflight,
     redirects,
     workers,
@@ -44,6 +45,9 @@ SCENARIOS: tuple[Scenario, ...] = (
     *elements.SCENARIOS,
     *contexts.SCENARIOS,
     *misc.NO_CORS,
+    *policies.CORP_SCENARIOS,
+    *policies.MIME_SCENARIOS,
+    *policies.FETCH_OPTION_SCENARIOS,
     *misc.PROXY_FAULTS,
 )
 
