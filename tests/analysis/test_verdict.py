@@ -1399,6 +1399,21 @@ def test_a_redirect_the_browser_did_not_follow_through_a_proxy_is_the_fetch_redi
     assert decide(ex).condition == "redirect-target-not-captured"  # a HAR may miss hops
 
 
+def test_a_browser_failure_logged_on_a_redirect_passing_cors_is_the_fetch_redirect_mode() -> None:
+    # Measured (Chromium 156, DevTools' HAR): redirect: "error" logs the 302 itself with
+    # net::ERR_FAILED and no later hop; a later hop's failure would be logged on that hop.
+    from dataclasses import replace
+
+    first = API + "/old"
+    hop1 = tx("GET", first, [("Origin", PAGE)], 302, [("Location", API + "/new"), (ACAO, PAGE)])
+    ex = exchange(Step(first, None, hop1))
+    logged = replace(ex, context=replace(ex.context, browser_error="net::ERR_FAILED"))
+    v = decide(logged)
+    assert (v.blocked, v.condition, v.reason) == (None, "redirect-error", None)
+    aborted = replace(ex, context=replace(ex.context, browser_error="net::ERR_ABORTED"))
+    assert decide(aborted).condition != "redirect-error"
+
+
 def test_https_page_fetching_http_is_mixed_content() -> None:
     url = "http://api.test/data"
     step = Step(url, None, tx("GET", url, [("Origin", "https://app.test")], None))
