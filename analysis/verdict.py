@@ -1612,9 +1612,9 @@ def _unfollowed_redirect(context: Context) -> str:
     that mode was "error" (or "manual" with integrity metadata, see
     `_opaque_redirect_integrity_fault`); else "manual" handed the page an opaque-redirect
     response. Otherwise the capture may simply have missed the next hop, unless the browser
-    logged its own generic failure on the redirect itself (a DevTools HAR): Chromium's
-    CorsURLLoader::OnReceiveRedirect fails redirect mode "error" with net::ERR_FAILED there,
-    while a later hop's failure is logged on that hop (measured, Chromium 156)."""
+    logged its own generic failure on the redirect itself (a DevTools HAR): redirect mode
+    "error" fails the fetch with net::ERR_FAILED logged on the redirect's entry, while a
+    later hop's failure is logged on that hop (measured, Chromium 156)."""
     if (
         (context.via_proxy or context.browser_error == _GENERIC_FAILURE)
         and context.redirect_mode is None
