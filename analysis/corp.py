@@ -69,6 +69,32 @@ def blocked(
     return "corp-not-same-site"
 
 
+Site = Literal["cross-site", "same-site"]
+"""What `Sec-Fetch-Site` says of a request whose page the wire does not name otherwise."""
+
+
+def blocked_for_site(site: Site, url: str, headers: Headers) -> Reason | Literal[False] | None:
+    """`blocked` for a page known only by the request's `Sec-Fetch-Site` (no Origin, no
+    Referer), the page's embedder policy unknown and so not applied. Chromium's value is
+    schemeful: "same-site" is one scheme and one registrable domain or host (an IP address
+    is only same-site with itself), "cross-site" anything else but the same origin
+    (`services/network/sec_header_helpers.cc`, SecFetchSiteHeaderValue). False: the header
+    cannot tell (a `same-site` policy on an http name, from a cross-site page that may be
+    the https page of the same site, which `ShouldAllowSameSite` lets through)."""
+    stated = policy(headers)
+    if stated in (None, "cross-origin"):
+        return None
+    if stated == "same-origin":
+        return "corp-not-same-origin"
+    target = urlsplit(url)
+    host = target.hostname or ""
+    if site == "same-site":
+        return "corp-not-same-site" if is_ip(host) else None
+    if is_ip(host) or target.scheme == "https":
+        return "corp-not-same-site"
+    return False
+
+
 def _same_site(initiator: str, url: str) -> bool:
     """Chromium's `ShouldAllowSameSite`: both hosts names (an IP address is never same
     site, not even with itself) of one registrable domain, and not an http page reaching

@@ -11,9 +11,10 @@ mode) → `_check_preflight` / `_check_access` (the CORS check) → warnings.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
 from analysis import address_space, blink_headers, corp, fetch, http_cache, mime_block, orb
@@ -26,6 +27,7 @@ from analysis.model import (
     Response,
     Step,
     Transaction,
+    origin_of,
     same_origin,
     scheme_of,
 )
@@ -165,6 +167,8 @@ def _decide(exchange: Exchange) -> Verdict:
     base: _Fields = {"cors": False, "blocked": False, "mode": mode, "source": source}
     base["browser"] = ctx.browser
 
+    if origin is None and mode == "no-cors":
+        return _confirm(_unplaced_no_cors(exchange, base))
     if origin is None or mode in ("navigate", "websocket"):
         return _confirm(base)
     if (block := _browser_block(exchange)) is not None:
@@ -1452,6 +1456,9 @@ def _no_cors(exchange: Exchange, base: _Fields, origin: str) -> _Fields:
     does, and fails where following one is a network error; its answer then passes Opaque
     Response Blocking."""
     warnings = tuple(_no_cors_warnings(exchange, origin))
+    # `credentialless` asks for a policy only where credentials went, which a no-cors
+    # request under it never sends across origins (measured: no block without CORP).
+    embedder = "require-corp" if exchange.context.embedder_policy == "require-corp" else None
     if exchange.context.redirect_mode in ("manual", "error") and not same_origin(
         origin, exchange.url
     ):
@@ -1459,7 +1466,11 @@ def _no_cors(exchange: Exchange, base: _Fields, origin: str) -> _Fields:
         # network error before anything is fetched (Blink's FetchManager; measured).
         return {**base, "blocked": True, "fault": _NO_CORS_REDIRECT_MODE, "warnings": warnings}
     fault = _redirect_fault(exchange, origin)
-    refused = _resource_policy_block(exchange, origin, base["source"])
+    refused = _resource_policy_block(
+        exchange,
+        base["source"],
+        lambda url, headers: corp.blocked(origin, url, headers, embedder or "unsafe-none"),
+    )
     if refused is not None and (fault is None or fault.message in _RENDERER_REDIRECT_FAULTS):
         return {**base, **refused, "warnings": warnings}
     if fault is None:
@@ -1484,24 +1495,77 @@ def _no_cors(exchange: Exchange, base: _Fields, origin: str) -> _Fields:
 _ORB_BLOCK = BROWSER_BLOCKS["net::ERR_BLOCKED_BY_ORB"]
 
 
-def _resource_policy_block(exchange: Exchange, origin: str, source: str) -> _Fields | None:
+def _unplaced_no_cors(exchange: Exchange, base: _Fields) -> _Fields:
+    """A no-cors request whose page the wire does not name (no Origin, no Referer: a
+    `no-referrer` policy, an https page's load of an http URL): its `Sec-Fetch-Site` still
+    says it left the page's origin, so Opaque Response Blocking applies, and how its CORP
+    fares (`corp.blocked_for_site`). Said only where nothing else is in doubt; else it is
+    left out, as a request of an unknown page always was."""
+    site = unplaced_site(exchange)
+    if site is None or base["source"] == "service-worker":
+        return base
+    if exchange.context.redirect_mode not in (None, "follow"):
+        return base
+    final = exchange.last.actual
+    if final is None or final.response is None or _redirect_location(final) is not None:
+        return base  # the chain goes on where the capture does not follow it
+    if _redirect_fault(exchange, "null") is not None:
+        return base  # one origin throughout: no mixed content, whatever the page's scheme
+    warnings = tuple(_no_cors_warnings(exchange, None))
+    refused = _resource_policy_block(
+        exchange, base["source"], lambda url, headers: corp.blocked_for_site(site, url, headers)
+    )
+    if refused is False:
+        return base
+    if refused is not None:
+        return {**base, **refused, "warnings": warnings}
+    blocking = _opaque_response_blocking(exchange, None, base["source"])
+    return {**base, **blocking, "warnings": warnings}
+
+
+def unplaced_site(exchange: Exchange) -> corp.Site | None:
+    """How the page of a request that names no page (no Origin, no Referer) relates to it:
+    its first request's `Sec-Fetch-Site`, "cross-site" or "same-site" (so another origin),
+    where every hop stays at the first URL's origin. A later hop's value sums up the chain
+    so far (Chromium's `SetSecFetchSiteHeader` sends the least related of its URLs), which
+    says nothing of that hop alone. None: not such a request, or nothing to conclude."""
+    if page_origin(exchange) is not None:
+        return None
+    first = exchange.first.actual
+    if first is None:
+        return None
+    site = (first.request.headers.get("sec-fetch-site") or "").strip().lower()
+    if site not in ("cross-site", "same-site"):
+        return None
+    home = origin_of(exchange.url)
+    if home is None or any(origin_of(step.url) != home for step in exchange.steps):
+        return None
+    return site  # type: ignore[return-value]
+
+
+CorpCheck = Callable[[str, Headers], "corp.Reason | Literal[False] | None"]
+"""A response's CORP refusal at a URL, given its headers; False: cannot tell."""
+
+
+def _resource_policy_block(
+    exchange: Exchange, source: str, refuse: CorpCheck
+) -> _Fields | Literal[False] | None:
     """Cross-Origin-Resource-Policy on each answer of a no-cors request, a redirect's too
     (Fetch §4.3 HTTP fetch, the cross-origin resource policy check; Chromium's
     `URLLoader::OnReceivedRedirect` and `OnResponseStarted`), one without it refused under
     the page's `require-corp` embedder policy, redirects too: the first one that fails ends
     the fetch in net::ERR_BLOCKED_BY_RESPONSE, before ORB looks at the body (measured,
-    Chromium 156: CORP names the block of a JSON image with `same-origin`)."""
+    Chromium 156: CORP names the block of a JSON image with `same-origin`). False: `refuse`
+    could not tell for an answer."""
     if source == "service-worker":
         return None  # Chromium checks the worker's answer, which the wire does not show
-    # `credentialless` asks for a policy only where credentials went, which a no-cors
-    # request under it never sends across origins (measured: no block without CORP).
-    embedder = "require-corp" if exchange.context.embedder_policy == "require-corp" else None
     for step in exchange.steps:
         tx = step.actual
         if tx is None or tx.response is None:
             return None
-        headers = tx.response.headers
-        reason = corp.blocked(origin, tx.request.url, headers, embedder or "unsafe-none")
+        reason = refuse(tx.request.url, tx.response.headers)
+        if reason is False:
+            return False
         redirected = _redirect_location(tx) is not None
         if reason is not None:
             return {
@@ -1516,12 +1580,13 @@ def _resource_policy_block(exchange: Exchange, origin: str, source: str) -> _Fie
     return None
 
 
-def _opaque_response_blocking(exchange: Exchange, origin: str, source: str) -> _Fields:
+def _opaque_response_blocking(exchange: Exchange, origin: str | None, source: str) -> _Fields:
     """ORB on the final answer, as Chromium's network service applies it (`orb_impl.cc`
     Init, `analysis.orb`): to an answer that is not a redirect, whose URL is not
     of the page's origin (Chromium compares only the final URL with the initiator). A
     blocked answer is a network error (net::ERR_BLOCKED_BY_ORB) except for an empty
-    destination (fetch(), beacons, prefetches), which get an empty response instead."""
+    destination (fetch(), beacons, prefetches), which get an empty response instead.
+    `origin` None: a page known to be of another origin (`unplaced_site`)."""
     if source == "service-worker":
         # ORB looks at the worker's answer, and only at an opaque one (IsOpaqueResponse):
         # not what the wire shows. Caches sit below the network service: ORB still runs.
@@ -1575,7 +1640,9 @@ def _refused_for_content_type(exchange: Exchange, verdict: Verdict) -> Verdict:
         return verdict
     origin = page_origin(exchange)
     final = exchange.last.actual
-    if origin is None or final is None or final.response is None:
+    if (origin is None and unplaced_site(exchange) is None) or final is None:
+        return verdict
+    if final.response is None:
         return verdict
     if _redirect_location(final) is not None:
         return verdict
@@ -1586,6 +1653,7 @@ def _refused_for_content_type(exchange: Exchange, verdict: Verdict) -> Verdict:
     certain = condition is None
     if refusal is None or (orb_undecided and not certain):
         return verdict
+    # An unplaced page (origin None) is of another origin: `same_origin` says so.
     listed = not all(same_origin(origin, step.url) for step in exchange.steps)
     browser = verdict.browser
     return replace(
@@ -1720,7 +1788,7 @@ def _blocked_as_credentialed(exchange: Exchange, url: str) -> bool:
     return _userinfo(page_url) != _userinfo(url)
 
 
-def _no_cors_warnings(exchange: Exchange, origin: str) -> list[CorsWarning]:
+def _no_cors_warnings(exchange: Exchange, origin: str | None) -> list[CorsWarning]:
     # Images, scripts and styles load cross-origin in no-cors mode by design; only a script's
     # fetch() asked for 'no-cors' deserves a word.
     if exchange.context.resource_type not in ("fetch", "xhr"):

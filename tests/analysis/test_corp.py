@@ -71,3 +71,25 @@ def test_an_embedder_policy_makes_a_missing_policy_same_origin() -> None:
     # credentialless asks it only of a response to a request that carried credentials.
     assert corp.blocked(page, url, Headers(), "credentialless") is None
     assert corp.blocked(page, url, Headers(), "credentialless", with_credentials=True) == defaulted
+
+
+@pytest.mark.parametrize(
+    ("site", "url", "value", "expected"),
+    [
+        ("cross-site", "http://127.0.0.2:8000/x", "same-origin", "corp-not-same-origin"),
+        ("same-site", "https://api.app.test/x", "same-origin", "corp-not-same-origin"),
+        ("cross-site", "http://127.0.0.2:8000/x", "same-site", "corp-not-same-site"),
+        ("cross-site", "https://api.app.test/x", "same-site", "corp-not-same-site"),
+        # Same scheme, same registrable domain: CORP's same site too.
+        ("same-site", "https://api.app.test/x", "same-site", None),
+        # Same site to fetch metadata is another port of the same IP, never CORP's.
+        ("same-site", "http://127.0.0.1:8000/x", "same-site", "corp-not-same-site"),
+        # Cross-site may be the https page of the same site, which may load http.
+        ("cross-site", "http://api.app.localhost/x", "same-site", False),
+        ("cross-site", "http://127.0.0.2:8000/x", "cross-origin", None),
+        ("cross-site", "http://127.0.0.2:8000/x", None, None),
+    ],
+)
+def test_blocked_for_site(site: corp.Site, url: str, value: str | None, expected: object) -> None:
+    headers = _headers() if value is None else _headers(value)
+    assert corp.blocked_for_site(site, url, headers) == expected

@@ -1999,6 +1999,91 @@ def test_a_recorded_corp_reason_is_named_as_devtools_names_it() -> None:
     assert (v.blocked, v.fault) == (True, BROWSER_BLOCKS["corp-not-same-site"])
 
 
+# --- A no-cors load whose page the wire does not name (no Origin, no Referer) -------------
+# Measured with the lab (Chromium 156): a `no-referrer` page, a sandboxed or srcdoc frame, an
+# https page's load of an http URL; Sec-Fetch-Site still says the page is of another origin.
+
+
+def _unplaced(
+    site: str, response_headers: list[tuple[str, str]], sniffed: str | None, url: str = API + "/x"
+) -> Transaction:
+    sent = [("Sec-Fetch-Site", site), ("Sec-Fetch-Mode", "no-cors")]
+    answer = tx("GET", url, sent, 200, response_headers)
+    assert answer.response is not None
+    return replace(answer, response=replace(answer.response, sniffed=sniffed))
+
+
+def _unplaced_exchange(*steps: Transaction, kind: str = "image") -> Exchange:
+    return exchange(
+        *(Step(t.request.url, None, t) for t in steps),
+        origin=None,
+        mode="no-cors",
+        resource_type=kind,
+    )
+
+
+@pytest.mark.parametrize(
+    ("site", "value", "fault"),
+    [
+        ("cross-site", "same-origin", "corp-not-same-origin"),
+        ("cross-site", "same-site", "corp-not-same-site"),
+        ("same-site", "same-origin", "corp-not-same-origin"),
+        # Same site to fetch metadata, another port of one IP address: never CORP's.
+        ("same-site", "same-site", "corp-not-same-site"),
+    ],
+)
+def test_corp_blocks_a_load_whose_page_only_fetch_metadata_places(
+    site: str, value: str, fault: str
+) -> None:
+    png = [("Content-Type", "image/png"), ("Cross-Origin-Resource-Policy", value)]
+    url = "http://127.0.0.2:8000/x"  # an IP address: same site with nothing but itself
+    v = decide(_unplaced_exchange(_unplaced(site, png, "image", url)))
+    assert (v.cors, v.blocked, v.fault) == (True, True, BROWSER_BLOCKS[fault])
+    assert (v.stage, v.failed_url) == ("response", url)
+
+
+def test_orb_and_blink_refuse_a_load_whose_page_only_fetch_metadata_places() -> None:
+    json_ = _unplaced("cross-site", [("Content-Type", "application/json")], "json")
+    v = decide(_unplaced_exchange(json_))
+    assert (v.cors, v.blocked, v.fault) == (True, True, _ORB_FAULT)
+    css = _unplaced("cross-site", [("Content-Type", "text/css"), _NOSNIFF], "other")
+    v = decide(_unplaced_exchange(css, kind="script"))
+    assert (v.cors, v.blocked, v.fault) == (True, True, _NOSNIFF_FAULT)
+    png = _unplaced("cross-site", [("Content-Type", "image/png")], "image")
+    v = decide(_unplaced_exchange(png))
+    assert (v.cors, v.blocked) == (False, False)
+
+
+def test_an_unplaced_page_is_not_judged_where_fetch_metadata_cannot_tell() -> None:
+    # No Sec-Fetch-Site (an http URL that is not potentially trustworthy): nothing to go by.
+    answer = tx(
+        "GET",
+        API + "/x",
+        [("Sec-Fetch-Mode", "no-cors")],
+        200,
+        [("Content-Type", "application/json")],
+    )
+    assert decide(_unplaced_exchange(answer)).cors is False
+    # A hop to another origin: the later header sums up the chain, not that hop.
+    hop = tx(
+        "GET",
+        API + "/old",
+        [("Sec-Fetch-Site", "cross-site"), ("Sec-Fetch-Mode", "no-cors")],
+        302,
+        [("Location", PAGE + "/x")],
+    )
+    home = _unplaced("cross-site", [("Content-Type", "application/json")], "json", PAGE + "/x")
+    assert decide(_unplaced_exchange(hop, home)).cors is False
+    # A cross-site page may be the https page of an http URL's site, which same-site admits.
+    http = _unplaced(
+        "cross-site",
+        [("Cross-Origin-Resource-Policy", "same-site")],
+        "image",
+        "http://a.localhost/",
+    )
+    assert decide(_unplaced_exchange(http)).cors is False
+
+
 def _under_embedder_policy(value: str, *steps: Step) -> Exchange:
     base = exchange(*steps, resource_type="image")
     return Exchange(base.id, base.steps, replace(base.context, embedder_policy=value))
