@@ -155,6 +155,9 @@ class Beacon:
     """"page" or "worker"."""
     page: str
     records: list[PageRecord | WorkerRecord] = field(default_factory=list)
+    opaque: bool = False
+    """The sender's origin is opaque (a sandboxed document: `self.origin` is "null"), its
+    calls made from no origin at all though its URL has one."""
     loads: int = 0
     rejected: int = 0
     """Records dropped as malformed."""
@@ -183,7 +186,7 @@ def parse(body: bytes | None, origin: str, received: float) -> Beacon:
     if not isinstance(records, list):
         raise Junk("no records")
     offset = _clock_offset(doc.get("sent"), received)
-    beacon = Beacon(source=source, page=page)
+    beacon = Beacon(source=source, page=page, opaque=doc.get("opaque") is True)
     for raw in records[:MAX_RECORDS]:
         try:
             record = _record(raw, source, offset, page)

@@ -533,7 +533,9 @@ class CorsScope:
         actions = []
         for record in beacon.records:
             if isinstance(record, PageRecord):
-                actions.extend(self.joiner.page(record, record.page or beacon.page))
+                actions.extend(
+                    self.joiner.page(record, record.page or beacon.page, opaque=beacon.opaque)
+                )
             else:
                 actions.extend(self.joiner.worker(record, beacon.page))
         actions.extend(self.joiner.expire(now))

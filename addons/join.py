@@ -230,8 +230,10 @@ class Joiner:
 
     # --- page reports ---------------------------------------------------------------------
 
-    def page(self, record: PageRecord, page_url: str) -> list[Action]:
-        page_origin = origin_of(page_url)
+    def page(self, record: PageRecord, page_url: str, *, opaque: bool = False) -> list[Action]:
+        # A sandboxed document's URL has an origin, its calls do not (Fetch: a request's
+        # origin is its client's): the page is "null", as `Origin: null` says on CORS calls.
+        page_origin = "null" if opaque else origin_of(page_url)
         facts = _page_facts(record, page_url, page_origin)
         if record.controlled:
             seen = self._find(record, page_origin, by_worker=True)

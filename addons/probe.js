@@ -366,7 +366,9 @@
 
   function send(records) {
     try {
-      var body = JSON.stringify({ v: 1, from: 'page', page: here.href, sent: now(), records: records });
+      /* A sandboxed document's calls come from an opaque origin, not its URL's. */
+      var body = JSON.stringify({ v: 1, from: 'page', page: here.href, opaque: callerOrigin === 'null',
+                                  sent: now(), records: records });
       if (nativeBeacon) {
         if (nativeBeacon(ENDPOINT, body)) ns.sent += records.length;
         else ns.dropped += records.length;

@@ -52,6 +52,12 @@ def test_page_record() -> None:
     assert record.timing is not None and record.timing.transfer_size == 0
 
 
+def test_a_sandboxed_sender_says_its_origin_is_opaque() -> None:
+    assert parse(body(fetch_record(), opaque=True), PAGE, NOW).opaque is True
+    assert parse(body(fetch_record()), PAGE, NOW).opaque is False
+    assert parse(body(fetch_record(), opaque="yes"), PAGE, NOW).opaque is False
+
+
 def test_the_page_when_the_call_was_made_is_kept() -> None:
     # A single-page app changes route between the call and the beacon that reports it.
     then = PAGE.rstrip("/") + "/orders/7"

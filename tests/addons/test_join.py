@@ -88,6 +88,16 @@ def test_page_record_annotates_the_wire_entry() -> None:
     cors_hints(action.cors, "-", "-")
 
 
+def test_a_sandboxed_page_s_calls_come_from_an_opaque_origin() -> None:
+    # A no-cors fetch from a sandboxed frame carries no Origin; its URL's origin is not its.
+    j = joiner()
+    j.note(entry_for(cors_get(origin="null"), "w1"))
+    (action,) = j.page(page(), PAGE_URL, opaque=True)
+    assert isinstance(action, Annotate) and action.entry_id == "w1"
+    assert (action.cors["initiatorOrigin"], action.cors["pageUrl"]) == ("null", PAGE_URL)
+    cors_hints(action.cors, "-", "-")
+
+
 def test_the_header_names_a_call_set_go_with_its_annotation() -> None:
     j = joiner()
     j.note(entry_for(cors_get(extra=[("X-B", "1")]), "w1"))
