@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from analysis.model import Exchange
-from analysis.verdict import page_origin
 from reports import fmt, origins
 from reports.scrub import Scrubber
 from reports.useragent import browser_name
@@ -97,7 +96,7 @@ def glance(analysis: Analysis, findings: Sequence[object], scrub: Scrubber) -> G
         if client[1]:
             hinted[client[0]] = client[1]
         agents[client] = agents.get(client, 0) + 1
-        page = page_origin(exchange) or "unknown"
+        page = origins.page(exchange) or "unknown"
         pages[page] = pages.get(page, 0) + 1
         final = exchange.final_url
         api = api_of.get(final)

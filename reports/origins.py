@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from analysis.model import origin_of
+from analysis.model import Exchange, origin_of
+from analysis.verdict import page_origin, unplaced_site
 
 # Up to the first "://", then the authority: one C-level match per URL.
 _PREFIX = re.compile(r"(?s).*?://[^/?#]*")
@@ -32,3 +33,13 @@ def origin(url: str) -> str | None:
 @lru_cache(maxsize=16384)
 def _origin(prefix: str) -> str | None:
     return origin_of(prefix)
+
+
+def page(exchange: Exchange) -> str | None:
+    """The page to show for an exchange: its origin, else, for a load that named no page (no
+    Origin, no Referer), what its Sec-Fetch-Site says of it; None when nothing does."""
+    found = page_origin(exchange)
+    if found is not None:
+        return found
+    site = unplaced_site(exchange)
+    return None if site is None else f"a {site} page (no Origin or Referer sent)"

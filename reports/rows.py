@@ -52,7 +52,6 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from analysis.diagnosis.table import endpoint as endpoint_of
-from analysis.verdict import page_origin
 from reports import fmt, origins
 from reports.scrub import Scrubber
 
@@ -279,7 +278,7 @@ def build(
             | (FLAG_REDIRECTED if len(ex.steps) > 1 else 0)
             | (FLAG_DISPUTED if v.browser is not None and not v.confirmed else 0)
         )
-        origin = page_origin(ex)
+        origin = origins.page(ex)
         found = page_refs.get(origin)
         if found is None:
             found = page_refs[origin] = ref(scrub.url(origin or ""))

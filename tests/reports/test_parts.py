@@ -6,10 +6,12 @@ from dataclasses import replace
 
 import pytest
 
+from analysis.model import Step
 from analysis.verdict import Verdict
 from reports import cards, charts, evidence, fmt, origins, rows
 from reports.scrub import Scrubber
 from reports.useragent import browser_name
+from tests.factories import exchange, tx
 from tests.reports.builders import API, T0, analysis_of, get, renumbered
 
 CHROME_UA = (
@@ -46,6 +48,15 @@ def test_origins_split_byte_for_byte() -> None:
     assert origins.split("https://api.test?x=1") == ("https://api.test", "?x=1")
     assert origins.split("data:text/plain,hi") == ("", "data:text/plain,hi")
     assert origins.origin("https://API.test:443/a") == "https://api.test"
+
+
+def test_a_page_the_wire_does_not_name_is_shown_by_its_fetch_metadata() -> None:
+    sent = [("Sec-Fetch-Site", "cross-site"), ("Sec-Fetch-Mode", "no-cors")]
+    answer = tx("GET", "http://127.0.0.2:8000/x", sent, 200, [("Content-Type", "image/png")])
+    unplaced = exchange(Step(answer.request.url, None, answer), origin=None, mode="no-cors")
+    assert origins.page(unplaced) == "a cross-site page (no Origin or Referer sent)"
+    named = exchange(Step(answer.request.url, None, answer), origin="http://127.0.0.1:3000")
+    assert origins.page(named) == "http://127.0.0.1:3000"
 
 
 def test_time_chart_picks_a_nameable_bucket() -> None:
