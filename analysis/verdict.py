@@ -643,6 +643,11 @@ def request_mode(exchange: Exchange, origin: str | None) -> str | None:
             return None
         if ctx.source == "service-worker":
             return None  # never on the wire: the page's own headers, which say no mode
+        if ctx.via_proxy:
+            # The wire's own headers: §3.1 "append a request `Origin` header" gives every
+            # CORS-mode request one, so without it the request was no-cors, whatever its
+            # Accept (a `<link rel=prefetch>` sends a navigation's, CORS-unsafe by length).
+            return "no-cors"
         # Without Origin the headers are not the wire's: a browser's export of what script
         # could see (Playwright's HAR). No-cors cannot send an unsafe method, and drops
         # unsafe headers; and no answer at all, with the browser's generic net::ERR_FAILED,

@@ -1074,6 +1074,26 @@ def test_xhr_and_eventsource_are_cors_mode_without_the_wires_headers(
     assert request_mode(fetched, PAGE) == "no-cors"  # a fetch() may have asked for it
 
 
+NAMED_PAGE = "http://www.app.test:8080"
+"""A page on a plain-http name: Chromium sends it (and its calls to names) no Sec-Fetch-*."""
+
+
+def test_a_proxied_get_without_origin_is_no_cors_whatever_its_accept() -> None:
+    # Lab nh-0041: `<link rel=prefetch>` from http://www.app.test to http://api.test sends
+    # a navigation's Accept (CORS-unsafe by its length) and no Origin: a no-cors load.
+    url = API + "/next"
+    accept = (
+        "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,"
+        "image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7"
+    )
+    sent = [("Sec-Purpose", "prefetch"), ("Accept", accept), ("Referer", NAMED_PAGE + "/")]
+    answer = tx("GET", url, sent, 200, [("Content-Type", "text/css")])
+    x = exchange(Step(url, None, answer), origin=NAMED_PAGE, credentials=None, resource_type=None)
+    assert request_mode(x, NAMED_PAGE) == "cors"  # an export's headers may lack Origin
+    v = decide(_proxied(x))
+    assert (v.mode, v.blocked, v.reason) == ("no-cors", False, None)
+
+
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_a_document_load_without_fetch_metadata_is_a_navigation(method: str) -> None:
     # A Playwright HAR of a lab page on http://www.app.test: Chromium sends no Sec-Fetch-*
