@@ -257,6 +257,8 @@ def _first_sentence(text: str) -> str:
 def _condition_text(condition: str | None) -> str:
     return {
         "credentials-include": "sent with credentials",
+        "cors-mode": "a CORS request (fetch, XHR), not a beacon or a no-cors fetch",
+        "cors-mode-credentials-include": "a CORS request (fetch, XHR) sent with credentials",
         "response-not-captured": "(response not in the capture)",
         "redirect-target-not-captured": "(redirect target not in the capture)",
         "redirect-error": "the fetch used redirect: 'error' (it did not follow the redirect)",

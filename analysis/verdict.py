@@ -184,7 +184,31 @@ def _decide(exchange: Exchange) -> Verdict:
             return _confirm(answered)
     if mode == "no-cors":
         return _confirm(_no_cors(exchange, base, origin))
+    as_cors = _decide_cors(exchange, base, origin, mode)
+    if not _may_be_no_cors(exchange):
+        return as_cors
+    # §3.1 "append a request `Origin` header": a no-cors POST (a beacon, a no-cors fetch)
+    # carries Origin too, and without Sec-Fetch-Mode nothing else on the wire tells them
+    # apart, so the CORS failure is the verdict only for a CORS-mode request.
+    if as_cors.blocked is False:
+        return replace(as_cors, mode=None)
+    as_no_cors = _no_cors(exchange, {**base, "mode": "no-cors"}, origin)
+    if as_no_cors["blocked"] is True:
+        return as_cors
+    # Not blocked, or blocked by ORB only for a non-empty destination: a POST from script
+    # (fetch, beacon) has the empty one, to which ORB hands an empty response, no error.
+    if as_cors.blocked is True:
+        condition = "cors-mode"
+    elif as_cors.condition == "credentials-include":
+        condition = "cors-mode-credentials-include"
+    else:
+        return as_cors
+    return replace(as_cors, blocked=None, condition=condition, mode=None, confirmed=False)
 
+
+def _decide_cors(exchange: Exchange, base: _Fields, origin: str, mode: str | None) -> Verdict:
+    """The verdict of a request in a CORS mode (`mode` "cors", or None when unknown)."""
+    ctx = exchange.context
     credentials = credentials_mode(exchange, origin)
     if credentials is not None:
         walk = _walk(exchange, origin, mode, include=credentials == "include")
@@ -631,7 +655,8 @@ def request_mode(exchange: Exchange, origin: str | None) -> str | None:
             # "iframe" or "frame"); to a URL that is not potentially trustworthy Chromium
             # sends no Sec-Fetch-Mode to say so, and a form POST still carries Origin.
             return "navigate"
-        # A cross-origin GET/HEAD carries Origin only in CORS mode.
+        # A cross-origin GET/HEAD carries Origin only in CORS mode (see `_may_be_no_cors`
+        # for other methods).
         if "origin" in headers:
             return "cors"
         if ctx.resource_type in _CORS_MODE_ONLY:
@@ -667,6 +692,28 @@ def request_mode(exchange: Exchange, origin: str | None) -> str | None:
             return None
         return "no-cors"
     return None
+
+
+def _may_be_no_cors(exchange: Exchange) -> bool:
+    """A request whose only sign of CORS mode is an `Origin` header that a no-cors request
+    of its method carries too: a POST (§3.1 "append a request `Origin` header": any method
+    but GET and HEAD) with nothing but safelisted headers, no preflight, and neither a
+    `Sec-Fetch-Mode` (not sent to a URL that is not potentially trustworthy) nor a capture's
+    word for its mode or its client."""
+    ctx = exchange.context
+    step = exchange.first
+    actual = step.actual
+    if ctx.mode or step.preflight is not None or actual is None:
+        return False
+    if ctx.resource_type in _CORS_MODE_ONLY:
+        return False
+    request = actual.request
+    headers = request.headers
+    if "sec-fetch-mode" in headers or "origin" not in headers:
+        return False
+    if request.method in ("GET", "HEAD") or not fetch.is_safelisted_method(request.method):
+        return False
+    return not fetch.cors_unsafe_header_names(headers, ignore=_MAY_BE_BROWSER_ADDED)
 
 
 _CORS_MODE_ONLY = frozenset({"xhr", "eventsource"})

@@ -101,6 +101,10 @@ def condition_holds(condition: str | None, call: Call | None) -> bool | None:
             or call.credentials == "include"
             or call.cross_origin == "use-credentials"
         )
+    if condition in ("cors-mode", "cors-mode-credentials-include"):
+        # A POST whose Origin a beacon or a no-cors fetch sends too (see verdict.py).
+        credentials = condition == "cors-mode" or condition_holds("credentials-include", call)
+        return call_mode(call) == "cors" and bool(credentials)
     if condition == "orb-range-not-sniffed":
         return True  # a lab page never loaded the URL as media before its decisive call
     if condition in ("module-script", "classic-script"):

@@ -1094,6 +1094,49 @@ def test_a_proxied_get_without_origin_is_no_cors_whatever_its_accept() -> None:
     assert (v.mode, v.blocked, v.reason) == ("no-cors", False, None)
 
 
+def _named_post(content_type: str, answer: list[tuple[str, str]], **sent: str) -> Exchange:
+    url = API + "/collect"
+    headers = [("Content-Type", content_type), ("Origin", NAMED_PAGE), *sent.items()]
+    step = Step(url, None, tx("POST", url, headers, 200, answer))
+    return _proxied(exchange(step, origin=NAMED_PAGE, credentials=None, resource_type=None))
+
+
+def test_a_safelisted_post_without_fetch_metadata_fails_only_in_cors_mode() -> None:
+    # Lab nh-0038 (a beacon) and nh-0058 (a fetch): both POST text/plain with Origin from
+    # http://www.app.test to http://api.test; Chromium let the beacon through and blocked
+    # the fetch. §3.1 gives a no-cors POST Origin too, so the wire cannot tell them apart.
+    v = decide(_named_post("text/plain", []))
+    assert (v.blocked, v.condition, v.reason, v.mode) == (
+        None,
+        "cors-mode",
+        "MissingAllowOriginHeader",
+        None,
+    )
+    credentialed = decide(_named_post("text/plain", [(ACAO, NAMED_PAGE)]))
+    assert (credentialed.blocked, credentialed.condition, credentialed.reason) == (
+        None,
+        "cors-mode-credentials-include",
+        "InvalidAllowCredentials",
+    )
+    passed = decide(_named_post("text/plain", [(ACAO, NAMED_PAGE), (ACAC, "true")]))
+    assert (passed.blocked, passed.condition, passed.mode) == (False, None, None)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "sent"),
+    [
+        ("application/json", {}),  # no no-cors request may carry it
+        ("text/plain", {"Sec-Fetch-Mode": "cors"}),  # a potentially trustworthy URL's
+        ("text/plain", {"X-Requested-With": "XMLHttpRequest"}),
+    ],
+)
+def test_a_post_only_a_cors_request_could_send_is_cors_mode(
+    content_type: str, sent: dict[str, str]
+) -> None:
+    v = decide(_named_post(content_type, [], **sent))
+    assert (v.blocked, v.condition, v.mode) == (True, None, "cors")
+
+
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_a_document_load_without_fetch_metadata_is_a_navigation(method: str) -> None:
     # A Playwright HAR of a lab page on http://www.app.test: Chromium sends no Sec-Fetch-*

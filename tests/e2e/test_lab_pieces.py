@@ -172,6 +172,19 @@ def test_browser_reason_is_what_chromium_names() -> None:
     assert compare(_truth(True, "MissingAllowOriginHeader"), index).agrees
 
 
+def test_cors_mode_condition_resolved_by_the_calls_mode() -> None:
+    # A POST with Origin and no Sec-Fetch-Mode: a fetch() or a beacon (verdict.py).
+    beacon = Call(client="beacon", method="POST", headers=(("Content-Type", "text/plain"),))
+    cors = Verdict(None, "MissingAllowOriginHeader", None, "cors-mode")
+    assert resolve(cors, Call(method="POST")) == Verdict(True, "MissingAllowOriginHeader", None)
+    assert resolve(cors, Call(method="POST", mode="no-cors")).blocked is False
+    assert resolve(cors, beacon).blocked is False
+    both = Verdict(None, "InvalidAllowCredentials", None, "cors-mode-credentials-include")
+    assert resolve(both, Call(method="POST", credentials="include")).blocked is True
+    assert resolve(both, Call(method="POST")).blocked is False
+    assert resolve(both, beacon).blocked is False
+
+
 def test_conditional_verdict_resolved_by_the_real_call() -> None:
     conditional = Verdict(None, "InvalidAllowCredentials", None, "credentials-include")
     assert resolve(conditional, Call(credentials="include")) == Verdict(
