@@ -99,7 +99,7 @@ def condition_holds(condition: str | None, call: Call | None) -> bool | None:
         return (
             call.client == "beacon"
             or call.credentials == "include"
-            or call.cross_origin == "use-credentials"
+            or (call.cross_origin == "use-credentials" and call.client not in _NO_ATTRIBUTE)
         )
     if condition in ("cors-mode", "cors-mode-credentials-include"):
         # A POST whose Origin a beacon or a no-cors fetch sends too (see verdict.py).
@@ -120,6 +120,10 @@ def condition_holds(condition: str | None, call: Call | None) -> bool | None:
         return call.client not in _EMPTY_DESTINATION_CLIENTS
     return None
 
+
+_NO_ATTRIBUTE = frozenset({"font", "preload"})
+"""Clients whose compared request ignores `cross_origin`: the FontFace API has no such
+attribute (js.py), and a preload's is the link's, not that of the fetch compared after it."""
 
 _EMPTY_DESTINATION_CLIENTS = frozenset({"fetch", "xhr", "beacon", "prefetch", "preload"})
 

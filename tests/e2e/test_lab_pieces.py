@@ -172,6 +172,17 @@ def test_browser_reason_is_what_chromium_names() -> None:
     assert compare(_truth(True, "MissingAllowOriginHeader"), index).agrees
 
 
+def test_crossorigin_of_a_font_or_a_preload_is_not_the_compared_requests() -> None:
+    # Lab nh-0076 (a FontFace load, credentials same-origin whatever the Call says) and
+    # nh-0048 (a use-credentials preload, then a fetch with credentials omit).
+    conditional = Verdict(None, "WildcardOriginNotAllowed", None, "credentials-include")
+    font = Call(client="font", cross_origin="use-credentials")
+    assert resolve(conditional, font).blocked is False
+    preload = Call(client="preload", cross_origin="use-credentials", credentials="omit")
+    assert resolve(conditional, preload).blocked is False
+    assert resolve(conditional, replace(preload, credentials="include")).blocked is True
+
+
 def test_cors_mode_condition_resolved_by_the_calls_mode() -> None:
     # A POST with Origin and no Sec-Fetch-Mode: a fetch() or a beacon (verdict.py).
     beacon = Call(client="beacon", method="POST", headers=(("Content-Type", "text/plain"),))
