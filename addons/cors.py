@@ -89,6 +89,16 @@ INTERNAL = "corscope_internal"
 """flow.metadata key on the probe's own requests: answered here, never recorded."""
 
 
+_CONDITIONS = {
+    "credentials-include": "if sent with credentials",
+    # A POST with Origin but no Sec-Fetch-Mode (an http page on a name): a beacon or a
+    # no-cors fetch sends Origin too, and the probe that would say which may be off.
+    "cors-mode": "if sent in CORS mode (fetch, XHR)",
+    "cors-mode-credentials-include": "if sent in CORS mode (fetch, XHR) with credentials",
+}
+"""The verdicts that depend on what the wire cannot show, and how the live log says so."""
+
+
 class CorsScope:
     def __init__(self) -> None:
         self.failures = Failures()
@@ -447,7 +457,7 @@ class CorsScope:
             self.counts["blocked"] += 1
             if not self._quiet:
                 logger.warning("%s", blocked_line(decision.exchange, verdict))
-        elif verdict.condition == "credentials-include" and not decision.group.reported_blocked:
+        elif verdict.condition in _CONDITIONS and not decision.group.reported_blocked:
             # The wire does not say whether the page asked for credentials (a preflight
             # never carries them, and the probe may be off): said once per API origin and
             # reason, since an API that answers `*` to uncredentialed calls is common.
@@ -455,7 +465,7 @@ class CorsScope:
             if kind not in self._conditional_kinds:
                 self._conditional_kinds.add(kind)
                 if not self._quiet:
-                    condition = "if sent with credentials"
+                    condition = _CONDITIONS[verdict.condition]
                     logger.warning(
                         "%s", blocked_line(decision.exchange, verdict, condition=condition)
                     )

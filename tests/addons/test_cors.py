@@ -20,7 +20,19 @@ from addons.cors import CorsScope
 from addons.flowmarks import MARKER
 from analysis.api import analyze_files
 
-from .flows import API, PAGE, T0, beacon_flow, cors_get, metadata, navigation, preflight
+from .flows import (
+    API,
+    PAGE,
+    T0,
+    beacon_flow,
+    cors_get,
+    make,
+    metadata,
+    navigation,
+    preflight,
+    request,
+    response,
+)
 
 ACAO = [("Access-Control-Allow-Origin", PAGE)]
 
@@ -277,6 +289,20 @@ def test_a_verdict_that_depends_on_credentials_is_logged_once_per_api_and_reason
     assert len(lines) == 1
     assert lines[0].startswith(f"CORS blocked if sent with credentials PUT {API}/data from {PAGE}:")
     assert lines[0].endswith("[PreflightInvalidAllowCredentials]")
+
+
+def test_a_post_that_fails_only_in_cors_mode_says_so(proxy: Proxy, caplog) -> None:
+    """An http page on a name gets no Sec-Fetch-Mode: its text/plain POST with Origin may be
+    a fetch() or a beacon (lab nh-0038, nh-0058), which only a CORS check would fail."""
+    caplog.set_level(logging.INFO, logger="corscope")
+    named = "http://www.app.test:8080"
+    sent = [("Origin", named), ("Content-Type", "text/plain")]
+    f = proxy.through(make(request("POST", API + "/collect", sent), response(200, [])))
+    verdict = metadata(f)["verdict"]
+    assert (verdict["blocked"], verdict["condition"]) == (None, "cors-mode")
+    [line] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert line.startswith(f"CORS blocked if sent in CORS mode (fetch, XHR) POST {API}/collect")
+    assert line.endswith("[MissingAllowOriginHeader]")
 
 
 def test_a_check_named_only_with_credentials_is_in_the_blocked_line(proxy: Proxy, caplog) -> None:
