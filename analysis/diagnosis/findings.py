@@ -133,6 +133,9 @@ _CONDITION_TITLES = {
     "module-script": " (if loaded as a module script)",
     "classic-script": " (if loaded as a classic script)",
     "redirect-error": " (if fetched with redirect: 'error')",
+    # A POST with Origin but no Sec-Fetch-Mode: a beacon or a no-cors fetch sends Origin too.
+    "cors-mode": " (if sent in CORS mode)",
+    "cors-mode-credentials": " (if sent in CORS mode with credentials)",
 }
 
 

@@ -163,7 +163,9 @@ def assign(frame: pd.DataFrame) -> list[Assignment]:
 def _condition(condition: str | None) -> str:
     """What a conditional verdict depends on: credentials unless it names another thing the
     wire cannot show (a module script, the fetch's redirect mode)."""
-    return "credentials" if condition in (None, "credentials-include") else condition
+    if condition in (None, "credentials-include"):
+        return "credentials"
+    return "cors-mode-credentials" if condition == "cors-mode-credentials-include" else condition
 
 
 def _same_origin(r: Any) -> bool:

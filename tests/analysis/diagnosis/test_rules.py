@@ -210,6 +210,22 @@ def test_conditional_failures_are_warnings_about_credentials() -> None:
     assert assignment.detail["condition"] == "credentials"
 
 
+def test_a_failure_only_in_cors_mode_is_a_warning_about_the_mode() -> None:
+    # An http page on a name (no Sec-Fetch-Mode): its text/plain POST may be a beacon.
+    named = "http://www.app.test:8080"
+    url = API + "/collect"
+    sent = [("Origin", named), ("Content-Type", "text/plain")]
+    x = exchange(Step(url, None, tx("POST", url, sent, 200, [])), origin=named, credentials=None)
+    x = replace(x, context=replace(x.context, via_proxy=True, resource_type=None))
+    frame = table.build([Decided(x, decide(x))])
+    [assignment] = rules.assign(frame)
+    assert (assignment.root_cause, assignment.severity) == ("cors-not-enabled", "warning")
+    assert assignment.detail["condition"] == "cors-mode"
+    echoed = replace(x, steps=(Step(url, None, tx("POST", url, sent, 200, [(ACAO, named)])),))
+    [credentials] = rules.assign(table.build([Decided(echoed, decide(echoed))]))
+    assert credentials.detail["condition"] == "cors-mode-credentials"
+
+
 # --- What the lab's deployments showed: one test per rule --------------------------------
 
 OTHER_PORT = "http://localhost:5174"
