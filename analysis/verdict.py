@@ -697,7 +697,8 @@ def request_mode(exchange: Exchange, origin: str | None) -> str | None:
 def _may_be_no_cors(exchange: Exchange) -> bool:
     """A request whose only sign of CORS mode is an `Origin` header that a no-cors request
     of its method carries too: a POST (§3.1 "append a request `Origin` header": any method
-    but GET and HEAD) with nothing but safelisted headers, no preflight, and neither a
+    but GET and HEAD), or any request from an opaque origin (`Origin: null`), with nothing
+    but safelisted headers, no preflight, and neither a
     `Sec-Fetch-Mode` (not sent to a URL that is not potentially trustworthy) nor a capture's
     word for its mode or its client."""
     ctx = exchange.context
@@ -711,7 +712,11 @@ def _may_be_no_cors(exchange: Exchange) -> bool:
     headers = request.headers
     if "sec-fetch-mode" in headers or "origin" not in headers:
         return False
-    if request.method in ("GET", "HEAD") or not fetch.is_safelisted_method(request.method):
+    if not fetch.is_safelisted_method(request.method):
+        return False
+    if request.method in ("GET", "HEAD") and headers.get("origin") != "null":
+        # A GET's Origin means CORS mode, except from an opaque origin: a sandboxed
+        # frame's no-cors loads carry `Origin: null` too (measured, Chromium 156).
         return False
     return not fetch.cors_unsafe_header_names(headers, ignore=_MAY_BE_BROWSER_ADDED)
 

@@ -1122,6 +1122,22 @@ def test_a_safelisted_post_without_fetch_metadata_fails_only_in_cors_mode() -> N
     assert (passed.blocked, passed.condition, passed.mode) == (False, None, None)
 
 
+def test_a_get_from_an_opaque_origin_without_fetch_metadata_fails_only_in_cors_mode() -> None:
+    # Lab nr-0074 (hE, Chromium 156): a sandboxed frame on http://www.app.test made a no-cors
+    # fetch of another named host; its GET carried `Origin: null` and no Sec-Fetch-Mode, and
+    # Chromium let it through. A CORS-mode fetch from there looks the same on the wire.
+    url = API + "/pixel"
+    sent = [("Origin", "null"), ("Accept", "*/*")]
+    step = Step(url, None, tx("GET", url, sent, 200, [("Content-Type", "image/png")]))
+    v = decide(_proxied(exchange(step, origin=None, credentials=None, resource_type=None)))
+    assert (v.blocked, v.condition, v.reason) == (None, "cors-mode", "MissingAllowOriginHeader")
+    # A named page's GET with Origin is CORS mode: no-cors never sends Origin with a GET.
+    named = [("Origin", NAMED_PAGE), ("Accept", "*/*")]
+    step = Step(url, None, tx("GET", url, named, 200, [("Content-Type", "image/png")]))
+    v = decide(_proxied(exchange(step, origin=NAMED_PAGE, credentials=None, resource_type=None)))
+    assert (v.blocked, v.condition, v.mode) == (True, None, "cors")
+
+
 @pytest.mark.parametrize(
     ("content_type", "sent"),
     [
