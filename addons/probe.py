@@ -225,6 +225,10 @@ def script_response(assets: Assets) -> http.Response:
             "Content-Type": "text/javascript; charset=utf-8",
             "Cache-Control": "no-store",
             "X-Content-Type-Options": "nosniff",
+            # A sandboxed frame loads it from an opaque origin, with `Origin: null` and, on
+            # a host without Fetch Metadata, nothing to say it was no-cors: let it pass in
+            # any mode, so the probe's own load never reads as a CORS failure.
+            "Access-Control-Allow-Origin": "*",
         },
     )
 

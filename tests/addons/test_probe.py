@@ -395,4 +395,5 @@ def test_script_response(assets: probe.Assets) -> None:
     assert resp.status_code == 200
     assert resp.headers["content-type"].startswith("text/javascript")
     assert resp.headers["cache-control"] == "no-store"
+    assert resp.headers["access-control-allow-origin"] == "*"
     assert b"__corscope__" in resp.content
