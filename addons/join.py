@@ -19,7 +19,6 @@ in that worker), a failure still becomes an entry of its own.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Mapping
@@ -28,6 +27,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from analysis.address_space import is_secure_context
 from analysis.fetch import (
     BROWSER_ADDED_HEADERS,
     announced_header_names,
@@ -525,18 +525,7 @@ def _marked_if_credentialed(url: str, headers: Iterable[tuple[str, str]] | None)
     if headers is None:
         return False
     site = [v for k, v in headers if k.lower() == "sec-fetch-site"]
-    if site != ["cross-site"]:
-        return False
-    parts = urlsplit(url)
-    if parts.scheme in ("https", "wss"):
-        return True
-    host = (parts.hostname or "").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return site == ["cross-site"] and is_secure_context(url)
 
 
 _VALUE_SAFELISTED = frozenset(
@@ -669,15 +658,21 @@ def _explicitly_fresh(status: int, header: Callable[[str], str | None]) -> bool:
     """An error answer is stored and replayed only with explicit freshness (Chromium's
     HttpResponseHeaders::GetFreshnessLifetimes: max-age or Expires, whatever the status;
     measured, Chromium 156: a 500 with max-age=600 answered a later fetch of the URL)."""
-    if status < 200:
-        return False
+    return status >= 200 and _explicit_freshness(header) is True
+
+
+def _explicit_freshness(header: Callable[[str], str | None]) -> bool | None:
+    """What Cache-Control and Expires say of reusing the answer without asking: False for
+    `no-store`, `no-cache` or a zero `max-age`, True for a positive one or an Expires;
+    None when they say nothing."""
     control = (header("cache-control") or "").lower()
-    if "no-store" in plain_directives([control]) or "no-cache" in plain_directives([control]):
+    directives = plain_directives([control])
+    if "no-store" in directives or "no-cache" in directives:
         return False
     age = _MAX_AGE.search(control)
     if age is not None:
         return int(age.group(1)) > 0
-    return header("expires") is not None
+    return True if header("expires") is not None else None
 
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -689,14 +684,8 @@ def _redirect_kept(status: int, header: Callable[[str], str | None]) -> bool:
     unless told otherwise (Chromium's HttpResponseHeaders::GetFreshnessLifetimes keeps 301
     and 308 for good), any other only with explicit freshness. Concurrent fetches of one URL
     wait for the first one's answer and take it from the cache (measured, Chromium 156)."""
-    control = (header("cache-control") or "").lower()
-    directives = plain_directives([control])
-    if "no-store" in directives or "no-cache" in directives:
-        return False
-    age = _MAX_AGE.search(control)
-    if age is not None:
-        return int(age.group(1)) > 0
-    return status in (301, 308) or header("expires") is not None
+    fresh = _explicit_freshness(header)
+    return status in (301, 308) if fresh is None else fresh
 
 
 def _partition(origin: str | None) -> str | None:

@@ -46,6 +46,9 @@ JAVASCRIPT_MIME_TYPES = frozenset(
 )
 """MIME Sniffing §4.6 "JavaScript MIME type" essences (`IsSupportedJavaScriptMIMEType`)."""
 
+DESTINATIONS = frozenset({"script", "stylesheet"})
+"""The only loads these checks apply to."""
+
 _NEVER_SCRIPT_PREFIXES = ("audio/", "image/", "video/", "text/csv")
 """Fetch §3.5 "should response to request be blocked due to its MIME type?"."""
 

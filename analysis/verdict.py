@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from urllib.parse import urljoin, urlsplit
 
 from analysis import address_space, blink_headers, corp, fetch, http_cache, mime_block, orb
@@ -1513,9 +1513,9 @@ def _no_cors(exchange: Exchange, base: _Fields, origin: str) -> _Fields:
     does, and fails where following one is a network error; its answer then passes Opaque
     Response Blocking."""
     warnings = tuple(_no_cors_warnings(exchange, origin))
-    # `credentialless` asks for a policy only where credentials went, which a no-cors
-    # request under it never sends across origins (measured: no block without CORP).
-    embedder = "require-corp" if exchange.context.embedder_policy == "require-corp" else None
+    # A no-cors request under `credentialless` goes to another origin without credentials
+    # (measured: no block without CORP), so `corp.blocked` asks no policy of it.
+    embedder = cast(corp.EmbedderPolicy, exchange.context.embedder_policy or "unsafe-none")
     if exchange.context.redirect_mode in ("manual", "error") and not same_origin(
         origin, exchange.url
     ):
@@ -1526,7 +1526,7 @@ def _no_cors(exchange: Exchange, base: _Fields, origin: str) -> _Fields:
     refused = _resource_policy_block(
         exchange,
         base["source"],
-        lambda url, headers: corp.blocked(origin, url, headers, embedder or "unsafe-none"),
+        lambda url, headers: corp.blocked(origin, url, headers, embedder),
     )
     if refused is not None and (fault is None or fault.message in _RENDERER_REDIRECT_FAULTS):
         return {**base, **refused, "warnings": warnings}
@@ -1692,6 +1692,8 @@ def _refused_for_content_type(exchange: Exchange, verdict: Verdict) -> Verdict:
     made in the renderer after CORS, and after ORB, which the network service applies first
     (measured, Chromium 156: a text/csv stylesheet under nosniff fails as ORB's). A passed
     load the renderer then refuses failed for the page all the same."""
+    if exchange.context.resource_type not in mime_block.DESTINATIONS:
+        return verdict
     orb_undecided = verdict.blocked is None and verdict.fault == _ORB_BLOCK
     if not (verdict.blocked is False or orb_undecided) or verdict.source == "service-worker":
         return verdict

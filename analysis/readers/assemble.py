@@ -888,9 +888,10 @@ def _join_waiting(stack: list[_Chain] | None, unit: _Unit, *, wire: bool = False
         # URL at once, one whose request carried other values (a request id, a trace
         # header) is less likely this one's.
         carried = _carried(unit)
-        fitting = [pos for pos in fitting if _carried(stack[pos].units[-1]).names == carried.names]
+        before = {pos: _carried(stack[pos].units[-1]) for pos in fitting}
+        fitting = [pos for pos in fitting if before[pos].names == carried.names]
         if len(fitting) > 1:
-            same = [pos for pos in fitting if _same_fetch(_carried(stack[pos].units[-1]), carried)]
+            same = [pos for pos in fitting if _same_fetch(before[pos], carried)]
             fitting = same or fitting
     newest: int | None = None
     first: int | None = None
