@@ -828,7 +828,7 @@ def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -
                     failure := _check_access(step.stored, request_origin, include)
                 ):
                     walk.failure = _at(failure, "response", url)
-                else:
+                elif not _cache_answered(step, exchange.context.browser):
                     walk.incomplete = "response-not-captured"
             return walk
         response = tx.response
@@ -989,6 +989,21 @@ def _revalidation_failure(
     ):
         return None  # the stored response's value stands, and the capture does not show it
     return failure
+
+
+def _cache_answered(step: Step, browser: BrowserVerdict | None) -> bool:
+    """Did the HTTP cache's copy (`Step.stored`) answer a request whose preflight passed
+    and that never reached the wire? The copy passed the CORS check above; a redirect
+    would lead on to a hop this step does not hold, and a browser that says it blocked
+    the fetch knows of something the copy does not show."""
+    stored = step.stored
+    return (
+        step.actual is None
+        and step.preflight is not None
+        and stored is not None
+        and stored.status not in REDIRECT_STATUSES
+        and (browser is None or not browser.blocked)
+    )
 
 
 def _check_step_preflight(

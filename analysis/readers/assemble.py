@@ -162,6 +162,7 @@ def _assemble(items: list[Captured], origin_file: str | None, via_proxy: bool) -
     del items
     chains = _chain(units, wire=via_proxy)
     del units
+    stored.update(_answered_after_preflight(chains))
     return _build(chains, origin_file, via_proxy, pages, stored)
 
 
@@ -303,6 +304,94 @@ def _unrecorded_cache_answers(items: list[Captured]) -> dict[int, Response]:
                 arrived = tx.started + (tx.duration_ms or 0.0) / 1000
                 held[key] = (http_cache.kept(response), arrived, requester)
     return found
+
+
+def _answered_after_preflight(chains: list[_Chain]) -> dict[int, Response]:
+    """For each GET whose preflight is recorded and the request itself is not: the copy the
+    browser's HTTP cache held for its URL and partition when the preflight went out. The
+    cache sits below Chromium's CORS layer (`CorsURLLoader` preflights, then its request
+    goes through `HttpCache`), so a request whose preflight passed and that never reached
+    the wire was answered by that copy, which is what the CORS check read: a fresh one, or
+    any one under `cache: 'force-cache'` (measured, Chromium 156; a stale copy is otherwise
+    revalidated on the wire). Keyed by `id()` of the preflight's transaction."""
+    wanted = {
+        unit.url
+        for chain in chains
+        for unit in chain.units
+        if unit.actual is None and unit.preflight is not None and unit.method in _CACHED_METHODS
+    }
+    if not wanted:
+        return {}
+    arrivals: dict[tuple[str, str], list[tuple[float, Response]]] = {}
+    asked: list[tuple[float, tuple[str, str], int]] = []
+    for chain in chains:
+        page = _chain_page(chain)
+        if page is None:
+            continue
+        partition = http_cache.partition_site(page)
+        for unit in chain.units:
+            if unit.url not in wanted:
+                continue
+            key = (unit.url, partition)
+            if unit.actual is None:
+                started = unit.started
+                if unit.preflight is not None and started is not None:
+                    if unit.method in _CACHED_METHODS:
+                        asked.append((started, key, id(unit.preflight.tx)))
+                continue
+            tx = unit.actual.tx
+            if tx.request.method != "GET" or tx.response is None or tx.started is None:
+                continue
+            arrived = tx.started + (tx.duration_ms or 0.0) / 1000.0
+            arrivals.setdefault(key, []).append((arrived, tx.response))
+    timelines: dict[tuple[str, str], tuple[list[float], list[Response | None]]] = {}
+    found: dict[int, Response] = {}
+    for started, key, preflight_id in asked:
+        if key not in timelines:
+            timelines[key] = _cache_timeline(arrivals.get(key, []))
+        times, copies = timelines[key]
+        at = bisect.bisect_left(times, started)
+        copy = copies[at - 1] if at else None
+        if copy is not None:
+            found[preflight_id] = copy
+    return found
+
+
+_CACHED_METHODS = frozenset({"GET", "HEAD"})
+
+
+def _cache_timeline(
+    arrivals: list[tuple[float, Response]],
+) -> tuple[list[float], list[Response | None]]:
+    """The copy the HTTP cache held after each response for one URL and partition arrived:
+    each response replaces it, a 304 updates it, `no-store` leaves none."""
+    times: list[float] = []
+    copies: list[Response | None] = []
+    held: Response | None = None
+    for arrived, response in sorted(arrivals, key=lambda item: item[0]):
+        if http_cache.forbids_storing(response):
+            held = None
+        elif response.status == 304:
+            held = http_cache.kept(http_cache.updated(held, response)) if held else None
+        elif response.status != 206:
+            held = http_cache.kept(response)
+        times.append(arrived)
+        copies.append(held)
+    return times, copies
+
+
+def _chain_page(chain: _Chain) -> str | None:
+    """The origin of the page a chain's requests came from (its later hops may say
+    `Origin: null`), whose site partitions the HTTP cache."""
+    if chain.origin is not None and chain.origin != "null":
+        return chain.origin
+    return _requester(chain.units[0].lead.tx) if chain.origin is None else None
+
+
+def _stored_for(unit: _Unit, stored: dict[int, Response]) -> Response | None:
+    if unit.actual is not None:
+        return stored.get(id(unit.actual.tx))
+    return stored.get(id(unit.preflight.tx)) if unit.preflight is not None else None
 
 
 def _vary_matches(stored: Response, stored_for: str, requester: str) -> bool:
@@ -977,7 +1066,7 @@ def _build(
                 url=unit.url,
                 preflight=Preflight(unit.preflight.tx) if unit.preflight else None,
                 actual=unit.actual.tx if unit.actual else None,
-                stored=stored.get(id(unit.actual.tx)) if unit.actual and stored else None,
+                stored=_stored_for(unit, stored) if stored else None,
             )
             for unit in chain.units
         )

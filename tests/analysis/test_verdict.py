@@ -1897,6 +1897,35 @@ def test_a_cache_copy_that_passes_leaves_the_failure_unnamed() -> None:
     assert (v.blocked, v.reason, v.condition) == (True, None, None)
 
 
+def _cached_after_preflight(stored: Response, browser: BrowserVerdict | None = None) -> Exchange:
+    # The preflight on the wire and no request: the HTTP cache answered it with the copy
+    # the capture saw arrive earlier (`Step.stored`; measured, hB pc4-pc-0015, 0063).
+    url = API + "/data"
+    passed = [(ACAO, PAGE), (ACAM, "GET"), (ACAH, "x-lab")]
+    pf = Preflight(preflight_tx(url, "GET", 204, passed, request_headers="x-lab"))
+    return exchange(Step(url, pf, None, stored), browser=browser)
+
+
+def test_a_cache_copy_that_passes_answers_the_request_its_preflight_let_through() -> None:
+    v = decide(_cached_after_preflight(Response(200, Headers.of([(ACAO, PAGE)]))))
+    assert (v.blocked, v.source) == (False, "http-cache")
+    # The probe saw the fetch fail: something the copy does not show; its word stands.
+    refused = BrowserVerdict(blocked=True)
+    v = decide(_cached_after_preflight(Response(200, Headers.of([(ACAO, PAGE)])), refused))
+    assert v.blocked is True
+
+
+def test_a_cache_copy_that_fails_after_the_preflight_names_its_failure() -> None:
+    v = decide(_cached_after_preflight(Response(200, Headers.of([(ACAO, "http://other:1")]))))
+    assert (v.blocked, v.stage, v.reason) == (True, "response", "AllowOriginMismatch")
+
+
+def test_a_cached_redirect_after_the_preflight_leads_where_the_capture_does_not_go() -> None:
+    moved = Response(301, Headers.of([(ACAO, PAGE), ("Location", API + "/elsewhere")]))
+    v = decide(_cached_after_preflight(moved))
+    assert (v.blocked, v.condition) == (None, "response-not-captured")
+
+
 # --- Blink's Content-Type checks of scripts and stylesheets (analysis/mime_block.py) ------
 # Measured with the lab (Chromium 156): made after CORS and after ORB; the page's element
 # fails though DevTools shows the load finished (a script) or cancelled (a stylesheet).

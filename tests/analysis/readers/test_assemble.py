@@ -1201,6 +1201,7 @@ def test_the_cache_does_not_keep_fields_no_cache_names() -> None:
 # --- a cache hit the browser failed, which its HAR shows without the copy -----------------
 
 FRESH = [("Cache-Control", "public, max-age=600")]
+CREDS = ("Access-Control-Allow-Credentials", "true")
 
 
 def _arrived(page: str, answered: list[tuple[str, str]], started: float = 0.0) -> Captured:
@@ -1262,3 +1263,110 @@ def test_a_proxy_never_sees_the_cache_answer() -> None:
 def test_a_copy_with_vary_origin_answers_its_own_origin() -> None:
     first = _arrived(PAGE, [("Access-Control-Allow-Origin", "*"), ("Vary", "Origin"), *FRESH])
     assert _copy_for(first, _failed_hit()) is first.tx.response
+
+
+# --- a preflighted GET the HTTP cache answered: the OPTIONS on the wire, no request -------
+
+PASSES = [
+    ("Access-Control-Allow-Methods", "GET"),
+    ("Access-Control-Allow-Credentials", "true"),
+]
+
+
+def _preflighted(page: str, started: float, url: str = f"{API}/data") -> Transaction:
+    return preflight_tx(
+        url,
+        "GET",
+        origin=page,
+        response_headers=[("Access-Control-Allow-Origin", page), *PASSES],
+        status=204,
+        started=started,
+        duration_ms=5.0,
+    )
+
+
+def _stored_get(page: str, answered: list[tuple[str, str]], started: float = 0.1) -> Transaction:
+    t = _fetched(page, answered=answered, started=started)
+    return replace(t, duration_ms=5.0)
+
+
+def test_a_preflight_without_its_request_takes_the_copy_the_cache_held() -> None:
+    # Measured (hB pc4-pc-0063): 127.0.0.1:P2 preflights, then the HTTP cache answers with
+    # the copy stored for 127.0.0.1:P1 (no Vary: Origin); Chromium checks that copy.
+    stored = _stored_get(PORT2, [("Access-Control-Allow-Origin", PORT2), *FRESH])
+    captured = caps(_preflighted(PORT2, 0.0), stored, _preflighted(PAGE, 5.0))
+    [_, x] = assemble(captured, via_proxy=True).exchanges
+    assert x.steps[0].actual is None
+    assert x.steps[0].stored is not None
+    assert x.steps[0].stored.headers.get("access-control-allow-origin") == PORT2
+    v = decide(x)
+    assert (v.blocked, v.reason, v.failed_parameter, v.source) == (
+        True,
+        "AllowOriginMismatch",
+        PORT2,
+        "http-cache",
+    )
+
+
+def test_a_preflight_without_its_request_and_a_copy_that_passes_is_allowed() -> None:
+    # Measured (hB pc4-pc-0015): cache: 'force-cache' takes even a no-cache copy, unseen.
+    stored = _stored_get(PAGE, [("Access-Control-Allow-Origin", PAGE), CREDS, *ETAG])
+    [_, x] = assemble(
+        caps(_preflighted(PAGE, 0.0), stored, _preflighted(PAGE, 5.0)), via_proxy=True
+    ).exchanges
+    v = decide(x)
+    assert (v.blocked, v.source) == (False, "http-cache")
+
+
+def test_a_tainted_hop_takes_the_copy_stored_for_the_page_that_started_the_chain() -> None:
+    # Measured (hB pc4-pc-0006): the hop after a cross-origin redirect says Origin: null;
+    # the cache partition is still the page's site.
+    final = "http://127.0.0.4:9000/final"
+    moved = tx(
+        "GET",
+        f"{API}/data",
+        [("Origin", PAGE), ("Sec-Fetch-Mode", "cors")],
+        status=301,
+        response_headers=[("Location", final), ("Access-Control-Allow-Origin", PAGE)],
+    )
+    stored = tx(
+        "GET",
+        final,
+        [("Origin", "null")],
+        response_headers=[("Access-Control-Allow-Origin", "*"), *FRESH],
+        duration_ms=5.0,
+    )
+    first = [replace(moved, started=0.0), _preflighted("null", 0.1, final)]
+    later = [replace(moved, started=5.0), _preflighted("null", 5.1, final)]
+    captured = caps(first[0], first[1], replace(stored, started=0.2), *later)
+    exchanges = assemble(captured, via_proxy=True).exchanges
+    x = next(e for e in exchanges if e.steps[0].actual.started == 5.0)  # type: ignore[union-attr]
+    assert [s.url for s in x.steps] == [f"{API}/data", final]
+    assert x.steps[1].stored is not None
+    v = decide(x)  # passes without credentials; the redirect allows none
+    assert (v.blocked, v.condition, v.stage) == (None, "credentials-include", "redirect")
+
+
+@pytest.mark.parametrize(
+    ("page", "answered", "copy_started", "method"),
+    [
+        (PAGE, [("Access-Control-Allow-Origin", PAGE), ("Cache-Control", "no-store")], 0.1, "GET"),
+        (SITE2, [("Access-Control-Allow-Origin", SITE2), *FRESH], 0.1, "GET"),  # other site
+        (PAGE, [("Access-Control-Allow-Origin", PAGE), *FRESH], 0.1, "PUT"),  # never cached
+    ],
+)
+def test_a_preflight_without_its_request_and_no_copy_to_answer_it(
+    page: str, answered: list[tuple[str, str]], copy_started: float, method: str
+) -> None:
+    stored = _stored_get(page, answered, started=copy_started)
+    lone = replace(
+        _preflighted(PAGE, 5.0),
+        request=Request(
+            method="OPTIONS",
+            url=f"{API}/data",
+            headers=Headers.of([("Access-Control-Request-Method", method), ("Origin", PAGE)]),
+        ),
+    )
+    exchanges = assemble(caps(stored, lone), via_proxy=True).exchanges
+    x = next(e for e in exchanges if e.steps[0].actual is None)
+    assert x.steps[0].stored is None
