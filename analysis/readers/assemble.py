@@ -766,6 +766,8 @@ def _chain(units: list[_Unit], *, wire: bool = False) -> list[_Chain]:
     waiting: dict[str, list[_Chain]] = {}
     stored: dict[str, list[_Unit]] = {}
     """URL -> the redirects answered for it that the browser's HTTP cache keeps."""
+    held: dict[str, list[_Unit]] = {}
+    """URL -> every redirect the cache holds, stale ones too (`_held_by_the_cache`)."""
     for unit in units:
         chain = _join_waiting(waiting.get(_url_key(unit.url)), unit, wire=wire)
         if chain is None:
@@ -784,12 +786,14 @@ def _chain(units: list[_Unit], *, wire: bool = False) -> list[_Chain]:
                 tx.started + (tx.duration_ms or 0.0) / 1000.0 if tx.started is not None else None
             )
             waiting.setdefault(target, []).append(chain)
-        if _kept_by_the_cache(unit):
-            stored.setdefault(_url_key(unit.url), []).append(unit)
+        if _held_by_the_cache(unit):
+            held.setdefault(_url_key(unit.url), []).append(unit)
+            if _kept_by_the_cache(unit):
+                stored.setdefault(_url_key(unit.url), []).append(unit)
     for chain in chains:
         if chain.waiting_for is not None and chain.waiting_for in stored:
             _from_the_cache(chain, stored[chain.waiting_for])
-    return _followed_from_the_cache(chains, stored, wire=wire) if stored else chains
+    return _followed_from_the_cache(chains, held, wire=wire) if held else chains
 
 
 def _followed_from_the_cache(
@@ -906,6 +910,20 @@ def _kept_by_the_cache(unit: _Unit) -> bool:
     if _NOT_STORED.search(control):
         return False
     return response.status in (301, 308) or bool(_FRESH_FOR.search(control))
+
+
+def _held_by_the_cache(unit: _Unit) -> bool:
+    """A redirect the HTTP cache writes, fresh or not: all but `no-store`. A stale one is
+    revalidated on the wire, unless the fetch said `cache: 'force-cache'`, which takes
+    any stored copy without asking (Fetch §4.5 HTTP-network-or-cache fetch, cache mode
+    "force-cache"; measured, Chromium 156: a 307 without Cache-Control followed from the
+    cache). So a
+    lone preflight for its URL, followed by its target, was answered by it."""
+    actual = unit.actual
+    response = actual.tx.response if actual is not None else None
+    if response is None or response.status not in REDIRECT_STATUSES:
+        return False
+    return not http_cache.forbids_storing(response)
 
 
 def _from_the_cache(chain: _Chain, stored: list[_Unit]) -> None:

@@ -1051,6 +1051,27 @@ def test_a_fetch_whose_redirect_came_from_the_http_cache_goes_on_to_the_target()
     assert len(assemble([cap(t, i) for i, t in enumerate(other)]).exchanges) == 3
 
 
+@pytest.mark.parametrize(
+    ("control", "followed"),
+    [(None, True), ("no-cache", True), ("max-age=0", True), ("no-store", False)],
+)
+def test_a_stale_redirect_a_lone_preflight_took_from_the_cache_goes_on_to_the_target(
+    control: str | None, followed: bool
+) -> None:
+    # Measured (hB pc4-pc-0037, 0054): cache: 'force-cache' takes a stored 307 without any
+    # freshness from the cache; only its preflight and the target's hops reach the wire.
+    moved = _moved(0.000, "X-A")
+    assert moved.response is not None
+    headers = [*moved.response.headers.fields, *([("Cache-Control", control)] if control else [])]
+    stale = replace(moved.response, status=307, headers=Headers.of(headers))
+    moved = replace(moved, response=stale)
+    first = [moved, _refused_hop(0.010, "x-a")]
+    txs = [*first, _passed(f"{API}/r", 5.000, "x-a"), _refused_hop(5.010, "x-a")]
+    xs = assemble([cap(t, i) for i, t in enumerate(txs)], via_proxy=True).exchanges
+    later = [[s.url.rsplit("/", 1)[1] for s in x.steps] for x in xs if x.first.preflight]
+    assert later == ([["r", "final"]] if followed else [["r"], ["final"]])
+
+
 def test_a_request_takes_the_preflight_that_announced_exactly_its_headers() -> None:
     # A PUT with X-A and a plain PUT at once: the plain one's preflight announced nothing,
     # which a subset check would let the X-A request take (Express reflects ACRH, so that
