@@ -1072,6 +1072,32 @@ def test_a_stale_redirect_a_lone_preflight_took_from_the_cache_goes_on_to_the_ta
     assert later == ([["r", "final"]] if followed else [["r"], ["final"]])
 
 
+@pytest.mark.parametrize(("gap", "joined"), [(-0.13, True), (0.05, True), (-1.5, False)])
+def test_a_capture_replays_a_cached_redirect_and_the_target_it_led_to_follows(
+    gap: float, joined: bool
+) -> None:
+    # Measured (hB pc4-pc-0035): preflight and redirect both cached, so the probe's call
+    # becomes a replayed http-cache entry, stamped by the page's clock 0.13 s after the
+    # target's requests (Origin: null) that did reach the wire.
+    final = "http://127.0.0.4:9000/final"
+    moved = tx(
+        "GET",
+        f"{API}/r",
+        [("Origin", PAGE), ("Sec-Fetch-Mode", "cors")],
+        status=308,
+        response_headers=[("Location", final), ("Access-Control-Allow-Origin", PAGE)],
+        started=5.0,
+    )
+    replayed = cap(moved, 0, Hints(source="http-cache", header_names=("X-A",)))
+    sent = [("Origin", "null"), ("Access-Control-Request-Method", "GET")]
+    announced = [*sent, ("Access-Control-Request-Headers", "x-a")]
+    hop = tx("OPTIONS", final, announced, status=204, started=5.0 + gap, duration_ms=5.0)
+    got = tx("GET", final, [("Origin", "null"), ("X-A", "1")], started=5.01 + gap)
+    xs = assemble([replayed, cap(hop, 1), cap(got, 2)], via_proxy=True).exchanges
+    steps = sorted([s.url.rsplit("/", 1)[1] for s in x.steps] for x in xs)
+    assert steps == ([["r", "final"]] if joined else [["final"], ["r"]])
+
+
 def test_a_request_takes_the_preflight_that_announced_exactly_its_headers() -> None:
     # A PUT with X-A and a plain PUT at once: the plain one's preflight announced nothing,
     # which a subset check would let the X-A request take (Express reflects ACRH, so that
