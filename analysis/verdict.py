@@ -1598,9 +1598,11 @@ def _unplaced_no_cors(exchange: Exchange, base: _Fields) -> _Fields:
 def unplaced_site(exchange: Exchange) -> corp.Site | None:
     """How the page of a request that names no page (no Origin, no Referer) relates to it:
     its first request's `Sec-Fetch-Site`, "cross-site" or "same-site" (so another origin),
-    where every hop stays at the first URL's origin. A later hop's value sums up the chain
-    so far (Chromium's `SetSecFetchSiteHeader` sends the least related of its URLs), which
-    says nothing of that hop alone. None: not such a request, or nothing to conclude."""
+    where every hop stays at the first URL's origin, or, for "cross-site", in its schemeful
+    site: a page of another site than the first URL's is of another site than every URL
+    of that site. A later hop's value sums up the chain so far (Chromium's
+    `SetSecFetchSiteHeader` sends the least related of its URLs), which says nothing of
+    that hop alone. None: not such a request, or nothing to conclude."""
     if page_origin(exchange) is not None:
         return None
     first = exchange.first.actual
@@ -1610,7 +1612,14 @@ def unplaced_site(exchange: Exchange) -> corp.Site | None:
     if site not in ("cross-site", "same-site"):
         return None
     home = origin_of(exchange.url)
-    if home is None or any(origin_of(step.url) != home for step in exchange.steps):
+    if home is None:
+        return None
+    if site == "cross-site":
+        home_site = http_cache.partition_site(home)
+        hops = (origin_of(step.url) for step in exchange.steps)
+        if any(hop is None or http_cache.partition_site(hop) != home_site for hop in hops):
+            return None
+    elif any(origin_of(step.url) != home for step in exchange.steps):
         return None
     return site  # type: ignore[return-value]
 

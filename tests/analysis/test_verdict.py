@@ -2192,6 +2192,31 @@ def test_an_unplaced_page_is_not_judged_where_fetch_metadata_cannot_tell() -> No
     assert decide(_unplaced_exchange(http)).cors is False
 
 
+@pytest.mark.parametrize(
+    ("site", "target", "judged"),
+    [
+        # A page of another site than 127.0.0.1 is of another site than each of its ports.
+        ("cross-site", "http://127.0.0.1:9000/x", True),
+        ("cross-site", "https://127.0.0.1:9000/x", False),  # another scheme: the page's own?
+        ("cross-site", "http://127.0.0.4:9000/x", False),  # another site: maybe the page's
+        ("same-site", "http://127.0.0.1:9000/x", False),  # same site: maybe the page itself
+    ],
+)
+def test_an_unplaced_page_of_another_site_is_so_for_every_hop_in_that_site(
+    site: str, target: str, judged: bool
+) -> None:
+    # Measured (hB rx family): a sandboxed frame's no-cors script load redirected from one
+    # port of 127.0.0.1 to another, answered JSON: ORB refused it.
+    sent = [("Sec-Fetch-Site", site), ("Sec-Fetch-Mode", "no-cors")]
+    hop = tx("GET", "http://127.0.0.1:8000/old", sent, 302, [("Location", target)])
+    json_ = _unplaced(site, [("Content-Type", "application/json")], "json", target)
+    v = decide(_unplaced_exchange(hop, json_, kind="script"))
+    if judged:
+        assert (v.cors, v.blocked, v.fault, v.failed_url) == (True, True, _ORB_FAULT, target)
+    else:
+        assert v.cors is False
+
+
 def _under_embedder_policy(value: str, *steps: Step) -> Exchange:
     base = exchange(*steps, resource_type="image")
     return Exchange(base.id, base.steps, replace(base.context, embedder_policy=value))
