@@ -231,7 +231,19 @@
       return isFont(entry.name) ? { credentials: 'same-origin', destination: 'font' } : null;
     }
     var el = elementFor(entry.name);
-    if (!el) return null;
+    if (!el) {
+      /* No element asked for it: a module script's import, static or `import()`, which
+         Resource Timing names "script" too. Its status shows only for a CORS-mode load
+         that passed (a no-cors script's opaque answer shows 0; measured, Chromium 156), and
+         its credentials are the importing script's, "same-origin" unless a module with
+         crossorigin="use-credentials" imported it (HTML "fetch a single imported module
+         script"). A 0 says nothing: a refused import, or a classic script removed. */
+      var status = entry.responseStatus;
+      if (type === 'script' && typeof status === 'number' && status > 0) {
+        return { credentials: 'same-origin', destination: 'script' };
+      }
+      return null;
+    }
     var destination = { img: 'image', image: 'image', input: 'image', script: 'script',
       video: 'video', audio: 'audio', track: 'track' }[type];
     if (type === 'link') {

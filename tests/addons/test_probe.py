@@ -379,6 +379,48 @@ setTimeout(() => console.log(JSON.stringify({calls, ns: self.__corscope__})), 12
     assert found["calls"][1] == "http://127.0.0.1:9/data"
 
 
+def test_probe_reports_a_module_import_that_passed_as_a_cors_mode_script(
+    assets: probe.Assets, tmp_path: Path
+) -> None:
+    """An `import()` or a static import has no element: Resource Timing's "script" entry
+    with a status (a CORS-mode load that passed; measured, Chromium 156: hB ms2-ms-0051)
+    is reported as a CORS-mode script load; a 0 status (a no-cors classic script, or a
+    refused import) and a same-origin URL are not."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: cannot run the probe")
+    script = tmp_path / "worker.js"
+    script.write_text(
+        """
+const reports = [];
+let observed = null;
+globalThis.self = globalThis;
+globalThis.location = new URL('http://127.0.0.1:9/w.js');
+globalThis.PerformanceObserver = function (cb) { observed = cb; this.observe = () => {}; };
+globalThis.fetch = (url, init) => {
+  if (String(url).includes('__corscope__')) reports.push(JSON.parse(init.body));
+  return Promise.resolve({status: 204, type: 'cors'});
+};
+"""
+        + ";"
+        + assets.worker_probe
+        + """;
+const entry = (name, status) => ({name, initiatorType: 'script', startTime: 1,
+  responseStatus: status});
+observed({getEntries: () => [entry('http://api.test:8/mod.js', 200),
+  entry('http://api.test:8/classic.js', 0), entry('http://127.0.0.1:9/own.js', 200)]});
+setTimeout(() => {
+  const records = reports.flatMap((r) => r.records).filter((r) => r.kind === 'element');
+  console.log(JSON.stringify(records.map((r) => [r.url, r.mode, r.credentials, r.destination])));
+}, 1200);
+"""
+    )
+    out = subprocess.run([node, str(script)], check=True, capture_output=True, text=True)
+    assert json.loads(out.stdout) == [
+        ["http://api.test:8/mod.js", "cors", "same-origin", "script"],
+    ]
+
+
 def test_reserved_routes() -> None:
     def route(path: str) -> str | None:
         return probe.reserved_route(request("GET", PAGE + path))
