@@ -768,6 +768,8 @@ def _chain(units: list[_Unit], *, wire: bool = False) -> list[_Chain]:
     """URL -> the redirects answered for it that the browser's HTTP cache keeps."""
     held: dict[str, list[_Unit]] = {}
     """URL -> every redirect the cache holds, stale ones too (`_held_by_the_cache`)."""
+    fresh: dict[str, list[_Unit]] = {}
+    """URL -> the final answers to GETs the HTTP cache keeps fresh for a while."""
     for unit in units:
         chain = _join_waiting(waiting.get(_url_key(unit.url)), unit, wire=wire)
         if chain is None:
@@ -790,11 +792,85 @@ def _chain(units: list[_Unit], *, wire: bool = False) -> list[_Chain]:
             held.setdefault(_url_key(unit.url), []).append(unit)
             if _kept_by_the_cache(unit):
                 stored.setdefault(_url_key(unit.url), []).append(unit)
+        elif _kept_fresh(unit):
+            fresh.setdefault(_url_key(unit.url), []).append(unit)
+    resumed: list[_Chain] = []
     for chain in chains:
-        if chain.waiting_for is not None and chain.waiting_for in stored:
-            _from_the_cache(chain, stored[chain.waiting_for])
+        # Hop after hop, while the cache holds the next one (a redirect it keeps leads on).
+        length = len(chain.units)
+        while chain.waiting_for is not None and len(chain.units) <= MAX_REDIRECTS:
+            next_url = chain.waiting_for
+            if next_url in stored:
+                _from_the_cache(chain, stored[next_url])
+            if chain.waiting_for == next_url and next_url in fresh:
+                _answered_from_the_cache(chain, fresh[next_url])
+            if chain.waiting_for == next_url:
+                break
+        if chain.waiting_for is not None and (
+            len(chain.units) > length or any(_answered_by_the_cache(u) for u in chain.units)
+        ):
+            resumed.append(chain)
+    if resumed:
+        chains = _joined_after_the_cache(chains, resumed, wire=wire)
     chains = _followed_from_the_cache(chains, held, wire=wire) if held else chains
     return _replayed_redirects_followed(chains)
+
+
+def _joined_after_the_cache(
+    chains: list[_Chain], resumed: list[_Chain], *, wire: bool = False
+) -> list[_Chain]:
+    """A chain whose stored redirects led it on to a URL the cache did not hold: the
+    browser asked the network for it at once, and that request, on the wire with what the
+    redirects left it (its Origin, `null` once tainted; its method), started a chain of its
+    own while this one still waited for an earlier hop. It is the rest of this fetch
+    (measured, Chromium 156: a 307 on the wire, its stored 301 target not, then the 301's
+    own target on the wire)."""
+    # Chains by the URL they start at, in start order (units come in time order).
+    starting: dict[str, list[int]] = {}
+    starts: dict[str, list[float]] = {}
+    for n, chain in enumerate(chains):
+        url = _url_key(chain.units[0].url)
+        starting.setdefault(url, []).append(n)
+        starts.setdefault(url, []).append(chain.units[0].started or float("-inf"))
+    taken: set[int] = set()
+    for chain in resumed:
+        waiting = chain.waiting_for
+        assert waiting is not None
+        if chain.redirected_at is None:
+            continue  # without times, nothing ties it to a later chain
+        # A cache answer the page's probe reported has the probe's time, not the cache's:
+        # the next hop may be logged a moment before it. The nearest request fits.
+        probed = any(_answered_by_the_cache(unit) for unit in chain.units)
+        trial = replace(chain, redirected_at=None) if probed else chain
+        best: int | None = None
+        since = bisect.bisect_left(starts.get(waiting, []), chain.redirected_at - _LOG_SKEW_S)
+        for m in starting.get(waiting, [])[since : since + _REDIRECT_SCAN]:
+            other = chains[m]
+            start = other.units[0].started
+            if m in taken or other is chain or not _fits(trial, other.units[0], wire=wire):
+                continue
+            if start is None:
+                continue
+            if probed and abs(start - chain.redirected_at) > _LOG_SKEW_S:
+                continue
+            if best is None or abs(start - chain.redirected_at) < abs(
+                (chains[best].units[0].started or 0.0) - chain.redirected_at
+            ):
+                best = m
+            if not probed:
+                break  # the first in time order: the browser follows at once
+        if best is not None:
+            other = chains[best]
+            taken.add(best)
+            chain.units = [*chain.units, *other.units]
+            chain.waiting_for, chain.redirected_at = other.waiting_for, other.redirected_at
+            chain.tainted = other.tainted or chain.tainted
+    return [chain for n, chain in enumerate(chains) if n not in taken]
+
+
+def _answered_by_the_cache(unit: _Unit) -> bool:
+    """A hop the page's probe reported answered by the HTTP cache, never on the wire."""
+    return unit.actual is not None and unit.actual.hints.get("source") == "http-cache"
 
 
 def _followed_from_the_cache(
@@ -999,7 +1075,108 @@ def _from_the_cache(chain: _Chain, stored: list[_Unit]) -> None:
         cached = Captured(tx=actual.tx, order=actual.order)
         chain.units.append(_Unit(None, cached, None, unit.actual_facts))
         chain.waiting_for = None
+        # The stored redirect leads on, at once: its target may be in the cache too.
+        target = _redirect_target(unit)
+        if target is not None and not _refused_from_the_cache(chain, unit):
+            if chain.origin is not None and not _same_origin(target, unit.url):
+                chain.tainted = chain.tainted or not _same_origin(unit.url, chain.origin)
+            chain.waiting_for = target
         return
+
+
+_CACHEABLE_BY_DEFAULT = frozenset({200, 203, 204, 300, 404, 405, 410, 414, 501})
+"""RFC 9110 §15.1, less 206 (a range): statuses a cache stores with explicit freshness
+(measured, Chromium 156: a 404 and a 204 with `max-age` answered from the cache; a 401
+with it went to the server again)."""
+
+
+def _kept_fresh(unit: _Unit) -> bool:
+    """A server's answer to a GET that the cache may store and that says how long it stays
+    fresh (RFC 9111 §4.2.1): the HTTP cache answers the next request for its URL without
+    asking, until it is stale."""
+    actual = unit.actual
+    if actual is None or "source" in actual.hints:
+        return False
+    tx = actual.tx
+    response = tx.response
+    return (
+        tx.request.method == "GET"
+        and tx.started is not None
+        and response is not None
+        and response.status in _CACHEABLE_BY_DEFAULT
+        and not response.made_by_proxy
+        and http_cache.fresh_after(response, 0.0)
+    )
+
+
+def _answered_from_the_cache(chain: _Chain, fresh: list[_Unit]) -> None:
+    """A chain left waiting for a URL whose fresh answer the browser had stored: the HTTP
+    cache answered the redirected request, no request went out, and the CORS check read
+    that copy (measured, Chromium 156: a stylesheet's redirect to a URL an earlier load had
+    fetched with `max-age`). The copy must match what the redirect left the request: a GET,
+    the same cache partition (the page's site), and its Vary: Origin, if any."""
+    waited = chain.redirected_at
+    last = chain.units[-1]
+    status = _redirect_status(last)
+    if waited is None or (last.method != "GET" and status not in (301, 302, 303)):
+        return  # 307 and 308 keep the method: a POST is not a cache's to answer
+    origin = "null" if chain.tainted else chain.origin
+    requester = _requester(chain.units[0].lead.tx)
+    # The latest stored before the redirect arrived (units come in time order).
+    before = bisect.bisect_left(fresh, waited, key=lambda u: u.started or float("-inf"))
+    for unit in reversed(fresh[max(0, before - _REDIRECT_SCAN) : before]):
+        assert unit.actual is not None
+        tx = unit.actual.tx
+        assert tx.started is not None and tx.response is not None
+        if any(u is unit for u in chain.units):
+            continue
+        arrived = tx.started + (tx.duration_ms or 0.0) / 1000.0
+        stored_for = _requester(tx)
+        if (
+            requester is None
+            or stored_for is None
+            or http_cache.partition_site(requester) != http_cache.partition_site(stored_for)
+        ):
+            continue
+        if not http_cache.fresh_after(tx.response, waited - arrived):
+            return  # the latest copy is stale: the cache asked the server, not seen here
+        if not _vary_allows(tx, origin):
+            return
+        cached = Captured(tx=tx, order=unit.actual.order)
+        chain.units.append(_Unit(None, cached, None, unit.actual_facts))
+        chain.waiting_for = None
+        return
+
+
+def _vary_allows(stored: Transaction, origin: str | None) -> bool:
+    """RFC 9111 §4.1: the stored copy answers a request whose Origin is `origin` only if
+    the fields its Vary names match; fields other than Origin and Accept-Encoding (the
+    browser's own, the same on every request) cannot be compared from a capture."""
+    assert stored.response is not None
+    vary = stored.response.headers.get_all("vary")
+    fields = {f.strip().lower() for line in vary for f in line.split(",")}
+    fields.discard("")
+    if not fields <= _VARY_KNOWN:
+        return False
+    return "origin" not in fields or stored.request.headers.get("origin") == origin
+
+
+def _refused_from_the_cache(chain: _Chain, unit: _Unit) -> bool:
+    """`_refused` for a stored redirect another fetch left: judged with this chain's Origin
+    and the credentials its own first request showed, not the stored one's."""
+    response = unit.actual.tx.response if unit.actual is not None else None
+    origin = "null" if chain.tainted else chain.origin
+    if response is None or origin is None:
+        return False
+    allowed = response.headers.get("access-control-allow-origin")
+    if allowed not in ("*", origin):
+        return True
+    sent = next((u.actual.tx.request.headers for u in chain.units if u.actual), None)
+    return (
+        sent is not None
+        and fetch.carries_credentials(sent)
+        and (allowed == "*" or response.headers.get("access-control-allow-credentials") != "true")
+    )
 
 
 def _refused(unit: _Unit) -> bool:

@@ -311,6 +311,153 @@ def test_a_redirect_the_browser_stored_is_the_hop_a_later_fetch_took_from_its_ca
         assert verdict.blocked is None  # undecided: the next hop is not in the capture
 
 
+@pytest.mark.parametrize(
+    ("status", "answer", "taken"),
+    [
+        (200, [("Cache-Control", "max-age=600")], True),
+        (404, [("Cache-Control", "max-age=600")], True),  # measured: a 404 is reused too
+        (401, [("Cache-Control", "max-age=600")], False),  # measured: asked again
+        (200, [], False),  # no explicit freshness: the cache's own guess, not shown
+        (200, [("Cache-Control", "no-cache")], False),
+        (200, [("Cache-Control", "max-age=2")], False),  # stale by the time of the redirect
+        (200, [("Cache-Control", "max-age=600"), ("Vary", "Origin")], True),
+        (200, [("Cache-Control", "max-age=600"), ("Vary", "Cookie")], False),
+    ],
+)
+def test_a_redirect_whose_target_the_cache_held_fresh_ends_at_that_copy(
+    status: int, answer: list[tuple[str, str]], taken: bool
+) -> None:
+    """Measured in Chromium 156 (mx-025b): the same load twice through a 302; the second
+    time the 302 is on the wire, its target is not: the HTTP cache answered it, and the
+    CORS check read that copy."""
+    url, hop = f"{API}/r", f"{API}/h1"
+    cors = [*ORIGIN, ("Sec-Fetch-Mode", "cors")]
+    first = [("Location", hop), ("Access-Control-Allow-Origin", PAGE)]
+    stored = [("Access-Control-Allow-Origin", PAGE), *answer]
+    captured = caps(
+        tx("GET", url, cors, status=302, response_headers=first, started=1.0, duration_ms=5),
+        tx("GET", hop, cors, status=status, response_headers=stored, started=1.01),
+        tx("GET", url, cors, status=302, response_headers=first, started=5.0, duration_ms=5),
+    )
+    later = assemble(captured).exchanges[-1]
+    assert [s.url for s in later.steps] == ([url, hop] if taken else [url])
+    if taken:  # decided on the copy: allowed unless credentials went, unseen here
+        assert decide(later).condition == "credentials-include"
+
+
+def test_a_redirect_from_the_cache_leads_on_to_the_fresh_copy_of_its_target() -> None:
+    """Measured in Chromium 156 (my-024b): a 307 on the wire, then a stored 301 and the
+    fresh answer at its target, neither on the wire; the copy was stored for the request
+    the first load made with `Origin: null`, which the second one makes too."""
+    url, hop, final = f"{API}/r", f"{PAGE}/h1", f"{API}/h2"
+    cors = [*ORIGIN, ("Sec-Fetch-Mode", "cors")]
+    tainted = [("Origin", "null"), ("Sec-Fetch-Mode", "cors"), ("Referer", PAGE + "/")]
+    first = [("Location", hop), ("Access-Control-Allow-Origin", "*")]
+    moved = [("Location", final), ("Access-Control-Allow-Origin", "*")]
+    answer = [("Access-Control-Allow-Origin", "null"), ("Cache-Control", "max-age=600"),
+              ("Vary", "Origin")]  # fmt: skip
+    captured = caps(
+        tx("GET", url, cors, status=307, response_headers=first, started=1.0, duration_ms=5),
+        tx("GET", hop, cors, status=301, response_headers=moved, started=1.01, duration_ms=5),
+        tx("GET", final, tainted, response_headers=answer, started=1.02),
+        tx("GET", url, cors, status=307, response_headers=first, started=5.0, duration_ms=5),
+    )
+    later = assemble(captured).exchanges[-1]
+    assert [s.url for s in later.steps] == [url, hop, final]
+    verdict = decide(later)
+    assert (verdict.blocked, verdict.condition) == (None, "credentials-include")
+
+
+def _twice_through_a_stored_301(
+    second_hop: Transaction, hints: Hints | None = None
+) -> list[Captured]:
+    """A 307 to a 301 to the final URL, loaded twice: the second time the 301 comes from
+    the HTTP cache, and the final URL's request goes out at once (`second_hop`)."""
+    url, hop, final = f"{API}/r", f"{API}/h1", f"{API}/h2"
+    cors = [*ORIGIN, ("Sec-Fetch-Mode", "cors")]
+    first = [("Location", hop), ("Access-Control-Allow-Origin", PAGE)]
+    moved = [("Location", final), ("Access-Control-Allow-Origin", "*")]
+    return [
+        *caps(
+            tx("GET", url, cors, status=307, response_headers=first, started=1.0, duration_ms=5),
+            tx("GET", hop, cors, status=301, response_headers=moved, started=1.01, duration_ms=5),
+            tx("GET", final, cors, response_headers=[("Access-Control-Allow-Origin", "*")],
+               started=1.02),
+        ),
+        cap(tx("GET", url, cors, status=307, response_headers=first, started=5.0, duration_ms=5),
+            3, hints),
+        cap(second_hop, 4),
+    ]  # fmt: skip
+
+
+def test_the_request_after_a_stored_redirect_continues_the_fetch() -> None:
+    """Measured in Chromium 156 (mz-027c): the request the stored 301 led to is the rest of
+    the second fetch, not a fetch of its own, and its answer decides."""
+    cors = [*ORIGIN, ("Sec-Fetch-Mode", "cors")]
+    final = tx("GET", f"{API}/h2", cors, response_headers=[("Access-Control-Allow-Origin", "*"),
+               ("Access-Control-Allow-Origin", PAGE)], started=5.01)  # fmt: skip
+    exchanges = assemble(_twice_through_a_stored_301(final)).exchanges
+    assert [[s.url.rsplit("/", 1)[1] for s in x.steps] for x in exchanges] == [
+        ["r", "h1", "h2"],
+        ["r", "h1", "h2"],
+    ]
+    assert decide(exchanges[-1]).reason == "MultipleAllowOriginValues"
+
+
+def test_the_request_after_a_redirect_the_probe_saw_come_from_the_cache_continues_it() -> None:
+    """The capture's probe reports a stored redirect it saw answer the page (source
+    http-cache) with its own time, here a moment after the next hop's request (measured,
+    mz-002b): that request still continues the fetch."""
+    url, hop, final = f"{API}/r", f"{API}/h1", f"{API}/h2"
+    cors = [*ORIGIN, ("Sec-Fetch-Mode", "cors")]
+    moved = [("Location", hop), ("Access-Control-Allow-Origin", "*")]
+    found = [("Location", final), ("Access-Control-Allow-Origin", "*")]
+    done = [("Access-Control-Allow-Origin", PAGE)]
+    captured = [
+        *caps(
+            tx("GET", url, cors, status=308, response_headers=moved, started=1.0, duration_ms=5),
+            tx("GET", hop, cors, status=302, response_headers=found, started=1.01, duration_ms=5),
+            tx("GET", final, cors, response_headers=done, started=1.02),
+            tx("GET", hop, cors, status=302, response_headers=found, started=4.98, duration_ms=5),
+            tx("GET", final, cors, response_headers=done, started=4.99),
+        ),
+        cap(tx("GET", url, cors, status=308, response_headers=moved, started=5.0, duration_ms=0),
+            5, Hints(source="http-cache")),
+    ]  # fmt: skip
+    later = assemble(captured).exchanges[-1]
+    assert [(s.url, s.actual and s.actual.started) for s in later.steps] == [
+        (url, 5.0),
+        (hop, 4.98),
+        (final, 4.99),
+    ]
+
+
+def test_a_probed_cache_answer_then_a_stored_redirect_lead_to_the_request_on_the_wire() -> None:
+    """Measured (nb-037b): the probe reports the stored 308, the cache's 301 follows unseen,
+    and the request to the 301's target is on the wire before the probe's time."""
+    url, hop, final = f"{API}/r", f"{API}/h1", f"{API}/h2"
+    cors = [*ORIGIN, ("Sec-Fetch-Mode", "cors")]
+    moved = [("Location", hop), ("Access-Control-Allow-Origin", "*")]
+    stored = [("Location", final), ("Access-Control-Allow-Origin", "*")]
+    done = [("Access-Control-Allow-Origin", PAGE)]
+    captured = [
+        *caps(
+            tx("GET", url, cors, status=308, response_headers=moved, started=1.0, duration_ms=5),
+            tx("GET", hop, cors, status=301, response_headers=stored, started=1.01),
+            tx("GET", final, cors, response_headers=done, started=1.02),
+            tx("GET", final, cors, response_headers=done, started=4.98),
+        ),
+        cap(tx("GET", url, cors, status=308, response_headers=moved, started=5.0, duration_ms=0),
+            4, Hints(source="http-cache")),
+    ]  # fmt: skip
+    later = assemble(captured).exchanges[-1]
+    assert [(s.url, s.actual and s.actual.started) for s in later.steps] == [
+        (url, 5.0),
+        (hop, 1.01),
+        (final, 4.98),
+    ]
+
+
 def test_redirect_chain_with_a_new_preflight_at_the_target() -> None:
     a, b = f"{API}/v1/items/7", f"{API}/v2/items/7"
     got = shape(
