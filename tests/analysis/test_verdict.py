@@ -1057,6 +1057,23 @@ def test_a_failed_later_hop_leaves_the_mode_open() -> None:
     assert decide(failing).blocked is not False
 
 
+def test_a_later_hops_sec_fetch_mode_says_the_mode_the_first_request_does_not() -> None:
+    # A Playwright HAR (nc-037b): an <img> of the page's own origin whose 301 came from the
+    # HTTP cache, stored by an earlier fetch() with its `Access-Control-Allow-Origin: *`,
+    # then the cross-origin target on the network, which says no-cors.
+    url, final = PAGE + "/img", API + "/img"
+    cached = tx("GET", url, [("Referer", PAGE + "/")], 301, [("Location", final), (ACAO, "*")])
+    sent = [("Referer", PAGE + "/"), ("Sec-Fetch-Mode", "no-cors")]
+    x = exchange(
+        Step(url, None, cached),
+        Step(final, None, tx("GET", final, sent, 200, [("Content-Type", "image/svg+xml")])),
+        credentials=None,
+        resource_type="image",
+    )
+    assert request_mode(x, PAGE) == "no-cors"
+    assert decide(x).blocked is False
+
+
 @pytest.mark.parametrize(("resource_type", "mode"), [("xhr", "cors"), ("eventsource", "cors")])
 def test_xhr_and_eventsource_are_cors_mode_without_the_wires_headers(
     resource_type: str, mode: str
