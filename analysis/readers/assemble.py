@@ -806,6 +806,8 @@ def _chain(units: list[_Unit], *, wire: bool = False) -> list[_Chain]:
                 _answered_from_the_cache(chain, fresh[next_url])
             if chain.waiting_for == next_url:
                 break
+        if fresh and chain.waiting_for is None:
+            _preflighted_from_the_cache(chain, fresh)
         if chain.waiting_for is not None and (
             len(chain.units) > length or any(_answered_by_the_cache(u) for u in chain.units)
         ):
@@ -1084,10 +1086,11 @@ def _from_the_cache(chain: _Chain, stored: list[_Unit]) -> None:
         return
 
 
-_CACHEABLE_BY_DEFAULT = frozenset({200, 203, 204, 300, 404, 405, 410, 414, 501})
-"""RFC 9110 §15.1, less 206 (a range): statuses a cache stores with explicit freshness
-(measured, Chromium 156: a 404 and a 204 with `max-age` answered from the cache; a 401
-with it went to the server again)."""
+_NEVER_STORED = frozenset({206, 304, 401, 407})
+"""Final statuses a cache does not keep as a whole answer, even with explicit freshness:
+a range, a revalidation's answer, an authentication challenge (measured, Chromium 156: a
+401 with `max-age` went to the server again, while a 204, a 404 and a 500 with it were
+answered from the cache)."""
 
 
 def _kept_fresh(unit: _Unit) -> bool:
@@ -1103,7 +1106,9 @@ def _kept_fresh(unit: _Unit) -> bool:
         tx.request.method == "GET"
         and tx.started is not None
         and response is not None
-        and response.status in _CACHEABLE_BY_DEFAULT
+        and 200 <= response.status
+        and response.status not in REDIRECT_STATUSES
+        and response.status not in _NEVER_STORED
         and not response.made_by_proxy
         and http_cache.fresh_after(response, 0.0)
     )
@@ -1120,17 +1125,44 @@ def _answered_from_the_cache(chain: _Chain, fresh: list[_Unit]) -> None:
     status = _redirect_status(last)
     if waited is None or (last.method != "GET" and status not in (301, 302, 303)):
         return  # 307 and 308 keep the method: a POST is not a cache's to answer
+    copy = _fresh_copy(chain, fresh, waited)
+    if copy is not None:
+        chain.units.append(_Unit(None, copy, None, _facts(copy.tx)))
+        chain.waiting_for = None
+
+
+def _preflighted_from_the_cache(chain: _Chain, fresh: dict[str, list[_Unit]]) -> None:
+    """A chain that ends in a preflight that passed with no request after it, for a GET
+    whose fresh answer the browser had stored: the HTTP cache answered the request the
+    preflight cleared (measured, Chromium 156: a 500 with `max-age`, from the disk cache
+    after a redirect's second preflight)."""
+    unit = chain.units[-1]
+    preflight = unit.preflight
+    if unit.actual is not None or preflight is None or unit.method != "GET":
+        return
+    answered = _ended_at(preflight.tx) or preflight.tx.started
+    stored = fresh.get(_url_key(unit.url))
+    if answered is None or not stored or not _may_pass(preflight.tx):
+        return
+    copy = _fresh_copy(chain, stored, answered)
+    if copy is not None:
+        unit.actual, unit.actual_facts = copy, _facts(copy.tx)
+
+
+def _fresh_copy(chain: _Chain, fresh: list[_Unit], asked: float) -> Captured | None:
+    """The copy the HTTP cache answered the chain's next request with at `asked`: the
+    latest stored before then for the chain's cache partition (the page's site), if it is
+    still fresh and its Vary allows the Origin the chain's request carries."""
     origin = "null" if chain.tainted else chain.origin
     requester = _requester(chain.units[0].lead.tx)
-    # The latest stored before the redirect arrived (units come in time order).
-    before = bisect.bisect_left(fresh, waited, key=lambda u: u.started or float("-inf"))
+    # The latest stored before the request (units come in time order).
+    before = bisect.bisect_left(fresh, asked, key=lambda u: u.started or float("-inf"))
     for unit in reversed(fresh[max(0, before - _REDIRECT_SCAN) : before]):
         assert unit.actual is not None
         tx = unit.actual.tx
         assert tx.started is not None and tx.response is not None
         if any(u is unit for u in chain.units):
             continue
-        arrived = tx.started + (tx.duration_ms or 0.0) / 1000.0
         stored_for = _requester(tx)
         if (
             requester is None
@@ -1138,14 +1170,13 @@ def _answered_from_the_cache(chain: _Chain, fresh: list[_Unit]) -> None:
             or http_cache.partition_site(requester) != http_cache.partition_site(stored_for)
         ):
             continue
-        if not http_cache.fresh_after(tx.response, waited - arrived):
-            return  # the latest copy is stale: the cache asked the server, not seen here
+        arrived = tx.started + (tx.duration_ms or 0.0) / 1000.0
+        if not http_cache.fresh_after(tx.response, asked - arrived):
+            return None  # the latest copy is stale: the cache asked the server, not seen
         if not _vary_allows(tx, origin):
-            return
-        cached = Captured(tx=tx, order=unit.actual.order)
-        chain.units.append(_Unit(None, cached, None, unit.actual_facts))
-        chain.waiting_for = None
-        return
+            return None
+        return Captured(tx=tx, order=unit.actual.order)
+    return None
 
 
 def _vary_allows(stored: Transaction, origin: str | None) -> bool:

@@ -345,6 +345,29 @@ def test_a_redirect_whose_target_the_cache_held_fresh_ends_at_that_copy(
         assert decide(later).condition == "credentials-include"
 
 
+@pytest.mark.parametrize(("status", "taken"), [(500, True), (200, True), (401, False)])
+def test_a_request_a_passed_preflight_cleared_may_be_answered_by_the_cache(
+    status: int, taken: bool
+) -> None:
+    """Measured in Chromium 156 (nf-029b): a preflighted GET made twice; the second time
+    only the preflight is on the wire, and the HTTP cache answered the request with the
+    first one's answer, a 500 with `max-age` (a 401 with it is not kept)."""
+    url = f"{API}/items"
+    allowed = [("Access-Control-Allow-Origin", PAGE), ("Access-Control-Allow-Headers", "x-lab")]
+    sent = [*ORIGIN, ("Sec-Fetch-Mode", "cors"), ("X-Lab", "1")]
+    answer = [("Access-Control-Allow-Origin", PAGE), ("Cache-Control", "max-age=600")]
+    first = tx("GET", url, sent, status=status, response_headers=answer, started=1.01)
+    captured = caps(
+        preflight_tx(url, "GET", status=204, response_headers=allowed, started=1.0),
+        first,
+        preflight_tx(url, "GET", status=204, response_headers=allowed, started=5.0),
+    )
+    later = assemble(captured).exchanges[-1]
+    step = later.steps[-1]
+    assert step.preflight is not None
+    assert (step.actual is not None and step.actual.started == 1.01) is taken
+
+
 def test_a_redirect_from_the_cache_leads_on_to_the_fresh_copy_of_its_target() -> None:
     """Measured in Chromium 156 (my-024b): a 307 on the wire, then a stored 301 and the
     fresh answer at its target, neither on the wire; the copy was stored for the request
