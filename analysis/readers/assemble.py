@@ -794,9 +794,30 @@ def _chain(units: list[_Unit], *, wire: bool = False) -> list[_Chain]:
                 stored.setdefault(_url_key(unit.url), []).append(unit)
         elif _kept_fresh(unit):
             fresh.setdefault(_url_key(unit.url), []).append(unit)
+    chains = _resumed_from_the_cache(chains, chains, stored, fresh, wire=wire)
+    if held:
+        chains = _followed_from_the_cache(chains, held, wire=wire)
+        # A later hop's preflight that passed, its request answered by a stored redirect.
+        later = [c for c in chains if _preflighted_redirect_from_the_cache(c, held)]
+        if later:
+            chains = _resumed_from_the_cache(chains, later, stored, fresh, wire=wire, moved=True)
+    return _replayed_redirects_followed(chains)
+
+
+def _resumed_from_the_cache(
+    chains: list[_Chain],
+    which: list[_Chain],
+    stored: dict[str, list[_Unit]],
+    fresh: dict[str, list[_Unit]],
+    *,
+    wire: bool = False,
+    moved: bool = False,
+) -> list[_Chain]:
+    """Each chain of `which` led on hop after hop while the cache holds the next one (a
+    redirect it keeps leads on), then joined to the request on the wire it led to.
+    `moved`: the chains already went on from the cache."""
     resumed: list[_Chain] = []
-    for chain in chains:
-        # Hop after hop, while the cache holds the next one (a redirect it keeps leads on).
+    for chain in which:
         length = len(chain.units)
         while chain.waiting_for is not None and len(chain.units) <= MAX_REDIRECTS:
             next_url = chain.waiting_for
@@ -809,13 +830,12 @@ def _chain(units: list[_Unit], *, wire: bool = False) -> list[_Chain]:
         if fresh and chain.waiting_for is None:
             _preflighted_from_the_cache(chain, fresh)
         if chain.waiting_for is not None and (
-            len(chain.units) > length or any(_answered_by_the_cache(u) for u in chain.units)
+            moved
+            or len(chain.units) > length
+            or any(_answered_by_the_cache(u) for u in chain.units)
         ):
             resumed.append(chain)
-    if resumed:
-        chains = _joined_after_the_cache(chains, resumed, wire=wire)
-    chains = _followed_from_the_cache(chains, held, wire=wire) if held else chains
-    return _replayed_redirects_followed(chains)
+    return _joined_after_the_cache(chains, resumed, wire=wire) if resumed else chains
 
 
 def _joined_after_the_cache(
@@ -1147,6 +1167,43 @@ def _preflighted_from_the_cache(chain: _Chain, fresh: dict[str, list[_Unit]]) ->
     copy = _fresh_copy(chain, stored, answered)
     if copy is not None:
         unit.actual, unit.actual_facts = copy, _facts(copy.tx)
+
+
+def _preflighted_redirect_from_the_cache(chain: _Chain, stored: dict[str, list[_Unit]]) -> bool:
+    """A later hop's preflight that passed with no request after it, for a URL whose GET
+    redirect the HTTP cache held: the cache answered the request (measured, Chromium 156:
+    a stored 308 after the second preflight of a redirected fetch), and the fetch went on
+    to the redirect's target. `_followed_from_the_cache` does it for a first hop."""
+    unit = chain.units[-1]
+    preflight = unit.preflight
+    if (
+        len(chain.units) < 2
+        or chain.waiting_for is not None
+        or unit.actual is not None
+        or preflight is None
+        or unit.method != "GET"
+    ):
+        return False
+    answered = _ended_at(preflight.tx) or preflight.tx.started
+    if answered is None or not _may_pass(preflight.tx):
+        return False
+    cached = _stored_redirect(*_get_redirects(stored.get(_url_key(unit.url), [])), answered)
+    target = _redirect_target(cached) if cached is not None else None
+    if cached is None or cached.actual is None or target is None:
+        return False
+    # This fetch's own request never showed its headers: the step keeps what both share.
+    origin = "null" if chain.tainted else chain.origin
+    sent = [("Origin", origin)] if origin is not None else []
+    request = Request(method="GET", url=unit.url, headers=Headers.of(sent))
+    copy = Captured(
+        tx=replace(cached.actual.tx, request=request, started=answered, duration_ms=0.0),
+        order=cached.actual.order,
+    )
+    unit.actual, unit.actual_facts = copy, _facts(copy.tx)
+    if chain.origin is not None and not _same_origin(target, unit.url):
+        chain.tainted = chain.tainted or not _same_origin(unit.url, chain.origin)
+    chain.waiting_for, chain.redirected_at = target, answered
+    return True
 
 
 def _fresh_copy(chain: _Chain, fresh: list[_Unit], asked: float) -> Captured | None:

@@ -368,6 +368,36 @@ def test_a_request_a_passed_preflight_cleared_may_be_answered_by_the_cache(
     assert (step.actual is not None and step.actual.started == 1.01) is taken
 
 
+def test_a_later_hops_preflight_then_a_stored_redirect_lead_on_to_the_wire() -> None:
+    """Measured in Chromium 156 (ng-055b): a preflighted fetch through two 308s, made
+    twice. The second time only the preflights and the last request are on the wire: the
+    cache answered both redirects, each after its own preflight passed."""
+    url, hop, final = f"{API}/r", f"{API}/h1", f"{API}/h2"
+    allowed = [("Access-Control-Allow-Origin", PAGE), ("Access-Control-Allow-Headers", "x-lab")]
+    sent = [*ORIGIN, ("Sec-Fetch-Mode", "cors"), ("X-Lab", "1")]
+
+    def pf(at: str, when: float) -> Transaction:
+        return preflight_tx(at, "GET", status=204, response_headers=allowed, started=when,
+                            duration_ms=1)  # fmt: skip
+
+    def moved(at: str, to: str, when: float) -> Transaction:
+        answer = [("Location", to), ("Access-Control-Allow-Origin", PAGE)]
+        return tx("GET", at, sent, status=308, response_headers=answer, started=when,
+                  duration_ms=1)  # fmt: skip
+
+    done = [("Access-Control-Allow-Origin", PAGE)]
+    captured = caps(
+        pf(url, 1.0), moved(url, hop, 1.01), pf(hop, 1.02), moved(hop, final, 1.03),
+        pf(final, 1.04), tx("GET", final, sent, response_headers=done, started=1.05),
+        pf(url, 5.0), pf(hop, 5.02), pf(final, 5.04),
+        tx("GET", final, sent, response_headers=done, started=5.05),
+    )  # fmt: skip
+    later = assemble(captured).exchanges[-1]
+    assert [s.url for s in later.steps] == [url, hop, final]
+    last = later.steps[-1].actual
+    assert last is not None and last.started == 5.05
+
+
 def test_a_redirect_from_the_cache_leads_on_to_the_fresh_copy_of_its_target() -> None:
     """Measured in Chromium 156 (my-024b): a 307 on the wire, then a stored 301 and the
     fresh answer at its target, neither on the wire; the copy was stored for the request
