@@ -369,8 +369,8 @@ def _cache_timeline(
     copies: list[Response | None] = []
     held: Response | None = None
     for arrived, response in sorted(arrivals, key=lambda item: item[0]):
-        if http_cache.forbids_storing(response):
-            held = None
+        if http_cache.forbids_storing(response) or response.status in _CHALLENGES:
+            held = None  # an authentication challenge is asked again, never kept
         elif response.status == 304:
             held = http_cache.kept(http_cache.updated(held, response)) if held else None
         elif response.status != 206:
@@ -827,8 +827,6 @@ def _resumed_from_the_cache(
                 _answered_from_the_cache(chain, fresh[next_url])
             if chain.waiting_for == next_url:
                 break
-        if fresh and chain.waiting_for is None:
-            _preflighted_from_the_cache(chain, fresh)
         if chain.waiting_for is not None and (
             moved
             or len(chain.units) > length
@@ -1106,7 +1104,8 @@ def _from_the_cache(chain: _Chain, stored: list[_Unit]) -> None:
         return
 
 
-_NEVER_STORED = frozenset({206, 304, 401, 407})
+_CHALLENGES = frozenset({401, 407})
+_NEVER_STORED = frozenset({206, 304}) | _CHALLENGES
 """Final statuses a cache does not keep as a whole answer, even with explicit freshness:
 a range, a revalidation's answer, an authentication challenge (measured, Chromium 156: a
 401 with `max-age` went to the server again, while a 204, a 404 and a 500 with it were
@@ -1149,24 +1148,6 @@ def _answered_from_the_cache(chain: _Chain, fresh: list[_Unit]) -> None:
     if copy is not None:
         chain.units.append(_Unit(None, copy, None, _facts(copy.tx)))
         chain.waiting_for = None
-
-
-def _preflighted_from_the_cache(chain: _Chain, fresh: dict[str, list[_Unit]]) -> None:
-    """A chain that ends in a preflight that passed with no request after it, for a GET
-    whose fresh answer the browser had stored: the HTTP cache answered the request the
-    preflight cleared (measured, Chromium 156: a 500 with `max-age`, from the disk cache
-    after a redirect's second preflight)."""
-    unit = chain.units[-1]
-    preflight = unit.preflight
-    if unit.actual is not None or preflight is None or unit.method != "GET":
-        return
-    answered = _ended_at(preflight.tx) or preflight.tx.started
-    stored = fresh.get(_url_key(unit.url))
-    if answered is None or not stored or not _may_pass(preflight.tx):
-        return
-    copy = _fresh_copy(chain, stored, answered)
-    if copy is not None:
-        unit.actual, unit.actual_facts = copy, _facts(copy.tx)
 
 
 def _preflighted_redirect_from_the_cache(chain: _Chain, stored: dict[str, list[_Unit]]) -> bool:
