@@ -266,6 +266,9 @@ addEventListener("message", async (event) => {
 parent.postMessage("ready", "*");
 </script>"""
 
+FRAME_LINGER_MS = 3000
+"""How long a frame context stays after its call answered (see `context_setup`)."""
+
 _CONTEXT_FAILED = '{ok: false, status: null, type: null, header: null, error: "context: " + why}'
 
 
@@ -307,11 +310,18 @@ def context_setup(context: str, worker_url: str, frame_url: str) -> str | None:
         "srcdoc": f"f.srcdoc = {json.dumps(CONTEXT_FRAME)};",
     }[context]
     return f"""async () => new Promise((resolve) => {{
+  const FRAME_LINGER_MS = {FRAME_LINGER_MS};
   const f = document.createElement("iframe");
   let answered = null;
   addEventListener("message", (event) => {{
     if (event.source !== f.contentWindow) return;
-    if (event.data !== "ready") {{ f.remove(); answered(event.data); return; }}
+    if (event.data !== "ready") {{
+      // Removed a while later, not at once: a beacon (a keepalive request) outlives its
+      // call, and DevTools loses its preflight and CORS check with the frame's target.
+      setTimeout(() => f.remove(), FRAME_LINGER_MS);
+      answered(event.data);
+      return;
+    }}
     window.__lab = (call) => new Promise((done) => {{
       answered = done;
       f.contentWindow.postMessage(call, "*");

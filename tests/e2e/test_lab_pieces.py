@@ -357,6 +357,18 @@ def test_contexts_are_made_first_then_sent_the_call() -> None:
     assert js.in_context("async () => 1").startswith("async () => window.__lab(")
 
 
+def test_a_frame_context_outlives_its_answer_for_a_while() -> None:
+    # A beacon from the frame is a keepalive request that settles after sendBeacon()
+    # returned: with the frame removed at once DevTools lost its preflight and CORS check
+    # (lab pn-0021, pn-0045: the truth read "allowed" for a preflight answered 404).
+    for context in ("frame", "sandboxed-frame", "srcdoc"):
+        frame = js.context_setup(context, "w.js", "http://www.app.test:1/lab/frame/x")
+        assert frame is not None
+        assert "f.remove();" not in frame
+        assert "setTimeout(() => f.remove(), FRAME_LINGER_MS)" in frame
+        assert f"const FRAME_LINGER_MS = {js.FRAME_LINGER_MS};" in frame
+
+
 def test_a_reply_body_carries_bytes_that_are_not_utf8() -> None:
     png = b"\x89PNG\r\n\x1a\n"
     route = Route("GET", Reply(200, (), png.decode("utf-8", "surrogateescape"), "image/png"))
