@@ -18,8 +18,16 @@
   var w = self;
   if (w.__corscope__) return;
   var RESERVED = '/__corscope__/';
+  /* An about:blank or srcdoc frame (the probe goes into those from its parent, see below)
+     has a URL with no origin of its own: it stands where its creator's document does, whose
+     origin and base URL it takes (HTML "about:blank" and "srcdoc" documents). */
+  var here = w.location;
+  if (here.protocol === 'about:' && typeof document !== 'undefined') {
+    try { here = new URL(document.baseURI); } catch (e) { return; }
+    if (here.protocol !== 'http:' && here.protocol !== 'https:') return;
+  }
   /* Absolute now: a <base href> parsed later must not send reports elsewhere. */
-  var ENDPOINT = w.location.origin + RESERVED + 'report';
+  var ENDPOINT = here.origin + RESERVED + 'report';
   var MAX_BATCH = 40;
   var FLUSH_MS = 400;
   var TIMING_WAIT_MS = 300;
@@ -40,7 +48,6 @@
     if (navigator.sendBeacon) nativeBeacon = navigator.sendBeacon.bind(navigator);
   } catch (e) { /* a worker, or a navigator without it: reports go by fetch */ }
 
-  var here = w.location;
   /* The origin calls are made from: a sandboxed document's, and its workers', is opaque
      (self.origin "null"), and then every request is cross-origin, to its own URL's origin
      too (Fetch: a request's origin is its client's origin, not its URL's). */
@@ -707,6 +714,68 @@
     try {
       navigator.sendBeacon = wrappedBeacon;
     } catch (e) { /* a frozen navigator: beacons go unannotated */ }
+  }
+
+  /* ---- frames whose document never crosses the proxy ---- */
+
+  /* A srcdoc frame's markup and an about:blank frame's script come from this document, not
+     the wire, so the addon never puts the probe in them. A srcdoc set by script gets the
+     probe's script tag in front (parser-blocking: before any of its own scripts run); an
+     about:blank frame of this origin gets it once attached (its calls made at once, before
+     the probe loads, go without it). A sandboxed frame's document is not ours to reach. */
+  var PROBE_TAG = '<script src="' + here.origin + RESERVED + 'probe.js"></script>';
+
+  function withProbe(markup) {
+    markup = String(markup);
+    return markup.indexOf(PROBE_TAG) >= 0 ? markup : PROBE_TAG + markup;
+  }
+
+  function adopt(frame) {
+    try {
+      var doc = frame.contentDocument;
+      var win = frame.contentWindow;
+      if (!doc || !win || win.__corscope__ || frame.hasAttribute('srcdoc')) return;
+      /* A frame on its way to a URL shows its initial about:blank for now: the document
+         it loads from the wire gets the probe there. */
+      var src = frame.getAttribute('src');
+      if (src && src !== 'about:blank') return;
+      if (String(doc.URL) !== 'about:blank' || !doc.documentElement) return;
+      var script = doc.createElement('script');
+      script.src = here.origin + RESERVED + 'probe.js';
+      (doc.head || doc.documentElement).appendChild(script);
+    } catch (e) { /* another origin's frame */ }
+  }
+
+  if (typeof HTMLIFrameElement !== 'undefined' && typeof document !== 'undefined') {
+    try {
+      var srcdoc = Object.getOwnPropertyDescriptor(HTMLIFrameElement.prototype, 'srcdoc');
+      if (srcdoc && srcdoc.set && srcdoc.configurable) {
+        Object.defineProperty(HTMLIFrameElement.prototype, 'srcdoc', {
+          configurable: true, enumerable: srcdoc.enumerable, get: srcdoc.get,
+          set: function (value) { return srcdoc.set.call(this, withProbe(value)); }
+        });
+      }
+      var nativeSetAttribute = HTMLIFrameElement.prototype.setAttribute;
+      HTMLIFrameElement.prototype.setAttribute = function (name, value) {
+        if (String(name).toLowerCase() === 'srcdoc') {
+          try { value = withProbe(value); } catch (e) { /* left as given */ }
+        }
+        return nativeSetAttribute.call(this, name, value);
+      };
+      if (typeof MutationObserver === 'function') {
+        new MutationObserver(function (changes) {
+          for (var i = 0; i < changes.length; i++) {
+            var added = changes[i].addedNodes;
+            for (var j = 0; j < added.length; j++) {
+              var node = added[j];
+              if (node.nodeType !== 1) continue;
+              var frames = node.tagName === 'IFRAME' ? [node] : node.querySelectorAll('iframe');
+              for (var k = 0; k < frames.length; k++) adopt(frames[k]);
+            }
+          }
+        }).observe(document, { childList: true, subtree: true });
+      }
+    } catch (e) { /* frames go without the probe */ }
   }
 
   queue.push({ kind: 'load', t: now(), controlled: controlled() });

@@ -221,6 +221,38 @@ window.results = (async () => {
 })();
 """
 
+# Frames whose documents never cross the proxy: the page's probe puts itself in them.
+FRAMES = """
+window.results = (async () => {
+  const api = %(api)s;
+  const calls = (kind) => '<script>(async () => { const out = {};' +
+    'const get = async (name, init) => { try { await (await fetch(' + JSON.stringify(api) +
+    ' + "/" + name + "?f=' + kind + '", init)).text(); out[name] = "ok"; }' +
+    ' catch (e) { out[name] = e.name; } };' +
+    'await get("none"); await get("allow", {credentials: "include"});' +
+    'parent.postMessage({kind: "' + kind + '", out, probed: !!self.__corscope__}, "*"); })();' +
+    '<' + '/script>';
+  const answers = {};
+  const all = new Promise((resolve) => addEventListener('message', (e) => {
+    answers[e.data.kind] = e.data;
+    if (Object.keys(answers).length === 2) resolve(answers);
+  }));
+  const srcdoc = document.createElement('iframe');
+  srcdoc.srcdoc = calls('srcdoc');
+  document.body.append(srcdoc);
+  const blank = document.createElement('iframe');
+  document.body.append(blank);
+  // Its probe loads once the frame is attached: wait for it, then make the calls there.
+  for (let i = 0; i < 200 && !blank.contentWindow.__corscope__; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const script = blank.contentDocument.createElement('script');
+  script.textContent = calls('blank').replace(/^<script>|<[/]script>$/g, '');
+  blank.contentDocument.body.append(script);
+  return await all;
+})();
+"""
+
 
 def html(script: str) -> Reply:
     page = f"<!doctype html><html><head><title>t</title></head><body><script>{script}</script>"
@@ -302,6 +334,7 @@ def browser_session(tmp_path: Path) -> Iterator[dict[str, Any]]:
         }  # fmt: skip
         page_routes["/elements"] = lambda h: html(ELEMENTS % {"api": api_js})
         page_routes["/events"] = lambda h: html(EVENTS % {"api": api_js})
+        page_routes["/frames"] = lambda h: html(FRAMES % {"api": api_js})
         other_routes = {"/": lambda h: html(CACHED_AGAIN % {"api": api_js}),
                         "/elements": page_routes["/elements"]}  # fmt: skip
         with serving("127.0.0.1", page_routes) as site, serving("127.0.0.1", other_routes) as other:
@@ -570,3 +603,42 @@ def test_a_worker_of_a_controlled_page_knows_its_service_worker(browser_session)
     assert (refused.verdict.source, refused.verdict.blocked) == ("service-worker", True)
     made_up = [d for ds in found.values() for d in ds if d.verdict.source == "http-cache"]
     assert not [d for d in made_up if d.exchange.url.endswith("controlled")]
+
+
+def test_probe_goes_into_srcdoc_and_about_blank_frames_of_its_origin(browser_session) -> None:
+    """Their documents never cross the proxy, so the addon cannot inject there: the page's
+    probe puts itself in a srcdoc (in front of its markup) and in an about:blank frame of
+    its origin, which report as the page they stand in for."""
+    s = browser_session
+    context = s["browser"].new_context()
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
+    page.goto(s["site"].origin + "/frames")
+    results = page.evaluate("window.results")
+    for kind in ("srcdoc", "blank"):
+        assert results[kind] == {
+            "kind": kind,
+            "out": {"none": "TypeError", "allow": "ok"},
+            "probed": True,
+        }
+
+    def done(lines: list[dict[str, Any]]) -> bool:
+        return sum("annotate" in obj.get("_corscope", {}) for obj in lines) >= 4
+
+    wait_for_lines(s["capture"], done)
+    context.close()
+    assert not problems
+    found = by_url(s["capture"])
+    for kind in ("srcdoc", "blank"):
+        (none,) = found[f"none?f={kind}"]
+        assert (none.verdict.reason, none.verdict.confirmed) == ("MissingAllowOriginHeader", True)
+        assert none.verdict.credentials == "same-origin"
+        # The frame's URL (about:srcdoc, about:blank) has no origin: its creator's stands.
+        assert none.exchange.context.page_url == s["site"].origin + "/frames"
+        (allow,) = found[f"allow?f={kind}"]
+        assert (allow.verdict.blocked, allow.verdict.credentials, allow.verdict.confirmed) == (
+            False,
+            "include",
+            True,
+        )
