@@ -248,11 +248,16 @@ class Joiner:
         if seen is not None:
             seen.claimed = True
             return [Annotate(seen.entry_id, facts)]
-        return self._from_http_cache(record, facts, page_origin)
+        return self._from_http_cache(record, facts, page_origin, origin_of(page_url))
 
     def _from_http_cache(
-        self, record: PageRecord, facts: dict[str, Any], page_origin: str | None
+        self,
+        record: PageRecord,
+        facts: dict[str, Any],
+        page_origin: str | None,
+        url_origin: str | None = None,
     ) -> list[Action]:
+        """`url_origin`: the origin of the page's URL, which an opaque page's stands on."""
         if record.aborted:
             # The page gave up on the call (AbortController, xhr.abort()) before any answer
             # it could see: nothing on the wire was its, and no cache answered it either.
@@ -266,7 +271,7 @@ class Joiner:
         )
         timing = record.timing
         says_cache = timing is not None and timing.delivery_type == "cache"
-        if (blocked := _blocked_before_sending(record, page_origin)) is not None:
+        if (blocked := _blocked_before_sending(record, page_origin, url_origin)) is not None:
             # Never sent, so never cached either: the browser's block comes first.
             cors = {**facts, "browser": {"blocked": True, "reason": None}}
             return [self._new(record, cors, {**NO_RESPONSE, "_error": blocked})]
@@ -477,18 +482,24 @@ _BLOCKABLE_KINDS = frozenset({"fetch", "xhr", "eventsource", "beacon"})
 MixedContentChecker: only images, audio and video are upgraded)."""
 
 
-def _blocked_before_sending(record: PageRecord, page_origin: str | None) -> str | None:
+def _blocked_before_sending(
+    record: PageRecord, page_origin: str | None, url_origin: str | None = None
+) -> str | None:
     """A call that never reached the proxy because the browser refused to send it, when the
     page's record shows why: the page's CSP refused it (the probe saw the violation event),
     or an https page called a plain http URL that is not potentially trustworthy (Mixed
-    Content §4.3; Chromium's MixedContentChecker). No response and no cache answered it."""
+    Content §4.3; Chromium's MixedContentChecker). No response and no cache answered it.
+    An opaque page (sandboxed, or a sandboxed srcdoc) is judged by the scheme of the origin
+    it was made from, its URL's (MixedContentChecker::IsMixedContent takes
+    GetOriginOrPrecursorOriginIfOpaque()->Protocol())."""
     if record.refused_by_csp is not None:
         return "csp"
+    judged_by = url_origin if page_origin == "null" else page_origin
     if (
         record.kind in _BLOCKABLE_KINDS
         and record.browser_blocked is not False
-        and page_origin
-        and is_mixed_content(page_origin, record.url)
+        and judged_by
+        and is_mixed_content(judged_by, record.url)
     ):
         return "mixed-content"
     return None

@@ -573,6 +573,30 @@ def test_mixed_content_call_the_proxy_never_saw_becomes_a_blocked_entry(kind: st
     assert "source" not in action.entry["_cors"]
 
 
+@pytest.mark.parametrize(
+    ("page_url", "blocked"),
+    [("https://app.example.test/orders", True), ("http://app.example.test/orders", False)],
+)
+def test_an_opaque_page_is_judged_for_mixed_content_by_its_urls_scheme(
+    page_url: str, blocked: bool
+) -> None:
+    """A sandboxed document (or a sandboxed srcdoc, which reports its parent's URL) has an
+    opaque origin, yet Chromium blocks its http calls as mixed content when it was made from
+    an https origin (the precursor's scheme; lab pc-0036: app_https/sandboxed-srcdoc fetch of
+    a plain http name, DevTools blockedReason mixed-content, nothing on the wire)."""
+    j = joiner()
+    record = page(url="http://api.example.test:8080/data", failed=True, status=0)
+    actions = j.page(record, page_url, opaque=True)
+    if not blocked:
+        assert actions == []
+        return
+    (action,) = actions
+    assert isinstance(action, NewEntry)
+    captured = entry_to_captured(action.entry, where="-", path="-", order=0)
+    assert captured.hints["browser_error"] == "mixed-content"
+    assert action.entry["_cors"]["initiatorOrigin"] == "null"
+
+
 def test_loopback_http_from_an_https_page_is_not_mixed_content() -> None:
     """http://127.0.0.1 is potentially trustworthy: not mixed content, so a call the proxy
     never saw is no evidence of a block."""
