@@ -66,6 +66,4 @@ def response_source(exchange: Exchange) -> str:
             return "cdn-cache"
     if final is not None and final.response is None and exchange.last.stored is not None:
         return "http-cache"  # failed without an answer: the browser cache's copy (Step.stored)
-    if final is None and exchange.last.preflight is not None and exchange.last.stored is not None:
-        return "http-cache"  # preflighted, then answered by the browser cache's copy
     return "network"

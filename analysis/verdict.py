@@ -148,6 +148,9 @@ class _Walk:
     warnings: list[CorsWarning] = field(default_factory=list)
     via_proxy: bool = False
     """The browser sent the requests through a proxy (see `Context.via_proxy`)."""
+    cache_answered: bool = False
+    """A request its preflight let through was answered by the HTTP cache's copy
+    (`Step.stored`), which the walk checked: the response's source is that cache."""
 
 
 # --- Entry point ------------------------------------------------------------------------
@@ -383,6 +386,7 @@ def _verdict_from(
     ctx = exchange.context
     common = {
         **base,
+        "source": "http-cache" if walk.cache_answered else base["source"],
         "cors": walk.cors,
         "credentials": credentials,
         "preflight_required": walk.preflight_required,
@@ -836,7 +840,10 @@ def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -
                     failure := _check_access(step.stored, request_origin, include)
                 ):
                     walk.failure = _at(failure, "response", url)
-                elif not _cache_answered(step, exchange.context.browser):
+                    walk.cache_answered = tx is None and step.preflight is not None
+                elif _cache_answered(step, exchange.context.browser):
+                    walk.cache_answered = True
+                else:
                     walk.incomplete = "response-not-captured"
             return walk
         response = tx.response

@@ -1956,6 +1956,15 @@ def test_a_cache_copy_that_passes_answers_the_request_its_preflight_let_through(
     assert v.blocked is True
 
 
+def test_a_failed_preflight_leaves_the_cache_copy_unasked() -> None:
+    # The example's per-route-cors-custom-header-405: the preflight fails, so no request
+    # was made and the copy the cache held for the URL answered nothing.
+    url = API + "/data"
+    pf = Preflight(preflight_tx(url, "GET", 204, [], request_headers="x-lab"))
+    v = decide(exchange(Step(url, pf, None, Response(200, Headers.of([(ACAO, PAGE)])))))
+    assert (v.blocked, v.stage, v.source) == (True, "preflight", "network")
+
+
 def test_a_cache_copy_that_fails_after_the_preflight_names_its_failure() -> None:
     v = decide(_cached_after_preflight(Response(200, Headers.of([(ACAO, "http://other:1")]))))
     assert (v.blocked, v.stage, v.reason) == (True, "response", "AllowOriginMismatch")
