@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from dataclasses import replace
 from email.utils import parsedate_to_datetime
+from typing import Literal
 
 from analysis import sites
 from analysis.model import Headers, Response
@@ -108,17 +109,9 @@ def freshness_lifetime(response: Response) -> float | None:
     `Date`. None when the response must be revalidated before each use (`no-cache`,
     `no-store`) or gives no explicit lifetime: a heuristic one (§4.2.2) is the cache's own
     guess, not something a capture can show."""
-    cache_control = response.headers.get_all("cache-control")
-    plain = plain_directives(cache_control)
-    if "no-cache" in plain or "no-store" in plain:
-        return None
-    for directive in _directives(cache_control):
-        name, _, value = directive.partition("=")
-        if name.strip().lower() == "max-age":
-            try:
-                return float(int(value.strip().strip('"')))
-            except ValueError:
-                return None
+    stated = _stated_lifetime(tuple(response.headers.get_all("cache-control")))
+    if stated is not False:
+        return stated
     expires, date = response.headers.get("expires"), response.headers.get("date")
     if expires is None or date is None:
         return None
@@ -126,6 +119,25 @@ def freshness_lifetime(response: Response) -> float | None:
         return (parsedate_to_datetime(expires) - parsedate_to_datetime(date)).total_seconds()
     except (TypeError, ValueError, IndexError):
         return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _stated_lifetime(cache_control: tuple[str, ...]) -> float | Literal[False] | None:
+    """What Cache-Control alone says of the lifetime: seconds, None (revalidate each time,
+    or a `max-age` that does not parse), or False when it leaves it to `Expires`.
+    Remembered per value: servers repeat a handful of them."""
+    lines = list(cache_control)
+    plain = plain_directives(lines)
+    if "no-cache" in plain or "no-store" in plain:
+        return None
+    for directive in _directives(lines):
+        name, _, value = directive.partition("=")
+        if name.strip().lower() == "max-age":
+            try:
+                return float(int(value.strip().strip('"')))
+            except ValueError:
+                return None
+    return False
 
 
 def fresh_after(response: Response, elapsed_s: float) -> bool:
@@ -154,17 +166,24 @@ def partition_site(origin: str) -> str:
 
 def _directives(lines: list[str]) -> list[str]:
     """Cache-Control's comma-separated directives, a quoted string kept whole."""
+    if len(lines) == 1:
+        return list(_line_directives(lines[0]))
+    return [d for line in lines for d in _line_directives(line)]
+
+
+@functools.lru_cache(maxsize=4096)
+def _line_directives(line: str) -> tuple[str, ...]:
+    # Per line, remembered: servers repeat a handful of Cache-Control values.
     found: list[str] = []
-    for line in lines:
-        current: list[str] = []
-        quoted = False
-        for ch in line:
-            if ch == '"':
-                quoted = not quoted
-            if ch == "," and not quoted:
-                found.append("".join(current).strip())
-                current = []
-            else:
-                current.append(ch)
-        found.append("".join(current).strip())
-    return [d for d in found if d]
+    current: list[str] = []
+    quoted = False
+    for ch in line:
+        if ch == '"':
+            quoted = not quoted
+        if ch == "," and not quoted:
+            found.append("".join(current).strip())
+            current = []
+        else:
+            current.append(ch)
+    found.append("".join(current).strip())
+    return tuple(d for d in found if d)
