@@ -836,6 +836,18 @@ def _resumed_from_the_cache(
     return _joined_after_the_cache(chains, resumed, wire=wire) if resumed else chains
 
 
+def _chains_by_start(chains: list[_Chain]) -> tuple[dict[str, list[int]], dict[str, list[float]]]:
+    """Positions of the chains by the URL they start at, and their start times, in start
+    order (units come in time order)."""
+    starting: dict[str, list[int]] = {}
+    starts: dict[str, list[float]] = {}
+    for n, chain in enumerate(chains):
+        url = _url_key(chain.units[0].url)
+        starting.setdefault(url, []).append(n)
+        starts.setdefault(url, []).append(chain.units[0].started or float("-inf"))
+    return starting, starts
+
+
 def _joined_after_the_cache(
     chains: list[_Chain], resumed: list[_Chain], *, wire: bool = False
 ) -> list[_Chain]:
@@ -845,13 +857,7 @@ def _joined_after_the_cache(
     own while this one still waited for an earlier hop. It is the rest of this fetch
     (measured, Chromium 156: a 307 on the wire, its stored 301 target not, then the 301's
     own target on the wire)."""
-    # Chains by the URL they start at, in start order (units come in time order).
-    starting: dict[str, list[int]] = {}
-    starts: dict[str, list[float]] = {}
-    for n, chain in enumerate(chains):
-        url = _url_key(chain.units[0].url)
-        starting.setdefault(url, []).append(n)
-        starts.setdefault(url, []).append(chain.units[0].started or float("-inf"))
+    starting, starts = _chains_by_start(chains)
     taken: set[int] = set()
     for chain in resumed:
         waiting = chain.waiting_for
@@ -902,13 +908,7 @@ def _followed_from_the_cache(
     Chromium 156), and the browser went on to the redirect's target. The chain that starts
     there with what the redirect left the request (its Origin, method and announced
     headers), soon after the preflight's answer, is the rest of that fetch."""
-    # Chains by the URL they start at, in start order (units come in time order).
-    starting: dict[str, list[int]] = {}
-    starts: dict[str, list[float]] = {}
-    for n, chain in enumerate(chains):
-        url = _url_key(chain.units[0].url)
-        starting.setdefault(url, []).append(n)
-        starts.setdefault(url, []).append(chain.units[0].started or float("-inf"))
+    starting, starts = _chains_by_start(chains)
     taken: set[int] = set()
     gets: dict[str, tuple[list[_Unit], list[float]]] = {}
     for n, chain in enumerate(chains):
@@ -989,9 +989,7 @@ def _replayed_redirects_followed(chains: list[_Chain]) -> list[_Chain]:
     ]
     if not waiting:
         return chains
-    starting: dict[str, list[int]] = {}
-    for n, chain in enumerate(chains):
-        starting.setdefault(_url_key(chain.units[0].url), []).append(n)
+    starting, _ = _chains_by_start(chains)
     taken: set[int] = set()
     for n in waiting:
         chain = chains[n]
@@ -1068,8 +1066,7 @@ def _held_by_the_cache(unit: _Unit) -> bool:
     revalidated on the wire, unless the fetch said `cache: 'force-cache'`, which takes
     any stored copy without asking (Fetch §4.5 HTTP-network-or-cache fetch, cache mode
     "force-cache"; measured, Chromium 156: a 307 without Cache-Control followed from the
-    cache). So a
-    lone preflight for its URL, followed by its target, was answered by it."""
+    cache). So a lone preflight for its URL, followed by its target, was answered by it."""
     actual = unit.actual
     response = actual.tx.response if actual is not None else None
     if response is None or response.status not in REDIRECT_STATUSES:
