@@ -51,6 +51,8 @@ def _fetch(call: Call, url: str) -> str:
         init["redirect"] = call.redirect
     if call.integrity:
         init["integrity"] = call.integrity
+    if call.cache:
+        init["cache"] = call.cache
     abort = ""
     if call.abort_after_ms is not None:
         abort = (

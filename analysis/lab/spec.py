@@ -213,6 +213,10 @@ class Call:
     abort_after_ms: int | None = None
     """fetch() with an AbortSignal the page aborts this long after the call: the page
     hangs up on a slow answer; the proxy sees its client disconnect."""
+    cache: Literal["no-store", "reload", "no-cache", "force-cache", "only-if-cached"] | None = None
+    """fetch()'s cache mode (Fetch §2.2.5 request's cache mode): `force-cache` takes any
+    stored answer, stale or not, so a redirect with no freshness answers from the HTTP cache
+    where the default mode would have asked the server again."""
 
 
 @dataclass(frozen=True)

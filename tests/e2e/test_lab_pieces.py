@@ -369,6 +369,14 @@ def test_a_frame_context_outlives_its_answer_for_a_while() -> None:
         assert f"const FRAME_LINGER_MS = {js.FRAME_LINGER_MS};" in frame
 
 
+def test_a_fetch_takes_its_cache_mode_into_its_init() -> None:
+    # force-cache answers a stale stored redirect the default mode would ask again for
+    # (lab redirect-force-cache-stale-307-tainted-preflight).
+    url = "http://127.0.0.2:8000/s/x"
+    assert '"cache": "force-cache"' in js.render(Call(cache="force-cache"), url)
+    assert '"cache"' not in js.render(Call(), url)
+
+
 def test_a_reply_body_carries_bytes_that_are_not_utf8() -> None:
     png = b"\x89PNG\r\n\x1a\n"
     route = Route("GET", Reply(200, (), png.decode("utf-8", "surrogateescape"), "image/png"))
