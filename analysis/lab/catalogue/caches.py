@@ -14,7 +14,9 @@ from analysis.lab.catalogue.build import (
     at,
     blocked,
     call,
+    express_preflight,
     ok,
+    redirect,
 )
 from analysis.lab.spec import ALLOWED, Reply, Route, Scenario
 
@@ -32,6 +34,12 @@ INCLUDE = at(call(credentials="include"))
 NO_COOKIE_CACHED = 'public, max-age=600, no-cache="Set-Cookie"'
 """Spring Session and others: cache the response, but never the cookie it sets."""
 FONT = "font/woff2"
+STYLE = at(call(client="stylesheet", cross_origin="anonymous"))
+CREDENTIALED_STYLE = at(call(client="stylesheet", cross_origin="use-credentials"))
+CSS = "text/css"
+PRODUCTION: tuple[str, str] = (ACAO, "https://prod.example.com")
+X_LAB = at(call(headers=(("X-Lab", "1"),)))
+"""A GET with a header that is not safelisted: preflighted, then stored by the HTTP cache."""
 
 
 def revalidated(*headers: tuple[str, str], credentials: bool = False) -> tuple[Route, Route]:
@@ -227,6 +235,85 @@ SCENARIOS = (
         notes="Chromium revalidates the stored copy with its ETag although Vary: Origin does not"
         " match, and checks the copy the bare 304 updates.",
         fix_layer="nginx",
+    ),
+    Scenario(
+        id="stylesheet-revalidated-in-same-document",
+        title="A crossorigin stylesheet loaded again by its document: the 304 names production",
+        cause="none",
+        before=(STYLE,),
+        visit=STYLE,
+        routes=(
+            Route("GET", Reply(304, (PRODUCTION, ETAG, NGINX), "", None), conditional=True),
+            Route("GET", Reply(200, (REFLECT, VARY, ETAG, REVALIDATE, NGINX), "body {}", CSS)),
+        ),
+        expected=ALLOWED,
+        notes="Blink revalidates its memory cache's copy itself (the validator is among the "
+        "renderer's headers) and does not CORS-check the 304: the load is allowed although "
+        "the 304's Allow-Origin names another origin (control for the next scenario).",
+    ),
+    Scenario(
+        id="stylesheet-revalidated-by-other-port",
+        title="127.0.0.1:P2 loads the stylesheet P1 stored; the 304 names production",
+        cause="origin-allowlist-mismatch",
+        before=(STYLE,),
+        visit=at(call(client="stylesheet", cross_origin="anonymous"), page="app_port2"),
+        routes=(
+            Route("GET", Reply(304, (PRODUCTION, ETAG, NGINX), "", None), conditional=True),
+            Route("GET", Reply(200, ((ACAO, "*"), ETAG, REVALIDATE, NGINX), "body {}", CSS)),
+        ),
+        expected=blocked("AllowOriginMismatch", "https://prod.example.com"),
+        notes="Another document: the HTTP cache revalidates, merges the 304's headers into "
+        "the stored ones and the CORS check reads the result.",
+        fix_layer="nginx",
+    ),
+    Scenario(
+        id="credentialed-stylesheet-redirect-target-cached",
+        title="A use-credentials stylesheet through a 302 whose target the HTTP cache holds",
+        cause="none",
+        before=(CREDENTIALED_STYLE,),
+        visit=CREDENTIALED_STYLE,
+        routes=(
+            Route("GET", redirect(302, "{api2}{path}/final", REFLECT, CREDS, VARY, NGINX)),
+            Route(
+                "GET",
+                Reply(200, (REFLECT, CREDS, VARY, CACHEABLE, NGINX), "body {}", CSS),
+                sub="/final",
+                on="api2",
+            ),
+        ),
+        expected=ALLOWED,
+        notes="The 302 (not cacheable) goes to the wire again; its target is answered by the "
+        "copy the first load stored, which the wire does not show a second time.",
+    ),
+    Scenario(
+        id="preflighted-get-500-from-http-cache",
+        title="A preflighted GET whose stored 500 (max-age=600) answers a second call",
+        cause="none",
+        before=(X_LAB,),
+        visit=at(call(headers=(("X-Lab", "1"), ("X-Extra", "2")))),
+        routes=(
+            Route("OPTIONS", express_preflight(max_age="600")),
+            Route("GET", ok(REFLECT, VARY, CACHEABLE, EXPRESS, status=500)),
+        ),
+        expected=ALLOWED,
+        notes="X-Extra is new to the preflight cache, so a preflight goes out and passes; the "
+        "GET after it is answered by the HTTP cache: the 500 with CORS headers passes.",
+    ),
+    Scenario(
+        id="preflighted-get-cached-for-other-port",
+        title="127.0.0.1:P2's preflighted GET takes the copy the HTTP cache stored for P1",
+        cause="browser-cache-wrong-origin",
+        before=(X_LAB,),
+        visit=at(call(headers=(("X-Lab", "1"),)), page="app_port2"),
+        routes=(
+            Route("OPTIONS", express_preflight(max_age="600")),
+            Route("GET", ok(REFLECT, CACHEABLE, EXPRESS)),
+        ),
+        expected=blocked("AllowOriginMismatch", "{app}"),
+        wire_decides=False,
+        notes="Only P2's preflight reaches the proxy; its GET is the copy stored for P1, "
+        "whose Allow-Origin (no Vary: Origin) names P1.",
+        fix_layer="express",
     ),
     Scenario(
         id="control-revalidation-304-without-cors",
