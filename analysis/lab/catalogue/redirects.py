@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from analysis.lab.catalogue.build import (
     ACAO,
     EXPRESS,
@@ -20,6 +22,9 @@ from analysis.lab.spec import ALLOWED, Expected, Route, Scenario
 
 TO_API2 = "{api2}{path}/final"
 # The first API (nginx) moved the resource to a second API origin; the second runs Express.
+APP = ("{app}",)
+X_LAB = call(headers=(("X-Lab", "1"),))
+"""A GET with a header that is not safelisted: preflighted."""
 HOP = Route("GET", redirect(302, TO_API2, REFLECT, VARY, NGINX), on="api")
 
 
@@ -81,6 +86,24 @@ SCENARIOS = (
         fix_layer="page",
     ),
     Scenario(
+        id="redirect-force-cache-stale-307-tainted-preflight",
+        title="fetch(url, {cache: 'force-cache'}) takes a stale stored 307: Origin: null preflight",
+        cause="redirect-tainted-origin",
+        before=(at(X_LAB),),
+        visit=at(replace(X_LAB, cache="force-cache")),
+        routes=(
+            Route("OPTIONS", preflight(allow_headers="X-Lab", max_age="0"), on="api"),
+            Route("GET", redirect(307, TO_API2, REFLECT, VARY), on="api"),
+            Route("OPTIONS", preflight(allow_headers="X-Lab"), sub="/final", allow_origins=APP),
+            Route("GET", ok(REFLECT, VARY), sub="/final", allow_origins=APP),
+        ),
+        expected=blocked("PreflightMissingAllowOriginHeader"),
+        notes="The 307 has no freshness, yet force-cache answers it from the HTTP cache: only "
+        "the first preflight (max-age 0: never cached) and the one to the target, with "
+        "Origin: null, reach the proxy.",
+        fix_layer="page",
+    ),
+    Scenario(
         id="redirect-location-with-credentials",
         title="nginx redirects to a Location that carries user:password@",
         cause="redirect-credentials-in-location",
@@ -105,6 +128,23 @@ SCENARIOS = (
         notes="The Location's origin is the page's own: Chromium refuses it all the same,"
         " since the chain already went cross-origin (response tainting is cors).",
         fix_layer="nginx",
+    ),
+    Scenario(
+        id="redirect-cached-301-then-duplicate-acao",
+        title="307, then a 301 the HTTP cache stored, then an answer with two Allow-Origins",
+        cause="duplicate-allow-origin",
+        before=(at(),),
+        visit=at(),
+        routes=(
+            Route("GET", redirect(307, "{api}{path}/moved", REFLECT, VARY, NGINX)),
+            Route("GET", redirect(301, "{api}{path}/final", REFLECT, VARY, NGINX), sub="/moved"),
+            Route("GET", ok(NGINX, (ACAO, "*"), REFLECT, VARY, EXPRESS), sub="/final"),
+        ),
+        expected=blocked("MultipleAllowOriginValues", "*, {app}"),
+        notes="The second call's 301 comes from the HTTP cache (a 301 is cacheable by "
+        "default) and never reaches the proxy; the chain goes on to the final answer.",
+        fix_layer="nginx",
+        fix_leave_alone="express",
     ),
     Scenario(
         id="redirect-to-ftp",
