@@ -9,15 +9,19 @@ from __future__ import annotations
 
 from analysis.lab.catalogue.build import (
     ACAO,
+    CREDS,
     EXPRESS,
     NGINX,
+    REFLECT,
+    VARY,
     at,
     blocked,
     call,
     express_preflight,
     ok,
+    redirect,
 )
-from analysis.lab.spec import ALLOWED, Expected, Header, Reply, Route, Scenario
+from analysis.lab.spec import ALLOWED, Expected, Header, Reply, Route, Scenario, Visit
 
 # CloudFront in front of an S3 bucket: what a static-asset CDN answers with.
 CLOUDFRONT_S3: tuple[Header, ...] = (
@@ -42,6 +46,21 @@ SCENARIOS = (
         cause="browser-block",
         visit=at(call(client="image")),
         routes=(Route("GET", ok(EXPRESS, body='{"user": {"id": 7}}')),),
+        expected=Expected(blocked=True),
+        fix_layer="express",
+    ),
+    Scenario(
+        id="orb-sandboxed-script-redirected-json",
+        title="A sandboxed page's <script> of 127.0.0.1:P1, redirected to P2, answered JSON",
+        notes="No Origin on the wire and the page's origin is opaque: the load is cross-site "
+        "(Sec-Fetch-Site), and ORB blocks the JSON at the end of a redirect that stays in "
+        "127.0.0.1's site (net::ERR_BLOCKED_BY_ORB, no CORS line).",
+        cause="browser-block",
+        visit=at(call(api="app", client="script"), page="evil", kind="sandboxed"),
+        routes=(
+            Route("GET", redirect(307, "{app_port2}{path}/final", EXPRESS), on="app"),
+            Route("GET", ok(EXPRESS, body='{"user": {"id": 7}}'), sub="/final", on="app_port2"),
+        ),
         expected=Expected(blocked=True),
         fix_layer="express",
     ),
@@ -102,6 +121,29 @@ SCENARIOS = (
         ),
         expected=blocked("PreflightWildcardOriginNotAllowed"),
         fix_layer="express",
+    ),
+    Scenario(
+        id="beacon-json-from-frame-preflight-404",
+        title="An embedded frame of another site beacons JSON; nginx answers the OPTIONS 404",
+        notes="The beacon is preflighted with the frame's origin; the 404 carries CORS "
+        "headers, so its status fails it. The frame's page never learns.",
+        cause="preflight-not-handled",
+        visit=Visit(
+            call=call(
+                client="beacon",
+                method="POST",
+                headers=(("Content-Type", "application/json"),),
+                body='{"event": "view"}',
+            ),
+            context="frame",
+            frame="app_site2",
+        ),
+        routes=(
+            Route("OPTIONS", Reply(404, (NGINX, REFLECT, CREDS, VARY), "Not Found", "text/html")),
+            Route("POST", ok(NGINX, REFLECT, CREDS, VARY)),
+        ),
+        expected=blocked("PreflightInvalidStatus"),
+        fix_layer="nginx",
     ),
     Scenario(
         id="control-stylesheet-crossorigin",
