@@ -34,6 +34,12 @@ DEDICATED_WORKERS = {
     "worker-fetch-without-cors",
     "control-module-worker-allowed",
 }
+HEADER_ORDER_LOST = {
+    # The export lists request headers sorted by name, so a 304 to Blink's own
+    # revalidation of its memory cache's copy (validator before Accept-Encoding on the wire:
+    # not CORS-checked) looks like the HTTP cache's (checked); corscope checks it.
+    "stylesheet-revalidated-in-same-document",
+}
 NOT_IN_THE_EXPORT = {
     # The worker's own POST to the URL is logged after the page's: the lab's lookup by URL
     # and method finds the worker's (allowed), while the page's exchange is blocked.
@@ -74,6 +80,8 @@ def _as_the_page_called(call: Call) -> Call:
 def test_verdict_as_chromium_decided(recorded: tuple[list[Any], Analysis], scenario: Any) -> None:
     if scenario.id in NOT_IN_THE_EXPORT:
         pytest.xfail("the lab's lookup by URL and method finds another context's entry")
+    if scenario.id in HEADER_ORDER_LOST:
+        pytest.xfail("the export sorts headers: who asked for the revalidation is lost")
     truths, analysis = recorded
     truth = next(t for t in truths if t.scenario_id == scenario.id)
     if not truth.details.get("observed", True) and not truth.details.get("server_hits"):
