@@ -124,6 +124,7 @@ def test_example_has_every_lab_cause_ranked() -> None:
 def test_example_is_small_enough_to_commit() -> None:
     files = [EXAMPLES / n for n in (*SOURCES, "ground-truth.json")]
     total = sum(f.stat().st_size for f in files if f.exists())
-    # 3.0 MB at 139 failure modes: every lab page, iframe and worker script loads the
-    # 27 kB probe afresh (no-store).
-    assert total < 3_500_000, f"{total} bytes"
+    # 3.0 MB at 139 failure modes, 3.9 MB at 159: every lab page, iframe (srcdoc and
+    # about:blank ones too, since the fifteenth session) and worker script loads the probe
+    # afresh (no-store); its 137 loads are 1.8 MB of the flow file's 3.0 MB.
+    assert total < 4_200_000, f"{total} bytes"
