@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from analysis.model import Exchange
 from analysis.parallel import decide_all_parallel, usable_cpus
 from analysis.progress import Progress
-from analysis.readers import read_many
+from analysis.readers import collector_paused, read_many
 from analysis.redact import redact_text, redact_url
 from analysis.verdict import Verdict, decide, page_origin
 
@@ -58,12 +58,15 @@ def decide_all(exchanges: Iterable[Exchange]) -> tuple[list[Decided], int]:
     decided: list[Decided] = []
     skipped = 0
     shared = VerdictSharing()
-    for exchange in exchanges:
-        verdict = decide(exchange)
-        if verdict.cors or verdict.warnings:
-            decided.append(Decided(exchange, shared(verdict)))
-        else:
-            skipped += 1
+    # Verdicts hold no reference cycles: the collector would only walk them (and the
+    # exchanges) again and again as they pile up.
+    with collector_paused():
+        for exchange in exchanges:
+            verdict = decide(exchange)
+            if verdict.cors or verdict.warnings:
+                decided.append(Decided(exchange, shared(verdict)))
+            else:
+                skipped += 1
     return decided, skipped
 
 
