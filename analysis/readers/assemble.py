@@ -515,19 +515,23 @@ def _key(c: Captured, facts: _Facts, method: str) -> _Key:
     return (_url_key(c.tx.request.url), method, facts.get("origin"))
 
 
-def _in_flight(actual: Captured, preflight: Captured) -> bool:
-    """Was `actual` still open when `preflight` started? Browsers log the request first and
-    its preflight after, and the request's time includes the preflight's."""
+def _in_flight(actual: Captured, preflight: Captured, skew: float | None = None) -> bool:
+    """Was `actual` still open when `preflight` started, give or take `skew` seconds?
+    Browsers log the request first and its preflight after, and the request's time
+    includes the preflight's. `skew` None: the log does not say the OPTIONS is the
+    browser's own preflight, so only one whose start the request's known time covers."""
     a, p = actual.tx, preflight.tx
     if a.started is None or p.started is None:
-        return True
+        return skew is not None
     if a.started > p.started:
         return False
-    if a.duration_ms is None or a.response is None:
+    if a.response is None and (skew is not None or "browser_error" in actual.hints):
         # A request that failed unanswered: DevTools' time for it can end before the
         # preflight that failed it even started (measured, Chromium 156's export).
         return True
-    return a.started + a.duration_ms / 1000.0 + _LOG_SKEW_S >= p.started
+    if a.duration_ms is None:
+        return skew is not None
+    return a.started + a.duration_ms / 1000.0 + (skew or 0.0) >= p.started
 
 
 _LOG_SKEW_S = 1.0
@@ -561,9 +565,24 @@ def _pair(items: list[Captured], *, wire: bool = False) -> list[_Unit]:
             method = _acrm(facts[i]) or ""
             preflight_method[i] = method
             key = _key(c, facts[i], method)
-            if _browser_recorded_preflight(c):
+            logged = _browser_recorded_preflight(c)
+            # A browser logs the request first and its preflight after, within the
+            # request's own time, whether or not its HAR writer kept the `_initiator`
+            # that says so (Chromium's CorsURLLoader starts the preflight for a request
+            # already logged); without that mark only a preflight inside the request's
+            # own time that announced what the request carries is taken as its.
+            if logged or not wire:
                 candidates = [top_unpaired(key), top_unpaired((key[0], method, None))]
-                found = [j for j in candidates if j is not None and _in_flight(items[j], c)]
+                found = [
+                    j
+                    for j in candidates
+                    if j is not None
+                    and (
+                        _in_flight(items[j], c, _LOG_SKEW_S)
+                        if logged
+                        else _in_flight(items[j], c) and _guards(tx, items[j].tx) > 0
+                    )
+                ]
                 if found:
                     j = max(found)
                     partner[i], partner[j] = j, i

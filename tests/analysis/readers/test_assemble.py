@@ -175,6 +175,50 @@ def test_browser_logged_preflight_pairs_despite_the_log_placing_it_after_the_ans
     assert x.first.preflight is not None and x.first.preflight.transaction is pre
 
 
+def test_a_preflight_a_har_did_not_mark_pairs_with_the_request_whose_time_covers_it() -> None:
+    # A Chrome HAR stripped of its `_initiator`s: the request is still logged first and its
+    # preflight after, inside the request's own time.
+    url = f"{API}/orders"
+    actual = tx("GET", url, [*ORIGIN, ("X-Lab", "1")], started=10.0, duration_ms=80.0)
+    pre = tx(
+        "OPTIONS",
+        url,
+        [
+            *ORIGIN,
+            ("Access-Control-Request-Method", "GET"),
+            ("Access-Control-Request-Headers", "x-lab"),
+        ],
+        status=204,
+        started=10.002,
+        duration_ms=50.0,
+    )
+    [x] = assemble([cap(actual, 0), cap(pre, 1)]).exchanges
+    assert x.first.actual is actual
+    assert x.first.preflight is not None and x.first.preflight.transaction is pre
+
+
+def test_an_unmarked_preflight_after_a_request_that_ended_or_announced_else_stands_alone() -> None:
+    url = f"{API}/orders"
+    headers = [*ORIGIN, ("Access-Control-Request-Method", "GET")]
+    other = [*headers, ("Access-Control-Request-Headers", "x-other")]
+    ended = tx("GET", url, [*ORIGIN, ("X-Lab", "1")], started=10.0, duration_ms=5.0)
+    late = tx(
+        "OPTIONS",
+        url,
+        [*headers, ("Access-Control-Request-Headers", "x-lab")],
+        status=204,
+        started=10.5,
+        duration_ms=1.0,
+    )
+    assert len(assemble([cap(ended, 0), cap(late, 1)]).exchanges) == 2
+    open_ = tx("GET", url, [*ORIGIN, ("X-Lab", "1")], started=10.0, duration_ms=80.0)
+    elsewhere = tx("OPTIONS", url, other, status=204, started=10.002, duration_ms=1.0)
+    assert len(assemble([cap(open_, 0), cap(elsewhere, 1)]).exchanges) == 2
+    # A proxy sees no request before its preflight, however the times fall.
+    within = replace(late, started=10.002)
+    assert len(assemble([cap(open_, 0), cap(within, 1)], via_proxy=True).exchanges) == 2
+
+
 def test_browser_logged_preflight_skips_a_request_that_already_ended() -> None:
     url = f"{API}/orders"
     old = tx("POST", url, ORIGIN, started=10.0, duration_ms=5.0)
