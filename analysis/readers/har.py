@@ -133,24 +133,43 @@ def _never_sent(captured: list[Captured], pagerefs: list[object]) -> list[Captur
     was logged on the same page (or both on no page). DevTools logs each request on the
     target that made it, and a dedicated worker's without the raw answer: such a request
     shows no answer though it had one, and its preflight is logged on the page (measured,
-    Chromium 156). The preflight taken is the first logged after the request for its URL
-    (DevTools orders entries by start, and a preflight starts after its request)."""
-    preflights: dict[str, list[int]] = {}
+    Chromium 156). The preflight taken is the first after the request for its URL by
+    start time (a preflight starts after its request), whatever order the file lists
+    them in: DevTools' by start, another writer's by end."""
+    rank = _start_ranks(captured)
+    preflights: dict[str, list[tuple[int, int]]] = {}
     for i, c in enumerate(captured):
         if _preflight_request(c.tx.request):
-            preflights.setdefault(c.tx.request.url, []).append(i)
+            preflights.setdefault(c.tx.request.url, []).append((rank[i], i))
+    for logged in preflights.values():
+        logged.sort()
     out = captured
     for i, c in enumerate(captured):
         if c.tx.response is not None or "browser_error" not in c.hints:
             continue
         logged = preflights.get(c.tx.request.url, [])
-        at = bisect.bisect_right(logged, i)
-        if at == len(logged) or _pageref(pagerefs[logged[at]]) != _pageref(pagerefs[i]):
+        at = bisect.bisect_right(logged, (rank[i], len(captured)))
+        if at == len(logged) or _pageref(pagerefs[logged[at][1]]) != _pageref(pagerefs[i]):
             continue
         if out is captured:
             out = list(captured)
         out[i] = dataclasses.replace(c, hints={**c.hints, "never_sent": True})
     return out
+
+
+def _start_ranks(captured: list[Captured]) -> list[int]:
+    """Each entry's place in start-time order, stable on file order; one without a start
+    time keeps its place after the entry before it (as `assemble` orders them)."""
+    keyed: list[tuple[float, int]] = []
+    last = float("-inf")
+    for i, c in enumerate(captured):
+        if c.tx.started is not None:
+            last = c.tx.started
+        keyed.append((last, i))
+    rank = [0] * len(captured)
+    for r, (_, i) in enumerate(sorted(keyed)):
+        rank[i] = r
+    return rank
 
 
 def _pageref(slot: object) -> object:

@@ -106,6 +106,34 @@ def test_devtools_page_request_failed_with_no_answer_was_never_sent() -> None:
         assert sent[("GET", "cw-0053")] is None
 
 
+def test_a_never_sent_request_is_found_in_a_har_listed_by_end_time(tmp_path: Path) -> None:
+    # A writer that lists entries as they ended: a preflight that ended before the request
+    # it failed comes first in the file, though it started after it (measured, Chromium
+    # 156: a GET logged for 77 ms, its preflight from 2 ms later for 72 ms).
+    doc = json.loads(DEVTOOLS_156.read_text(encoding="utf-8"))
+    entries = doc["log"]["entries"]
+    put, options = (
+        next(
+            e
+            for e in entries
+            if e["request"]["method"] == method
+            and e["request"]["url"].endswith("/wildcard-with-credentials-preflight")
+        )
+        for method in ("PUT", "OPTIONS")
+    )
+    put["time"] = 1000.0
+    entries.remove(put)
+    entries.insert(entries.index(options) + 1, put)
+    path = write_json(tmp_path / "by-end.har", doc)
+    for reader in (read_har, read_har_document):
+        sent = {
+            (c.tx.request.method, c.tx.request.url.rsplit("/", 1)[1]): c.hints.get("never_sent")
+            for c in reader(path).captured
+        }
+        assert sent[("PUT", "wildcard-with-credentials-preflight")] is True
+        assert sent[("GET", "cw-0053")] is None
+
+
 def test_devtools_worker_request_failed_with_no_answer_may_have_had_one() -> None:
     x = _devtools_exchange("/s/cw-0053")
     assert x.first.preflight is not None and x.first.actual is not None
