@@ -1313,7 +1313,8 @@ def _join_waiting(stack: list[_Chain] | None, unit: _Unit, *, wire: bool = False
         # header) is less likely this one's.
         carried = _carried(unit)
         before = {pos: _carried(stack[pos].units[-1]) for pos in fitting}
-        fitting = [pos for pos in fitting if before[pos].names == carried.names]
+        if unit.preflight is not None or unit.actual is None or not _provisional(unit.actual):
+            fitting = [pos for pos in fitting if before[pos].names == carried.names]
         if len(fitting) > 1:
             same = [pos for pos in fitting if _same_fetch(before[pos], carried)]
             fitting = same or fitting
@@ -1352,7 +1353,8 @@ class _Carried(NamedTuple):
 
 def _carried(unit: _Unit) -> _Carried:
     """The headers script set that a redirect carries to the next request unchanged."""
-    if unit.actual is None:
+    if unit.actual is None or (unit.preflight is not None and _provisional(unit.actual)):
+        # Its preflight announced the names the provisional headers may leave out.
         assert unit.preflight_facts is not None and unit.preflight is not None
         announced = unit.preflight.tx.request.headers.get("access-control-request-headers")
         names = frozenset(fetch.announced_header_names(announced)) - _DROPPED_ON_REDIRECT
@@ -1363,6 +1365,18 @@ def _carried(unit: _Unit) -> _Carried:
     kept = names | {"accept"}
     fields = tuple(sorted((n.lower(), v) for n, v in headers.fields if n.lower() in kept))
     return _Carried(names, fields)
+
+
+def _provisional(c: Captured) -> bool:
+    """A request a browser logged failed, unanswered and without Origin: its provisional
+    headers, which for a redirect's next hop leave out what script set (measured,
+    Chromium 156: DevTools' export and Playwright's HAR show only Referer and User-Agent).
+    A CORS request always goes with Origin (Fetch §3.1 "append a request `Origin`
+    header"), so its real headers are unknown, not empty."""
+    tx = c.tx
+    return (
+        tx.response is None and "browser_error" in c.hints and "origin" not in (tx.request.headers)
+    )
 
 
 def _same_fetch(before: _Carried, after: _Carried) -> bool:

@@ -568,6 +568,39 @@ def test_redirect_chain_with_a_new_preflight_at_the_target() -> None:
     assert got == [[(a, "PUT", "PUT"), (b, "PUT", "PUT")]]
 
 
+@pytest.mark.parametrize("logged_preflight", [True, False])
+def test_a_hop_logged_with_provisional_headers_joins_the_redirect_that_led_to_it(
+    logged_preflight: bool,
+) -> None:
+    # Chromium 156's DevTools export (with the hop's preflight) and Playwright's HAR
+    # (without): a redirect's next hop that failed shows only Referer, not the X-Lab
+    # script set, which its preflight announced.
+    a, b = f"{API}/start", "http://127.0.0.4:9000/next"
+    moved = tx(
+        "GET",
+        a,
+        [*ORIGIN, ("X-Lab", "1")],
+        status=302,
+        response_headers=[("Location", b), ("Access-Control-Allow-Origin", PAGE)],
+        started=10.0,
+        duration_ms=20.0,
+    )
+    hop = tx("GET", b, [("Referer", PAGE + "/")], status=None, started=10.03, duration_ms=10.0)
+    sent = [
+        ("Origin", "null"),
+        ("Access-Control-Request-Method", "GET"),
+        ("Access-Control-Request-Headers", "x-lab"),
+    ]
+    refused = tx("OPTIONS", b, sent, status=404, started=10.032, duration_ms=4.0)
+    failed = Hints(browser_error="net::ERR_FAILED")
+    captured = [cap(moved, 0), cap(hop, 1, failed)]
+    if logged_preflight:
+        captured.append(cap(refused, 2, Hints(initiator_type="preflight")))
+    [x] = assemble(captured).exchanges
+    assert [s.url for s in x.steps] == [a, b]
+    assert (x.steps[1].preflight is not None) is logged_preflight
+
+
 def test_relative_location_is_resolved_against_the_request_url() -> None:
     a = f"{API}/v1/items/7?x=1"
     got = shape(
