@@ -839,7 +839,11 @@ def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -
                 if step.stored is not None and (
                     failure := _check_access(step.stored, request_origin, include)
                 ):
-                    walk.failure = _at(failure, "response", url)
+                    # A stored redirect fails §4.4's check of the redirect itself.
+                    moved = step.stored.status in REDIRECT_STATUSES and bool(
+                        step.stored.headers.get("location")
+                    )
+                    walk.failure = _at(failure, "redirect" if moved else "response", url)
                     walk.cache_answered = tx is None and step.preflight is not None
                 elif _cache_answered(step, exchange.context.browser):
                     walk.cache_answered = True

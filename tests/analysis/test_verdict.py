@@ -1933,6 +1933,15 @@ def test_a_failed_cache_hit_is_checked_on_the_copy_the_cache_held(
     assert v.source == "http-cache"
 
 
+def test_a_failed_cache_hit_on_a_stored_redirect_fails_at_the_redirect() -> None:
+    # DevTools' HAR (measured, hB he-012b): the 301 the cache held had no Allow-Origin.
+    x = _failed_cache_hit([], None)
+    moved = Response(301, Headers.of([("Location", API + "/next")]))
+    x = replace(x, steps=(replace(x.steps[0], stored=moved),))
+    v = decide(x)
+    assert (v.blocked, v.stage, v.reason) == (True, "redirect", "MissingAllowOriginHeader")
+
+
 def test_a_cache_copy_that_passes_leaves_the_failure_unnamed() -> None:
     v = decide(_failed_cache_hit([(ACAO, PAGE), (ACAC, "true")], None))
     assert (v.blocked, v.reason, v.condition) == (True, None, None)

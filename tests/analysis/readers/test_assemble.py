@@ -1579,6 +1579,33 @@ def test_a_failed_request_without_a_copy_the_cache_could_have_used(
     assert _copy_for(first, then) is None
 
 
+@pytest.mark.parametrize(
+    ("status", "control", "reused"),
+    [
+        (301, None, True),  # a permanent redirect is kept and reused
+        (308, None, True),
+        (302, None, False),  # a temporary one only with a lifetime
+        (307, "max-age=600", True),
+        (301, "no-store", False),
+        (301, "max-age=0", False),
+    ],
+)
+def test_a_failed_cache_hit_takes_the_redirect_the_browser_refused_before(
+    status: int, control: str | None, reused: bool
+) -> None:
+    # Measured (hB he-012b, DevTools' own HAR export, Chromium 156): a 301 without
+    # Allow-Origin, refused on arrival (no server address), then the same GET logged as
+    # status 0 with the Referer alone; Chromium named the cached 301's failure.
+    answered = [("Location", f"{API}/next"), *([("Cache-Control", control)] if control else [])]
+    first = cap(_fetched(PAGE, status, answered), 0, Hints(browser_error="net::ERR_FAILED"))
+    copy = _copy_for(first, _failed_hit())
+    assert (copy is first.tx.response) is reused
+    if reused:
+        [_, x] = assemble([first, _failed_hit()]).exchanges
+        v = decide(x)
+        assert (v.blocked, v.stage, v.reason) == (True, "redirect", "MissingAllowOriginHeader")
+
+
 def test_a_proxy_never_sees_the_cache_answer() -> None:
     first = _arrived(PORT2, [("Access-Control-Allow-Origin", PORT2), *FRESH])
     assert _copy_for(first, _failed_hit(), via_proxy=True) is None
