@@ -1332,8 +1332,19 @@ def _join_waiting(stack: list[_Chain] | None, unit: _Unit, *, wire: bool = False
         # header) is less likely this one's.
         carried = _carried(unit)
         before = {pos: _carried(stack[pos].units[-1]) for pos in fitting}
-        if unit.preflight is not None or unit.actual is None or not _provisional(unit.actual):
-            fitting = [pos for pos in fitting if before[pos].names == carried.names]
+        # A browser may log a hop with provisional headers (`_provisional`): then what its
+        # preflight announced is what it carried, and without a preflight nothing says.
+        announced = _announced(unit)
+        if announced is not None or unit.actual is None or not _provisional(unit.actual):
+            fitting = [
+                pos
+                for pos in fitting
+                if before[pos].names == carried.names
+                or (
+                    announced is not None
+                    and announced in (before[pos].names, _announced(stack[pos].units[-1]))
+                )
+            ]
         if len(fitting) > 1:
             same = [pos for pos in fitting if _same_fetch(before[pos], carried)]
             fitting = same or fitting
@@ -1372,8 +1383,7 @@ class _Carried(NamedTuple):
 
 def _carried(unit: _Unit) -> _Carried:
     """The headers script set that a redirect carries to the next request unchanged."""
-    if unit.actual is None or (unit.preflight is not None and _provisional(unit.actual)):
-        # Its preflight announced the names the provisional headers may leave out.
+    if unit.actual is None:
         assert unit.preflight_facts is not None and unit.preflight is not None
         announced = unit.preflight.tx.request.headers.get("access-control-request-headers")
         names = frozenset(fetch.announced_header_names(announced)) - _DROPPED_ON_REDIRECT
@@ -1384,6 +1394,15 @@ def _carried(unit: _Unit) -> _Carried:
     kept = names | {"accept"}
     fields = tuple(sorted((n.lower(), v) for n, v in headers.fields if n.lower() in kept))
     return _Carried(names, fields)
+
+
+def _announced(unit: _Unit) -> frozenset[str] | None:
+    """The unsafe names the unit's preflight announced, which a redirect carries on; None
+    without a preflight."""
+    if unit.preflight is None:
+        return None
+    names = unit.preflight.tx.request.headers.get("access-control-request-headers")
+    return frozenset(fetch.announced_header_names(names)) - _DROPPED_ON_REDIRECT
 
 
 def _provisional(c: Captured) -> bool:

@@ -601,6 +601,35 @@ def test_a_hop_logged_with_provisional_headers_joins_the_redirect_that_led_to_it
     assert (x.steps[1].preflight is not None) is logged_preflight
 
 
+def test_hops_whose_logged_headers_lack_what_their_preflights_announced_join() -> None:
+    # Measured (hB hh-021b, Chromium 156's DevTools export of a dedicated worker's fetch):
+    # an answered hop logged with the Referer alone, then the failed next hop; both of
+    # their preflights announced the X-Lab script set.
+    a, b = f"{API}/h1", f"{API}/h2"
+    sent = [("Origin", "null"), ("Access-Control-Request-Method", "GET")]
+    announced = [*sent, ("Access-Control-Request-Headers", "x-lab")]
+    moved = tx(
+        "GET",
+        a,
+        [("Referer", PAGE + "/")],
+        status=308,
+        response_headers=[("Location", b), ("Access-Control-Allow-Origin", "null")],
+        started=10.0,
+        duration_ms=25.0,
+    )
+    hop = tx("GET", b, [("Referer", PAGE + "/")], status=None, started=10.025, duration_ms=16.0)
+    captured = [
+        cap(moved, 0),
+        cap(tx("OPTIONS", a, announced, status=204, started=10.0, duration_ms=7.0), 1,
+            Hints(initiator_type="preflight")),
+        cap(hop, 2, Hints(browser_error="net::ERR_FAILED")),
+        cap(tx("OPTIONS", b, announced, status=204, started=10.026, duration_ms=10.0), 3,
+            Hints(initiator_type="preflight")),
+    ]  # fmt: skip
+    [x] = assemble(captured).exchanges
+    assert [s.url for s in x.steps] == [a, b]
+
+
 def test_relative_location_is_resolved_against_the_request_url() -> None:
     a = f"{API}/v1/items/7?x=1"
     got = shape(
