@@ -151,7 +151,7 @@ def _assemble(items: list[Captured], origin_file: str | None, via_proxy: bool) -
         return _build(
             [_Chain(units=[unit], origin=unit.origin_header)], origin_file, via_proxy, {}, {}
         )
-    items = _in_time_order(items)
+    items = _in_time_order(items, wire=via_proxy)
     pages = {} if via_proxy else _page_addresses(items)
     _documents.update(_embedder_policies(items))
     stored = _stored_responses(items)
@@ -436,18 +436,23 @@ def _requester(tx: Transaction) -> str | None:
 # --- ordering -------------------------------------------------------------------------
 
 
-def _in_time_order(items: list[Captured]) -> list[Captured]:
+def _in_time_order(items: list[Captured], *, wire: bool = False) -> list[Captured]:
     """Sort by start time, stable on file order. A transaction without a start time keeps
-    its place after the one before it in the file, rather than jumping to either end."""
+    its place after the one before it in the file, rather than jumping to either end.
+    In a browser's log (not `wire`) a preflight that started at the same moment as another
+    transaction goes after it: the browser logs a request before the preflight it starts
+    for it (Chromium 156's DevTools export gave both one millisecond), whatever order a
+    HAR writer lists them in."""
     items = sorted(items, key=lambda c: c.order)
-    keyed: list[tuple[float, int, Captured]] = []
+    keyed: list[tuple[float, bool, int, Captured]] = []
     last = float("-inf")
     for pos, c in enumerate(items):
         if c.tx.started is not None:
             last = c.tx.started
-        keyed.append((last, pos, c))
-    keyed.sort(key=lambda t: (t[0], t[1]))
-    return [c for _, _, c in keyed]
+        later = not wire and c.tx.started is not None and _is_preflight(c.tx, _facts(c.tx))
+        keyed.append((last, later, pos, c))
+    keyed.sort(key=lambda t: (t[0], t[1], t[2]))
+    return [c for _, _, _, c in keyed]
 
 
 # --- preflight pairing ----------------------------------------------------------------

@@ -219,6 +219,26 @@ def test_an_unmarked_preflight_after_a_request_that_ended_or_announced_else_stan
     assert len(assemble([cap(open_, 0), cap(within, 1)], via_proxy=True).exchanges) == 2
 
 
+def test_a_preflight_listed_first_at_its_requests_very_start_is_still_its() -> None:
+    # Measured (hB he-001b, Chromium 156's DevTools export): a redirect's next hop and its
+    # preflight logged at the same millisecond; a writer listing entries as they ended puts
+    # the preflight first. It is not the earlier fetch's, whose hop is still "in flight"
+    # within the log's skew.
+    url = f"{API}/h1"
+    earlier = tx("GET", url, ORIGIN, status=308, started=10.313, duration_ms=17.0)
+    hop = tx("GET", url, [("Referer", PAGE + "/")], status=None, started=10.469, duration_ms=27.0)
+    pre = preflight_tx(url, "GET", started=10.469, duration_ms=17.0)
+    captured = [
+        cap(earlier, 0),
+        cap(pre, 1, Hints(initiator_type="preflight")),
+        cap(hop, 2, Hints(browser_error="net::ERR_FAILED")),
+    ]
+    xs = assemble(captured).exchanges
+    assert [x.first.actual for x in xs] == [earlier, hop]
+    assert xs[0].first.preflight is None
+    assert xs[1].first.preflight is not None and xs[1].first.preflight.transaction is pre
+
+
 def test_browser_logged_preflight_skips_a_request_that_already_ended() -> None:
     url = f"{API}/orders"
     old = tx("POST", url, ORIGIN, started=10.0, duration_ms=5.0)
