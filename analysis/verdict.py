@@ -1612,20 +1612,29 @@ def _unplaced_no_cors(exchange: Exchange, base: _Fields) -> _Fields:
     says it left the page's origin, so Opaque Response Blocking applies, and how its CORP
     fares (`corp.blocked_for_site`). Said only where nothing else is in doubt; else it is
     left out, as a request of an unknown page always was."""
-    site = unplaced_site(exchange)
-    if site is None or base["source"] == "service-worker":
+    placed = _unplaced_home(exchange)
+    if placed is None or base["source"] == "service-worker":
         return base
+    site, at_home = placed
     if exchange.context.redirect_mode not in (None, "follow"):
         return base
     final = exchange.last.actual
     if final is None or final.response is None or _redirect_location(final) is not None:
         return base  # the chain goes on where the capture does not follow it
+    if not at_home(exchange.final_url):
+        return base  # ORB compares the final URL with the page, which may be of its origin
     if _redirect_fault(exchange, "null") is not None:
         return base  # one origin throughout: no mixed content, whatever the page's scheme
+
+    def refuse(url: str, headers: Headers) -> corp.Reason | Literal[False] | None:
+        if at_home(url):
+            return corp.blocked_for_site(site, url, headers)
+        # A hop away from the first URL's site (or origin) may be the page's own: only a
+        # policy that admits every page is known to pass there.
+        return None if corp.policy(headers) in (None, "cross-origin") else False
+
     warnings = tuple(_no_cors_warnings(exchange, None))
-    refused = _resource_policy_block(
-        exchange, base["source"], lambda url, headers: corp.blocked_for_site(site, url, headers)
-    )
+    refused = _resource_policy_block(exchange, base["source"], refuse)
     if refused is False:
         return base
     if refused is not None:
@@ -1634,14 +1643,14 @@ def _unplaced_no_cors(exchange: Exchange, base: _Fields) -> _Fields:
     return {**base, **blocking, "warnings": warnings}
 
 
-def unplaced_site(exchange: Exchange) -> corp.Site | None:
-    """How the page of a request that names no page (no Origin, no Referer) relates to it:
-    its first request's `Sec-Fetch-Site`, "cross-site" or "same-site" (so another origin),
-    where every hop stays at the first URL's origin, or, for "cross-site", in its schemeful
-    site: a page of another site than the first URL's is of another site than every URL
-    of that site. A later hop's value sums up the chain so far (Chromium's
-    `SetSecFetchSiteHeader` sends the least related of its URLs), which says nothing of
-    that hop alone. None: not such a request, or nothing to conclude."""
+def _unplaced_home(exchange: Exchange) -> tuple[corp.Site, Callable[[str], bool]] | None:
+    """How the page of a request that names no page (no Origin, no Referer) relates to its
+    first URL, from the first request's `Sec-Fetch-Site` ("cross-site" or "same-site": of
+    another origin), and which URLs share that relation: the first URL's origin, or, for
+    "cross-site", every URL of its schemeful site (a page of another site than one URL is
+    of another site than every URL of that site). A later hop's value sums up the chain so
+    far (Chromium's `SetSecFetchSiteHeader` sends the least related of its URLs), which says
+    nothing of that hop alone. None: not such a request, or nothing to conclude."""
     if page_origin(exchange) is not None:
         return None
     first = exchange.first.actual
@@ -1655,12 +1664,28 @@ def unplaced_site(exchange: Exchange) -> corp.Site | None:
         return None
     if site == "cross-site":
         home_site = http_cache.partition_site(home)
-        hops = (origin_of(step.url) for step in exchange.steps)
-        if any(hop is None or http_cache.partition_site(hop) != home_site for hop in hops):
-            return None
-    elif any(origin_of(step.url) != home for step in exchange.steps):
+
+        def at_home(url: str) -> bool:
+            hop = origin_of(url)
+            return hop is not None and http_cache.partition_site(hop) == home_site
+
+    else:
+
+        def at_home(url: str) -> bool:
+            return origin_of(url) == home
+
+    return site, at_home  # type: ignore[return-value]
+
+
+def unplaced_site(exchange: Exchange) -> corp.Site | None:
+    """`_unplaced_home`'s relation when every hop of the chain shares it, else None."""
+    placed = _unplaced_home(exchange)
+    if placed is None:
         return None
-    return site  # type: ignore[return-value]
+    site, at_home = placed
+    if not all(at_home(step.url) for step in exchange.steps):
+        return None
+    return site
 
 
 CorpCheck = Callable[[str, Headers], "corp.Reason | Literal[False] | None"]

@@ -2276,6 +2276,29 @@ def test_an_unplaced_page_of_another_site_is_so_for_every_hop_in_that_site(
         assert v.cors is False
 
 
+def test_an_unplaced_chain_that_comes_back_is_judged_where_it_comes_back() -> None:
+    # Measured (hA qa family, Chromium 156): a sandboxed frame's no-cors script load from
+    # 127.0.0.2 redirected to 127.0.0.1 and back, whose final answer said CORP same-origin:
+    # net::ERR_BLOCKED_BY_RESPONSE.NotSameOrigin. The first request's Sec-Fetch-Site places
+    # the page away from 127.0.0.2, so from every URL of that site.
+    sent = [("Sec-Fetch-Site", "cross-site"), ("Sec-Fetch-Mode", "no-cors")]
+    away, back = "http://127.0.0.1:9000/h1", "http://127.0.0.2:8000/h2"
+    out = tx("GET", "http://127.0.0.2:8000/x", sent, 301, [("Location", away)])
+    hop = tx("GET", away, sent, 301, [("Location", back)])
+    js = [("Content-Type", "text/javascript"), ("Cross-Origin-Resource-Policy", "same-origin")]
+    final = _unplaced("cross-site", js, "javascript", back)
+    v = decide(_unplaced_exchange(out, hop, final, kind="script"))
+    fault = BROWSER_BLOCKS["corp-not-same-origin"]
+    assert (v.cors, v.blocked, v.fault, v.failed_url) == (True, True, fault, back)
+    # A policy on the hop away may be met by the page (it may be of that origin): untold.
+    corp_away = [("Location", back), ("Cross-Origin-Resource-Policy", "same-origin")]
+    guarded = tx("GET", away, sent, 301, corp_away)
+    assert decide(_unplaced_exchange(out, guarded, final, kind="script")).cors is False
+    # Ending away from the first URL's site: the page may be the final URL's origin.
+    ends_away = _unplaced("cross-site", js, "javascript", away)
+    assert decide(_unplaced_exchange(out, ends_away, kind="script")).cors is False
+
+
 def _under_embedder_policy(value: str, *steps: Step) -> Exchange:
     base = exchange(*steps, resource_type="image")
     return Exchange(base.id, base.steps, replace(base.context, embedder_policy=value))
