@@ -1621,8 +1621,8 @@ def _unplaced_no_cors(exchange: Exchange, base: _Fields) -> _Fields:
     final = exchange.last.actual
     if final is None or final.response is None or _redirect_location(final) is not None:
         return base  # the chain goes on where the capture does not follow it
-    if not at_home(exchange.final_url):
-        return base  # ORB compares the final URL with the page, which may be of its origin
+    if not _unplaced_final_known(exchange, at_home):
+        return base
     if _redirect_fault(exchange, "null") is not None:
         return base  # one origin throughout: no mixed content, whatever the page's scheme
 
@@ -1675,6 +1675,19 @@ def _unplaced_home(exchange: Exchange) -> tuple[corp.Site, Callable[[str], bool]
             return origin_of(url) == home
 
     return site, at_home  # type: ignore[return-value]
+
+
+def _unplaced_final_known(exchange: Exchange, at_home: Callable[[str], bool]) -> bool:
+    """Whether ORB's word on the final answer of an unplaced page's load is known: the
+    final URL is where the page is known to be of another origin, or ORB lets the answer
+    through anyway (it compares only the final URL with the page, `orb_impl.cc`)."""
+    if at_home(exchange.final_url):
+        return True
+    final = exchange.last.actual
+    if final is None or final.response is None:
+        return False
+    response = final.response
+    return orb.decide(response.status, response.headers, response.sniffed) is False
 
 
 def unplaced_site(exchange: Exchange) -> corp.Site | None:
@@ -1731,7 +1744,7 @@ def _opaque_response_blocking(exchange: Exchange, origin: str | None, source: st
     of the page's origin (Chromium compares only the final URL with the initiator). A
     blocked answer is a network error (net::ERR_BLOCKED_BY_ORB) except for an empty
     destination (fetch(), beacons, prefetches), which get an empty response instead.
-    `origin` None: a page known to be of another origin (`unplaced_site`)."""
+    `origin` None: a page known to be of another origin (`_unplaced_home`)."""
     if source == "service-worker":
         # ORB looks at the worker's answer, and only at an opaque one (IsOpaqueResponse):
         # not what the wire shows. Caches sit below the network service: ORB still runs.
@@ -1787,8 +1800,14 @@ def _refused_for_content_type(exchange: Exchange, verdict: Verdict) -> Verdict:
         return verdict
     origin = page_origin(exchange)
     final = exchange.last.actual
-    if (origin is None and unplaced_site(exchange) is None) or final is None:
+    if final is None:
         return verdict
+    if origin is None:
+        # Blink refuses the answer whatever the page; it is listed when the page is known to
+        # be of another origin than the first URL, and ORB's word on it is known.
+        placed = _unplaced_home(exchange)
+        if placed is None or not _unplaced_final_known(exchange, placed[1]):
+            return verdict
     if final.response is None:
         return verdict
     if _redirect_location(final) is not None:

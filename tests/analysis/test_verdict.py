@@ -2299,6 +2299,21 @@ def test_an_unplaced_chain_that_comes_back_is_judged_where_it_comes_back() -> No
     assert decide(_unplaced_exchange(out, ends_away, kind="script")).cors is False
 
 
+def test_an_unplaced_script_refused_for_its_type_wherever_its_chain_ends() -> None:
+    # Measured (hA qf family, Chromium 156): a sandboxed frame's no-cors script load from
+    # 127.0.0.2 redirected to 127.0.0.4, answered image/png: ORB let it through, Blink
+    # refused to run it. ORB's word is known whatever the page, so is Blink's.
+    sent = [("Sec-Fetch-Site", "cross-site"), ("Sec-Fetch-Mode", "no-cors")]
+    away = "http://127.0.0.4:9000/h1"
+    out = tx("GET", "http://127.0.0.2:8000/x", sent, 308, [("Location", away)])
+    png = _unplaced("cross-site", [("Content-Type", "image/png")], "image", away)
+    v = decide(_unplaced_exchange(out, png, kind="script"))
+    assert (v.cors, v.blocked, v.fault, v.failed_url) == (True, True, _MIME_FAULT, away)
+    # JSON there: ORB's word depends on whether the page is of that origin. Untold.
+    json_ = _unplaced("cross-site", [("Content-Type", "application/json")], "json", away)
+    assert decide(_unplaced_exchange(out, json_, kind="script")).cors is False
+
+
 def _under_embedder_policy(value: str, *steps: Step) -> Exchange:
     base = exchange(*steps, resource_type="image")
     return Exchange(base.id, base.steps, replace(base.context, embedder_policy=value))
