@@ -809,7 +809,11 @@ def _chain(units: list[_Unit], *, wire: bool = False) -> list[_Chain]:
             chain.units.append(unit)
         chain.waiting_for = None
         target = _redirect_target(unit)
-        if target is not None and len(chain.units) <= MAX_REDIRECTS and not _refused(unit):
+        if (
+            target is not None
+            and len(chain.units) <= MAX_REDIRECTS
+            and not _refused(unit, _credentialed(chain))
+        ):
             chain.waiting_for = target
             if chain.origin is not None and not _same_origin(target, unit.url):
                 chain.tainted = chain.tainted or not _same_origin(unit.url, chain.origin)
@@ -1288,12 +1292,25 @@ def _refused_from_the_cache(chain: _Chain, unit: _Unit) -> bool:
     )
 
 
-def _refused(unit: _Unit) -> bool:
+def _credentialed(chain: _Chain) -> bool:
+    """Did any request of the chain show credentials on the wire? The credentials mode is
+    the fetch's, kept across its redirects (Fetch §4.4 HTTP-redirect fetch reuses the
+    request), though a hop to the page's own site carries no `Sec-Fetch-Storage-Access`
+    and one with no cookie to send no Cookie."""
+    return any(
+        fetch.carries_credentials(u.actual.tx.request.headers)
+        for u in chain.units
+        if u.actual is not None
+    )
+
+
+def _refused(unit: _Unit, credentialed: bool = False) -> bool:
     """Did the browser certainly refuse this CORS redirect, and so never follow it? Its
     Allow-Origin is missing or names another origin, or the request went with credentials
-    (Cookie or `Sec-Fetch-Storage-Access` on the wire) and the answer allowed none. Only a
-    simple string test: what it cannot tell, the verdict decides later; it keeps a
-    refused redirect from taking the next hop of another fetch to the same URL."""
+    (Cookie or `Sec-Fetch-Storage-Access` on the wire, on this request or, `credentialed`,
+    an earlier one of its chain) and the answer allowed none. Only a simple string test:
+    what it cannot tell, the verdict decides later; it keeps a refused redirect from taking
+    the next hop of another fetch to the same URL."""
     if unit.actual is None:
         return False
     tx = unit.actual.tx
@@ -1309,7 +1326,7 @@ def _refused(unit: _Unit) -> bool:
     allowed = response.headers.get("access-control-allow-origin")
     if allowed not in ("*", origin):
         return True
-    return fetch.carries_credentials(request) and (
+    return (credentialed or fetch.carries_credentials(request)) and (
         allowed == "*" or response.headers.get("access-control-allow-credentials") != "true"
     )
 

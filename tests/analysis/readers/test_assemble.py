@@ -342,6 +342,35 @@ def test_a_redirect_the_browser_refused_leaves_the_next_hop_to_the_fetch_that_fo
     ]
 
 
+def test_a_chain_s_credentials_shown_at_its_first_request_refuse_a_later_redirect() -> None:
+    """Measured in Chromium 156 (hA qh family): a credentialed fetch redirected to the
+    page's own origin (no Sec-Fetch-Storage-Access there), whose 303 said
+    `Access-Control-Allow-Credentials: TRUE`, stopped there; an uncredentialed fetch of
+    the same URL a moment later followed it. The next hop is the later fetch's."""
+    url, back, final = f"{API}/r", f"{PAGE}/h1", f"{API}/h2"
+    creds = ("Access-Control-Allow-Credentials", "true")
+    cors = [*ORIGIN, ("Sec-Fetch-Mode", "cors")]
+    to_page = [("Location", back), ("Access-Control-Allow-Origin", PAGE), creds]
+    tainted = [("Origin", "null"), ("Sec-Fetch-Mode", "cors")]
+    to_api = [("Location", final), ("Access-Control-Allow-Origin", "null"),
+              ("Access-Control-Allow-Credentials", "TRUE")]  # fmt: skip
+    txs = [
+        tx("GET", url, [*cors, ("Sec-Fetch-Storage-Access", "none")], status=307,
+           response_headers=to_page, started=1.0, duration_ms=5),
+        tx("GET", back, tainted, status=303, response_headers=to_api, started=1.01,
+           duration_ms=5),
+        tx("GET", url, cors, status=307, response_headers=to_page, started=1.2, duration_ms=5),
+        tx("GET", back, tainted, status=303, response_headers=to_api, started=1.21,
+           duration_ms=5),
+        tx("GET", final, tainted, response_headers=[("Access-Control-Allow-Origin", "null")],
+           started=1.22),
+    ]  # fmt: skip
+    assert shape(caps(*txs)) == [
+        [(url, None, "GET"), (back, None, "GET")],
+        [(url, None, "GET"), (back, None, "GET"), (final, None, "GET")],
+    ]
+
+
 @pytest.mark.parametrize(
     ("status", "control", "from_the_cache"),
     [
