@@ -749,6 +749,9 @@ def credentials_mode(exchange: Exchange, origin: str) -> str | None:
     if exchange.context.credentials in CREDENTIALS:
         return exchange.context.credentials
     left_origin = False
+    # The mode is the fetch's, the same at every hop (§4.4 HTTP-redirect fetch reuses the
+    # request): a later hop's sign of credentials outweighs an earlier hop's lack of one.
+    uncredentialed = False
     for step in exchange.steps:
         back_home = same_origin(origin, step.url)
         if step.actual is None or (back_home and not left_origin):
@@ -774,8 +777,8 @@ def credentials_mode(exchange: Exchange, origin: str) -> str | None:
         if (headers.get("sec-fetch-site") or "").lower() == "cross-site" and sends_storage_access(
             headers.get("user-agent")
         ):
-            return "same-origin"
-    return None
+            uncredentialed = True
+    return "same-origin" if uncredentialed else None
 
 
 _CHROMIUM_VERSION = re.compile(r"(?:Headless)?Chrome/(\d+)\.")

@@ -170,6 +170,23 @@ def test_cross_site_chromium_request_without_storage_access_is_not_credentialed(
     assert (v.blocked, v.condition, v.credentials) == (False, None, "same-origin")
 
 
+def test_a_later_hop_s_storage_access_outweighs_an_earlier_hop_without_it() -> None:
+    # Measured (hA qj family, Chromium 156): a data: worker's credentialed fetch to its
+    # page's own site sent no Sec-Fetch-Storage-Access (the header follows the site for
+    # cookies, the top-level page's, not the opaque initiator that makes Sec-Fetch-Site
+    # "cross-site"), the hop to another site one; its redirect's
+    # `Access-Control-Allow-Credentials: TRUE` failed it.
+    first, hop = "http://127.0.0.1:9000/x", API + "/h1"
+    cross = [("Origin", "null"), ("Sec-Fetch-Mode", "cors"), ("Sec-Fetch-Site", "cross-site")]
+    cross.append(("User-Agent", CHROME_156))
+    out = tx("GET", first, cross, 303, [("Location", hop), (ACAO, "null"), (ACAC, "true")])
+    bad = [("Location", API + "/h2"), (ACAO, "null"), (ACAC, "TRUE")]
+    on = tx("GET", hop, [*cross, ("Sec-Fetch-Storage-Access", "none")], 307, bad)
+    steps = (Step(first, None, out), Step(hop, None, on))
+    v = decide(exchange(*steps, origin="null", credentials=None))
+    assert (v.blocked, v.reason, v.credentials) == (True, "InvalidAllowCredentials", "include")
+
+
 def test_same_site_request_gives_no_credentials_evidence() -> None:
     sent = [("Sec-Fetch-Site", "same-site"), ("User-Agent", CHROME_156)]
     v = decide(simple_get([(ACAO, "*")], credentials=None, request_headers=sent))
