@@ -752,9 +752,15 @@ def credentials_mode(exchange: Exchange, origin: str) -> str | None:
     # The mode is the fetch's, the same at every hop (§4.4 HTTP-redirect fetch reuses the
     # request): a later hop's sign of credentials outweighs an earlier hop's lack of one.
     uncredentialed = False
+    first = exchange.steps[0].actual
+    began = first.started if first is not None else None
     for step in exchange.steps:
         back_home = same_origin(origin, step.url)
-        if step.actual is None or (back_home and not left_origin):
+        if (
+            step.actual is None
+            or _sent_before(step.actual, began)
+            or (back_home and not left_origin)
+        ):
             left_origin = left_origin or not back_home
             continue
         headers = step.actual.request.headers
@@ -779,6 +785,12 @@ def credentials_mode(exchange: Exchange, origin: str) -> str | None:
         ):
             uncredentialed = True
     return "same-origin" if uncredentialed else None
+
+
+def _sent_before(tx: Transaction, began: float | None) -> bool:
+    """A hop's request sent before the fetch began: a redirect the HTTP cache stored from
+    an earlier fetch answered this one, and the request shown is that fetch's."""
+    return began is not None and tx.started is not None and tx.started < began
 
 
 _CHROMIUM_VERSION = re.compile(r"(?:Headless)?Chrome/(\d+)\.")

@@ -187,6 +187,29 @@ def test_a_later_hop_s_storage_access_outweighs_an_earlier_hop_without_it() -> N
     assert (v.blocked, v.reason, v.credentials) == (True, "InvalidAllowCredentials", "include")
 
 
+def test_a_stored_redirect_shows_the_earlier_fetch_s_credentials_not_this_one_s() -> None:
+    # Measured (m15 hA mz-027c, Chromium 156): a credentialed fetch's 301 was stored; a
+    # crossorigin script then took it from the HTTP cache. The flow file shows that hop's
+    # request as the fetch's that stored it (sent earlier, with Sec-Fetch-Storage-Access);
+    # the script's own requests say "not credentialed", and the 301's `*` let it on.
+    first, hop, final = API + "/s", API + "/s/h1", API + "/s/h2"
+    cross = [("Origin", PAGE), ("Sec-Fetch-Site", "cross-site"), ("User-Agent", CHROME_156)]
+    out = tx("GET", first, cross, 307, [("Location", hop), (ACAO, PAGE), (ACAC, "true")])
+    stored = tx(
+        "GET", hop, [*cross, ("Sec-Fetch-Storage-Access", "none")], 301,
+        [("Location", final), (ACAO, "*"), (ACAC, "false")],
+    )  # fmt: skip
+    last = tx("GET", final, cross, 200, [(ACAO, PAGE), (ACAO, "*")])
+    steps = (
+        Step(first, None, replace(out, started=100.0)),
+        Step(hop, None, replace(stored, started=99.0)),
+        Step(final, None, replace(last, started=100.2)),
+    )
+    v = decide(exchange(*steps, credentials=None))
+    assert (v.blocked, v.reason) == (True, "MultipleAllowOriginValues")
+    assert v.credentials == "same-origin"
+
+
 def test_same_site_request_gives_no_credentials_evidence() -> None:
     sent = [("Sec-Fetch-Site", "same-site"), ("User-Agent", CHROME_156)]
     v = decide(simple_get([(ACAO, "*")], credentials=None, request_headers=sent))
