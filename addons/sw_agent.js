@@ -46,9 +46,11 @@
   if (typeof Cache !== 'undefined') { wrapAsync(Cache.prototype, 'match', 'cache'); wrapAsync(Cache.prototype, 'matchAll', 'cache'); }
   if (typeof CacheStorage !== 'undefined') { wrapAsync(CacheStorage.prototype, 'match', 'cache'); }
   if (typeof nativeFetch === 'function') {
-    G.fetch = function fetch() {
+    G.fetch = function fetch(input, init) {
       var result = nativeFetch.apply(this, arguments);
-      try { return result.then(tag('network'), failedFetch); } catch (e) { return result; }
+      try {
+        return result.then(tag('network'), checked(input, init) ? failedCheck : failedFetch);
+      } catch (e) { return result; }
     };
   }
 
@@ -56,6 +58,18 @@
     /* The worker's own fetch failed: the proxy saw that request, and why it failed. */
     try { if (error && typeof error === 'object') tags.set(error, 'network-error'); } catch (e) { }
     throw error;
+  }
+  function failedCheck(error) {
+    /* A fetch with integrity metadata fails in the browser when the answer the proxy saw
+       pass does not match it (Fetch §4.1 main fetch): the wire does not show that failure,
+       so it stays untagged and the page's fetch is the worker's rejection. */
+    throw error;
+  }
+  function checked(input, init) {
+    try {
+      if (init && init.integrity !== undefined) return !!init.integrity;
+      return !!(input && typeof input === 'object' && input.integrity);
+    } catch (e) { return false; }
   }
   if (typeof Response !== 'undefined' && typeof Response.prototype.clone === 'function') {
     var nativeClone = Response.prototype.clone;

@@ -108,6 +108,12 @@ window.results = (async () => {
     try { await (await fetch(api + '/' + name)).text(); out[name] = 'ok'; }
     catch (e) { out[name] = e.name; }
   }
+  if (location.search !== '?dedicated') {
+    // A digest the answer cannot match: the worker's fetch passes CORS, then fails.
+    const integrity = 'sha256-' + btoa('x'.repeat(32));
+    try { await (await fetch(api + '/wild?sri', {integrity})).text(); out.sri = 'ok'; }
+    catch (e) { out.sri = e.name; }
+  }
   return out;
 })();
 """
@@ -125,6 +131,7 @@ self.addEventListener('fetch', (e) => {
   if (path === '/from-cache') e.respondWith(caches.match(e.request.url));
   else if (path === '/synthetic') e.respondWith(new Response('{}'));
   else if (path === '/opaque') e.respondWith(fetch(e.request.url, {mode: 'no-cors'}));
+  else if (e.request.url.endsWith('?sri')) e.respondWith(fetch(e.request));
 });
 """
 
@@ -441,28 +448,43 @@ def test_worker_agent_reports_answers_the_proxy_never_saw(browser_session) -> No
     context = s["browser"].new_context()
     results, problems = visit(context, s["site"].origin + "/worker", reports=4)
     context.close()
-    assert results == {"from-cache": "ok", "synthetic": "ok", "opaque": "TypeError"}
+    assert results == {
+        "from-cache": "ok",
+        "synthetic": "ok",
+        "opaque": "TypeError",
+        "sri": "TypeError",
+    }
     for line in problems:
         assert "corscope" not in line.lower(), line
 
     def done(lines: list[dict[str, Any]]) -> bool:
-        return sum(obj.get("_cors", {}).get("source") == "service-worker" for obj in lines) >= 3
+        return sum(obj.get("_cors", {}).get("source") == "service-worker" for obj in lines) >= 4
 
     lines = wait_for_lines(s["capture"], done)
-    worker = {
-        obj["request"]["url"].rsplit("/", 1)[1]: obj["_cors"]
-        for obj in lines
-        if obj.get("_cors", {}).get("source") == "service-worker"
-    }
+    # A report of the worker's is a line of its own, or an annotation of the entry the
+    # proxy recorded for the worker's own fetch.
+    entries = {obj["_corscope_id"]: obj for obj in lines if "_corscope_id" in obj}
+    worker = {}
+    for obj in lines:
+        if obj.get("_cors", {}).get("source") == "service-worker":
+            entry = entries[obj["_corscope"]["annotate"]] if "request" not in obj else obj
+            worker[entry["request"]["url"].rsplit("/", 1)[1]] = obj["_cors"]
     assert worker["from-cache"]["worker"]["answer"] == "cache-storage"
     assert worker["from-cache"]["browser"]["blocked"] is False
     assert worker["synthetic"]["worker"]["answer"] == "synthetic"
     assert worker["opaque"]["worker"]["failure"] == "opaque-response-for-cors-request"
     assert worker["opaque"]["browser"]["blocked"] is True
-    # The proxy saw only the worker's own no-cors fetch for /opaque.
-    assert [h.path for h in s["api"].hits] == ["/opaque"]
-    opaque = [d for d in by_url(s["capture"])["opaque"] if d.verdict.source == "service-worker"]
+    # The proxy saw only the worker's own fetches: /opaque (no-cors) and /wild?sri.
+    assert [h.path for h in s["api"].hits] == ["/opaque", "/wild"]
+    found = by_url(s["capture"])
+    opaque = [d for d in found["opaque"] if d.verdict.source == "service-worker"]
     assert opaque[0].verdict.blocked is True and opaque[0].verdict.confirmed
+    # The wire shows /wild?sri allowed; its digest failed it in the browser, and the page's
+    # fetch with it (measured, Chromium 156: "the promise was rejected").
+    (sri,) = found["wild?sri"]
+    assert worker["wild?sri"]["worker"]["failure"] == "rejected"
+    assert (sri.verdict.blocked, sri.verdict.confirmed) == (True, True)
+    assert sri.verdict.chrome_message.endswith("the promise was rejected.")
 
 
 def test_probe_goes_into_dedicated_shared_and_module_workers(browser_session) -> None:
