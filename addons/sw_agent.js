@@ -48,8 +48,12 @@
   if (typeof nativeFetch === 'function') {
     G.fetch = function fetch(input, init) {
       var result = nativeFetch.apply(this, arguments);
+      /* A fetch with integrity metadata fails in the browser when the answer the proxy saw
+         pass does not match it (Fetch §4.1 main fetch): the wire does not show that
+         failure, so it stays untagged and the page's fetch is the worker's rejection. */
       try {
-        return result.then(tag('network'), checked(input, init) ? failedCheck : failedFetch);
+        return checked(input, init) ? result.then(tag('network'))
+          : result.then(tag('network'), failedFetch);
       } catch (e) { return result; }
     };
   }
@@ -57,12 +61,6 @@
   function failedFetch(error) {
     /* The worker's own fetch failed: the proxy saw that request, and why it failed. */
     try { if (error && typeof error === 'object') tags.set(error, 'network-error'); } catch (e) { }
-    throw error;
-  }
-  function failedCheck(error) {
-    /* A fetch with integrity metadata fails in the browser when the answer the proxy saw
-       pass does not match it (Fetch §4.1 main fetch): the wire does not show that failure,
-       so it stays untagged and the page's fetch is the worker's rejection. */
     throw error;
   }
   function checked(input, init) {

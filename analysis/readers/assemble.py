@@ -30,7 +30,7 @@ from analysis.model import (
     same_origin,
 )
 
-from .captured import Captured, Hints
+from .captured import Captured, Hints, carried_starts
 from .hints import resource_type_from_dest
 
 REDIRECT_STATUSES: frozenset[int] = frozenset({301, 302, 303, 307, 308})
@@ -445,12 +445,14 @@ def _in_time_order(items: list[Captured], *, wire: bool = False) -> list[Capture
     HAR writer lists them in."""
     items = sorted(items, key=lambda c: c.order)
     keyed: list[tuple[float, bool, int, Captured]] = []
-    last = float("-inf")
-    for pos, c in enumerate(items):
-        if c.tx.started is not None:
-            last = c.tx.started
-        later = not wire and c.tx.started is not None and _is_preflight(c.tx, _facts(c.tx))
-        keyed.append((last, later, pos, c))
+    for pos, (start, c) in enumerate(zip(carried_starts(items), items, strict=True)):
+        later = (
+            not wire
+            and c.tx.started is not None
+            and c.tx.request.method.upper() == "OPTIONS"
+            and _is_preflight(c.tx, _facts(c.tx))
+        )
+        keyed.append((start, later, pos, c))
     keyed.sort(key=lambda t: (t[0], t[1], t[2]))
     return [c for _, _, _, c in keyed]
 
@@ -1281,15 +1283,8 @@ def _refused_from_the_cache(chain: _Chain, unit: _Unit) -> bool:
     origin = "null" if chain.tainted else chain.origin
     if response is None or origin is None:
         return False
-    allowed = response.headers.get("access-control-allow-origin")
-    if allowed not in ("*", origin):
-        return True
     sent = next((u.actual.tx.request.headers for u in chain.units if u.actual), None)
-    return (
-        sent is not None
-        and fetch.carries_credentials(sent)
-        and (allowed == "*" or response.headers.get("access-control-allow-credentials") != "true")
-    )
+    return _refuses(response, origin, sent is not None and fetch.carries_credentials(sent))
 
 
 def _credentialed(chain: _Chain) -> bool:
@@ -1323,10 +1318,16 @@ def _refused(unit: _Unit, credentialed: bool = False) -> bool:
         or _same_origin(tx.request.url, origin)
     ):
         return False
+    return _refuses(response, origin, credentialed or fetch.carries_credentials(request))
+
+
+def _refuses(response: Response, origin: str, credentialed: bool) -> bool:
+    """The simple string test of `_refused`: Allow-Origin missing or another origin's, or,
+    for a credentialed request, `*` or no `Allow-Credentials: true`."""
     allowed = response.headers.get("access-control-allow-origin")
     if allowed not in ("*", origin):
         return True
-    return (credentialed or fetch.carries_credentials(request)) and (
+    return credentialed and (
         allowed == "*" or response.headers.get("access-control-allow-credentials") != "true"
     )
 

@@ -6,6 +6,7 @@ Chrome's HAR extras). Readers only collect hints; `assemble` turns them into a `
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TypedDict
 
@@ -86,3 +87,16 @@ class Loaded:
     via_proxy: bool = False
     """Recorded by a proxy the browser sent every request through, whatever the format
     (mitmproxy's own HAR export); the flow file and the capture are so by their format."""
+
+
+def carried_starts(items: Sequence[Captured]) -> list[float]:
+    """Each transaction's start time for ordering by it: one without a start time takes
+    the start of the one before it in `items`, so that it keeps its place after it rather
+    than jumping to either end."""
+    starts: list[float] = []
+    last = float("-inf")
+    for c in items:
+        if c.tx.started is not None:
+            last = c.tx.started
+        starts.append(last)
+    return starts

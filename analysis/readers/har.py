@@ -20,7 +20,7 @@ from typing import Any
 from analysis import fetch, orb
 from analysis.model import BrowserVerdict, Headers, Request, Response, Transaction, origin_of
 
-from .captured import Captured, Hints, Loaded
+from .captured import Captured, Hints, Loaded, carried_starts
 from .errors import InputError
 from .hints import cors_hints, describe_type
 
@@ -160,14 +160,9 @@ def _never_sent(captured: list[Captured], pagerefs: list[object]) -> list[Captur
 def _start_ranks(captured: list[Captured]) -> list[int]:
     """Each entry's place in start-time order, stable on file order; one without a start
     time keeps its place after the entry before it (as `assemble` orders them)."""
-    keyed: list[tuple[float, int]] = []
-    last = float("-inf")
-    for i, c in enumerate(captured):
-        if c.tx.started is not None:
-            last = c.tx.started
-        keyed.append((last, i))
+    starts = carried_starts(captured)
     rank = [0] * len(captured)
-    for r, (_, i) in enumerate(sorted(keyed)):
+    for r, i in enumerate(sorted(range(len(captured)), key=starts.__getitem__)):
         rank[i] = r
     return rank
 

@@ -9,6 +9,7 @@ import pytest
 
 from analysis.model import BrowserVerdict, Exchange
 from analysis.readers import read
+from analysis.readers.captured import Loaded
 from analysis.readers.errors import InputError
 from analysis.readers.har import read_har, read_har_document
 from analysis.verdict import decide
@@ -94,12 +95,17 @@ def test_devtools_failed_credentialed_preflight_is_named() -> None:
     )
 
 
+def _never_sent_by_call(loaded: Loaded) -> dict[tuple[str, str], bool | None]:
+    """Each transaction's `never_sent` hint, by method and the URL's last path segment."""
+    return {
+        (c.tx.request.method, c.tx.request.url.rsplit("/", 1)[1]): c.hints.get("never_sent")
+        for c in loaded.captured
+    }
+
+
 def test_devtools_page_request_failed_with_no_answer_was_never_sent() -> None:
     for reader in (read_har, read_har_document):
-        sent = {
-            (c.tx.request.method, c.tx.request.url.rsplit("/", 1)[1]): c.hints.get("never_sent")
-            for c in reader(DEVTOOLS_156).captured
-        }
+        sent = _never_sent_by_call(reader(DEVTOOLS_156))
         assert sent[("PUT", "wildcard-with-credentials-preflight")] is True
         assert sent[("OPTIONS", "wildcard-with-credentials-preflight")] is None
         # A dedicated worker's: logged without a page, its preflight with one.
@@ -126,10 +132,7 @@ def test_a_never_sent_request_is_found_in_a_har_listed_by_end_time(tmp_path: Pat
     entries.insert(entries.index(options) + 1, put)
     path = write_json(tmp_path / "by-end.har", doc)
     for reader in (read_har, read_har_document):
-        sent = {
-            (c.tx.request.method, c.tx.request.url.rsplit("/", 1)[1]): c.hints.get("never_sent")
-            for c in reader(path).captured
-        }
+        sent = _never_sent_by_call(reader(path))
         assert sent[("PUT", "wildcard-with-credentials-preflight")] is True
         assert sent[("GET", "cw-0053")] is None
 
