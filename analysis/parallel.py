@@ -161,16 +161,17 @@ def map_slices(
     jobs: int | None,
     *,
     min_per_job: int | None = None,
-) -> list[R] | None:
+) -> Iterator[R] | None:
     """`work` over consecutive slices of `items` on forked processes, the results in
-    order; None when that does not apply (one job, too few items, no fork), and the
-    caller does the work itself. Workers find `items` in memory and send back only what
-    `work` returns, so that should be small next to the items."""
+    order as they arrive; None when that does not apply (one job, too few items, no
+    fork), and the caller does the work itself. Workers find `items` in memory and send
+    back only what `work` returns, so that should be small next to the items; the caller
+    takes in each result before the next, so that all of them never live at once."""
     n = len(items)
     jobs = _jobs_for(n, jobs, min_per_job)
     if jobs == 1 or not _can_fork():
         return None
-    return list(_forked(items, work, _slices(n, jobs), jobs))
+    return _forked(items, work, _slices(n, jobs), jobs)
 
 
 def _jobs_for(n: int, jobs: int | None, min_per_job: int | None) -> int:

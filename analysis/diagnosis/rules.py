@@ -62,7 +62,12 @@ class Assignment:
     root_cause: str
     severity: str
     api_origin: str
-    detail: dict[str, str] = field(default_factory=dict)
+    detail: dict[str, str] = field(default_factory=lambda: _NO_DETAIL)
+
+
+_NO_DETAIL: dict[str, str] = {}
+"""Shared by every assignment without details (most warnings): nothing writes to a detail
+once it is assigned, and a million exchanges can give a million warnings."""
 
 
 @dataclass(slots=True)
@@ -193,7 +198,7 @@ def _left_same_origin_mode(r: Any) -> bool:
 def _warning(cause: str, r: Any) -> dict[str, str]:
     if cause == "preflight-not-cached" and r.preflight_max_age is not None:
         return {"max_age": str(r.preflight_max_age)}
-    return {}
+    return _NO_DETAIL
 
 
 # --- Failures ------------------------------------------------------------------------------

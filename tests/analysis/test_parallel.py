@@ -93,8 +93,10 @@ def _lengths(items: list[Exchange]) -> list[int]:
 
 
 def test_map_slices_gives_every_slice_in_order(exchanges: list[Exchange]) -> None:
-    parts = parallel.map_slices(exchanges, _lengths, 2, min_per_job=50)
-    assert parts is not None and len(parts) > 2
+    results = parallel.map_slices(exchanges, _lengths, 2, min_per_job=50)
+    assert results is not None
+    parts = list(results)
+    assert len(parts) > 2
     assert [n for part in parts for n in part] == _lengths(exchanges)
 
 

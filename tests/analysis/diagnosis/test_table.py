@@ -84,9 +84,10 @@ def test_rows_worked_out_on_several_processes_are_the_same(
     forked: list[int] = []
 
     def small_slices(items: Sequence[Decided], work: Callable, jobs: int | None) -> list | None:
-        parts = parallel.map_slices(items, work, jobs, min_per_job=50)
-        forked.append(len(parts or ()))
-        return parts
+        results = parallel.map_slices(items, work, jobs, min_per_job=50)
+        parts = list(results or ())
+        forked.append(len(parts))
+        return parts if results is not None else None
 
     monkeypatch.setattr(table, "map_slices", small_slices)
     assert_frame_equal(table.build(decided, jobs=2), serial)
