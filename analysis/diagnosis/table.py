@@ -263,8 +263,9 @@ def _kind(name: str) -> str:
 
 _ANSWERS = _Answers()
 """By response shape, for the whole process: shapes repeat across inputs too."""
-_STRINGS: dict[str, str] = {}
-"""Endpoint names, one string each."""
+_STRINGS: dict[str | tuple[str, ...], str | tuple[str, ...]] = {}
+"""Endpoint names and the rows' tuples of warning ids, one of each: a table of a million
+rows holds them once per distinct value, not once per row."""
 
 
 # Headers whose values differ on every response but say nothing about the stack: only
@@ -296,8 +297,10 @@ _VOLATILE = frozenset(
 )
 
 
-def _row(d: Decided, answers: _Answers, strings: dict[str, str]) -> tuple:
-    """The row's values in `COLUMNS` order; repeated strings made once (`strings`)."""
+def _row(
+    d: Decided, answers: _Answers, strings: dict[str | tuple[str, ...], str | tuple[str, ...]]
+) -> tuple:
+    """The row's values in `COLUMNS` order; repeated values made once (`strings`)."""
     ex, v = d.exchange, d.verdict
     failed_url = v.failed_url or ex.final_url
     if scheme_of(failed_url) not in ("http", "https"):
@@ -337,7 +340,7 @@ def _row(d: Decided, answers: _Answers, strings: dict[str, str]) -> tuple:
         pf_answer.server,
         v.credentials,
         _tainted(ex),
-        tuple(w.id for w in v.warnings),
+        intern(ids := tuple([w.id for w in v.warnings]), ids),
         final.body_excerpt if final is not None else None,
         pf_response.body_excerpt if pf_response is not None else None,
         bool(final is not None and is_shared_cache_hit(final.headers)),
