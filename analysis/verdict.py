@@ -276,7 +276,9 @@ def _failed_only_with_credentials(exchange: Exchange, without: _Walk, with_: _Wa
         and failure.url == last.url
     ):
         return False
-    if failure.stage == "response":
+    if failure.stage in ("response", "redirect"):
+        # A stored redirect fails at the redirect (§4.4); had it passed, the browser would
+        # have followed it and logged the hop, not failed here with no answer.
         return last.stored is not None and last.actual is not None and last.actual.response is None
     preflight = last.preflight.transaction if last.preflight is not None else None
     return (

@@ -1982,6 +1982,18 @@ def test_a_failed_cache_hit_on_a_stored_redirect_fails_at_the_redirect() -> None
     assert (v.blocked, v.stage, v.reason) == (True, "redirect", "MissingAllowOriginHeader")
 
 
+def test_a_failed_cache_hit_on_a_stored_redirect_that_only_credentials_fail() -> None:
+    # DevTools' HAR (measured, catalogue redirect-cached-301-wildcard-credentialed-twice,
+    # Chromium 156): a credentialed fetch's second try failed with no answer and provisional
+    # headers; the 301 the cache held said `*`, which passes unless credentials went.
+    x = _failed_cache_hit([], None)
+    moved = Response(301, Headers.of([("Location", API + "/next"), (ACAO, "*")]))
+    x = replace(x, steps=(replace(x.steps[0], stored=moved),))
+    v = decide(x)
+    assert (v.blocked, v.stage, v.reason) == (True, "redirect", "WildcardOriginNotAllowed")
+    assert v.credentials == "include"
+
+
 def test_a_cache_copy_that_passes_leaves_the_failure_unnamed() -> None:
     v = decide(_failed_cache_hit([(ACAO, PAGE), (ACAC, "true")], None))
     assert (v.blocked, v.reason, v.condition) == (True, None, None)
