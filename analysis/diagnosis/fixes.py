@@ -1954,16 +1954,24 @@ def _no_cors_opaque(c: _Ctx) -> Fix:
 def _browser_block(c: _Ctx) -> Fix:
     fault = c.detail.get("fault") or ""
     what = f" ({fault})" if fault else ""
-    block = c.detail.get("block", "")
-    where, remedy = _BLOCK_REMEDIES.get(block, _BLOCK_REMEDIES["other"])
-    if c.detail.get("stage") == "redirect" and block in _REDIRECT_REMEDIES:
-        where, remedy = _REDIRECT_REMEDIES[block]
+    redirected = c.detail.get("stage") == "redirect"
+    # One finding may hold several kinds of block of one API (its details joined by
+    # ", "): each gets its remedy, and they are fixed in one place only if all agree.
+    kinds = list(dict.fromkeys(k.strip() for k in c.detail.get("block", "").split(", ")))
+    remedies: list[tuple[str, str]] = []
+    for block in kinds:
+        where, remedy = _BLOCK_REMEDIES.get(block, _BLOCK_REMEDIES["other"])
+        if redirected and block in _REDIRECT_REMEDIES:
+            where, remedy = _REDIRECT_REMEDIES[block]
+        remedies.append((where, remedy))
+    wheres = {where for where, _ in remedies}
+    where = wheres.pop() if len(wheres) == 1 else _BLOCK_REMEDIES["other"][0]
     layer = c.owner if where == "server" else where
     text = [
         f"The browser itself stopped requests from pages on {c.origins_text()} to"
         f" {c.api}{c.where()}{what}. That is not a CORS failure, and no CORS setting"
         " changes it.",
-        remedy.format(server=display_name(c.owner)),
+        *dict.fromkeys(remedy.format(server=display_name(c.owner)) for _, remedy in remedies),
     ]
     return _fix(c, text, "", layer=layer)
 

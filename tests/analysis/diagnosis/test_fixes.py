@@ -607,3 +607,29 @@ def test_a_block_the_browser_made_itself_is_fixed_where_it_comes_from(
     assert fix.layer == layer and needle in fix.text
     assert "not a CORS failure" in fix.text
     assert "certificate" not in fix.text and "error page" not in fix.text
+
+
+@pytest.mark.parametrize(
+    ("blocks", "layer", "needles"),
+    [
+        # Measured (lab catalogue, Chromium 156): one API's answers to a sandboxed page's
+        # scripts, one refused by ORB, one by its CORP: both fixed in the API's server.
+        (
+            "net::ERR_BLOCKED_BY_ORB, corp-not-same-origin",
+            "express",
+            ("Express answer with the image", "cross-origin (same-site where"),
+        ),
+        ("csp, corp-not-same-site", "page", ("connect-src", "cross-origin instead of same-site")),
+    ],
+)
+def test_a_finding_of_several_blocks_names_each_and_one_layer_only_if_all_agree(
+    blocks: str, layer: str, needles: tuple[str, ...]
+) -> None:
+    fix = fix_for(
+        "browser-block",
+        stack("express", "nginx", "express"),
+        params(detail={"fault": "blocked by …, blocked by …", "block": blocks}),
+    )
+    assert fix.layer == layer
+    assert all(needle in fix.text for needle in needles), fix.text
+    assert "console says why" not in fix.text
