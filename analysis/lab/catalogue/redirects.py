@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from analysis.lab.catalogue.build import (
+    ACAC,
     ACAO,
+    CREDS,
     EXPRESS,
     JSON_PUT,
     NGINX,
@@ -17,6 +19,7 @@ from analysis.lab.catalogue.build import (
     ok,
     preflight,
     redirect,
+    text,
 )
 from analysis.lab.spec import ALLOWED, Expected, Route, Scenario
 
@@ -24,8 +27,23 @@ TO_API2 = "{api2}{path}/final"
 # The first API (nginx) moved the resource to a second API origin; the second runs Express.
 APP = ("{app}",)
 X_LAB = call(headers=(("X-Lab", "1"),))
+CREDENTIALED = call(credentials="include")
 """A GET with a header that is not safelisted: preflighted."""
 HOP = Route("GET", redirect(302, TO_API2, REFLECT, VARY, NGINX), on="api")
+
+
+BACK_THEN_TRUE = (
+    Route("GET", redirect(307, "{app}{path}/back", REFLECT, CREDS, VARY, NGINX), on="api"),
+    Route(
+        "GET",
+        redirect(303, "{api}{path}/final", REFLECT, (ACAC, "TRUE"), VARY, NGINX),
+        sub="/back",
+        on="app",
+    ),
+    Route("GET", ok(REFLECT, CREDS, VARY, NGINX), sub="/final", on="api"),
+)
+"""The API sends the call back to the page's origin, whose 303 (Origin: null by then) says
+`Access-Control-Allow-Credentials: TRUE`: not `true`, so only an uncredentialed fetch passes."""
 
 
 def _with_credentials(location: str) -> Route:
@@ -145,6 +163,65 @@ SCENARIOS = (
         "default) and never reaches the proxy; the chain goes on to the final answer.",
         fix_layer="nginx",
         fix_leave_alone="express",
+    ),
+    Scenario(
+        id="xhr-redirected-preflight-404",
+        title="XHR with a custom header redirected (302) to a second origin whose OPTIONS is 404",
+        cause="preflight-not-handled",
+        visit=at(replace(X_LAB, client="xhr")),
+        routes=(
+            Route("OPTIONS", preflight(allow_headers="X-Lab"), on="api"),
+            Route("GET", redirect(302, TO_API2, REFLECT, VARY, NGINX), on="api"),
+            Route("OPTIONS", text(404, "Not Found", NGINX, REFLECT), sub="/final"),
+            Route("GET", ok(REFLECT, VARY, NGINX), sub="/final"),
+        ),
+        expected=blocked("PreflightInvalidStatus"),
+        notes="The second origin's nginx adds CORS headers (always), so the preflight with "
+        "Origin: null passes the origin check and fails on its status.",
+        fix_layer="nginx",
+    ),
+    Scenario(
+        id="redirect-cached-301-wildcard-credentialed-twice",
+        title="nginx's 301 says Access-Control-Allow-Origin: * to a credentialed fetch, made "
+        "twice: the second time from the HTTP cache",
+        cause="wildcard-with-credentials",
+        before=(at(CREDENTIALED),),
+        visit=at(CREDENTIALED),
+        routes=(
+            Route("GET", redirect(301, TO_API2, (ACAO, "*"), NGINX)),
+            Route("GET", ok(REFLECT, CREDS, VARY, NGINX), sub="/final"),
+        ),
+        expected=blocked("WildcardOriginNotAllowed"),
+        wire_decides=False,
+        notes="A 301 is cacheable by default: the second fetch's redirect never reaches the "
+        "proxy, and Chromium refuses the stored copy at the redirect as it did the first.",
+        fix_layer="nginx",
+    ),
+    Scenario(
+        id="redirect-credentialed-303-acac-uppercase",
+        title="Credentialed fetch sent back to the page's origin, whose 303 says "
+        "Access-Control-Allow-Credentials: TRUE",
+        cause="credentials-not-allowed",
+        visit=at(CREDENTIALED),
+        routes=BACK_THEN_TRUE,
+        expected=blocked("InvalidAllowCredentials", "TRUE"),
+        notes="The hop to the page's own site carries no Sec-Fetch-Storage-Access and no "
+        "cookie, yet the fetch is still credentialed (Fetch §4.4 keeps the request's mode): "
+        "the value is compared case-sensitively with `true`.",
+        fix_layer="nginx",
+    ),
+    Scenario(
+        id="control-redirect-303-acac-uppercase-without-credentials",
+        title="Right after a credentialed fetch stopped at that 303, the same fetch without "
+        "credentials follows it to the end",
+        cause="none",
+        before=(at(CREDENTIALED),),
+        visit=at(),
+        routes=BACK_THEN_TRUE,
+        expected=ALLOWED,
+        notes="Allow-Credentials is checked only for a credentialed fetch (Fetch §4.9 CORS "
+        "check). The two fetches' hops to the same URLs interleave on the wire: the refused "
+        "one ends at the 303, and the final answer is this one's.",
     ),
     Scenario(
         id="redirect-to-ftp",
