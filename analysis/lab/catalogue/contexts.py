@@ -4,7 +4,17 @@ context's, not the tab's, which is what people miss when "the page is allowed"."
 
 from __future__ import annotations
 
-from analysis.lab.catalogue.build import EXPRESS, NGINX, REFLECT, VARY, blocked, ok
+from analysis.lab.catalogue.build import (
+    ACAC,
+    CREDS,
+    EXPRESS,
+    NGINX,
+    REFLECT,
+    VARY,
+    blocked,
+    ok,
+    redirect,
+)
 from analysis.lab.spec import ALLOWED, Call, Route, Scenario, Visit
 
 SCENARIOS = (
@@ -45,5 +55,27 @@ SCENARIOS = (
         visit=Visit(call=Call(), context="module-worker"),
         routes=(Route("GET", ok(REFLECT, VARY)),),
         expected=ALLOWED,
+    ),
+    Scenario(
+        id="data-worker-credentialed-redirect-acac-uppercase",
+        title="A data: worker's credentialed fetch redirected to another site, whose 307 says "
+        "Access-Control-Allow-Credentials: TRUE",
+        cause="credentials-not-allowed",
+        visit=Visit(call=Call(api="app_port2", credentials="include"), context="data-worker"),
+        routes=(
+            Route("GET", redirect(303, "{api2}{path}/h1", REFLECT, CREDS, NGINX), on="app_port2"),
+            Route(
+                "GET",
+                redirect(307, "{api2}{path}/h2", REFLECT, (ACAC, "TRUE"), NGINX),
+                sub="/h1",
+                on="api2",
+            ),
+            Route("GET", ok(REFLECT, CREDS, NGINX), sub="/h2", on="api2"),
+        ),
+        expected=blocked("InvalidAllowCredentials", "TRUE"),
+        notes="The worker's origin is opaque (Origin: null). Its first request, to the "
+        "page's own site, carries no Sec-Fetch-Storage-Access (that follows the top-level "
+        "site); the hop to another site does: both are of one credentialed fetch.",
+        fix_layer="nginx",
     ),
 )
