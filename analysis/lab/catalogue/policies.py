@@ -6,13 +6,18 @@ them show where each rule stops."""
 
 from __future__ import annotations
 
-from analysis.lab.catalogue.build import ACAO, NGINX, at, call, ok, redirect
+from analysis.lab.catalogue.build import ACAO, EXPRESS, NGINX, at, call, ok, redirect
 from analysis.lab.spec import ALLOWED, Expected, Header, Reply, Route, Scenario, Visit
 
 CORP = "Cross-Origin-Resource-Policy"
 NOSNIFF: Header = ("X-Content-Type-Options", "nosniff")
 BLOCKED = Expected(blocked=True)
 """Blocked with no CORS error: DevTools reports a blockedReason or a console refusal."""
+JS = "text/javascript"
+EXPRESS_CORP: tuple[Header, ...] = ((CORP, "same-origin"), EXPRESS, ("Cache-Control", "max-age=0"))
+"""Express with helmet's default Cross-Origin-Resource-Policy."""
+SANDBOXED_SCRIPT = at(call(api="app", client="script"), page="evil", kind="sandboxed")
+"""A <script> of 127.0.0.1 on a sandboxed page (opaque origin): no Origin, a cross-site load."""
 
 
 def asset(content_type: str, body: str, *headers: Header) -> Reply:
@@ -55,6 +60,24 @@ CORP_SCENARIOS = (
         routes=(Route("GET", asset("image/png", "PNG")),),
         expected=BLOCKED,
         fix_layer="nginx",
+    ),
+    Scenario(
+        id="corp-sandboxed-script-chain-back-same-origin",
+        title="A sandboxed page's <script> redirected away and back to the first URL's site, "
+        "answered with CORP: same-origin",
+        notes="The wire names no page (no Origin; Sec-Fetch-Site: cross-site on the first "
+        "request): the page is of another site than 127.0.0.1, so every URL there is "
+        "another origin for it, and the final answer's same-origin policy refuses the load "
+        "(corp-not-same-origin), whatever the hop away in between.",
+        cause="browser-block",
+        visit=SANDBOXED_SCRIPT,
+        routes=(
+            Route("GET", redirect(301, "{api}{path}/h1", EXPRESS), on="app"),
+            Route("GET", redirect(301, "{app_port2}{path}/h2", EXPRESS), sub="/h1", on="api"),
+            Route("GET", Reply(200, EXPRESS_CORP, "var lab = 1;", JS), sub="/h2", on="app_port2"),
+        ),
+        expected=BLOCKED,
+        fix_layer="express",
     ),
     Scenario(
         id="control-corp-same-origin-cors-wildcard",
@@ -113,6 +136,21 @@ MIME_SCENARIOS = (
         cause="browser-block",
         visit=at(call(client="module")),
         routes=(Route("GET", asset("text/plain", "export const x = 1;", (ACAO, "*"))),),
+        expected=BLOCKED,
+        fix_layer="nginx",
+    ),
+    Scenario(
+        id="script-sandboxed-chain-ends-elsewhere-as-image",
+        title="A sandboxed page's <script> redirected (308) to another site, answered image/png",
+        notes="The wire names no page (no Origin; Sec-Fetch-Site: cross-site). ORB lets an "
+        "image/* answer through whatever the page, and Blink refuses to run a script of that "
+        "type, so the load fails wherever the chain ends.",
+        cause="browser-block",
+        visit=SANDBOXED_SCRIPT,
+        routes=(
+            Route("GET", redirect(308, "{api2}{path}/h1", NGINX), on="app"),
+            Route("GET", asset("image/png", "var lab = 1;"), sub="/h1", on="api2"),
+        ),
         expected=BLOCKED,
         fix_layer="nginx",
     ),
