@@ -46,6 +46,8 @@ NOT_IN_THE_EXPORT = {
     # The worker's own POST to the URL is logged after the page's: the lab's lookup by URL
     # and method finds the worker's (allowed), while the page's exchange is blocked.
     "sw-cache-storage-put-of-post",
+    # Likewise the worker's own GET with the page's integrity metadata, which CORS allowed.
+    "sw-pass-through-integrity-mismatch",
 }
 
 

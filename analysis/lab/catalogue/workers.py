@@ -9,6 +9,8 @@ from analysis.lab.spec import ALLOWED, Expected, Route, Scenario
 TEXT_CT = ("Content-Type", "text/plain")
 
 SW_PAGE = at(kind="sw")
+WRONG_DIGEST = "sha256-" + "eHh4" * 10 + "eHg="
+"""The SHA-256 integrity of no answer here: base64 of 32 times `x`."""
 
 SCENARIOS = (
     Scenario(
@@ -92,6 +94,20 @@ SCENARIOS = (
         expected=Expected(blocked=True),
         wire_decides=False,
         notes="Blocked with no corsErrorStatus anywhere; the wire shows a no-cors GET.",
+        fix_layer="service-worker",
+    ),
+    Scenario(
+        id="sw-pass-through-integrity-mismatch",
+        title="Worker passes through a fetch whose integrity metadata the answer does not match",
+        cause="service-worker-response",
+        visit=at(call(integrity=WRONG_DIGEST), kind="sw"),
+        routes=(Route("GET", ok(REFLECT, VARY)),),
+        worker="pass",
+        expected=Expected(blocked=True),
+        wire_decides=False,
+        notes="The wire shows the worker's fetch allowed by CORS; its digest then fails it in "
+        "the browser (Fetch §4.1 main fetch), the worker's promise rejects and so does the "
+        "page's fetch, with no corsErrorStatus anywhere.",
         fix_layer="service-worker",
     ),
 )
