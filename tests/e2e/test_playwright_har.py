@@ -105,6 +105,18 @@ IDS = [
     "preflighted-get-cached-for-other-port",
     "orb-sandboxed-script-redirected-json",
     "beacon-json-from-frame-preflight-404",
+    # A redirect to an origin whose preflight fails (an XHR: the HAR logs the hop with the
+    # headers its script set), a stored 301 refused again, credentials kept across hops
+    # (also a data: worker's), a no-cors chain of a sandboxed page that ends back at the
+    # first URL's site or on another, a worker's fetch that fails its integrity metadata.
+    "xhr-redirected-preflight-404",
+    "redirect-cached-301-wildcard-credentialed-twice",
+    "redirect-credentialed-303-acac-uppercase",
+    "control-redirect-303-acac-uppercase-without-credentials",
+    "data-worker-credentialed-redirect-acac-uppercase",
+    "corp-sandboxed-script-chain-back-same-origin",
+    "script-sandboxed-chain-ends-elsewhere-as-image",
+    "sw-pass-through-integrity-mismatch",
 ]
 
 
