@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 from urllib.parse import urljoin, urlsplit
 
-from analysis import address_space, fetch, http_cache
+from analysis import address_space, fetch, http_cache, orb
 from analysis.model import (
     MODES,
     Context,
@@ -1176,7 +1176,28 @@ def _kept_fresh(unit: _Unit) -> bool:
         and response.status not in _NEVER_STORED
         and not response.made_by_proxy
         and http_cache.fresh_after(response, 0.0)
+        and not _cut_short_by_orb(actual)
     )
+
+
+def _cut_short_by_orb(captured: Captured) -> bool:
+    """A whole cross-origin no-cors answer ORB blocked (`orb_impl.cc`, `analysis.orb`): the
+    network service stops reading it, so the HTTP cache never completes its copy and the
+    next request for the URL goes to the server (measured, Chromium 156: after a no-cors
+    fetch() got JSON, sniffed JSON or HTML with nosniff, a CORS request redirected to the
+    URL reached the server; after an image or text, the cache answered it). A 304's copy
+    is the stored one, complete already; a range is never kept whole."""
+    tx = captured.tx
+    response = tx.response
+    mode = captured.hints.get("mode") or tx.request.headers.get("sec-fetch-mode")
+    if response is None or response.status in (206, 304):
+        return False
+    if mode is None or mode.strip().lower() != "no-cors":
+        return False
+    page = _requester(tx)
+    if page is None or _same_origin(page, tx.request.url):
+        return False  # ORB guards only cross-origin answers; without a page, no telling
+    return orb.decide(response.status, response.headers, response.sniffed) is True
 
 
 def _answered_from_the_cache(chain: _Chain, fresh: list[_Unit]) -> None:

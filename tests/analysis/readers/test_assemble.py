@@ -20,6 +20,8 @@ from analysis.verdict import decide
 
 from .builders import API, PAGE, cap, caps, preflight_tx, tx
 
+API2 = "http://127.0.0.4:8000"
+
 ORIGIN = [("Origin", PAGE)]
 
 
@@ -436,6 +438,52 @@ def test_a_redirect_whose_target_the_cache_held_fresh_ends_at_that_copy(
     assert [s.url for s in later.steps] == ([url, hop] if taken else [url])
     if taken:  # decided on the copy: allowed unless credentials went, unseen here
         assert decide(later).condition == "credentials-include"
+
+
+@pytest.mark.parametrize(
+    ("answer", "blocked_by_orb"),
+    [
+        ([("Content-Type", "application/json"), ("X-Content-Type-Options", "nosniff")], True),
+        ([("Content-Type", "text/html"), ("X-Content-Type-Options", "nosniff")], True),
+        ([("Content-Type", "image/png")], False),  # ORB lets an image through: kept whole
+    ],
+)
+def test_a_no_cors_answer_orb_blocked_leaves_no_copy_for_a_later_redirect(
+    answer: list[tuple[str, str]], blocked_by_orb: bool
+) -> None:
+    """Measured in Chromium 156 (rc-021d, then a run over ORB's verdicts): a no-cors fetch
+    through a 303 and a 301 got an answer ORB blocked, with `max-age`; a CORS fetch of the
+    same URL, its 301 from the cache, reached the server again for the last hop, and the
+    CORS check read that answer. Had ORB let the first answer through, the cache would have
+    answered with it."""
+    url, hop, final = f"{API}/r", f"{API2}/h1", f"{API}/h2"
+    no_cors = [("Sec-Fetch-Mode", "no-cors"), ("Referer", PAGE + "/")]
+    cors = [*ORIGIN, ("Sec-Fetch-Mode", "cors"), ("Referer", PAGE + "/")]
+    tainted = [("Origin", "null"), ("Sec-Fetch-Mode", "cors"), ("Referer", PAGE + "/")]
+    other = [("Location", hop), ("Access-Control-Allow-Origin", PAGE)]
+    moved = [("Location", final), ("Access-Control-Allow-Origin", "*")]
+    stored = [*answer, ("Cache-Control", "max-age=600")]
+    captured = caps(
+        tx("GET", url, no_cors, status=303, response_headers=other, started=1.0, duration_ms=5),
+        tx("GET", hop, no_cors, status=301, response_headers=moved, started=1.01, duration_ms=5),
+        tx("GET", final, no_cors, response_headers=stored, started=1.02, duration_ms=5),
+        tx("GET", url, cors, status=303, response_headers=other, started=2.0, duration_ms=5),
+        *(
+            [tx("GET", final, tainted, response_headers=[*stored, ("Access-Control-Allow-Origin",
+                "null")], started=2.01)]
+            if blocked_by_orb
+            else []
+        ),
+    )  # fmt: skip
+    later = [x for x in assemble(captured).exchanges if x.url == url][-1]
+    assert [s.url for s in later.steps] == [url, hop, final]
+    last = later.steps[-1].actual
+    assert last is not None and last.started == (2.01 if blocked_by_orb else 1.02)
+    verdict = decide(later)
+    if blocked_by_orb:
+        assert verdict.blocked is not True
+    else:  # the no-cors copy names no origin
+        assert (verdict.blocked, verdict.reason) == (True, "MissingAllowOriginHeader")
 
 
 @pytest.mark.parametrize(("status", "taken"), [(500, True), (200, True), (401, False)])
