@@ -63,6 +63,9 @@ class _Unit:
     actual: Captured | None
     preflight_facts: _Facts | None = None
     actual_facts: _Facts | None = None
+    page: str | None = None
+    """The origin of the page whose fetch this step belongs to, where its chain told it
+    (`_chain_page`): a hop that carried `Origin: null` and no Referer does not say."""
 
     @property
     def lead_facts(self) -> _Facts:
@@ -829,6 +832,7 @@ def _chain(units: list[_Unit], *, wire: bool = False) -> list[_Chain]:
             if _kept_by_the_cache(unit):
                 stored.setdefault(_url_key(unit.url), []).append(unit)
         elif _kept_fresh(unit):
+            unit.page = _chain_page(chain)
             fresh.setdefault(_url_key(unit.url), []).append(unit)
     chains = _resumed_from_the_cache(chains, chains, stored, fresh, wire=wire)
     if held:
@@ -1259,7 +1263,7 @@ def _fresh_copy(chain: _Chain, fresh: list[_Unit], asked: float) -> Captured | N
     latest stored before then for the chain's cache partition (the page's site), if it is
     still fresh and its Vary allows the Origin the chain's request carries."""
     origin = "null" if chain.tainted else chain.origin
-    requester = _requester(chain.units[0].lead.tx)
+    requester = _chain_page(chain) or _requester(chain.units[0].lead.tx)
     # The latest stored before the request (units come in time order).
     before = bisect.bisect_left(fresh, asked, key=lambda u: u.started or float("-inf"))
     for unit in reversed(fresh[max(0, before - _REDIRECT_SCAN) : before]):
@@ -1268,7 +1272,10 @@ def _fresh_copy(chain: _Chain, fresh: list[_Unit], asked: float) -> Captured | N
         assert tx.started is not None and tx.response is not None
         if any(u is unit for u in chain.units):
             continue
-        stored_for = _requester(tx)
+        # A copy stored for a hop with `Origin: null` (a tainted redirect) and no Referer:
+        # the cache keyed it by the page of the fetch that stored it (measured, Chromium
+        # 156: rg-008b, under `no-referrer`).
+        stored_for = unit.page or _requester(tx)
         if (
             requester is None
             or stored_for is None

@@ -562,6 +562,26 @@ def test_a_redirect_from_the_cache_leads_on_to_the_fresh_copy_of_its_target() ->
     assert (verdict.blocked, verdict.condition) == (None, "credentials-include")
 
 
+def test_a_fresh_copy_stored_for_a_tainted_hop_without_referer_answers_the_same_page() -> None:
+    """Measured in Chromium 156 (rg-008b, `referrerPolicy: 'no-referrer'`): the first load
+    reached the page's own origin through a redirect with `Origin: null` and no Referer;
+    the second load's redirect there was answered by that fresh copy, kept for the page of
+    the fetch that stored it."""
+    url, hop = f"{API}/r", f"{PAGE}/h1"
+    cors = [*ORIGIN, ("Sec-Fetch-Mode", "cors")]
+    tainted = [("Origin", "null"), ("Sec-Fetch-Mode", "cors")]
+    moved = [("Location", hop), ("Access-Control-Allow-Origin", "*")]
+    answer = [("Access-Control-Allow-Origin", "*"), ("Cache-Control", "private, max-age=60")]
+    captured = caps(
+        tx("GET", url, cors, status=307, response_headers=moved, started=1.0, duration_ms=5),
+        tx("GET", hop, tainted, response_headers=answer, started=1.01),
+        tx("GET", url, cors, status=307, response_headers=moved, started=5.0, duration_ms=5),
+    )
+    later = assemble(captured).exchanges[-1]
+    assert [s.url for s in later.steps] == [url, hop]
+    assert decide(later).condition == "credentials-include"  # not redirect-target-not-captured
+
+
 def _twice_through_a_stored_301(
     second_hop: Transaction, hints: Hints | None = None
 ) -> list[Captured]:
