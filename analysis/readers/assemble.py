@@ -1261,9 +1261,10 @@ def _preflighted_redirect_from_the_cache(chain: _Chain, stored: dict[str, list[_
 def _fresh_copy(chain: _Chain, fresh: list[_Unit], asked: float) -> Captured | None:
     """The copy the HTTP cache answered the chain's next request with at `asked`: the
     latest stored before then for the chain's cache partition (the page's site), if it is
-    still fresh and its Vary allows the Origin the chain's request carries."""
+    still fresh and its Vary allows the request the chain's redirects left."""
     origin = "null" if chain.tainted else chain.origin
     requester = _chain_page(chain) or _requester(chain.units[0].lead.tx)
+    sent = chain.units[0].lead.tx.request.headers
     # The latest stored before the request (units come in time order).
     before = bisect.bisect_left(fresh, asked, key=lambda u: u.started or float("-inf"))
     for unit in reversed(fresh[max(0, before - _REDIRECT_SCAN) : before]):
@@ -1285,21 +1286,33 @@ def _fresh_copy(chain: _Chain, fresh: list[_Unit], asked: float) -> Captured | N
         arrived = tx.started + (tx.duration_ms or 0.0) / 1000.0
         if not http_cache.fresh_after(tx.response, asked - arrived):
             return None  # the latest copy is stale: the cache asked the server, not seen
-        if not _vary_allows(tx, origin):
+        if not _vary_allows(tx, origin, sent):
             return None
         return Captured(tx=tx, order=unit.actual.order)
     return None
 
 
-def _vary_allows(stored: Transaction, origin: str | None) -> bool:
+_VARY_CARRIED = frozenset({"range"})
+"""Vary fields a redirect leaves as the fetch's first request sent them (Fetch §4.4
+HTTP-redirect fetch keeps the request's header list; Range is the script's or the media
+element's, never the browser's per-hop choice), so a capture compares them from there."""
+
+
+def _vary_allows(stored: Transaction, origin: str | None, sent: Headers | None = None) -> bool:
     """RFC 9111 §4.1: the stored copy answers a request whose Origin is `origin` only if
     the fields its Vary names match; fields other than Origin and Accept-Encoding (the
-    browser's own, the same on every request) cannot be compared from a capture."""
+    browser's own, the same on every request) and those the fetch's first request `sent`
+    carries on (`_VARY_CARRIED`) cannot be compared from a capture."""
     assert stored.response is not None
     vary = stored.response.headers.get_all("vary")
     fields = {f.strip().lower() for line in vary for f in line.split(",")}
     fields.discard("")
-    if not fields <= _VARY_KNOWN:
+    carried = fields & _VARY_CARRIED if sent is not None else frozenset()
+    if not fields - carried <= _VARY_KNOWN:
+        return False
+    if sent is not None and any(
+        stored.request.headers.get(name) != sent.get(name) for name in carried
+    ):
         return False
     return "origin" not in fields or stored.request.headers.get("origin") == origin
 

@@ -582,6 +582,41 @@ def test_a_fresh_copy_stored_for_a_tainted_hop_without_referer_answers_the_same_
     assert decide(later).condition == "credentials-include"  # not redirect-target-not-captured
 
 
+@pytest.mark.parametrize(
+    ("stored_range", "sent_range", "taken"),
+    [
+        (None, None, True),  # measured, Chromium 156: rg-036b
+        ("bytes=0-3", "bytes=0-3", True),
+        (None, "bytes=0-3", False),
+        ("bytes=0-3", None, False),
+    ],
+)
+def test_vary_range_compares_the_range_the_fetch_carried_through_its_redirect(
+    stored_range: str | None, sent_range: str | None, taken: bool
+) -> None:
+    """A redirect leaves the request's Range as the fetch sent it (Fetch §4.4), so a stored
+    copy with `Vary: Range` answers the redirected request only if both agree (RFC 9111
+    §4.1). Measured in Chromium 156 (rg-036b): a stylesheet twice through a 307, neither
+    with Range; the second time the cache answered the target with `Vary: Range`."""
+    url, hop = f"{API}/r", f"{API}/h1"
+
+    def sent(value: str | None) -> list[tuple[str, str]]:
+        return [*ORIGIN, ("Sec-Fetch-Mode", "cors"), *([("Range", value)] if value else [])]
+
+    moved = [("Location", hop), ("Access-Control-Allow-Origin", PAGE)]
+    answer = [("Access-Control-Allow-Origin", PAGE), ("Cache-Control", "max-age=600"),
+              ("Vary", "Range")]  # fmt: skip
+    captured = caps(
+        tx("GET", url, sent(stored_range), status=307, response_headers=moved, started=1.0,
+           duration_ms=5),
+        tx("GET", hop, sent(stored_range), response_headers=answer, started=1.01),
+        tx("GET", url, sent(sent_range), status=307, response_headers=moved, started=5.0,
+           duration_ms=5),
+    )  # fmt: skip
+    later = assemble(captured).exchanges[-1]
+    assert [s.url for s in later.steps] == ([url, hop] if taken else [url])
+
+
 def _twice_through_a_stored_301(
     second_hop: Transaction, hints: Hints | None = None
 ) -> list[Captured]:
