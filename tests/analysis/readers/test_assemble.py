@@ -509,6 +509,30 @@ def test_a_request_a_passed_preflight_cleared_may_be_answered_by_the_cache(
     assert (step.stored is not None and step.stored.status == status) is taken
 
 
+@pytest.mark.parametrize(("validator", "taken"), [(None, True), ('"v1"', False)])
+def test_a_304_to_a_request_without_validator_is_stored_as_it_came(
+    validator: str | None, taken: bool
+) -> None:
+    """Measured in Chromium 156 (rh-009b): a GET answered 304 though it named no validator
+    (a broken cache in front of the app), with `max-age`; a later preflighted GET was
+    answered by the HTTP cache with that 304. A 304 to a revalidation only updates a copy,
+    here one the capture never saw."""
+    url = f"{API}/items"
+    allowed = [("Access-Control-Allow-Origin", PAGE), ("Access-Control-Allow-Headers", "x-lab")]
+    plain = [*ORIGIN, ("Sec-Fetch-Mode", "cors")]
+    asked = [*plain, *([("If-None-Match", validator)] if validator else [])]
+    answer = [("Access-Control-Allow-Origin", PAGE), ("Cache-Control", "max-age=60"),
+              ("ETag", '"v1"')]  # fmt: skip
+    captured = caps(
+        tx("GET", url, asked, status=304, response_headers=answer, started=1.0),
+        preflight_tx(url, "GET", status=204, response_headers=allowed, started=5.0),
+    )
+    later = assemble(captured).exchanges[-1]
+    step = later.steps[-1]
+    assert step.preflight is not None and step.actual is None
+    assert (step.stored is not None and step.stored.status == 304) is taken
+
+
 def test_a_later_hops_preflight_then_a_stored_redirect_lead_on_to_the_wire() -> None:
     """Measured in Chromium 156 (ng-055b): a preflighted fetch through two 308s, made
     twice. The second time only the preflights and the last request are on the wire: the
