@@ -586,6 +586,32 @@ def test_a_redirect_from_the_cache_leads_on_to_the_fresh_copy_of_its_target() ->
     assert (verdict.blocked, verdict.condition) == (None, "credentials-include")
 
 
+def test_a_copy_a_304_made_fresh_answers_the_next_redirect_with_the_304s_headers() -> None:
+    """Measured in Chromium 156 (rj-020c): a font through a 307 three times; its target's
+    `no-cache` 200 was revalidated by a 304 with `max-age=600` and another Allow-Origin;
+    the third time the cache answered the target with the updated copy, and the CORS check
+    failed on the Allow-Origin the 304 had put in."""
+    url, hop, other = f"{API}/r", f"{API}/h1", "http://127.0.0.9:7000"
+    cors = [*ORIGIN, ("Sec-Fetch-Mode", "cors")]
+    moved = [("Location", hop), ("Access-Control-Allow-Origin", PAGE)]
+    answer = [("Access-Control-Allow-Origin", PAGE), ("ETag", '"v1"'),
+              ("Cache-Control", "no-cache"), ("Vary", "Origin")]  # fmt: skip
+    same = [("Access-Control-Allow-Origin", other), ("ETag", '"v1"'),
+            ("Cache-Control", "max-age=600")]  # fmt: skip
+    captured = caps(
+        tx("GET", url, cors, status=307, response_headers=moved, started=1.0, duration_ms=5),
+        tx("GET", hop, cors, response_headers=answer, started=1.01, duration_ms=5),
+        tx("GET", url, cors, status=307, response_headers=moved, started=2.0, duration_ms=5),
+        tx("GET", hop, [*cors, ("If-None-Match", '"v1"')], status=304, response_headers=same,
+           started=2.01, duration_ms=5),
+        tx("GET", url, cors, status=307, response_headers=moved, started=3.0, duration_ms=5),
+    )  # fmt: skip
+    later = assemble(captured).exchanges[-1]
+    assert [s.url for s in later.steps] == [url, hop]
+    verdict = decide(later)
+    assert (verdict.blocked, verdict.reason) == (True, "AllowOriginMismatch")
+
+
 def test_a_fresh_copy_stored_for_a_tainted_hop_without_referer_answers_the_same_page() -> None:
     """Measured in Chromium 156 (rg-008b, `referrerPolicy: 'no-referrer'`): the first load
     reached the page's own origin through a redirect with `Origin: null` and no Referer;
