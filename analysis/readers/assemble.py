@@ -659,6 +659,9 @@ _PREFLIGHT_SCAN = 32
 Chromium's six connections per host keep in flight, few enough to keep pairing linear."""
 _SAME_MOMENT_S = 0.002
 """Timestamps from different clocks and roundings: closer than this counts as at once."""
+_FOLLOWED_WITHIN_S = 1.0
+"""How soon a browser follows a redirect: at once (milliseconds through the lab's proxy);
+a browser's log may place the next request up to `_LOG_SKEW_S` off."""
 
 
 def _may_pass(preflight: Transaction) -> bool:
@@ -1447,13 +1450,24 @@ def _join_waiting(stack: list[_Chain] | None, unit: _Unit, *, wire: bool = False
     newest: int | None = None
     first: int | None = None
     first_at = float("inf")
+    # A chain whose redirect arrived long before this request and was never followed since
+    # is a fetch the browser dropped (a page gone, a stream still open when the capture
+    # ended); a request sent just after another chain's redirect arrived is that chain's.
+    recent: int | None = None
+    recent_at = float("inf")
     for pos in fitting:
         chain = stack[pos]
         if newest is None:
             newest = pos
         at = chain.redirected_at
-        if start is not None and at is not None and at <= start + _SAME_MOMENT_S and at < first_at:
+        if start is None or at is None or at > start + _SAME_MOMENT_S:
+            continue
+        if at < first_at:
             first, first_at = pos, at
+        if start - at <= _FOLLOWED_WITHIN_S and at < recent_at:
+            recent, recent_at = pos, at
+    if recent is not None:
+        first = recent
     best = first if first is not None else newest
     if best is None:
         return None

@@ -1432,6 +1432,23 @@ def test_a_redirect_hop_joins_the_fetch_whose_headers_it_carries() -> None:
     assert [len(x.steps) for x in xs] == [2, 1]
 
 
+def test_a_redirect_hop_joins_the_fetch_just_redirected_not_one_long_dropped() -> None:
+    # Measured (Chromium 156 through mitmdump): an EventSource redirected to a stream that
+    # was still open when the capture ended, so its next hop never reached the capture;
+    # 11 s later the same URL's redirect, then at once its hop. FIFO would hand that hop to
+    # the first fetch and leave the decisive one without its target.
+    txs = [
+        _traced(f"{API}/r", 0.000, "t", PAGE, 307),
+        _traced(f"{API}/r", 11.000, "t", PAGE, 307),
+        _traced("http://127.0.0.4:9000/t", 11.010, "t", "null"),
+    ]
+    xs = assemble([cap(t, i) for i, t in enumerate(txs)]).exchanges
+    assert [(x.steps[0].actual.started, len(x.steps)) for x in xs if x.steps[0].actual] == [
+        (0.000, 1),
+        (11.000, 2),
+    ]
+
+
 def _refused_hop(at: float, announced: str) -> Transaction:
     sent = [
         ("Origin", PAGE),
