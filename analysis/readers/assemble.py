@@ -1287,6 +1287,11 @@ def _preflighted_redirect_from_the_cache(chain: _Chain, stored: dict[str, list[_
         order=cached.actual.order,
     )
     unit.actual, unit.actual_facts = copy, _facts(copy.tx)
+    if _refused_from_the_cache(chain, cached):
+        # Another page's stored redirect, refused for this one (Fetch §4.4 runs the CORS
+        # check on a redirect): the fetch ends here, and the target's request on the wire
+        # is some other fetch's, as `_followed_from_the_cache` has it for a first hop.
+        return False
     if chain.origin is not None and not _same_origin(target, unit.url):
         chain.tainted = chain.tainted or not _same_origin(unit.url, chain.origin)
     chain.waiting_for, chain.redirected_at = target, answered

@@ -1576,6 +1576,44 @@ def test_a_fetch_whose_redirect_came_from_the_http_cache_goes_on_to_the_target()
     assert len(assemble([cap(t, i) for i, t in enumerate(other)]).exchanges) == 3
 
 
+def test_a_stored_redirect_refused_for_a_later_hops_page_is_not_followed() -> None:
+    # Measured (Chromium 156, hA rd-024): a page of another port left a 301 in the shared
+    # cache; this page's fetch preflighted that hop, took the 301 from the cache and failed
+    # its CORS check there. The target's request that follows is the next fetch's.
+    other = "http://127.0.0.1:5174"
+    final = "http://127.0.0.4:9000/final"
+
+    def moved(url: str, origin: str, to: str, status: int, at: float) -> Transaction:
+        answer = [("Location", to), ("Access-Control-Allow-Origin", origin)]
+        sent = [("Origin", origin), ("Authorization", "t")]
+        return tx("GET", url, sent, status=status, response_headers=answer, started=at)
+
+    def passed(url: str, at: float) -> Transaction:
+        sent = [
+            ("Origin", PAGE),
+            ("Access-Control-Request-Method", "GET"),
+            ("Access-Control-Request-Headers", "authorization"),
+        ]
+        allowed = [
+            ("Access-Control-Allow-Origin", PAGE),
+            ("Access-Control-Allow-Headers", "authorization"),
+        ]
+        return tx("OPTIONS", url, sent, status=204, response_headers=allowed, started=at)
+
+    txs = [
+        moved(f"{API}/r", other, f"{API}/h1", 302, 0.000),
+        moved(f"{API}/h1", other, final, 301, 0.010),
+        tx("GET", final, [("Origin", "null")], started=0.020),
+        passed(f"{API}/r", 1.000),
+        moved(f"{API}/r", PAGE, f"{API}/h1", 302, 1.010),
+        passed(f"{API}/h1", 1.020),
+        tx("GET", final, [("Origin", "null")], started=1.040),
+    ]
+    xs = assemble([cap(t, i) for i, t in enumerate(txs)], via_proxy=True).exchanges
+    hops = sorted([s.url.rsplit("/", 1)[1] for s in x.steps] for x in xs)
+    assert hops == [["final"], ["r", "h1"], ["r", "h1", "final"]]
+
+
 @pytest.mark.parametrize(
     ("control", "followed"),
     [(None, True), ("no-cache", True), ("max-age=0", True), ("no-store", False)],
