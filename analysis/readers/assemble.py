@@ -788,6 +788,11 @@ def _fits(chain: _Chain, unit: _Unit, *, wire: bool = False) -> bool:
     expected = "null" if chain.tainted else chain.origin
     if expected is not None and origin is not None and origin != expected:
         return False
+    # The request's mode never changes across its redirects (Fetch §4.4 HTTP-redirect fetch
+    # goes on with the same request): a no-cors hop is not a CORS fetch's, nor the reverse.
+    mode, then = _mode_of(unit), _mode_of(chain.units[0])
+    if mode is not None and then is not None and mode != then:
+        return False
     # 301/302 turn POST into GET and 303 turns anything but HEAD into GET; 307 and 308
     # never change the method (Fetch §4.4 HTTP-redirect fetch step 12).
     last = chain.units[-1].method
@@ -802,6 +807,18 @@ def _fits(chain: _Chain, unit: _Unit, *, wire: bool = False) -> bool:
         early = _SAME_MOMENT_S if wire else _LOG_SKEW_S
         return -early <= start - chain.redirected_at <= REDIRECT_WINDOW_S
     return True
+
+
+def _mode_of(unit: _Unit) -> str | None:
+    """The request mode a unit shows: a preflight's fetch is a CORS one; else what the
+    capture says of the request (the page's probe), else its `Sec-Fetch-Mode`."""
+    if unit.preflight is not None:
+        return "cors"
+    actual = unit.actual
+    if actual is None:
+        return None
+    mode = actual.hints.get("mode") or actual.tx.request.headers.get("sec-fetch-mode")
+    return mode.strip().lower() if mode else None
 
 
 def _redirect_status(unit: _Unit) -> int | None:

@@ -1449,6 +1449,35 @@ def test_a_redirect_hop_joins_the_fetch_just_redirected_not_one_long_dropped() -
     ]
 
 
+def test_a_no_cors_request_is_not_the_next_hop_of_a_cors_fetch() -> None:
+    # Measured (Chromium 156, hA re-030): a CORS image's redirect waited for a target the
+    # HTTP cache could not answer; a later <img> without crossorigin followed the same
+    # stored redirects and its no-cors request reached the target. The mode stays across
+    # redirects, so that request is not the CORS fetch's next hop.
+    final = "http://127.0.0.4:9000/final"
+    moved = tx(
+        "GET",
+        f"{API}/r",
+        [("Origin", PAGE), ("Sec-Fetch-Mode", "cors")],
+        status=308,
+        response_headers=[("Location", final), ("Access-Control-Allow-Origin", PAGE)],
+        started=0.000,
+        duration_ms=5.0,
+    )
+    no_cors = tx("GET", final, [("Sec-Fetch-Mode", "no-cors")], started=0.010)
+    xs = assemble([cap(moved, 0), cap(no_cors, 1)], via_proxy=True).exchanges
+    assert sorted(len(x.steps) for x in xs) == [1, 1]
+    # The same hop in CORS mode is the fetch's.
+    cors = replace(
+        no_cors,
+        request=replace(
+            no_cors.request, headers=Headers.of([("Origin", "null"), ("Sec-Fetch-Mode", "cors")])
+        ),
+    )
+    xs = assemble([cap(moved, 0), cap(cors, 1)], via_proxy=True).exchanges
+    assert [len(x.steps) for x in xs] == [2]
+
+
 def _refused_hop(at: float, announced: str) -> Transaction:
     sent = [
         ("Origin", PAGE),
