@@ -1389,6 +1389,25 @@ def _fault(tx: Transaction, via_proxy: bool = False) -> Fault | None:
     return None
 
 
+_PROXY_ERROR_PAGE = Response(
+    502, Headers.of([("Content-Type", "text/html")]), made_by_proxy=True, sniffed="html"
+)
+"""The page a proxy answers with when the upstream failed: mitmproxy's `make_error_response`
+is a 502, `Content-Type: text/html`, an HTML body (`format_error`)."""
+
+
+def _received(tx: Transaction, via_proxy: bool) -> Response | None:
+    """The answer the browser received for `tx`: the recorded one, or the proxy's own error
+    page when the upstream failed before or while answering (`_fault`'s proxy 502), which
+    the record does not hold. No-cors checks (ORB) judge that page, not the upstream's."""
+    fault = _fault(tx, via_proxy)
+    if fault is None or fault.browser_reason is None:
+        return tx.response
+    if tx.response is not None and (tx.response.made_by_proxy or not tx.error):
+        return tx.response  # the proxy's own answer, recorded as the browser got it
+    return _PROXY_ERROR_PAGE
+
+
 # --- Warnings: the request passed, but something will bite --------------------------------
 
 _INFRASTRUCTURE_HEADERS = frozenset(
@@ -1636,7 +1655,12 @@ def _unplaced_no_cors(exchange: Exchange, base: _Fields) -> _Fields:
     if exchange.context.redirect_mode not in (None, "follow"):
         return base
     final = exchange.last.actual
-    if final is None or final.response is None or _redirect_location(final) is not None:
+    received = None if final is None else _received(final, exchange.context.via_proxy)
+    if (
+        final is None
+        or received is None
+        or (received is final.response and _redirect_location(final))
+    ):
         return base  # the chain goes on where the capture does not follow it
     if not _unplaced_final_known(exchange, at_home):
         return base
@@ -1701,9 +1725,9 @@ def _unplaced_final_known(exchange: Exchange, at_home: Callable[[str], bool]) ->
     if at_home(exchange.final_url):
         return True
     final = exchange.last.actual
-    if final is None or final.response is None:
+    response = None if final is None else _received(final, exchange.context.via_proxy)
+    if response is None:
         return False
-    response = final.response
     return orb.decide(response.status, response.headers, response.sniffed) is False
 
 
@@ -1767,11 +1791,16 @@ def _opaque_response_blocking(exchange: Exchange, origin: str | None, source: st
         # not what the wire shows. Caches sit below the network service: ORB still runs.
         return {}
     final = exchange.last.actual
-    if final is None or final.response is None or _redirect_location(final) is not None:
+    if final is None:
+        return {}
+    # An upstream that failed leaves the browser the proxy's own error page, which ORB
+    # blocks as HTML (measured, Chromium 156: net::ERR_BLOCKED_BY_ORB for images, scripts,
+    # media, stylesheets and importScripts whose upstream refused, reset or cut short).
+    response = _received(final, exchange.context.via_proxy)
+    if response is None or (response is final.response and _redirect_location(final)):
         return {}
     if same_origin(origin, exchange.final_url):
         return {}
-    response = final.response
     blocked = orb.decide(response.status, response.headers, response.sniffed)
     if blocked is False:
         return {}

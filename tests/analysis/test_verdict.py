@@ -798,6 +798,59 @@ def test_orb_on_a_later_range_of_media_depends_on_the_first_one() -> None:
     assert decide(exchange(step, resource_type="image")).blocked is True
 
 
+# Measured with the lab (Chromium 156, through mitmdump; hA nc-*): <img>, <script>, <video>,
+# <link rel=stylesheet> and importScripts() whose upstream refused, closed, reset or cut the
+# body short got mitmproxy's own 502 page (text/html), which ORB blocked; a no-cors fetch()
+# and a beacon got an empty response.
+_UPSTREAM_FAILURES = [
+    # refused before any answer: no response recorded
+    (None, [], "Connection refused"),
+    # cut short: the upstream's head recorded beside the error
+    (
+        200,
+        [("Content-Type", "text/javascript"), ("Content-Length", "110")],
+        "HTTP/1 protocol error: peer closed connection without sending complete message body",
+    ),
+]
+
+
+@pytest.mark.parametrize(("status", "headers", "error"), _UPSTREAM_FAILURES)
+def test_orb_judges_the_proxy_error_page_an_upstream_failure_left(
+    status: int | None, headers: list[tuple[str, str]], error: str
+) -> None:
+    answer = tx("GET", API + "/x.js", [("Sec-Fetch-Mode", "no-cors")], status, headers, error=error)
+    step = Step(answer.request.url, None, answer)
+    for kind in ("script", "image"):
+        v = decide(exchange(step, resource_type=kind))
+        assert (v.cors, v.blocked, v.reason, v.fault) == (True, True, None, _ORB_FAULT)
+    # fetch(), a beacon: ORB hands the empty destination an empty response, no error
+    assert decide(exchange(step, resource_type="fetch")).blocked is False
+    # a page the wire does not name (an importScripts in a blob: worker sends no Referer)
+    unplaced = replace(
+        answer,
+        request=replace(
+            answer.request,
+            headers=Headers.of([("Sec-Fetch-Site", "cross-site"), ("Sec-Fetch-Mode", "no-cors")]),
+        ),
+    )
+    v = decide(_unplaced_exchange(unplaced, kind="script"))
+    assert (v.cors, v.blocked, v.fault) == (True, True, _ORB_FAULT)
+
+
+def test_orb_judges_a_redirect_cut_short_as_the_proxy_error_page() -> None:
+    # The upstream's 302 head arrived, its body did not: the browser got the proxy's 502.
+    moved = tx(
+        "GET",
+        API + "/x.js",
+        [("Sec-Fetch-Mode", "no-cors")],
+        302,
+        [("Location", API + "/y.js"), ("Content-Length", "100")],
+        error="HTTP/1 protocol error: peer closed connection without sending complete message body",
+    )
+    v = decide(exchange(Step(moved.request.url, None, moved), resource_type="script"))
+    assert (v.blocked, v.fault) == (True, _ORB_FAULT)
+
+
 def test_orb_is_not_applied_to_a_service_worker_answer() -> None:
     answer = _no_cors_answer([("Content-Type", "application/json")], "json")
     v = decide(
