@@ -66,6 +66,8 @@ class _Unit:
     page: str | None = None
     """The origin of the page whose fetch this step belongs to, where its chain told it
     (`_chain_page`): a hop that carried `Origin: null` and no Referer does not say."""
+    site: str | None = None
+    """The site of the page whose fetch it was, once its chain says (`_in_partition`)."""
 
     @property
     def lead_facts(self) -> _Facts:
@@ -861,6 +863,8 @@ def _chain(
                 tx.started + (tx.duration_ms or 0.0) / 1000.0 if tx.started is not None else None
             )
             waiting.setdefault(target, []).append(chain)
+        # A hop after a tainting redirect says `Origin: null`: its chain names the page.
+        unit.site = _site_of(chain)
         if _held_by_the_cache(unit):
             held.setdefault(_url_key(unit.url), []).append(unit)
             if _kept_by_the_cache(unit):
@@ -984,7 +988,7 @@ def _followed_from_the_cache(
     headers), soon after the preflight's answer, is the rest of that fetch."""
     starting, starts = _chains_by_start(chains)
     taken: set[int] = set()
-    gets: dict[str, tuple[list[_Unit], list[float]]] = {}
+    gets: dict[tuple[str, str | None], tuple[list[_Unit], list[float]]] = {}
     for n, chain in enumerate(chains):
         unit = chain.units[0]
         if n in taken or len(chain.units) != 1 or unit.actual is not None:
@@ -996,9 +1000,10 @@ def _followed_from_the_cache(
         if not _may_pass(preflight.tx):
             continue
         url = _url_key(unit.url)
-        if url not in gets:
-            gets[url] = _get_redirects(stored.get(url, []))
-        cached = _stored_redirect(*gets[url], answered)
+        key = (url, _site_of(chain))
+        if key not in gets:
+            gets[key] = _get_redirects(_in_partition(chain, stored.get(url, [])))
+        cached = _stored_redirect(*gets[key], answered)
         target = _redirect_target(cached) if cached is not None else None
         if cached is None or target is None:
             continue
@@ -1094,6 +1099,35 @@ def _replayed_redirects_followed(chains: list[_Chain]) -> list[_Chain]:
     return [chain for n, chain in enumerate(chains) if n not in taken]
 
 
+def _page_site(tx: Transaction) -> str | None:
+    """The site of the page that sent the request, from its Origin or Referer; None when
+    the wire does not say (an opaque origin, no Referer)."""
+    origin = tx.request.headers.get("origin")
+    if not origin or origin == "null":
+        referer = tx.request.headers.get("referer")
+        origin = _origin(referer) if referer else None
+    return http_cache.partition_site(origin) if origin else None
+
+
+def _site_of(chain: _Chain) -> str | None:
+    return _page_site(chain.units[0].lead.tx)
+
+
+def _in_partition(chain: _Chain, stored: list[_Unit]) -> list[_Unit]:
+    """The stored answers the chain's fetch could have been given: Chromium's HTTP cache is
+    partitioned by the top-level and frame sites (network isolation key), so a page of
+    another site than the one a response was stored for never gets it. Kept where either
+    page's site is unknown."""
+    site = _site_of(chain)
+    if site is None:
+        return stored
+    return [
+        unit
+        for unit in stored
+        if (theirs := unit.site or _page_site(unit.lead.tx)) is None or theirs == site
+    ]
+
+
 def _get_redirects(stored: list[_Unit]) -> tuple[list[_Unit], list[float]]:
     kept: list[_Unit] = []
     starts: list[float] = []
@@ -1169,7 +1203,7 @@ def _from_the_cache(chain: _Chain, stored: list[_Unit]) -> None:
     waited = chain.redirected_at
     if waited is None:
         return
-    for unit in reversed(stored):  # the latest stored before the chain got there
+    for unit in reversed(_in_partition(chain, stored)):  # the latest before the chain got there
         actual = unit.actual
         assert actual is not None
         if actual.tx.started is None or actual.tx.started >= waited:
@@ -1291,7 +1325,8 @@ def _preflighted_redirect_from_the_cache(chain: _Chain, stored: dict[str, list[_
     answered = _ended_at(preflight.tx) or preflight.tx.started
     if answered is None or not _may_pass(preflight.tx):
         return False
-    cached = _stored_redirect(*_get_redirects(stored.get(_url_key(unit.url), [])), answered)
+    kept = _in_partition(chain, stored.get(_url_key(unit.url), []))
+    cached = _stored_redirect(*_get_redirects(kept), answered)
     target = _redirect_target(cached) if cached is not None else None
     if cached is None or cached.actual is None or target is None:
         return False

@@ -1449,6 +1449,37 @@ def test_a_redirect_hop_joins_the_fetch_just_redirected_not_one_long_dropped() -
     ]
 
 
+def test_a_stored_redirect_answers_only_pages_of_the_site_it_was_stored_for() -> None:
+    # Measured (Chromium 156, hA rg-025d): the HTTP cache is partitioned by site; a page's
+    # fetch redirected to a URL whose 308 pages of two sites had stored took its own
+    # site's copy, not the latest one.
+    other = "http://www.app.test:5173"
+    final = "http://127.0.0.4:9000/final"
+
+    def moved(url: str, origin: str, to: str, status: int, at: float) -> Transaction:
+        answer = [("Location", to), ("Access-Control-Allow-Origin", origin)]
+        sent = [("Origin", origin), ("Sec-Fetch-Mode", "cors")]
+        return tx("GET", url, sent, status=status, response_headers=answer, started=at)
+
+    def target(at: float) -> Transaction:
+        return tx("GET", final, [("Origin", "null"), ("Sec-Fetch-Mode", "cors")], started=at)
+
+    txs = [
+        moved(f"{API}/h1", PAGE, final, 308, 0.000),
+        target(0.010),
+        moved(f"{API}/h1", other, final, 308, 1.000),
+        target(1.010),
+        moved(f"{API}/r", PAGE, f"{API}/h1", 303, 2.000),
+        target(2.010),
+    ]
+    xs = assemble([cap(t, i) for i, t in enumerate(txs)], via_proxy=True).exchanges
+    (fetch_,) = [x for x in xs if x.url == f"{API}/r"]
+    hop = fetch_.steps[1].actual
+    assert hop is not None and hop.response is not None
+    assert hop.response.headers.get("access-control-allow-origin") == PAGE
+    assert [s.url for s in fetch_.steps] == [f"{API}/r", f"{API}/h1", final]
+
+
 def test_a_no_cors_request_is_not_the_next_hop_of_a_cors_fetch() -> None:
     # Measured (Chromium 156, hA re-030): a CORS image's redirect waited for a target the
     # HTTP cache could not answer; a later <img> without crossorigin followed the same
