@@ -853,7 +853,7 @@ def _chain(
         if (
             target is not None
             and len(chain.units) <= MAX_REDIRECTS
-            and not _refused(unit, _credentialed(chain))
+            and not _refused(unit, _credentialed(chain), cors=_shown_cors(chain))
         ):
             chain.waiting_for = target
             if chain.origin is not None and not _same_origin(target, unit.url):
@@ -1432,13 +1432,24 @@ def _credentialed(chain: _Chain) -> bool:
     )
 
 
-def _refused(unit: _Unit, credentialed: bool = False) -> bool:
+def _shown_cors(chain: _Chain) -> bool:
+    """Did a request of the chain say `Sec-Fetch-Mode: cors` on the wire?"""
+    return any(
+        (u.actual.tx.request.headers.get("sec-fetch-mode") or "").lower() == "cors"
+        for u in chain.units
+        if u.actual is not None
+    )
+
+
+def _refused(unit: _Unit, credentialed: bool = False, *, cors: bool = False) -> bool:
     """Did the browser certainly refuse this CORS redirect, and so never follow it? Its
     Allow-Origin is missing or names another origin, or the request went with credentials
     (Cookie or `Sec-Fetch-Storage-Access` on the wire, on this request or, `credentialed`,
     an earlier one of its chain) and the answer allowed none. Only a simple string test:
     what it cannot tell, the verdict decides later; it keeps a refused redirect from taking
-    the next hop of another fetch to the same URL."""
+    the next hop of another fetch to the same URL. `cors`: an earlier request of the chain
+    showed CORS mode, which a hop keeps (to a URL that is not potentially trustworthy,
+    Chromium sends no `Sec-Fetch-Mode`)."""
     if unit.actual is None:
         return False
     tx = unit.actual.tx
@@ -1447,7 +1458,7 @@ def _refused(unit: _Unit, credentialed: bool = False) -> bool:
     if (
         response is None
         or origin is None
-        or (request.get("sec-fetch-mode") or "").lower() != "cors"
+        or (request.get("sec-fetch-mode") or ("cors" if cors else "")).lower() != "cors"
         or _same_origin(tx.request.url, origin)
     ):
         return False

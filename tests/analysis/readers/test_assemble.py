@@ -1480,6 +1480,39 @@ def test_a_stored_redirect_answers_only_pages_of_the_site_it_was_stored_for() ->
     assert [s.url for s in fetch_.steps] == [f"{API}/r", f"{API}/h1", final]
 
 
+def test_a_refused_hop_without_fetch_metadata_is_known_cors_from_its_chain() -> None:
+    # Measured (Chromium 156, hA ri-011b): a credentialed EventSource redirected to a host
+    # that is not potentially trustworthy (no Sec-Fetch-* there) was refused at that hop
+    # (Allow-Credentials "TRUE"); the next EventSource's hop to the target is its own.
+    plain = "http://plain.test:9000"
+
+    def hop(url: str, to: str, at: float, sent: list[tuple[str, str]]) -> Transaction:
+        allowed, value = ("null", "TRUE") if url.startswith(plain) else (PAGE, "true")
+        answer = [
+            ("Location", to),
+            ("Access-Control-Allow-Origin", allowed),
+            ("Access-Control-Allow-Credentials", value),
+        ]
+        return tx("GET", url, sent, status=303, response_headers=answer, started=at)
+
+    def fetch_(at: float, credentialed: bool) -> list[Transaction]:
+        first = [("Origin", PAGE), ("Sec-Fetch-Mode", "cors")]
+        if credentialed:
+            first.append(("Sec-Fetch-Storage-Access", "none"))
+        return [
+            hop(f"{API}/r", f"{plain}/h", at, first),
+            hop(f"{plain}/h", f"{plain}/end", at + 0.05, [("Origin", "null")]),
+        ]
+
+    end = tx("GET", f"{plain}/end", [("Origin", "null")], started=0.35)
+    txs = [*fetch_(0.0, True), *fetch_(0.2, False), end]
+    xs = assemble([cap(t, i) for i, t in enumerate(txs)], via_proxy=True).exchanges
+    assert sorted((x.steps[0].actual.started, len(x.steps)) for x in xs if x.steps[0].actual) == [
+        (0.0, 2),
+        (0.2, 3),
+    ]
+
+
 def test_a_no_cors_request_is_not_the_next_hop_of_a_cors_fetch() -> None:
     # Measured (Chromium 156, hA re-030): a CORS image's redirect waited for a target the
     # HTTP cache could not answer; a later <img> without crossorigin followed the same
