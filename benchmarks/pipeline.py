@@ -3,9 +3,9 @@ for it, and how they split the time between reading, assembling, deciding, diagn
 
     python -m benchmarks.pipeline FILE [--jobs N] [--stop-after read|assemble|decide]
 
-Prints one JSON object: wall and CPU seconds per stage, the counts, and this process's
-peak RSS. Mirrors `analysis.cli.analyze` (read, decide, diagnose, summary) without
-printing the summary.
+Prints one JSON object: wall and CPU seconds and the resident memory after each stage
+(Linux), the counts, and this process's peak RSS. Mirrors `analysis.cli.analyze` (read,
+decide, diagnose, summary) without printing the summary.
 """
 
 from __future__ import annotations
@@ -32,7 +32,19 @@ class _Clock:
     def lap(self, stage: str) -> None:
         wall, cpu = time.perf_counter(), time.process_time()
         self.stages[stage] = {"wall_s": wall - self.wall, "cpu_s": cpu - self.cpu}
+        rss = _resident_bytes()
+        if rss is not None:
+            self.stages[stage]["rss_bytes"] = rss
         self.wall, self.cpu = wall, cpu
+
+
+def _resident_bytes() -> int | None:
+    """This process's resident memory now (Linux), to see which stage sets the peak."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def run(path: str, jobs: int, stop_after: str) -> dict[str, Any]:
