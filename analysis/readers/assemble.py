@@ -435,9 +435,9 @@ def _revalidation(tx: Transaction) -> tuple[str, str] | None:
     return None
 
 
-def _requester(tx: Transaction) -> str | None:
-    """The origin of the page that asked, from the wire: Origin, else Referer, else the
-    URL's own (a same-origin GET sends no Origin, and a Referer only by the page's
+def _requester(tx: Transaction, *, own: bool = True) -> str | None:
+    """The origin of the page that asked, from the wire: Origin, else Referer, else (`own`)
+    the URL's own (a same-origin GET sends no Origin, and a Referer only by the page's
     referrer policy)."""
     origin = tx.request.headers.get("origin")
     if origin and origin != "null":
@@ -445,7 +445,7 @@ def _requester(tx: Transaction) -> str | None:
     referer = tx.request.headers.get("referer")
     if referer:
         return _origin(referer)
-    return None if origin == "null" else _origin(tx.request.url)
+    return None if origin == "null" or not own else _origin(tx.request.url)
 
 
 # --- ordering -------------------------------------------------------------------------
@@ -816,10 +816,12 @@ def _mode_of(unit: _Unit) -> str | None:
     capture says of the request (the page's probe), else its `Sec-Fetch-Mode`."""
     if unit.preflight is not None:
         return "cors"
-    actual = unit.actual
-    if actual is None:
-        return None
-    mode = actual.hints.get("mode") or actual.tx.request.headers.get("sec-fetch-mode")
+    return _shown_mode(unit.actual) if unit.actual is not None else None
+
+
+def _shown_mode(captured: Captured) -> str | None:
+    """A request's mode as the capture says it (the page's probe), else its `Sec-Fetch-Mode`."""
+    mode = captured.hints.get("mode") or captured.tx.request.headers.get("sec-fetch-mode")
     return mode.strip().lower() if mode else None
 
 
@@ -1102,11 +1104,8 @@ def _replayed_redirects_followed(chains: list[_Chain]) -> list[_Chain]:
 def _page_site(tx: Transaction) -> str | None:
     """The site of the page that sent the request, from its Origin or Referer; None when
     the wire does not say (an opaque origin, no Referer)."""
-    origin = tx.request.headers.get("origin")
-    if not origin or origin == "null":
-        referer = tx.request.headers.get("referer")
-        origin = _origin(referer) if referer else None
-    return http_cache.partition_site(origin) if origin else None
+    page = _requester(tx, own=False)
+    return http_cache.partition_site(page) if page else None
 
 
 def _site_of(chain: _Chain) -> str | None:
@@ -1279,10 +1278,9 @@ def _cut_short_by_orb(captured: Captured) -> bool:
     is the stored one, complete already; a range is never kept whole."""
     tx = captured.tx
     response = tx.response
-    mode = captured.hints.get("mode") or tx.request.headers.get("sec-fetch-mode")
     if response is None or response.status in (206, 304):
         return False
-    if mode is None or mode.strip().lower() != "no-cors":
+    if _shown_mode(captured) != "no-cors":
         return False
     page = _requester(tx)
     if page is None or _same_origin(page, tx.request.url):
