@@ -1408,6 +1408,19 @@ def _received(tx: Transaction, via_proxy: bool) -> Response | None:
     return _PROXY_ERROR_PAGE
 
 
+def _received_final(exchange: Exchange, *, redirects: bool = True) -> Response | None:
+    """What the browser received for the chain's last request (`_received`); None where
+    there is none, or (`redirects` False) where the recorded answer is a redirect, which the
+    chain follows beyond the capture."""
+    final = exchange.last.actual
+    if final is None:
+        return None
+    received = _received(final, exchange.context.via_proxy)
+    if not redirects and received is final.response and _redirect_location(final):
+        return None
+    return received
+
+
 # --- Warnings: the request passed, but something will bite --------------------------------
 
 _INFRASTRUCTURE_HEADERS = frozenset(
@@ -1654,13 +1667,7 @@ def _unplaced_no_cors(exchange: Exchange, base: _Fields) -> _Fields:
     site, at_home = placed
     if exchange.context.redirect_mode not in (None, "follow"):
         return base
-    final = exchange.last.actual
-    received = None if final is None else _received(final, exchange.context.via_proxy)
-    if (
-        final is None
-        or received is None
-        or (received is final.response and _redirect_location(final))
-    ):
+    if _received_final(exchange, redirects=False) is None:
         return base  # the chain goes on where the capture does not follow it
     if not _unplaced_final_known(exchange, at_home):
         return base
@@ -1724,8 +1731,7 @@ def _unplaced_final_known(exchange: Exchange, at_home: Callable[[str], bool]) ->
     through anyway (it compares only the final URL with the page, `orb_impl.cc`)."""
     if at_home(exchange.final_url):
         return True
-    final = exchange.last.actual
-    response = None if final is None else _received(final, exchange.context.via_proxy)
+    response = _received_final(exchange)
     if response is None:
         return False
     return orb.decide(response.status, response.headers, response.sniffed) is False
@@ -1790,14 +1796,11 @@ def _opaque_response_blocking(exchange: Exchange, origin: str | None, source: st
         # ORB looks at the worker's answer, and only at an opaque one (IsOpaqueResponse):
         # not what the wire shows. Caches sit below the network service: ORB still runs.
         return {}
-    final = exchange.last.actual
-    if final is None:
-        return {}
     # An upstream that failed leaves the browser the proxy's own error page, which ORB
     # blocks as HTML (measured, Chromium 156: net::ERR_BLOCKED_BY_ORB for images, scripts,
     # media, stylesheets and importScripts whose upstream refused, reset or cut short).
-    response = _received(final, exchange.context.via_proxy)
-    if response is None or (response is final.response and _redirect_location(final)):
+    response = _received_final(exchange, redirects=False)
+    if response is None:
         return {}
     if same_origin(origin, exchange.final_url):
         return {}

@@ -67,7 +67,8 @@ class _Unit:
     """The origin of the page whose fetch this step belongs to, where its chain told it
     (`_chain_page`): a hop that carried `Origin: null` and no Referer does not say."""
     site: str | None = None
-    """The site of the page whose fetch it was, once its chain says (`_in_partition`)."""
+    """For an answer the HTTP cache holds: the site of the page whose fetch it was, as its
+    chain says (`_in_partition`)."""
 
     @property
     def lead_facts(self) -> _Facts:
@@ -865,9 +866,9 @@ def _chain(
                 tx.started + (tx.duration_ms or 0.0) / 1000.0 if tx.started is not None else None
             )
             waiting.setdefault(target, []).append(chain)
-        # A hop after a tainting redirect says `Origin: null`: its chain names the page.
-        unit.site = _site_of(chain)
         if _held_by_the_cache(unit):
+            # A hop after a tainting redirect says `Origin: null`: its chain names the page.
+            unit.site = _site_of(chain)
             held.setdefault(_url_key(unit.url), []).append(unit)
             if _kept_by_the_cache(unit):
                 stored.setdefault(_url_key(unit.url), []).append(unit)
