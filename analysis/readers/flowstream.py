@@ -512,6 +512,9 @@ class _FileReader:
         """Decoded header fields by their tnetstring bytes."""
         self.pairs: dict[tuple[str, str], tuple[str, str]] = {}
         """The one tuple shared by every occurrence of a field."""
+        self.names: dict[str, str] = {}
+        """One string per header name, for the fields too varied to share (request ids,
+        dates, tokens): their names repeat where their values do not."""
         self.servers: dict[bytes, tuple[Any, Any] | None] = {}
         self.ways: Counter[str] = Counter()
         self.released = 0
@@ -557,6 +560,8 @@ class _FileReader:
                         self.fields.clear()
                     if len(self.pairs) > _INTERN_LIMIT:
                         self.pairs.clear()
+                    if len(self.names) > _INTERN_LIMIT:
+                        self.names.clear()
         if self.progress is not None:
             self.progress(pos, size)
         return self.loaded
@@ -1009,6 +1014,8 @@ class _FileReader:
         except ValueError:
             text_names = list(map(_text, names))
             text_values = list(map(_text, values))
+        names_seen = self.names
+        text_names = list(map(names_seen.setdefault, text_names, text_names))
         decoded = list(zip(text_names, text_values, strict=True))
         if any(n[:1] == ":" for n in text_names):
             decoded = [pair for pair in decoded if not pair[0].startswith(":")]
@@ -1018,7 +1025,7 @@ class _FileReader:
         key = _text(name)
         if key.startswith(":"):
             return _PSEUDO  # HTTP/2 and /3 pseudo headers are framing, not header fields
-        pair = (key, _text(value))
+        pair = (self.names.setdefault(key, key), _text(value))
         return self.pairs.setdefault(pair, pair)
 
     def _response(

@@ -529,6 +529,9 @@ _shared_fields: dict[tuple[str, str], tuple[str, str]] = {}
 """One tuple per distinct header field across entries: traffic repeats most fields
 verbatim, and sharing them is much of what keeps a million exchanges in memory. Dropped
 when it grows past `_SHARED_LIMIT`, which costs sharing, never correctness."""
+_shared_names: dict[str, str] = {}
+"""One string per header name, for the fields too varied to share (request ids, dates,
+tokens): their names repeat where their values do not."""
 
 
 def _well_formed_headers(items: list[Any]) -> Headers | None:
@@ -551,6 +554,8 @@ def _well_formed_headers(items: list[Any]) -> Headers | None:
                     return None
                 if len(_shared_fields) > _SHARED_LIMIT:
                     _shared_fields.clear()
+                    _shared_names.clear()
+                pair = (_shared_names.setdefault(name, name), value)
                 fields[i] = _shared_fields.setdefault(pair, pair)
     headers = Headers(tuple(fields))
     if len(_shared_lists) > _SHARED_LISTS_LIMIT:

@@ -97,6 +97,19 @@ def test_generated_flows_read_exactly_as_flowreader_reads_them(generated: Path) 
     assert ways["mitmproxy"] == 0
 
 
+def test_a_header_name_is_one_string_however_varied_its_values(generated: Path) -> None:
+    """Fields with values that never repeat (dates, request ids) still share their name: a
+    string per occurrence was a tenth of what a million exchanges held."""
+    names: dict[str, str] = {}
+    varied = 0
+    for c in read_flow_file(generated).captured:
+        for message in (c.tx.request, c.tx.response):
+            for name, _ in message.headers if message is not None else ():
+                varied += name in names
+                assert names.setdefault(name, name) is name
+    assert varied > 100
+
+
 def test_no_cors_answers_keep_only_the_class_of_their_first_kib(generated: Path) -> None:
     loaded = assert_same(generated)
     assert isinstance(loaded, Loaded)

@@ -227,6 +227,14 @@ def test_headers_in_file_order_with_duplicates_and_no_pseudo_headers(tmp_path: P
     )
 
 
+def test_a_header_name_is_one_string_however_varied_its_values(tmp_path: Path) -> None:
+    """Fields with values that never repeat (request ids) still share their name."""
+    entries = [har_entry(response_headers=[("X-Request-Id", f"r{i}")]) for i in range(3)]
+    loaded = read_har(entries_of(tmp_path, *entries))
+    first, *others = [c.tx.response.headers.fields[0][0] for c in loaded.captured if c.tx.response]
+    assert len(others) == 2 and all(name is first for name in others)
+
+
 def test_status_zero_without_headers_is_no_response(tmp_path: Path) -> None:
     entry = har_entry(status=0)
     entry["response"]["_error"] = "net::ERR_CONNECTION_REFUSED"
