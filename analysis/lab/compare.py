@@ -216,6 +216,9 @@ class ExchangeIndex:
 
 _NO_CORS_ELEMENTS = frozenset({"image", "audio", "video", "script", "stylesheet", "prefetch"})
 """Elements that load in no-cors mode unless they have a `crossorigin` attribute."""
+_NO_CORS_CLIENTS = frozenset({"import-scripts"})
+"""Clients that always load in no-cors mode (HTML: importScripts() fetches a classic worker
+script with mode "no-cors")."""
 
 
 def call_mode(call: Call | None) -> str | None:
@@ -233,6 +236,8 @@ def call_mode(call: Call | None) -> str | None:
         )
         return "cors" if unsafe else "no-cors"
     if call.client in _NO_CORS_ELEMENTS and call.cross_origin is None:
+        return "no-cors"
+    if call.client in _NO_CORS_CLIENTS:
         return "no-cors"
     return "cors"
 

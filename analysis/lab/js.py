@@ -28,6 +28,8 @@ def render(call: Call, url: str) -> str:
         return _import(url)
     if call.client == "worker-script":
         return _worker_script(url)
+    if call.client == "import-scripts":
+        return _import_scripts(url)
     if call.client in ELEMENT_CLIENTS:
         return _element(call, url)
     return _fetch(call, url)
@@ -53,6 +55,8 @@ def _fetch(call: Call, url: str) -> str:
         init["integrity"] = call.integrity
     if call.cache:
         init["cache"] = call.cache
+    if call.referrer_policy:
+        init["referrerPolicy"] = call.referrer_policy
     abort = ""
     if call.abort_after_ms is not None:
         abort = (
@@ -228,6 +232,20 @@ def _import(url: str) -> str:
   const out = {{ok: false, status: null, type: "import", header: null, error: null}};
   try {{
     await import({json.dumps(url)});
+    out.ok = true;
+  }} catch (e) {{
+    out.error = String(e);
+  }}
+  return out;
+}}"""
+
+
+def _import_scripts(url: str) -> str:
+    # Synchronous, and only in a classic worker: it throws a NetworkError when the load fails.
+    return f"""async () => {{
+  const out = {{ok: false, status: null, type: "import-scripts", header: null, error: null}};
+  try {{
+    importScripts({json.dumps(url)});
     out.ok = true;
   }} catch (e) {{
     out.error = String(e);

@@ -38,6 +38,7 @@ Client = Literal[
     "modulepreload",
     "import",
     "worker-script",
+    "import-scripts",
 ]
 ELEMENT_CLIENTS: frozenset[str] = frozenset(
     {
@@ -186,7 +187,9 @@ class Call:
     `cross_origin`), then a `fetch` of the URL with the call's own mode and credentials,
     which takes the preloaded answer only when they match. `import`: a dynamic `import()`,
     CORS mode, credentials same-origin. `worker-script`: `new Worker(url)`, which throws a
-    SecurityError without any request when the URL is cross-origin."""
+    SecurityError without any request when the URL is cross-origin. `import-scripts`:
+    `importScripts(url)` in a classic dedicated worker (`Visit.context`), a no-cors script
+    load (Fetch §4.1: the script destination, so ORB judges the answer)."""
     cross_origin: Literal["anonymous", "use-credentials"] | None = None
     """The element's `crossorigin` attribute. Unset, an image, script or stylesheet loads
     in no-cors mode; a module script and a font are CORS requests either way, with
@@ -213,6 +216,9 @@ class Call:
     abort_after_ms: int | None = None
     """fetch() with an AbortSignal the page aborts this long after the call: the page
     hangs up on a slow answer; the proxy sees its client disconnect."""
+    referrer_policy: Literal["no-referrer", "origin", "unsafe-url"] | None = None
+    """fetch()'s `referrerPolicy`: `no-referrer` sends no Referer, so the wire does not name
+    the page a hop was fetched for."""
     cache: Literal["no-store", "reload", "no-cache", "force-cache", "only-if-cached"] | None = None
     """fetch()'s cache mode (Fetch §2.2.5 request's cache mode): `force-cache` takes any
     stored answer, stale or not, so a redirect with no freshness answers from the HTTP cache

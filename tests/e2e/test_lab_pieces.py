@@ -9,7 +9,15 @@ from dataclasses import replace
 from analysis.lab import js
 from analysis.lab.browser import NetLog, NetRecord
 from analysis.lab.catalogue.build import REFLECT, ok
-from analysis.lab.compare import ExchangeIndex, Verdict, agree, call_mode, compare, resolve
+from analysis.lab.compare import (
+    ExchangeIndex,
+    Verdict,
+    agree,
+    call_mode,
+    compare,
+    condition_holds,
+    resolve,
+)
 from analysis.lab.responder import SharedCache, pick_route, render
 from analysis.lab.runner import (
     GroundTruth,
@@ -452,6 +460,20 @@ def test_fetch_options_reach_the_page_script() -> None:
     assert '"redirect": "manual"' in source and '"integrity": "sha256-x"' in source
     assert "ac.abort(), 300" in source and "init.signal = ac.signal" in source
     assert "signal" not in js.render(Call(), "http://a/s/x")
+
+
+def test_a_fetch_takes_its_referrer_policy_into_its_init() -> None:
+    # no-referrer: the wire names no page (lab no-referrer-redirect-target-cached-for-same-page).
+    source = js.render(Call(referrer_policy="no-referrer"), "http://a/s/x")
+    assert '"referrerPolicy": "no-referrer"' in source
+    assert "referrerPolicy" not in js.render(Call(), "http://a/s/x")
+
+
+def test_import_scripts_is_a_no_cors_script_load_in_the_worker() -> None:
+    source = js.render(Call(client="import-scripts"), "http://a/s/x")
+    assert 'importScripts("http://a/s/x")' in source
+    assert call_mode(Call(client="import-scripts")) == "no-cors"
+    assert condition_holds("orb-not-fetch", Call(client="import-scripts")) is True
 
 
 def test_a_require_corp_page_is_a_document_of_its_own_with_the_policy() -> None:
