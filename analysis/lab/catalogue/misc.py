@@ -171,6 +171,37 @@ PROXY_FAULTS = (
         routes=(Route("GET", ok(REFLECT, VARY)),),
         expected=ALLOWED,
     ),
+    Scenario(
+        id="upstream-refused-image-orb",
+        title="An <img> whose upstream refuses the connection: ORB blocks the proxy's 502 page",
+        cause="browser-block",
+        visit=at(call(api="dead", client="image")),
+        routes=(),
+        expected=Expected(blocked=True),
+        notes="mitmproxy answers the no-cors load with its own text/html error page, which "
+        "ORB blocks (net::ERR_BLOCKED_BY_ORB, no CORS line): the image fails for the "
+        "upstream's sake, not for CORS.",
+        fix_layer="generic",
+    ),
+    Scenario(
+        id="upstream-refused-script-orb",
+        title="A <script> whose upstream refuses the connection: ORB blocks the proxy's 502 page",
+        cause="browser-block",
+        visit=at(call(api="dead", client="script")),
+        routes=(),
+        expected=Expected(blocked=True),
+        fix_layer="generic",
+    ),
+    Scenario(
+        id="control-no-cors-fetch-upstream-refused",
+        title="A no-cors fetch() whose upstream refuses the connection resolves (opaque)",
+        cause="none",
+        visit=at(call(api="dead", mode="no-cors")),
+        routes=(),
+        expected=ALLOWED,
+        notes="Control for the two above: ORB hands an empty destination an empty response "
+        "instead of blocking the proxy's error page, so the page's promise resolves.",
+    ),
 )
 
 CONTROLS = (
