@@ -3,10 +3,22 @@
 
 from __future__ import annotations
 
-from analysis.lab.catalogue.build import JSON_CT, NGINX, REFLECT, VARY, at, blocked, call, ok
-from analysis.lab.spec import ALLOWED, Expected, Route, Scenario
+from analysis.lab.catalogue.build import (
+    ACAO,
+    EXPRESS,
+    JSON_CT,
+    NGINX,
+    REFLECT,
+    VARY,
+    at,
+    blocked,
+    call,
+    ok,
+)
+from analysis.lab.spec import ALLOWED, Expected, Reply, Route, Scenario, Visit
 
 TEXT_CT = ("Content-Type", "text/plain")
+SCRIPT, JS = "var x = 1;", "text/javascript"
 
 SW_PAGE = at(kind="sw")
 WRONG_DIGEST = "sha256-" + "eHh4" * 10 + "eHg="
@@ -109,5 +121,17 @@ SCENARIOS = (
         "the browser (Fetch §4.1 main fetch), the worker's promise rejects and so does the "
         "page's fetch, with no corsErrorStatus anywhere.",
         fix_layer="service-worker",
+    ),
+    Scenario(
+        id="import-scripts-cut-short-orb",
+        title="importScripts() in a worker whose answer is cut short: ORB blocks the proxy's 502",
+        cause="browser-block",
+        visit=Visit(call=call(client="import-scripts"), context="worker"),
+        routes=(Route("GET", Reply(200, ((ACAO, "*"), EXPRESS), SCRIPT, JS, cut_short=True)),),
+        expected=Expected(blocked=True),
+        notes="A no-cors script load: mitmproxy answers its own text/html error page in place "
+        "of the answer it could not read whole, ORB blocks it, and importScripts() throws a "
+        "NetworkError in the worker.",
+        fix_layer="express",
     ),
 )
