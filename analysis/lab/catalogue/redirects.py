@@ -7,6 +7,7 @@ from dataclasses import replace
 from analysis.lab.catalogue.build import (
     ACAC,
     ACAO,
+    CACHEABLE,
     CREDS,
     EXPRESS,
     JSON_PUT,
@@ -21,7 +22,7 @@ from analysis.lab.catalogue.build import (
     redirect,
     text,
 )
-from analysis.lab.spec import ALLOWED, Expected, Route, Scenario
+from analysis.lab.spec import ALLOWED, Expected, Reply, Route, Scenario
 
 TO_API2 = "{api2}{path}/final"
 # The first API (nginx) moved the resource to a second API origin; the second runs Express.
@@ -29,6 +30,10 @@ APP = ("{app}",)
 X_LAB = call(headers=(("X-Lab", "1"),))
 CREDENTIALED = call(credentials="include")
 """A GET with a header that is not safelisted: preflighted."""
+AUTHORIZED = call(headers=(("Authorization", "Bearer t"),))
+IMPORT = call(client="import")
+MODULE, JS = "export default 1;", "text/javascript"
+STREAM, SSE = "data: hi\n\n", "text/event-stream"
 HOP = Route("GET", redirect(302, TO_API2, REFLECT, VARY, NGINX), on="api")
 
 
@@ -245,5 +250,69 @@ SCENARIOS = (
         ),
         expected=Expected(blocked=True),
         fix_layer="page",
+    ),
+    Scenario(
+        id="redirect-stored-301-refused-then-followed-from-its-port",
+        title="A 301 stored for 127.0.0.1:P2 refuses P1's preflighted fetch; P2's same fetch "
+        "right after follows it to the end",
+        cause="none",
+        before=(at(page="app_port2"), at(AUTHORIZED)),
+        visit=at(AUTHORIZED, page="app_port2"),
+        routes=(
+            Route("OPTIONS", preflight(allow_headers="Authorization", max_age=None)),
+            Route("GET", redirect(302, "{api}{path}/moved", REFLECT, VARY, NGINX)),
+            Route("OPTIONS", preflight(allow_headers="Authorization", max_age=None), sub="/moved"),
+            Route("GET", redirect(301, TO_API2, REFLECT, NGINX), sub="/moved"),
+            Route(
+                "OPTIONS",
+                preflight(origin="*", allow_headers="Authorization", max_age=None),
+                sub="/final",
+                on="api2",
+            ),
+            Route("GET", ok((ACAO, "*"), NGINX), sub="/final", on="api2"),
+        ),
+        expected=ALLOWED,
+        notes="The 301 (no Vary: Origin) is stored with P2's Allow-Origin: P1's fetch passes "
+        "its preflight for /moved, takes the stored 301 and fails there. Only P2's fetch "
+        "reaches /final; the target's preflight and GET on the wire are this fetch's.",
+    ),
+    Scenario(
+        id="import-redirect-takes-own-sites-stored-308",
+        title="import() through a 303 and a 308 that pages of two sites stored: each site's "
+        "page gets its own copy",
+        cause="none",
+        before=(at(IMPORT, page="www"), at(IMPORT, page="app_port2")),
+        visit=at(IMPORT, page="www"),
+        routes=(
+            Route("GET", redirect(303, "{api}{path}/moved", (ACAO, "*"), NGINX)),
+            Route("GET", redirect(308, TO_API2, REFLECT, CACHEABLE, NGINX), sub="/moved"),
+            Route("GET", Reply(200, ((ACAO, "*"), NGINX), MODULE, JS), sub="/final", on="api2"),
+        ),
+        expected=ALLOWED,
+        notes="The HTTP cache is partitioned by the page's site: the last 308 on the wire names "
+        "127.0.0.1:P2, but www.app.test's page takes the copy it stored itself, whose "
+        "Allow-Origin is its own.",
+    ),
+    Scenario(
+        id="eventsource-named-host-303-acac-uppercase-then-without-credentials",
+        title="A credentialed EventSource sent to a plain-http named host whose 303 says "
+        "Access-Control-Allow-Credentials: TRUE; then one without credentials",
+        cause="none",
+        before=(at(call(client="eventsource", credentials="include"), page="www"),),
+        visit=at(call(client="eventsource"), page="www"),
+        routes=(
+            Route("GET", redirect(302, "{www}{path}/back", REFLECT, CREDS, VARY, NGINX)),
+            Route(
+                "GET",
+                redirect(303, "{www}{path}/final", REFLECT, (ACAC, "TRUE"), VARY, NGINX),
+                sub="/back",
+                on="www",
+            ),
+            Route("GET", Reply(200, (REFLECT, VARY, NGINX), STREAM, SSE), sub="/final", on="www"),
+        ),
+        expected=ALLOWED,
+        notes="www.app.test over plain http is not potentially trustworthy: its hops carry no "
+        "Sec-Fetch-* headers. The credentialed EventSource is refused at the 303; the one "
+        "without credentials follows it, and the final request on the wire is its own.",
     ),
 )
