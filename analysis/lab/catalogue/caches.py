@@ -8,6 +8,7 @@ from analysis.lab.catalogue.build import (
     CACHEABLE,
     CREDS,
     EXPRESS,
+    GET,
     NGINX,
     REFLECT,
     VARY,
@@ -18,7 +19,7 @@ from analysis.lab.catalogue.build import (
     ok,
     redirect,
 )
-from analysis.lab.spec import ALLOWED, Reply, Route, Scenario
+from analysis.lab.spec import ALLOWED, Reply, Route, Scenario, Visit
 
 # Express code that echoes the origin by hand (res.set(...)) on a response that may be
 # cached for ten minutes: the stage for every cache mix-up.
@@ -39,6 +40,10 @@ CREDENTIALED_STYLE = at(call(client="stylesheet", cross_origin="use-credentials"
 CSS = "text/css"
 PRODUCTION: tuple[str, str] = (ACAO, "https://prod.example.com")
 X_LAB = at(call(headers=(("X-Lab", "1"),)))
+PRIVATE_MINUTE = ("Cache-Control", "private, max-age=60")
+NOSNIFF = ("X-Content-Type-Options", "nosniff")
+NO_REFERRER = call(referrer_policy="no-referrer")
+FONT_LOAD = at(call(client="font"))
 """A GET with a header that is not safelisted: preflighted, then stored by the HTTP cache."""
 
 
@@ -323,5 +328,105 @@ SCENARIOS = (
         visit=at(),
         routes=revalidated(),
         expected=ALLOWED,
+    ),
+    Scenario(
+        id="redirect-target-orb-blocked-not-stored",
+        title="A worker's no-cors fetch through a 303 and a 301 ends on JSON ORB blocks; its "
+        "CORS fetch then reaches the target again",
+        cause="none",
+        before=(Visit(call=call(mode="no-cors"), context="worker"),),
+        visit=Visit(call=GET, context="worker"),
+        routes=(
+            Route("GET", redirect(303, "{api2}{path}/moved", REFLECT, NGINX)),
+            Route(
+                "GET",
+                redirect(301, "{api}{path}/final", (ACAO, "*"), NGINX),
+                sub="/moved",
+                on="api2",
+            ),
+            Route("GET", ok(REFLECT, PRIVATE_MINUTE, NOSNIFF, NGINX), sub="/final", on="api"),
+        ),
+        expected=ALLOWED,
+        notes="The 301 comes from the HTTP cache the second time; the target's answer, fresh "
+        "for a minute, was blocked by ORB and left no copy, so the CORS fetch asks again and "
+        "the check reads that answer (Allow-Origin: null for the tainted request).",
+    ),
+    Scenario(
+        id="no-referrer-redirect-target-cached-for-same-page",
+        title="fetch() with referrerPolicy no-referrer through a 307 to the page's own origin, "
+        "twice: the second time the HTTP cache answers the target",
+        cause="none",
+        before=(at(NO_REFERRER),),
+        visit=at(NO_REFERRER),
+        routes=(
+            Route("GET", redirect(307, "{app}{path}/final", (ACAO, "*"), NGINX)),
+            Route("GET", ok((ACAO, "*"), PRIVATE_MINUTE, NGINX), sub="/final", on="app"),
+        ),
+        expected=ALLOWED,
+        notes="Neither hop names the page (no Referer); the target (Origin: null) is the page's "
+        "own origin, and its fresh copy answers the same page's second fetch.",
+    ),
+    Scenario(
+        id="stylesheet-redirect-target-cached-vary-range",
+        title="A crossorigin stylesheet through a 307, twice: the target's copy says Vary: Range",
+        cause="none",
+        before=(STYLE,),
+        visit=STYLE,
+        routes=(
+            Route("GET", redirect(307, "{api2}{path}/final", REFLECT, VARY, NGINX)),
+            Route(
+                "GET",
+                Reply(200, ((ACAO, "*"), ("Vary", "Range"), PRIVATE_MINUTE, NGINX), "body {}", CSS),
+                sub="/final",
+                on="api2",
+            ),
+        ),
+        expected=ALLOWED,
+        notes="Neither load sends Range, so the stored copy's Vary: Range matches and the "
+        "HTTP cache answers the second load's target; only its 307 is on the wire.",
+    ),
+    Scenario(
+        id="preflighted-get-answered-by-stored-304",
+        title="A 304 to a GET without validator, with max-age: the HTTP cache keeps it and "
+        "answers the next, preflighted GET with it",
+        cause="none",
+        before=(at(),),
+        visit=X_LAB,
+        routes=(
+            Route("OPTIONS", express_preflight(max_age="600")),
+            Route("GET", Reply(304, (REFLECT, PRIVATE_MINUTE, ETAG, EXPRESS), "", None)),
+        ),
+        expected=ALLOWED,
+        wire_decides=False,
+        notes="A broken cache in front of the app answers 304 to a request that named no "
+        "validator. Only the preflight of the second GET reaches the proxy; the 304 stored "
+        "as it came answers it, and its own Allow-Origin passes.",
+    ),
+    Scenario(
+        id="font-redirect-target-revalidated-304-names-production",
+        title="A font through a 307, three times: the 304 to its revalidation names production "
+        "and makes the copy fresh; the third load takes that copy",
+        cause="origin-allowlist-mismatch",
+        before=(FONT_LOAD, FONT_LOAD),
+        visit=FONT_LOAD,
+        routes=(
+            Route("GET", redirect(307, "{api}{path}/final", REFLECT, VARY, NGINX)),
+            Route(
+                "GET",
+                Reply(304, (PRODUCTION, ETAG, CACHEABLE, NGINX), "", None),
+                sub="/final",
+                conditional=True,
+            ),
+            Route(
+                "GET",
+                Reply(200, (REFLECT, VARY, ETAG, REVALIDATE, NGINX), "wOF2", FONT),
+                sub="/final",
+            ),
+        ),
+        expected=blocked("AllowOriginMismatch", "https://prod.example.com"),
+        notes="The second load's 304 puts its headers in the stored copy and max-age=600 "
+        "makes it fresh: the third load's target never reaches the proxy, and the CORS check "
+        "reads the Allow-Origin the 304 put in.",
+        fix_layer="nginx",
     ),
 )
