@@ -35,12 +35,22 @@ DEDICATED_WORKERS = {
     "control-module-worker-allowed",
     # A data: worker's (measured, Chromium 156): the export logged none of its requests.
     "data-worker-credentialed-redirect-acac-uppercase",
+    # A worker's CORS fetch through a 303 and a stored 301, a worker's importScripts()
+    # (measured, Chromium 156): the export logged none of their requests in some runs.
+    "redirect-target-orb-blocked-not-stored",
+    "import-scripts-cut-short-orb",
 }
 HEADER_ORDER_LOST = {
     # The export lists request headers sorted by name, so a 304 to Blink's own
     # revalidation of its memory cache's copy (validator before Accept-Encoding on the wire:
     # not CORS-checked) looks like the HTTP cache's (checked); corscope checks it.
     "stylesheet-revalidated-in-same-document",
+}
+CACHE_ANSWER_UNLOGGED = {
+    # A redirect's target the HTTP cache answered and CORS refused is exported as a failed
+    # entry with provisional headers and no answer (status 0, net::ERR_FAILED; measured,
+    # Chromium 156): corscope says blocked, but cannot name the check.
+    "font-redirect-target-revalidated-304-names-production",
 }
 NOT_IN_THE_EXPORT = {
     # The worker's own POST to the URL is logged after the page's: the lab's lookup by URL
@@ -86,6 +96,8 @@ def test_verdict_as_chromium_decided(recorded: tuple[list[Any], Analysis], scena
         pytest.xfail("the lab's lookup by URL and method finds another context's entry")
     if scenario.id in HEADER_ORDER_LOST:
         pytest.xfail("the export sorts headers: who asked for the revalidation is lost")
+    if scenario.id in CACHE_ANSWER_UNLOGGED:
+        pytest.xfail("the export keeps no answer for a refused redirect target from the cache")
     truths, analysis = recorded
     truth = next(t for t in truths if t.scenario_id == scenario.id)
     if not truth.details.get("observed", True) and not truth.details.get("server_hits"):
