@@ -303,6 +303,20 @@ def _unrecorded_cache_answers(items: list[Captured]) -> dict[int, Response]:
             ):
                 found[id(tx)] = copy[0]
             continue
+        arrived = tx.started + (tx.duration_ms or 0.0) / 1000
+        if (validator := _revalidation(tx)) is not None:
+            # The 304's headers go into the copy it validated, which may now be fresh
+            # (RFC 9111 §4.3.4). DevTools logs such a 304 even when CORS refused it
+            # (measured, Chromium 156), and the next request takes the updated copy.
+            copy = held.get(key)
+            name, value = validator
+            if copy is not None and copy[0].headers.get(name) == value:
+                if http_cache.forbids_storing(response):
+                    del held[key]
+                else:
+                    updated = http_cache.kept(http_cache.updated(copy[0], response))
+                    held[key] = (updated, arrived, requester)
+            continue
         # A stored redirect too, which its CORS check fails the same way (Fetch §4.4
         # HTTP-redirect fetch; measured, Chromium 156: a 301 without Allow-Origin the cache
         # answered is logged as status 0, its failure named MissingAllowOriginHeader).
@@ -313,7 +327,6 @@ def _unrecorded_cache_answers(items: list[Captured]) -> dict[int, Response]:
             if http_cache.forbids_storing(response):
                 held.pop(key, None)
             else:
-                arrived = tx.started + (tx.duration_ms or 0.0) / 1000
                 held[key] = (http_cache.kept(response), arrived, requester)
     return found
 

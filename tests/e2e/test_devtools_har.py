@@ -46,12 +46,6 @@ HEADER_ORDER_LOST = {
     # not CORS-checked) looks like the HTTP cache's (checked); corscope checks it.
     "stylesheet-revalidated-in-same-document",
 }
-CACHE_ANSWER_UNLOGGED = {
-    # A redirect's target the HTTP cache answered and CORS refused is exported as a failed
-    # entry with provisional headers and no answer (status 0, net::ERR_FAILED; measured,
-    # Chromium 156): corscope says blocked, but cannot name the check.
-    "font-redirect-target-revalidated-304-names-production",
-}
 NOT_IN_THE_EXPORT = {
     # The worker's own POST to the URL is logged after the page's: the lab's lookup by URL
     # and method finds the worker's (allowed), while the page's exchange is blocked.
@@ -96,8 +90,6 @@ def test_verdict_as_chromium_decided(recorded: tuple[list[Any], Analysis], scena
         pytest.xfail("the lab's lookup by URL and method finds another context's entry")
     if scenario.id in HEADER_ORDER_LOST:
         pytest.xfail("the export sorts headers: who asked for the revalidation is lost")
-    if scenario.id in CACHE_ANSWER_UNLOGGED:
-        pytest.xfail("the export keeps no answer for a refused redirect target from the cache")
     truths, analysis = recorded
     truth = next(t for t in truths if t.scenario_id == scenario.id)
     if not truth.details.get("observed", True) and not truth.details.get("server_hits"):

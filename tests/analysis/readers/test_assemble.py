@@ -1995,6 +1995,41 @@ def test_a_copy_with_vary_origin_answers_its_own_origin() -> None:
     assert _copy_for(first, _failed_hit()) is first.tx.response
 
 
+def test_a_failed_cache_hit_takes_the_copy_a_logged_304_made_fresh() -> None:
+    # Measured (catalogue font-redirect-target-revalidated-304-names-production, DevTools'
+    # own HAR export, Chromium 156): a `no-cache` 200, then a 304 naming production with
+    # max-age=600 (logged though CORS refused it), then the GET logged as status 0; Chromium
+    # named the Allow-Origin the 304 had put in the copy.
+    first = _arrived(PAGE, [("Access-Control-Allow-Origin", PAGE), *ETAG])
+    prod = "https://prod.example.com"
+    revalidated = _fetched(
+        PAGE,
+        304,
+        [("Access-Control-Allow-Origin", prod), ("ETag", '"v1"'), *FRESH],
+        [("If-None-Match", '"v1"')],
+        started=2.0,
+    )
+    second = cap(revalidated, 1, Hints(browser_error="net::ERR_FAILED"))
+    third = cap(_failed_hit(started=5.0).tx, 2, Hints(browser_error="net::ERR_FAILED"))
+    [_, _, x] = assemble([first, second, third]).exchanges
+    stored = x.steps[0].stored
+    assert stored is not None and stored.headers.get("access-control-allow-origin") == prod
+    v = decide(x)
+    assert (v.blocked, v.reason, v.failed_parameter) == (True, "AllowOriginMismatch", prod)
+    # A 304 for another validator leaves the copy as it was: stale, so nothing answered.
+    other = replace(
+        revalidated,
+        request=replace(
+            revalidated.request,
+            headers=Headers.of(
+                [("Origin", PAGE), ("Sec-Fetch-Mode", "cors"), ("If-None-Match", '"v0"')]
+            ),
+        ),
+    )
+    [_, _, x] = assemble([first, cap(other, 1), third]).exchanges
+    assert x.steps[0].stored is None
+
+
 # --- a preflighted GET the HTTP cache answered: the OPTIONS on the wire, no request -------
 
 PASSES = [
