@@ -9,6 +9,7 @@ the `slow` mark (`pytest -m "not slow"` skips it).
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -52,9 +53,11 @@ def test_bare_venv_has_no_corscope(bare_python: Path) -> None:
         "import importlib.util as u; "
         "print([m for m in ('analysis', 'addons', 'pandas') if u.find_spec(m)])"
     )
+    # A PYTHONPATH exported to the test run would reach into the project from outside.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     out = subprocess.run(
         [str(bare_python / "python"), "-c", probe],
-        capture_output=True, text=True, check=True, cwd="/",
+        capture_output=True, text=True, check=True, cwd="/", env=env,
     )  # fmt: skip
     assert out.stdout.strip() == "[]"
 
