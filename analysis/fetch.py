@@ -7,7 +7,7 @@ it implements; where Chromium deviates, the Chromium behaviour wins (the browser
 from __future__ import annotations
 
 import re
-from collections.abc import Container, Iterable
+from collections.abc import Callable, Container, Iterable
 from functools import lru_cache
 
 from analysis.model import Headers
@@ -158,15 +158,48 @@ def _mime_essence(value: str) -> str | None:
 
 
 _RANGE_RE = re.compile(r"^bytes=([0-9]+)-([0-9]*)$")
+_RANGE_POSITION_LIMIT = 2**63 - 1
+"""Measured, Chromium 156: a position of 2^63 - 1 or more makes the Range unsafe (2^63 - 2
+is still safelisted), though the spec reads any number of digits."""
 
 
 def _is_safelisted_range(value: str) -> bool:
-    # §2.2.2 "simple range header value": one `bytes=N-` or `bytes=N-M`, no whitespace.
+    # §2.2.2 "simple range header value": one `bytes=N-` or `bytes=N-M`, no whitespace, the
+    # unit byte-for-byte (Chromium 156 preflights `BYTES=0-` and `bytes=+5-`, measured).
     match = _RANGE_RE.match(value)
     if not match:
         return False
     start, end = match.groups()
+    if int(start) >= _RANGE_POSITION_LIMIT or (end and int(end) >= _RANGE_POSITION_LIMIT):
+        return False
     return not end or int(start) <= int(end)
+
+
+def _is_double(value: str) -> bool:
+    # cors.cc `IsSimilarToDoubleABNF`: 1*DIGIT [ "." 1*DIGIT ].
+    return re.fullmatch(r"[0-9]+(?:\.[0-9]+)?", value) is not None
+
+
+def _is_int(value: str) -> bool:
+    # cors.cc `IsSimilarToIntABNF`: 1*DIGIT.
+    return re.fullmatch(r"[0-9]+", value) is not None
+
+
+_CLIENT_HINT_VALUES: dict[str, Callable[[str], bool]] = {
+    "device-memory": _is_double,
+    "dpr": _is_double,
+    "downlink": _is_double,
+    "width": _is_int,
+    "viewport-width": _is_int,
+    "rtt": _is_int,
+    "ect": lambda value: value in ("slow-2g", "2g", "3g", "4g"),
+    "save-data": lambda value: value.lower() == "on",
+    "intervention": lambda value: True,
+}
+"""Names Chromium safelists beyond the spec's, with the value each must have (cors.cc
+`IsCorsSafelistedHeader`; measured, Chromium 156): a request that sets them needs no
+preflight, and their values count towards the 1024-byte total (the `sec-ch-` ones are
+forbidden names anyway)."""
 
 
 def byte_length(value: str) -> int:
@@ -180,7 +213,7 @@ def byte_length(value: str) -> int:
 
 
 def is_safelisted_request_header(name: str, value: str) -> bool:
-    """§2.2.2 CORS-safelisted request-header (name, value)."""
+    """§2.2.2 CORS-safelisted request-header (name, value), with Chromium's additions."""
     if byte_length(value) > 128:
         return False
     lower = name.lower()
@@ -192,7 +225,8 @@ def is_safelisted_request_header(name: str, value: str) -> bool:
         return _is_safelisted_content_type(value)
     if lower == "range":
         return _is_safelisted_range(value)
-    return False
+    check = _CLIENT_HINT_VALUES.get(lower)
+    return check is not None and check(value)
 
 
 def cors_unsafe_header_names(
@@ -212,6 +246,7 @@ def cors_unsafe_header_names(
 
 _VALUE_DECIDES = (
     frozenset({"accept", "accept-language", "content-language", "content-type", "range"})
+    | frozenset(_CLIENT_HINT_VALUES)
     | _METHOD_OVERRIDE_HEADERS
 )
 """The names whose value can make their header safelisted or forbidden: the ones
