@@ -88,6 +88,35 @@ def test_a_preflight_pairs_with_the_request_that_carries_what_it_announced() -> 
     assert shape(caps(announced, tx("GET", url, sent))) == [[(url, "GET", "GET")]]
 
 
+def test_a_preflight_pairs_with_a_request_whose_range_the_http_cache_rewrote() -> None:
+    # Measured, Chromium 156: the script's `Range: Bytes=5-10` is not safelisted, so the
+    # preflight announced it; the HTTP cache then sent it re-serialized as `bytes=5-10`.
+    url = f"{API}/video"
+    announced = _announcing(url, "GET", "range")
+    sent = tx("GET", url, [*ORIGIN, ("Range", "bytes=5-10")])
+    assert shape(caps(announced, sent)) == [[(url, "GET", "GET")]]
+
+
+def test_a_preflight_pairs_with_a_request_over_the_total_by_its_client_hints() -> None:
+    # Measured, Chromium 156: client hints the script set count towards the 1024 bytes of
+    # safelisted values; past them the preflight announced every safelisted name too.
+    url = f"{API}/items"
+    sent = [
+        ("Accept", "a" * 128),
+        ("Accept-Language", "a" * 128),
+        ("Content-Language", "a" * 128),
+        ("Content-Type", "text/plain;x=" + "b" * 115),
+        ("DPR", "1." + "0" * 126),
+        ("Width", "1" * 128),
+        ("Viewport-Width", "1" * 128),
+        ("RTT", "1" * 128),
+        ("Device-Memory", "8"),
+    ]
+    names = ",".join(sorted(name.lower() for name, _ in sent))
+    got = shape(caps(_announcing(url, "PUT", names), tx("PUT", url, [*ORIGIN, *sent])))
+    assert got == [[(url, "PUT", "PUT")]]
+
+
 def test_failed_preflight_exchange_reports_the_method_it_asked_for() -> None:
     x = assemble(caps(preflight_tx(f"{API}/orders", "DELETE", status=403))).exchanges[0]
     assert x.method == "DELETE"
