@@ -7,6 +7,7 @@ inside mitmproxy's own Python.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -124,7 +125,16 @@ class Layout(dict[str, tuple[int, ...]]):
         return value
 
 
+_OBS_FOLD = re.compile(r"\r?\n[ \t]+")
+
+
 def _strip_http_whitespace(value: str) -> str:
+    if "\n" in value:
+        # An obs-fold continuation line, which mitmproxy keeps as "\r\n " in the value:
+        # Chromium joins it with a single space (net/http/http_util.cc AssembleRawHeaders;
+        # measured, Chromium 156: `Access-Control-Allow-Origin` folded before its port is
+        # reported as "http://host: port").
+        value = _OBS_FOLD.sub(" ", value)
     return value.strip(" \t\r\n")
 
 

@@ -77,6 +77,21 @@ def test_headers_lookup_is_case_insensitive_keeps_duplicates_and_order() -> None
     assert headers.names() == ["Vary", "X-A", "vary", "Set-Cookie"]
 
 
+def test_a_folded_value_reads_as_chromium_joins_it() -> None:
+    # mitmproxy keeps an obs-fold continuation line as "\r\n " in the value; Chromium's
+    # AssembleRawHeaders joins it with one space (measured, Chromium 156).
+    headers = Headers(
+        (
+            ("Access-Control-Allow-Origin", "http://a.test:\r\n 8080"),
+            ("Access-Control-Allow-Credentials", "true\r\n "),
+            ("Access-Control-Allow-Methods", "\r\n GET,\r\n\t PUT"),
+        )
+    )
+    assert headers.get("access-control-allow-origin") == "http://a.test: 8080"
+    assert headers.get("access-control-allow-credentials") == "true"
+    assert headers.get("access-control-allow-methods") == "GET, PUT"
+
+
 def test_headers_with_the_same_names_share_one_layout_but_not_values() -> None:
     first = Headers((("Date", "Mon"), ("ETag", '"1"')))
     second = Headers((("Date", "Tue"), ("ETag", '"2"')))

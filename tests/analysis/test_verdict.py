@@ -59,6 +59,28 @@ def test_whitespace_around_the_value_is_not_part_of_it() -> None:
     assert decide(simple_get([(ACAO, "  *  ")])).blocked is False
 
 
+def test_a_folded_allow_origin_is_judged_as_chromium_joins_it() -> None:
+    # Measured, Chromium 156: a continuation line before the port reads as one space.
+    host, _, port = PAGE.rpartition(":")
+    v = decide(simple_get([(ACAO, f"{host}:\r\n {port}")]))
+    assert (v.blocked, v.reason, v.failed_parameter) == (
+        True,
+        "MultipleAllowOriginValues",
+        f"{host}: {port}",
+    )
+    assert decide(simple_get([(ACAO, "\r\n " + PAGE)])).blocked is False
+
+
+def test_a_folded_allow_methods_list_is_one_list() -> None:
+    # Measured, Chromium 156: `GET,\r\n PUT` and `GET,PUT\r\n ,` allow PUT.
+    for listed in ("GET,\r\n PUT", "GET,PUT\r\n ,"):
+        headers = [(ACAO, PAGE), (ACAM, listed)]
+        v = decide(
+            preflighted("PUT", 204, headers, actual_status=200, actual_headers=[(ACAO, PAGE)])
+        )
+        assert v.blocked is False, listed
+
+
 @pytest.mark.parametrize(
     ("value", "reason"),
     [
