@@ -227,3 +227,160 @@ def _ipv4_number(text: str) -> int | None:
     if not set(text) <= _DIGITS[radix]:
         return None
     return int(text, radix)
+
+
+# --- resolving a redirect's Location --------------------------------------------------------
+
+_PATH_KEEP = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/%[]|^\\"
+)
+# URL Standard "path percent-encode set" and "special-query percent-encode set": what is
+# left is kept as it came.
+_PATH_ESCAPE = frozenset(' "#<>?`{}')
+_QUERY_ESCAPE = frozenset(" \"#<>'")
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
+_SINGLE_DOTS = frozenset({".", "%2e"})
+_DOUBLE_DOTS = frozenset({"..", ".%2e", "%2e.", "%2e%2e"})
+
+
+def resolve(base: str, reference: str) -> str | None:
+    """The URL a redirect's `reference` (its Location) names from `base`, as Chromium's URL
+    parser makes it for an http(s) base: leading and trailing C0 controls and spaces
+    trimmed, tabs and newlines dropped, a backslash read as a slash, a missing or extra
+    slash after the scheme forgiven, dot segments removed, the host percent-decoded and
+    lower-cased (an IPv4 address in its dotted form), a default port dropped, and what the
+    URL Standard escapes in a path or query escaped (URL Standard §4.4 basic URL parser).
+    The fragment is dropped, as it never reaches the wire. None where this reading stops
+    short (another scheme, a host it cannot canonicalize): the caller falls back."""
+    base_parts = _split_special(base)
+    if base_parts is None:
+        return None
+    base_scheme, base_authority, base_path, _ = base_parts
+    ref = reference.strip(_C0_AND_SPACE).translate(_TAB_AND_NEWLINES)
+    ref = ref.split("#", 1)[0]
+    match = _SCHEME.match(ref)
+    if match is not None:
+        scheme = match.group(0)[:-1].lower()
+        if scheme not in _SPECIAL_SCHEMES:
+            return None
+        rest = ref[match.end() :]
+        if scheme == base_scheme and not _starts_with_two_slashes(rest):
+            return _relative(scheme, base_authority, base_path, rest)
+        return _absolute(scheme, rest.lstrip("/\\"))
+    if _starts_with_two_slashes(ref):
+        return _absolute(base_scheme, ref.lstrip("/\\"))
+    return _relative(base_scheme, base_authority, base_path, ref)
+
+
+def _starts_with_two_slashes(text: str) -> bool:
+    return len(text) >= 2 and text[0] in "/\\" and text[1] in "/\\"
+
+
+def _split_special(url: str) -> tuple[str, str, str, str | None] | None:
+    match = _SCHEME.match(url)
+    if match is None or match.group(0)[:-1].lower() not in _SPECIAL_SCHEMES:
+        return None
+    scheme = match.group(0)[:-1].lower()
+    rest = url[match.end() :]
+    if not rest.startswith("//"):
+        return None
+    rest = rest[2:]
+    end = _AUTHORITY_END.search(rest)
+    authority = rest if end is None else rest[: end.start()]
+    tail = "" if end is None else rest[end.start() :]
+    path, _, query = tail.partition("?")
+    return scheme, authority, path or "/", query if "?" in tail else None
+
+
+def _absolute(scheme: str, rest: str) -> str | None:
+    end = _AUTHORITY_END.search(rest)
+    authority = rest if end is None else rest[: end.start()]
+    authority = _canonical_authority(scheme, authority)
+    if authority is None:
+        return None
+    tail = "" if end is None else rest[end.start() :]
+    path, sep, query = tail.partition("?")
+    return _serialize(scheme, authority, _path(path or "/"), query if sep else None)
+
+
+def _relative(scheme: str, authority: str, base_path: str, ref: str) -> str | None:
+    canonical = _canonical_authority(scheme, authority)
+    if canonical is None:
+        return None
+    path, sep, query = ref.partition("?")
+    if not path:
+        return _serialize(scheme, canonical, _path(base_path), query if sep else None)
+    if path[0] not in "/\\":
+        path = base_path.replace("\\", "/").rsplit("/", 1)[0] + "/" + path
+    return _serialize(scheme, canonical, _path(path), query if sep else None)
+
+
+def _canonical_authority(scheme: str, authority: str) -> str | None:
+    userinfo, at, host_port = authority.rpartition("@")
+    if host_port.startswith("["):
+        return None  # IPv6 literals: left to the fallback
+    host, colon, port = host_port.partition(":")
+    if not host or not _is_valid_domain(host):
+        return None
+    try:
+        domain = unquote_to_bytes(host).decode("utf-8").lower()
+    except UnicodeError:
+        return None
+    if not domain.isascii():
+        return None  # IDNA: left to the fallback
+    if _ends_in_a_number(domain):
+        labels = _labels(domain)
+        numbers = [_ipv4_number(label) for label in labels]
+        if None in numbers:
+            return None
+        value = 0
+        for n in numbers[:-1]:
+            value = value * 256 + (n or 0)
+        value = value * 256 ** (5 - len(numbers)) + (numbers[-1] or 0)
+        domain = ".".join(str(value >> shift & 255) for shift in (24, 16, 8, 0))
+    if colon:
+        if not _is_valid_port(port):
+            return None
+        port = "" if not port or int(port) == _DEFAULT_PORTS[scheme] else str(int(port))
+    return f"{userinfo}{at}{domain}" + (f":{port}" if port else "")
+
+
+def _path(path: str) -> str:
+    out: list[str] = []
+    segments = path.replace("\\", "/").split("/")[1:]
+    for i, raw in enumerate(segments):
+        segment = _escape(raw, _PATH_ESCAPE)
+        lowered = segment.lower()
+        last = i == len(segments) - 1
+        if lowered in _DOUBLE_DOTS:
+            if out:
+                out.pop()
+            if last:
+                out.append("")
+        elif lowered in _SINGLE_DOTS:
+            if last:
+                out.append("")
+        else:
+            out.append(segment)
+    return "/" + "/".join(out)
+
+
+def _escape(text: str, escaped: frozenset[str]) -> str:
+    if text.isascii() and not any(ch in escaped or ord(ch) < 0x20 or ch == "\x7f" for ch in text):
+        return text
+    out = []
+    for ch in text:
+        if ch.isascii() and ch not in escaped and 0x20 <= ord(ch) < 0x7F:
+            out.append(ch)
+            continue
+        # A byte the reader kept as a surrogate escape goes out as that byte.
+        data = ch.encode("utf-8", "surrogateescape")
+        out.append("".join(f"%{b:02X}" for b in data))
+    return "".join(out)
+
+
+def _serialize(scheme: str, authority: str, path: str, query: str | None) -> str:
+    url = f"{scheme}://{authority}{path}"
+    if query is not None:
+        url += "?" + _escape(query, _QUERY_ESCAPE)
+    return url

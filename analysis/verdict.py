@@ -32,7 +32,7 @@ from analysis.model import (
     scheme_of,
 )
 from analysis.provenance import response_source
-from analysis.url_validity import is_valid_url
+from analysis.url_validity import is_valid_url, resolve
 from analysis.wording import SCHEMES, chrome_message, firefox_message
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -2031,6 +2031,9 @@ def _redirect_location(tx: Transaction) -> str | None:
     location = response.headers.get("location")
     if not location:
         return None
+    resolved = resolve(tx.request.url, location)
+    if resolved is not None:
+        return resolved
     try:
         url = urljoin(tx.request.url, location)
         urlsplit(url).port  # noqa: B018  (raises for a port out of range)

@@ -29,6 +29,7 @@ from analysis.model import (
     origin_of,
     same_origin,
 )
+from analysis.url_validity import resolve
 
 from .captured import Captured, Hints, carried_starts
 from .hints import resource_type_from_dest
@@ -793,8 +794,12 @@ def _redirect_target(unit: _Unit) -> str | None:
     location = response.headers.get("location") or actual.hints.get("redirect_url")
     if not location or not location.strip():
         return None
+    base = actual.tx.request.url
+    target = resolve(base, location)
+    if target is not None:
+        return target
     try:
-        target = urljoin(actual.tx.request.url, location.strip())
+        target = urljoin(base, location.strip())
         urlsplit(target)
     except ValueError:
         return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.url_validity import is_valid_url
+from analysis.url_validity import is_valid_url, resolve
 
 PARSES = [
     "http://127.0.0.%31:8080",  # lab: the escape is decoded first
@@ -91,3 +91,44 @@ def test_gurl_parses(value: str) -> None:
 @pytest.mark.parametrize("value", REFUSED)
 def test_gurl_refuses(value: str) -> None:
     assert not is_valid_url(value)
+
+
+BASE = "http://127.0.0.2:4000/s/id"
+
+
+@pytest.mark.parametrize(
+    ("location", "url"),
+    [
+        # lab (Chromium 156): where the browser went for each redirect's Location.
+        ("http:\\\\127.0.0.3:5000\\s\\h1", "http://127.0.0.3:5000/s/h1"),
+        ("\\\\127.0.0.3:5000/s/h1", "http://127.0.0.3:5000/s/h1"),
+        ("//127.0.0.3:5000/s/h1", "http://127.0.0.3:5000/s/h1"),
+        ("http://127.0.0.3:5000/s/x/../s/id/h1", "http://127.0.0.3:5000/s/s/id/h1"),
+        ("http://127.0.0.2:4000/s/./id/h1", "http://127.0.0.2:4000/s/id/h1"),
+        ("http://%3127.0.0.3:5000/s/h1", "http://127.0.0.3:5000/s/h1"),
+        ("http://127.0.0.3.:5000/s/h1", "http://127.0.0.3:5000/s/h1"),
+        ("http://127.0.0.3:5000/s/h1\x01", "http://127.0.0.3:5000/s/h1"),
+        (" http://127.0.0.3:5000/s/h1 ", "http://127.0.0.3:5000/s/h1"),
+        ("http://127.0.0.3:5000/s\t/h1", "http://127.0.0.3:5000/s/h1"),
+        ("http://127.0.0.3:5000/s/h1?q=\udce9", "http://127.0.0.3:5000/s/h1?q=%E9"),
+        ("HTTP://127.0.0.3:05000/s/h1#frag", "http://127.0.0.3:5000/s/h1"),
+        ("id/h1", "http://127.0.0.2:4000/s/id/h1"),
+        ("./id/h1", "http://127.0.0.2:4000/s/id/h1"),
+        ("/s/id/h1", "http://127.0.0.2:4000/s/id/h1"),
+        # URL Standard: the base's own scheme without slashes is a relative reference.
+        ("http:/127.0.0.3:5000/s/h1", "http://127.0.0.2:4000/127.0.0.3:5000/s/h1"),
+        ("http:h1", "http://127.0.0.2:4000/s/h1"),
+        ("https:/a.test/x", "https://a.test/x"),
+        ("https://a.test:443/x y", "https://a.test/x%20y"),
+        ("?x=1", "http://127.0.0.2:4000/s/id?x=1"),
+    ],
+)
+def test_a_location_resolves_as_chromium_parses_it(location: str, url: str) -> None:
+    assert resolve(BASE, location) == url
+
+
+@pytest.mark.parametrize(
+    "location", ["data:,x", "http://[::1]/", "http://ex ample/", "http://bücher.test/"]
+)
+def test_a_location_this_reading_stops_short_of_is_left_to_the_caller(location: str) -> None:
+    assert resolve(BASE, location) is None
