@@ -1326,6 +1326,12 @@ def test_unexposed_response_headers() -> None:
     assert "Content-Type" not in warning["expose-headers-missing"]
 
 
+def test_a_servers_own_304_hides_unexposed_headers_too() -> None:
+    # Measured, Chromium 156 (ga-007): an XHR answered 304, unasked, read X-Secret as null.
+    v = decide(simple_get([(ACAO, "*"), ("X-Secret", "s1")], status=304))
+    assert (v.blocked, [w.id for w in v.warnings]) == (False, ["expose-headers-missing"])
+
+
 def test_exposed_headers_give_no_warning() -> None:
     v = decide(
         simple_get(
