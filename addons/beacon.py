@@ -118,6 +118,8 @@ class PageRecord:
     (e.g. "connect-src"): the page's policy refused it before it was sent."""
     integrity: bool = False
     """A fetch() with integrity metadata (`init.integrity`, `Request.integrity`)."""
+    from_worker: bool = False
+    """Made from a worker (dedicated or shared), not a document."""
 
     @property
     def browser_blocked(self) -> bool | None:
@@ -256,6 +258,7 @@ def _page_record(raw: dict[str, Any], kind: str, offset: float, page: str) -> Pa
         header_names=_header_names(raw.get("headerNames")),
         refused_by_csp=_directive(raw.get("csp")),
         integrity=_flag(raw.get("integrity")),
+        from_worker=_flag(raw.get("fromWorker")),
     )
 
 

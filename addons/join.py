@@ -607,6 +607,7 @@ def _page_facts(record: PageRecord, page_url: str, page_origin: str | None) -> d
         "redirect": record.redirect,
         "headerNames": None if record.header_names is None else list(record.header_names),
         "integrity": True if record.integrity else None,
+        "fromWorker": True if record.from_worker else None,
     }
     blocked = record.browser_blocked
     if blocked is not None:

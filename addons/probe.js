@@ -52,6 +52,9 @@
      (self.origin "null"), and then every request is cross-origin, to its own URL's origin
      too (Fetch: a request's origin is its client's origin, not its URL's). */
   var callerOrigin = typeof w.origin === 'string' ? w.origin : here.origin;
+  /* A worker's requests go without the UA client hints a document's carry, which shifts
+     the order Chromium checks their headers in. */
+  var inWorker = typeof WorkerGlobalScope !== 'undefined' && w instanceof WorkerGlobalScope;
   var timeOrigin = (w.performance && w.performance.timeOrigin) || Date.now();
   var queue = [];
   var settled = [];
@@ -545,6 +548,7 @@
     }
     rec.method = upper(rec.method);
     if (names !== null) rec.headerNames = names;
+    if (inWorker) rec.fromWorker = true;
     return interesting(rec.url) ? rec : null;
   }
 
@@ -617,6 +621,7 @@
             headerNames: call.method === 'GET' || call.method === 'HEAD'
               ? call.names : withBodyType(call.names.slice(), arguments[0], true)
           };
+          if (inWorker) rec.fromWorker = true;
           var done = false;
           var finish = function (event) {
             if (done) return;

@@ -243,6 +243,10 @@ class Context:
     integrity: bool = False
     """The fetch carried integrity metadata (the page probe's record): the wire never shows
     it, yet Fetch fails an answer with no body to hash (an opaque redirect) because of it."""
+    from_worker: bool = False
+    """A dedicated or shared worker made the call (the page probe's record): Blink adds no
+    UA client hints to a worker's requests, which decides the order Chromium checks their
+    headers in."""
     embedder_policy: str | None = None
     """The Cross-Origin-Embedder-Policy (`require-corp`, `credentialless`) of the page's
     document, where the capture holds the document of the page's origin loaded last before

@@ -1823,6 +1823,7 @@ def _new_context(chain: _Chain, hints: Hints, via_proxy: bool, pages: dict[str, 
         header_names=hints.get("header_names"),
         never_sent=hints.get("never_sent", False),
         integrity=hints.get("integrity", False),
+        from_worker=hints.get("from_worker", False),
     )
     return context
 

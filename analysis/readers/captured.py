@@ -48,6 +48,8 @@ class Hints(TypedDict, total=False):
     """`_cors.headerNames`: the header names the script set, in its order."""
     integrity: bool
     """`_cors.integrity`: the fetch carried integrity metadata (Subresource Integrity)."""
+    from_worker: bool
+    """`_cors.fromWorker`: a dedicated or shared worker made the call, not a document."""
     never_sent: bool
     """A request the browser failed with no answer, in an export that keeps the answer of
     every request it logged the preflight of with it (Chrome DevTools' HAR): it never left

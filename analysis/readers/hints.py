@@ -4,7 +4,7 @@ Shape (every key optional, every value may be null):
 
     {"initiatorOrigin": str, "pageUrl": str, "mode": str, "credentials": str,
      "redirect": str, "source": str, "resourceType": str, "headerNames": [str],
-     "integrity": bool,
+     "integrity": bool, "fromWorker": bool,
      "browser": {"blocked": bool, "reason": str|null, "failed_parameter": str|null}}
 
 Unknown keys are ignored so that a newer addon's captures still read. Known keys with the
@@ -89,6 +89,12 @@ def cors_hints(obj: object, where: str, path: str) -> Hints:
             got = describe_type(integrity)
             raise InputError(path, f"{where}: _cors.integrity must be a boolean, not {got}")
         hints["integrity"] = integrity
+    from_worker = obj.get("fromWorker")
+    if from_worker is not None:
+        if not isinstance(from_worker, bool):
+            got = describe_type(from_worker)
+            raise InputError(path, f"{where}: _cors.fromWorker must be a boolean, not {got}")
+        hints["from_worker"] = from_worker
     return hints
 
 

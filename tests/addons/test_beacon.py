@@ -93,6 +93,13 @@ def test_the_csp_directive_that_refused_a_call_is_kept() -> None:
     assert isinstance(older, PageRecord) and older.refused_by_csp is None
 
 
+def test_a_call_from_a_worker_is_a_flag() -> None:
+    (record,) = parse(body(fetch_record(fromWorker=True)), PAGE, NOW).records
+    assert isinstance(record, PageRecord) and record.from_worker is True
+    (older,) = parse(body(fetch_record()), PAGE, NOW).records
+    assert isinstance(older, PageRecord) and older.from_worker is False
+
+
 def test_integrity_metadata_is_a_flag() -> None:
     (record,) = parse(body(fetch_record(integrity=True)), PAGE, NOW).records
     assert isinstance(record, PageRecord) and record.integrity is True

@@ -353,6 +353,18 @@ def test_integrity_metadata_goes_with_the_annotation() -> None:
     assert isinstance(plain, Annotate) and "integrity" not in plain.cors
 
 
+def test_a_workers_call_says_so_in_the_annotation() -> None:
+    j = joiner()
+    j.note(entry_for(cors_get(), "w1"))
+    (action,) = j.page(page(from_worker=True), PAGE_URL)
+    assert isinstance(action, Annotate) and action.cors["fromWorker"] is True
+    assert cors_hints(action.cors, "-", "-")["from_worker"] is True
+    j = joiner()
+    j.note(entry_for(cors_get(), "w1"))
+    (plain,) = j.page(page(), PAGE_URL)
+    assert isinstance(plain, Annotate) and "fromWorker" not in plain.cors
+
+
 def test_element_load_from_the_http_cache_is_an_entry_of_its_kind() -> None:
     """A font another origin of the site had cached: the page's Resource Timing entry
     (status 0) is all there is, and the entry says it was a font."""

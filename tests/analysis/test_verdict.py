@@ -1021,6 +1021,34 @@ def test_the_header_chromium_names_when_several_are_not_allowed(
 
 
 @pytest.mark.parametrize(
+    ("announced", "page_names", "client", "chromium"),
+    [
+        # Measured in Chromium 156 (ge-049, wa-*): a worker's requests carry no UA client
+        # hints, so its header map holds the script's names and User-Agent only.
+        ("cache-control,range", ("range", "cache-control"), "fetch", "range"),
+        (
+            "content-encoding,traceparent,x-b,x-lab",
+            ("x-b", "x-lab", "content-encoding", "traceparent"),
+            "fetch",
+            "traceparent",
+        ),
+        ("authorization,if-match", ("authorization", "if-match"), "fetch", "if-match"),
+    ],
+)
+def test_a_workers_call_is_checked_without_ua_client_hints_in_the_map(
+    announced: str, page_names: tuple[str, ...], client: str, chromium: str
+) -> None:
+    url = "http://127.0.0.2:9000/s"
+    pf = preflight_tx(url, "GET", 204, [(ACAO, PAGE), (ACAM, "GET")], request_headers=announced)
+    x = exchange(Step(url, Preflight(pf), None), resource_type=client)
+    page = replace(x, context=replace(x.context, header_names=page_names))
+    worker = replace(page, context=replace(page.context, from_worker=True))
+    v = decide(worker)
+    assert (v.reason, v.failed_parameter) == ("HeaderDisallowedByPreflightResponse", chromium)
+    assert decide(page).failed_parameter != chromium
+
+
+@pytest.mark.parametrize(
     ("url", "page_names", "announced", "chromium"),
     [
         # Measured in Chromium 156: the safelisted headers the script set sit in Blink's

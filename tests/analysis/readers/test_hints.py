@@ -19,6 +19,7 @@ def test_every_known_key_becomes_a_hint() -> None:
             "resourceType": "xhr",
             "headerNames": ["X-B", "accept", "x-b"],
             "integrity": True,
+            "fromWorker": True,
             "browser": {"blocked": False},
             "futureKey": {"ignored": True},
         },
@@ -35,6 +36,7 @@ def test_every_known_key_becomes_a_hint() -> None:
         "resource_type": "xhr",
         "header_names": ("x-b", "accept"),
         "integrity": True,
+        "from_worker": True,
         "browser": BrowserVerdict(blocked=False),
     }
 
@@ -66,6 +68,7 @@ def test_cdp_spelling_of_failed_parameter_is_accepted() -> None:
         ({"headerNames": ["x a"]}, "_cors.headerNames holds 'x a'"),
         ({"headerNames": ["x"] * 65}, "at most 64 names"),
         ({"integrity": "sha256-x"}, "_cors.integrity must be a boolean, not a string"),
+        ({"fromWorker": 1}, "_cors.fromWorker must be a boolean, not a number"),
     ],
 )
 def test_wrong_values_name_entry_and_field(obj: object, fragment: str) -> None:
