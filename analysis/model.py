@@ -255,6 +255,10 @@ class Context:
     """The capture shows the browser failed the last request before sending it: an export
     that keeps the answer of every request it logged with its preflight (Chrome DevTools'
     HAR, for a page's or a frame's or a service worker's own) has none."""
+    finished: bool = False
+    """The browser's own record says its load of the final answer did not fail: an export
+    that writes the network error of every request it logged (Chrome DevTools' or
+    Playwright's HAR) wrote none for it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1835,6 +1835,20 @@ def _opaque_response_blocking(exchange: Exchange, origin: str | None, source: st
     kind = exchange.context.resource_type
     if kind in orb.EMPTY_DESTINATIONS:
         return {}
+    undecided = (
+        blocked is None
+        or kind is None
+        or kind in orb.UNKNOWN_DESTINATIONS
+        or (
+            kind in orb.MEDIA_DESTINATIONS
+            and orb.by_headers(response.status, response.headers) == "range"
+        )
+    )
+    if exchange.context.finished and exchange.context.browser_error is None and undecided:
+        # ORB fails a load it blocks with net::ERR_BLOCKED_BY_ORB (`orb_impl.cc`), or hands
+        # an empty destination an empty answer, no failure either: the browser's record of
+        # the load ending without an error says what the body or the destination would.
+        return {}
     block: _Fields = {
         "cors": True,
         "blocked": True,

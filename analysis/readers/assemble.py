@@ -1712,6 +1712,12 @@ def _merge_hints(chain: _Chain) -> Hints:
             if value is not None:
                 merged[key] = value  # type: ignore[literal-required]
                 break
+    # Said of the final answer only: an earlier hop's finished load is not the chain's.
+    last = chain.units[-1].actual
+    if last is not None and last.hints.get("finished"):
+        merged["finished"] = True
+    else:
+        merged.pop("finished", None)
     return merged
 
 
@@ -1824,6 +1830,7 @@ def _new_context(chain: _Chain, hints: Hints, via_proxy: bool, pages: dict[str, 
         never_sent=hints.get("never_sent", False),
         integrity=hints.get("integrity", False),
         from_worker=hints.get("from_worker", False),
+        finished=hints.get("finished", False),
     )
     return context
 

@@ -54,6 +54,10 @@ class Hints(TypedDict, total=False):
     """A request the browser failed with no answer, in an export that keeps the answer of
     every request it logged the preflight of with it (Chrome DevTools' HAR): it never left
     the browser."""
+    finished: bool
+    """An answer logged without an error by an export that records the browser's own
+    network error of every request it logged (Chrome DevTools' `_error`, Playwright's
+    `_failureText`): the browser's load of it did not fail."""
 
 
 _NO_HINTS = Hints()

@@ -116,6 +116,8 @@ def _loaded(
     captured = _with_page_documents(captured, pagerefs)
     if _keeps_page_answers(creator):
         captured = _never_sent(captured, pagerefs)
+    if _records_errors(creator):
+        captured = _finished(captured)
     if not browser_side:
         captured = _sent_methods(captured)
     return Loaded(captured=captured, format="har", via_proxy=not browser_side)
@@ -126,6 +128,30 @@ def _keeps_page_answers(creator: object) -> bool:
     or frame sent, even one the browser then failed (the raw status and headers beside
     `_error`; measured, Chromium 156)."""
     return isinstance(creator, dict) and creator.get("name") == "WebInspector"
+
+
+def _records_errors(creator: object) -> bool:
+    """Chrome DevTools' export and Playwright's: each writes the browser's own network error
+    of every request it logged (`_error`, `_failureText`), ORB's net::ERR_BLOCKED_BY_ORB
+    among them (measured, Chromium 156)."""
+    return isinstance(creator, dict) and creator.get("name") in ("WebInspector", "Playwright")
+
+
+def _finished(captured: list[Captured]) -> list[Captured]:
+    """Mark the answers logged without an error whose ORB decision the headers leave open
+    (`orb.by_headers`): the browser's record says ORB let them through, which their body,
+    not kept, cannot."""
+    out = captured
+    for i, c in enumerate(captured):
+        response = c.tx.response
+        if response is None or "browser_error" in c.hints:
+            continue
+        if orb.by_headers(response.status, response.headers) == "allow":
+            continue
+        if out is captured:
+            out = list(captured)
+        out[i] = dataclasses.replace(c, hints={**c.hints, "finished": True})
+    return out
 
 
 def _never_sent(captured: list[Captured], pagerefs: list[object]) -> list[Captured]:

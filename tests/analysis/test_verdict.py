@@ -790,6 +790,26 @@ def test_orb_without_the_body_it_needs_says_so() -> None:
     assert (v.blocked, v.condition) == (None, "orb-body-unknown")
 
 
+def test_orb_let_through_what_the_browser_loaded_without_an_error() -> None:
+    # A browser's HAR that records each load's own error wrote none: ORB did not block, what
+    # the body (not kept) or the destination ("other") would have said.
+    answer = _no_cors_answer([("Content-Type", "text/javascript")], None)
+    for kind in ("script", "other", None):
+        x = exchange(Step(answer.request.url, None, answer), resource_type=kind)
+        undecided = decide(x)
+        assert (undecided.blocked, undecided.fault) == (None, _ORB_FAULT)
+        v = decide(replace(x, context=replace(x.context, finished=True)))
+        assert (v.blocked, v.condition, v.fault) == (False, None, None)
+
+
+def test_orb_decided_by_the_headers_is_not_overruled_by_a_finished_load() -> None:
+    headers = [("Content-Type", "text/html"), ("X-Content-Type-Options", "nosniff")]
+    answer = _no_cors_answer(headers, None)
+    x = exchange(Step(answer.request.url, None, answer), resource_type="image")
+    v = decide(replace(x, context=replace(x.context, finished=True)))
+    assert (v.blocked, v.fault) == (True, _ORB_FAULT)
+
+
 def test_orb_blocks_on_the_headers_alone_without_a_body() -> None:
     headers = [("Content-Type", "text/html"), ("X-Content-Type-Options", "nosniff")]
     answer = _no_cors_answer(headers, None)

@@ -1100,6 +1100,19 @@ def test_merged_hints_keep_the_browser_error() -> None:
     assert result.hints[x.id]["browser_error"] == "net::ERR_FAILED"
 
 
+def test_a_finished_load_is_said_of_the_chain_only_by_its_final_answer() -> None:
+    # The ORB check reads it of the final answer: an earlier hop's finished load is not
+    # the chain's, whose last request the browser may have failed.
+    hop = redirect("GET", f"{API}/r", f"{API}/final", started=1.0)
+    final = tx("GET", f"{API}/final", ORIGIN, started=2.0)
+    finished = Hints(finished=True)
+    failed = Hints(browser_error="net::ERR_BLOCKED_BY_ORB")
+    [x] = assemble([cap(hop, 0, finished), cap(final, 1, failed)]).exchanges
+    assert len(x.steps) == 2 and not x.context.finished
+    [x] = assemble([cap(hop, 0), cap(final, 1, finished)]).exchanges
+    assert len(x.steps) == 2 and x.context.finished
+
+
 # --- ids ----------------------------------------------------------------------------------
 
 

@@ -95,6 +95,35 @@ def test_devtools_failed_credentialed_preflight_is_named() -> None:
     )
 
 
+def _importscripts_answer(tmp_path: Path, error: str | None, creator: str) -> Exchange:
+    """A worker's importScripts() of a script whose body the export did not keep."""
+    response = [("Content-Type", "text/javascript")]
+    entry = har_entry("GET", f"{API}/lib.js", [("Referer", PAGE + "/")], response_headers=response)
+    entry["_resourceType"] = "other"
+    if error is not None:
+        entry["response"]["_error" if creator == "WebInspector" else "_failureText"] = error
+    [x] = read(entries_of(tmp_path, entry, creator={"name": creator})).exchanges
+    return x
+
+
+@pytest.mark.parametrize("creator", ["WebInspector", "Playwright"])
+def test_a_browser_export_says_orb_let_through_a_load_it_logged_without_an_error(
+    tmp_path: Path, creator: str
+) -> None:
+    x = _importscripts_answer(tmp_path, None, creator)
+    assert x.context.finished
+    assert decide(x).blocked is False
+    blocked = _importscripts_answer(tmp_path, "net::ERR_BLOCKED_BY_ORB", creator)
+    assert not blocked.context.finished
+    assert decide(blocked).blocked is True
+
+
+def test_an_export_that_records_no_errors_leaves_orb_undecided(tmp_path: Path) -> None:
+    x = _importscripts_answer(tmp_path, None, "Firefox")
+    assert not x.context.finished
+    assert decide(x).condition == "orb-body-unknown"
+
+
 def _never_sent_by_call(loaded: Loaded) -> dict[tuple[str, str], bool | None]:
     """Each transaction's `never_sent` hint, by method and the URL's last path segment."""
     return {
