@@ -22,6 +22,12 @@ _SETTLE_S = 5.0
 # Console lines come from the renderer, network events from the browser process: a line may
 # trail the verdict it explains by a moment.
 _CONSOLE_S = 1.0
+# The capture addon's probe in a worker script reports the worker's calls with a fetch of
+# its own about 300 ms after they settle (addons/probe.js TIMING_WAIT_MS), and the worker
+# dies with the browser: a worker's call at the end of a run must wait for that report.
+_PROBE_REPORT_S = 2.0
+PROBE_REPORT_PATH = "/__corscope__/report"
+"""Where the probe sends its reports (addons/probe.py REPORT_PATH), on its context's origin."""
 
 
 class LabError(RuntimeError):
@@ -139,7 +145,8 @@ def run_lab(
                         pages.WORKER_PATH,
                         pages.WORKER_SCOPE,
                     )
-                results = [run_scenario(browser, servers, s) for s in chosen]
+                probed = probe and bool(config.extra_args)
+                results = [run_scenario(browser, servers, s, probe=probed) for s in chosen]
         finally:
             stopped = proxy.stop()
             if stopped:
@@ -222,7 +229,19 @@ def _records(browser: LabBrowser, url: str, mark: int) -> list[NetRecord]:
     return browser.page_log.matching(url, mark) or browser.child_log.matching(url, mark)
 
 
-def run_scenario(browser: LabBrowser, servers: LabServers, scenario: Scenario) -> GroundTruth:
+def probe_report_url(visit: Visit, page_origin: str) -> str | None:
+    """Where the probe in the visit's context reports its calls when that context is a
+    worker the proxy served (a blob: or data: worker's script never passes the proxy, so
+    holds no probe); None for a document, whose probe reports when the page goes."""
+    if visit.context not in ("worker", "module-worker"):
+        return None
+    return page_origin + PROBE_REPORT_PATH
+
+
+def run_scenario(
+    browser: LabBrowser, servers: LabServers, scenario: Scenario, *, probe: bool = False
+) -> GroundTruth:
+    """Run one scenario; `probe`: the capture addon's probe is in the lab's pages."""
     for visit in scenario.before:
         mark = browser.mark()
         _perform(browser, servers, scenario, visit)
@@ -253,6 +272,9 @@ def run_scenario(browser: LabBrowser, servers: LabServers, scenario: Scenario) -
         return True
 
     browser.wait_until(settled, _SETTLE_S)
+    report = probe_report_url(scenario.visit, servers.url(scenario.visit.page)) if probe else None
+    if report is not None:
+        browser.wait_until(lambda: bool(browser.child_log.matching(report, mark)), _PROBE_REPORT_S)
     # What reached the servers during the decisive visit: empty when a cache answered.
     hits = [
         f"{h.method} {h.path} (Origin: {h.origin_header}) -> {h.status}"

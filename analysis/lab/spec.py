@@ -266,6 +266,10 @@ class Scenario:
     wire_decides: bool = True
     """False when the flow file alone cannot show what decided: the decisive request never
     reached the proxy (browser cache, synthetic worker answer) or the worker changed it."""
+    flow_cannot_tell: str = ""
+    """Why the flow file alone predicts otherwise though the decisive request reached the
+    proxy (the capture's probe knows what the wire does not, such as a worker's header map):
+    a known difference of the flow source, checked to stay one."""
     key_row: bool = False
     """One of the rows of the lab-notes table; these prove the lab itself works."""
     notes: str = ""

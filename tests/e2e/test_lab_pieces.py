@@ -20,13 +20,15 @@ from analysis.lab.compare import (
 )
 from analysis.lab.responder import SharedCache, pick_route, render
 from analysis.lab.runner import (
+    PROBE_REPORT_PATH,
     GroundTruth,
     _beacon_redirect_refused,
     _body_failed_after_answer,
     _dropped_by_client,
+    probe_report_url,
 )
 from analysis.lab.scenarios import SCENARIOS, by_id
-from analysis.lab.spec import ROOT_CAUSES, Call, Reply, Route
+from analysis.lab.spec import ROOT_CAUSES, Call, Reply, Route, Visit
 
 VALUES = {"app": "http://127.0.0.1:5173", "path": "/s/x"}
 
@@ -487,3 +489,24 @@ def test_a_require_corp_page_is_a_document_of_its_own_with_the_policy() -> None:
     plain = pages.serve(pages.page_path("plain", "x"), ())
     assert plain is not None
     assert all(name != "Cross-Origin-Embedder-Policy" for name, _ in plain.headers)
+
+
+def test_a_workers_call_waits_for_the_report_of_the_probe_in_that_worker() -> None:
+    # The worker's probe reports ~300 ms after the call settles; the last scenario's report
+    # was lost when the browser closed at once (worker-range-and-cache-control-refused).
+    from addons.probe import REPORT_PATH
+
+    assert PROBE_REPORT_PATH == REPORT_PATH
+    app = "http://127.0.0.1:5173"
+    for context in ("worker", "module-worker"):
+        visit = Visit(call=Call(), context=context)  # type: ignore[arg-type]
+        assert probe_report_url(visit, app) == app + "/__corscope__/report"
+    # A document's probe reports when the page goes; blob: and data: workers hold none.
+    for context in ("page", "blob-worker", "data-worker", "frame"):
+        assert probe_report_url(Visit(call=Call(), context=context), app) is None  # type: ignore[arg-type]
+
+
+def test_a_scenario_the_flow_file_cannot_tell_still_reaches_the_wire() -> None:
+    # Its flow source is a strict xfail: a scenario whose decisive request never reached the
+    # proxy is skipped on the flow source instead, and must not say so twice.
+    assert all(s.wire_decides for s in SCENARIOS if s.flow_cannot_tell)
