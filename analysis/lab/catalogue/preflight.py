@@ -34,6 +34,21 @@ from analysis.lab.catalogue.build import (
 )
 from analysis.lab.spec import ALLOWED, Route, Scenario
 
+HINTS_PAST_1024 = (
+    ("Accept", "a" * 128),
+    ("Accept-Language", "a" * 128),
+    ("Content-Language", "a" * 128),
+    ("Content-Type", "text/plain;x=" + "b" * 115),
+    ("DPR", "1." + "0" * 126),
+    ("Width", "1" * 128),
+    ("Viewport-Width", "1" * 128),
+    ("RTT", "1" * 128),
+    ("Device-Memory", "8"),
+)
+"""Four 128-byte values of the spec's safelisted names and 513 bytes of the client hints
+Chromium also safelists by value (cors.cc IsCorsSafelistedHeader): 1025 bytes in all, one
+past the 1024 that Fetch §4.4 allows, so every one of them is announced."""
+
 ALLOW_HEADERS = (
     Scenario(
         id="allow-headers-missing-content-type",
@@ -114,6 +129,73 @@ ALLOW_HEADERS = (
         expected=ALLOWED,
         notes="Spec says fail; Chromium (CorsNonWildcardRequestHeadersSupport off) allows.",
     ),
+    Scenario(
+        id="allow-headers-range-uppercase-unit",
+        title="GET with Range: BYTES=0-; the unit is case-sensitive, so it is preflighted",
+        cause="allow-headers-missing",
+        visit=at(call(headers=(("Range", "BYTES=0-"),))),
+        routes=(
+            Route("OPTIONS", express_preflight(allowed_headers="Content-Type")),
+            Route("GET", ok(REFLECT, VARY, EXPRESS)),
+        ),
+        expected=blocked("HeaderDisallowedByPreflightResponse", "range"),
+        notes="Fetch §2.2.2 simple range header value: `bytes` matched byte for byte.",
+        fix_layer="express",
+    ),
+    Scenario(
+        id="allow-headers-range-position-2-63",
+        title="GET with Range from 2^63-1: past what Chromium 156 safelists, so preflighted",
+        cause="allow-headers-missing",
+        visit=at(call(headers=(("Range", "bytes=9223372036854775807-"),))),
+        routes=(
+            Route(
+                "OPTIONS",
+                flask_preflight(
+                    allow="GET, HEAD, OPTIONS", allow_headers="Content-Type, Authorization"
+                ),
+            ),
+            Route("GET", ok(REFLECT, VARY, WERKZEUG)),
+        ),
+        expected=blocked("HeaderDisallowedByPreflightResponse", "range"),
+        notes="The spec safelists any number of digits; Chromium 156 measures unsafe from "
+        "2^63-1 on (bytes=9223372036854775806- is still safelisted).",
+        fix_layer="flask",
+    ),
+    Scenario(
+        id="allow-headers-safelisted-past-1024-bytes",
+        title="Safelisted values and client hints add up to 1025 bytes: Accept is announced",
+        cause="allow-headers-missing",
+        visit=at(call(headers=HINTS_PAST_1024)),
+        routes=(
+            Route(
+                "OPTIONS",
+                preflight(
+                    NGINX,
+                    methods="GET, POST",
+                    allow_headers="Accept-Language, Content-Language, Content-Type, DPR, "
+                    "Width, Viewport-Width, RTT, Device-Memory",
+                ),
+            ),
+            Route("GET", ok(REFLECT, VARY, NGINX)),
+        ),
+        expected=blocked("HeaderDisallowedByPreflightResponse", "accept"),
+        notes="Every name past the 1024 bytes is unsafe, the spec's safelisted ones too; "
+        "nginx lists all of them but Accept.",
+        fix_layer="nginx",
+    ),
+    Scenario(
+        id="control-range-reserialized-by-cache",
+        title="Range: Bytes=5-10 is preflighted; the HTTP cache sends it on as bytes=5-10",
+        cause="none",
+        visit=at(call(headers=(("Range", "Bytes=5-10"),))),
+        routes=(
+            Route("OPTIONS", express_preflight(max_age="600")),
+            Route("GET", ok(REFLECT, VARY, EXPRESS)),
+        ),
+        expected=ALLOWED,
+        notes="The preflight announces `range`; net/http/partial_data.cc re-serializes the "
+        "value after the CORS check, so the actual request on the wire says bytes=5-10.",
+    ),
 )
 
 ALLOW_METHODS = (
@@ -173,6 +255,19 @@ ALLOW_METHODS = (
         visit=at(JSON_PUT),
         routes=(Route("OPTIONS", preflight()), Route("PUT", ok(REFLECT, VARY))),
         expected=ALLOWED,
+    ),
+    Scenario(
+        id="control-allow-methods-folded",
+        title="Access-Control-Allow-Methods folded over two lines: 'GET,' then ' PUT'",
+        cause="none",
+        visit=at(JSON_PUT),
+        routes=(
+            Route("OPTIONS", preflight(methods="GET,\r\n PUT")),
+            Route("PUT", ok(REFLECT, VARY)),
+        ),
+        expected=ALLOWED,
+        notes="net/http/http_util.cc AssembleRawHeaders joins a continuation line with one "
+        "space: `GET, PUT`, a valid list.",
     ),
 )
 
