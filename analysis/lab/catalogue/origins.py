@@ -349,6 +349,17 @@ DUPLICATES = (
         fix_layer="nginx",
         fix_leave_alone="express",
     ),
+    Scenario(
+        id="acao-folded-before-port",
+        title="nginx's ACAO folded over a continuation line before the port: 'http://host: port'",
+        cause="origin-allowlist-mismatch",
+        visit=at(),
+        routes=(Route("GET", ok((ACAO, "http://127.0.0.1:\r\n {app_port}"), VARY, NGINX)),),
+        expected=blocked("MultipleAllowOriginValues", "http://127.0.0.1: {app_port}"),
+        notes="net/http/http_util.cc AssembleRawHeaders joins the continuation line with one "
+        "space; the space makes two values. Not two servers' headers: the one value is wrong.",
+        fix_layer="nginx",
+    ),
 )
 
 SCENARIOS = (*WILDCARD, *CREDENTIALS, *ALLOWLIST, *NULL_ORIGIN, *DUPLICATES)
