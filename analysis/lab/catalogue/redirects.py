@@ -315,4 +315,47 @@ SCENARIOS = (
         "Sec-Fetch-* headers. The credentialed EventSource is refused at the 303; the one "
         "without credentials follows it, and the final request on the wire is its own.",
     ),
+    Scenario(
+        id="control-redirect-location-backslashes",
+        title="307 to 'http:\\\\host:port\\s\\…': the URL parser reads backslashes as slashes",
+        cause="none",
+        visit=at(),
+        routes=(
+            Route(
+                "GET",
+                redirect(
+                    307,
+                    "http:\\\\127.0.0.2:{api_port}\\s\\control-redirect-location-backslashes"
+                    "\\final",
+                    REFLECT,
+                    VARY,
+                    NGINX,
+                ),
+            ),
+            Route("GET", ok(REFLECT, VARY, NGINX), sub="/final"),
+        ),
+        expected=ALLOWED,
+        notes="The URL Standard (GURL) reads a special URL's backslashes as slashes and "
+        "forgives the missing slashes after the scheme; RFC 3986 would not.",
+    ),
+    Scenario(
+        id="control-redirect-location-dot-segments",
+        title="307 to an absolute Location with '/x/../': the URL parser removes dot segments",
+        cause="none",
+        visit=at(),
+        routes=(
+            Route(
+                "GET",
+                redirect(
+                    307,
+                    "{api}/s/x/../control-redirect-location-dot-segments/final",
+                    REFLECT,
+                    VARY,
+                    NGINX,
+                ),
+            ),
+            Route("GET", ok(REFLECT, VARY, NGINX), sub="/final"),
+        ),
+        expected=ALLOWED,
+    ),
 )
