@@ -59,6 +59,17 @@ EXPOSE = (
         routes=(Route("GET", ok(REFLECT, VARY, TOTAL, (ACEH, "X-Total-Count"))),),
         expected=ALLOWED,
     ),
+    Scenario(
+        id="expose-headers-missing-unasked-304",
+        title="The server's own 304 to a plain GET; the script reads X-Total-Count it hides",
+        cause="expose-headers-missing",
+        visit=at(call(read_header="X-Total-Count")),
+        routes=(Route("GET", Reply(304, (REFLECT, VARY, TOTAL, EXPRESS), "", None)),),
+        expected=ALLOWED,
+        notes="The browser asked for no validation, so the 304 reaches the script as it came "
+        "(Fetch §4.5 HTTP-network-or-cache fetch) and its headers are CORS-filtered.",
+        fix_layer="express",
+    ),
 )
 
 NO_CORS = (
