@@ -12,6 +12,7 @@ from analysis.lab.catalogue.build import (
     REFLECT,
     VARY,
     blocked,
+    express_preflight,
     ok,
     redirect,
 )
@@ -77,5 +78,24 @@ SCENARIOS = (
         "page's own site, carries no Sec-Fetch-Storage-Access (that follows the top-level "
         "site); the hop to another site does: both are of one credentialed fetch.",
         fix_layer="nginx",
+    ),
+    Scenario(
+        id="worker-range-and-cache-control-refused",
+        title="A worker's fetch with Range: items=1 and Cache-Control; neither allowed",
+        cause="allow-headers-missing",
+        visit=Visit(
+            call=Call(headers=(("Range", "items=1"), ("Cache-Control", "no-cache"))),
+            context="worker",
+        ),
+        routes=(
+            Route("OPTIONS", express_preflight(allowed_headers="Content-Type")),
+            Route("GET", ok(REFLECT, VARY, EXPRESS)),
+        ),
+        expected=blocked("HeaderDisallowedByPreflightResponse", "range"),
+        notes="A worker's requests carry no UA client hints, so Blink's header map holds the "
+        "script's names (and User-Agent) only; the refused name follows that map's order.",
+        flow_cannot_tell="a preflight carries no client hints from a page either: the wire "
+        "cannot tell the worker's call from a page's, whose header map would name cache-control",
+        fix_layer="express",
     ),
 )
