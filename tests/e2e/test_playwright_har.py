@@ -130,6 +130,20 @@ IDS = [
     "stylesheet-redirect-target-cached-vary-range",
     "preflighted-get-answered-by-stored-304",
     "font-redirect-target-revalidated-304-names-production",
+    # Header grammar as Chromium reads it: Range values it does not safelist, safelisted
+    # values and client hints past 1024 bytes, a Range the HTTP cache re-serializes, folded
+    # ACAO and Allow-Methods lines, a Location with backslashes or dot segments, a worker's
+    # preflight refused, a server's own 304 (the HAR has no preflight: blocked or not only).
+    "allow-headers-range-uppercase-unit",
+    "allow-headers-range-position-2-63",
+    "allow-headers-safelisted-past-1024-bytes",
+    "control-range-reserialized-by-cache",
+    "control-allow-methods-folded",
+    "acao-folded-before-port",
+    "control-redirect-location-backslashes",
+    "control-redirect-location-dot-segments",
+    "worker-range-and-cache-control-refused",
+    "expose-headers-missing-unasked-304",
 ]
 
 
