@@ -74,21 +74,26 @@ def test_chromium_safelists_client_hints_by_their_value(
     assert is_safelisted_request_header(name, value) is safelisted
 
 
+PAST_1024 = [
+    ("Accept", "a" * 128),
+    ("Accept-Language", "a" * 128),
+    ("Content-Language", "a" * 128),
+    ("Content-Type", "text/plain;x=" + "b" * 115),
+    ("DPR", "1." + "0" * 126),
+    ("Width", "1" * 128),
+    ("Viewport-Width", "1" * 128),
+    ("RTT", "1" * 128),
+    ("Device-Memory", "8"),
+]
+"""Four 128-byte values of the spec's safelisted names and 513 bytes of client hints: 1025
+bytes of safelisted values, one past the total."""
+
+
 def test_client_hints_count_towards_the_1024_byte_total() -> None:
     # Measured in the lab (Chromium 156, ga-003): four spec-safelisted values and four
     # client hints of 128 bytes each, and a one-byte Device-Memory: 1025 bytes, and the
     # preflight announced every name.
-    headers = [
-        ("Accept", "a" * 128),
-        ("Accept-Language", "a" * 128),
-        ("Content-Language", "a" * 128),
-        ("Content-Type", "text/plain;x=" + "b" * 115),
-        ("DPR", "1." + "0" * 126),
-        ("Width", "1" * 128),
-        ("Viewport-Width", "1" * 128),
-        ("RTT", "1" * 128),
-        ("Device-Memory", "8"),
-    ]
+    headers = PAST_1024
     assert cors_unsafe_header_names(headers) == sorted(name.lower() for name, _ in headers)
     at_the_limit = [*headers[:-2], ("RTT", "1" * 127), ("Device-Memory", "8")]
     assert cors_unsafe_header_names(at_the_limit) == []
@@ -98,20 +103,7 @@ def test_client_hints_count_towards_the_1024_byte_total() -> None:
 def test_a_header_list_counts_client_hint_values_as_sent() -> None:
     # The header list a capture holds is judged on its deciding values only; a client
     # hint's value decides whether it is safelisted and how much it adds to the total.
-    listed = Headers.of(
-        [
-            ("Accept", "a" * 128),
-            ("Accept-Language", "a" * 128),
-            ("Content-Language", "a" * 128),
-            ("Content-Type", "text/plain;x=" + "b" * 115),
-            ("DPR", "1." + "0" * 126),
-            ("Width", "1" * 128),
-            ("Viewport-Width", "1" * 128),
-            ("RTT", "1" * 128),
-            ("Device-Memory", "8"),
-            ("X-Token", "t"),
-        ]
-    )
+    listed = Headers.of([*PAST_1024, ("X-Token", "t")])
     assert len(cors_unsafe_header_names(listed)) == 10
     assert cors_unsafe_header_names(Headers.of([("DPR", "2"), ("X-Token", "t")])) == ["x-token"]
     assert cors_unsafe_header_names(Headers.of([("DPR", "x")])) == ["dpr"]

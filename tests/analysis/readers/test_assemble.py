@@ -18,6 +18,7 @@ from analysis.readers.assemble import (
 from analysis.readers.captured import Captured, Hints
 from analysis.verdict import decide
 
+from ..test_fetch import PAST_1024
 from .builders import API, PAGE, cap, caps, preflight_tx, tx
 
 API2 = "http://127.0.0.4:8000"
@@ -101,17 +102,7 @@ def test_a_preflight_pairs_with_a_request_over_the_total_by_its_client_hints() -
     # Measured, Chromium 156: client hints the script set count towards the 1024 bytes of
     # safelisted values; past them the preflight announced every safelisted name too.
     url = f"{API}/items"
-    sent = [
-        ("Accept", "a" * 128),
-        ("Accept-Language", "a" * 128),
-        ("Content-Language", "a" * 128),
-        ("Content-Type", "text/plain;x=" + "b" * 115),
-        ("DPR", "1." + "0" * 126),
-        ("Width", "1" * 128),
-        ("Viewport-Width", "1" * 128),
-        ("RTT", "1" * 128),
-        ("Device-Memory", "8"),
-    ]
+    sent = PAST_1024
     names = ",".join(sorted(name.lower() for name, _ in sent))
     got = shape(caps(_announcing(url, "PUT", names), tx("PUT", url, [*ORIGIN, *sent])))
     assert got == [[(url, "PUT", "PUT")]]
