@@ -100,6 +100,14 @@ SAFELISTED_RESPONSE_HEADERS = frozenset(
 
 REVALIDATION_HEADERS = ("if-none-match", "if-modified-since")
 """What an HTTP cache sends to revalidate a stored response; a 304 answers nothing else."""
+
+
+def is_conditional(headers: Headers) -> bool:
+    """The request asked a conditional question (a validator): without one, a 304 is the
+    server's own answer, a response like any other."""
+    return any(name in headers for name in REVALIDATION_HEADERS)
+
+
 _CREDENTIAL_SIGNS = ("cookie", "sec-fetch-storage-access")
 
 

@@ -28,7 +28,8 @@ from encodings import idna as _idna2003
 from urllib.parse import unquote_to_bytes
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
-_SPECIAL_SCHEMES = frozenset({"http", "https", "ws", "wss", "ftp"})
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
+_SPECIAL_SCHEMES = frozenset(_DEFAULT_PORTS)
 _C0_AND_SPACE = "".join(map(chr, range(0x21)))
 _TAB_AND_NEWLINES = str.maketrans("", "", "\t\n\r")
 _AUTHORITY_END = re.compile(r"[/\\?#]")
@@ -231,14 +232,10 @@ def _ipv4_number(text: str) -> int | None:
 
 # --- resolving a redirect's Location --------------------------------------------------------
 
-_PATH_KEEP = frozenset(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/%[]|^\\"
-)
 # URL Standard "path percent-encode set" and "special-query percent-encode set": what is
 # left is kept as it came.
 _PATH_ESCAPE = frozenset(' "#<>?`{}')
 _QUERY_ESCAPE = frozenset(" \"#<>'")
-_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
 _SINGLE_DOTS = frozenset({".", "%2e"})
 _DOUBLE_DOTS = frozenset({"..", ".%2e", "%2e.", "%2e%2e"})
 
@@ -255,7 +252,7 @@ def resolve(base: str, reference: str) -> str | None:
     base_parts = _split_special(base)
     if base_parts is None:
         return None
-    base_scheme, base_authority, base_path, _ = base_parts
+    base_scheme, base_authority, base_path = base_parts
     ref = reference.strip(_C0_AND_SPACE).translate(_TAB_AND_NEWLINES)
     ref = ref.split("#", 1)[0]
     match = _SCHEME.match(ref)
@@ -276,29 +273,30 @@ def _starts_with_two_slashes(text: str) -> bool:
     return len(text) >= 2 and text[0] in "/\\" and text[1] in "/\\"
 
 
-def _split_special(url: str) -> tuple[str, str, str, str | None] | None:
+def _split_special(url: str) -> tuple[str, str, str] | None:
+    """(scheme, authority, path) of a special URL written with its "//"."""
     match = _SCHEME.match(url)
-    if match is None or match.group(0)[:-1].lower() not in _SPECIAL_SCHEMES:
+    if match is None:
         return None
     scheme = match.group(0)[:-1].lower()
     rest = url[match.end() :]
-    if not rest.startswith("//"):
+    if scheme not in _SPECIAL_SCHEMES or not rest.startswith("//"):
         return None
-    rest = rest[2:]
+    authority, tail = _cut_authority(rest[2:])
+    return scheme, authority, tail.partition("?")[0] or "/"
+
+
+def _cut_authority(rest: str) -> tuple[str, str]:
+    """The authority at the start of `rest`, and what follows it."""
     end = _AUTHORITY_END.search(rest)
-    authority = rest if end is None else rest[: end.start()]
-    tail = "" if end is None else rest[end.start() :]
-    path, _, query = tail.partition("?")
-    return scheme, authority, path or "/", query if "?" in tail else None
+    return (rest, "") if end is None else (rest[: end.start()], rest[end.start() :])
 
 
 def _absolute(scheme: str, rest: str) -> str | None:
-    end = _AUTHORITY_END.search(rest)
-    authority = rest if end is None else rest[: end.start()]
-    authority = _canonical_authority(scheme, authority)
+    written, tail = _cut_authority(rest)
+    authority = _canonical_authority(scheme, written)
     if authority is None:
         return None
-    tail = "" if end is None else rest[end.start() :]
     path, sep, query = tail.partition("?")
     return _serialize(scheme, authority, _path(path or "/"), query if sep else None)
 

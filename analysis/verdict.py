@@ -880,9 +880,7 @@ def _walk(exchange: Exchange, origin: str, mode: str | None, *, include: bool) -
                 failure := _revalidation_failure(exchange, step, request_origin, include)
             ):
                 walk.failure = _at(failure, "response", url)
-            elif cors_flag and not any(
-                name in tx.request.headers for name in fetch.REVALIDATION_HEADERS
-            ):
+            elif cors_flag and not fetch.is_conditional(tx.request.headers):
                 # A server's own 304, unasked, is what script gets, its headers as filtered
                 # as any answer's (measured, Chromium 156: an XHR read null for a header
                 # the 304 did not expose).
@@ -1012,7 +1010,7 @@ def _revalidation_failure(
     tx = step.actual
     assert tx is not None and tx.response is not None
     response = tx.response
-    if not any(name in tx.request.headers for name in fetch.REVALIDATION_HEADERS):
+    if not fetch.is_conditional(tx.request.headers):
         # Nobody asked a conditional question: a server's own 304 is a response like any
         # other, checked as it is (measured in Chromium 156).
         return _check_access(response, request_origin, include)
@@ -1835,16 +1833,20 @@ def _opaque_response_blocking(exchange: Exchange, origin: str | None, source: st
     kind = exchange.context.resource_type
     if kind in orb.EMPTY_DESTINATIONS:
         return {}
-    undecided = (
-        blocked is None
-        or kind is None
-        or kind in orb.UNKNOWN_DESTINATIONS
-        or (
-            kind in orb.MEDIA_DESTINATIONS
-            and orb.by_headers(response.status, response.headers) == "range"
-        )
-    )
-    if exchange.context.finished and exchange.context.browser_error is None and undecided:
+    condition = None
+    if blocked is None:
+        condition = "orb-body-unknown"
+    elif kind is None or kind in orb.UNKNOWN_DESTINATIONS:
+        condition = "orb-not-fetch"
+    elif (
+        kind in orb.MEDIA_DESTINATIONS
+        and orb.by_headers(response.status, response.headers) == "range"
+    ):
+        # A media element asks for the first bytes first; ORB lets its later ranges through
+        # once those were sniffed as audio or video, which another exchange holds.
+        condition = "orb-range-not-sniffed"
+    context = exchange.context
+    if condition is not None and context.finished and context.browser_error is None:
         # ORB fails a load it blocks with net::ERR_BLOCKED_BY_ORB (`orb_impl.cc`), or hands
         # an empty destination an empty answer, no failure either: the browser's record of
         # the load ending without an error says what the body or the destination would.
@@ -1856,17 +1858,8 @@ def _opaque_response_blocking(exchange: Exchange, origin: str | None, source: st
         "failed_url": exchange.final_url,
         "fault": _ORB_BLOCK,
     }
-    if blocked is None:
-        return {**block, "blocked": None, "condition": "orb-body-unknown"}
-    if kind is None or kind in orb.UNKNOWN_DESTINATIONS:
-        return {**block, "blocked": None, "condition": "orb-not-fetch"}
-    if (
-        kind in orb.MEDIA_DESTINATIONS
-        and orb.by_headers(response.status, response.headers) == "range"
-    ):
-        # A media element asks for the first bytes first; ORB lets its later ranges through
-        # once those were sniffed as audio or video, which another exchange holds.
-        return {**block, "blocked": None, "condition": "orb-range-not-sniffed"}
+    if condition is not None:
+        return {**block, "blocked": None, "condition": condition}
     return block
 
 

@@ -980,7 +980,7 @@ def _revalidated(request: Request, response: Response | None, resp: Any) -> Resp
         return response
     if size <= 0 and size != NO_BODY_KEPT:
         return response
-    if not any(name in request.headers for name in fetch.REVALIDATION_HEADERS):
+    if not fetch.is_conditional(request.headers):
         return response
     return dataclasses.replace(response, status=304)
 
